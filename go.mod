@@ -1,0 +1,3 @@
+module github.com/patkit/patkit
+
+go 1.24

@@ -1,0 +1,161 @@
+package patkit
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"hash/crc32"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ResourceType names what a project or group access token belongs to.
+type ResourceType string
+
+// The resource types of project and group access tokens.
+const (
+	ResourceProject ResourceType = "project"
+	ResourceGroup   ResourceType = "group"
+)
+
+// AccessLevel is a GitLab membership level (Gitlab::Access).
+type AccessLevel int
+
+// The access levels of SPEC §7.
+const (
+	NoAccess        AccessLevel = 0
+	MinimalAccess   AccessLevel = 5
+	Guest           AccessLevel = 10
+	Planner         AccessLevel = 15
+	Reporter        AccessLevel = 20
+	SecurityManager AccessLevel = 25
+	Developer       AccessLevel = 30
+	Maintainer      AccessLevel = 40
+	Owner           AccessLevel = 50
+)
+
+// ValidTokenLevel reports whether l may be given to a project or group access
+// token (GitLab's options_with_owner: 10, 15, 20, 30, 40, 50).
+func ValidTokenLevel(l AccessLevel) bool {
+	switch l {
+	case Guest, Planner, Reporter, Developer, Maintainer, Owner:
+		return true
+	}
+	return false
+}
+
+// Token is an access token as stored: a personal access token, an
+// impersonation token, or a project or group access token (owned by a bot
+// user). It never holds the plaintext secret.
+type Token struct {
+	ID          int64
+	UserID      int64 // owner; the bot user for project and group tokens
+	Name        string
+	Description string
+	Scopes      []Scope
+
+	// Impersonation marks a token an administrator created for a user.
+	Impersonation bool
+
+	// ResourceType and ResourceID name the project or group of a resource
+	// access token; ResourceType is empty for personal and impersonation
+	// tokens. AccessLevel is the bot user's level in that resource.
+	ResourceType ResourceType
+	ResourceID   int64
+	AccessLevel  AccessLevel
+
+	CreatedAt time.Time
+	// ExpiresAt is midnight UTC of the expiry date, or the zero Time for a
+	// token that never expires. The token stops working at that instant.
+	ExpiresAt time.Time
+	Revoked   bool
+	// LastUsedAt is the zero Time for a token never used.
+	LastUsedAt time.Time
+	// LastUsedIPs holds up to 5 distinct client addresses, oldest first.
+	LastUsedIPs []string
+	// PreviousID is the token this one replaced by rotation, or 0.
+	PreviousID int64
+
+	// Digest is the keyed digest of the secret; Stores index it uniquely.
+	Digest []byte
+}
+
+// Expired reports whether t has expired at now: its expiry date is today or
+// earlier (a token expires at 00:00 UTC of its expires_at date).
+func (t *Token) Expired(now time.Time) bool {
+	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)
+}
+
+// Active reports whether t is neither revoked nor expired at now.
+func (t *Token) Active(now time.Time) bool { return !t.Revoked && !t.Expired(now) }
+
+// Clone returns a deep copy of t.
+func (t *Token) Clone() *Token {
+	c := *t
+	c.Scopes = append([]Scope(nil), t.Scopes...)
+	c.LastUsedIPs = append([]string(nil), t.LastUsedIPs...)
+	c.Digest = append([]byte(nil), t.Digest...)
+	return &c
+}
+
+// Date returns midnight UTC of the calendar date of t in UTC: the form of
+// every ExpiresAt.
+func Date(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// ParseDate parses a "YYYY-MM-DD" date as midnight UTC.
+func ParseDate(s string) (time.Time, error) { return time.Parse(time.DateOnly, s) }
+
+// Secret format: prefix + base64url(20 random bytes) + base36(CRC-32 of
+// everything before), the checksum padded to 7 characters. The checksum lets
+// Authenticate reject mistyped or truncated secrets without touching storage.
+const (
+	secretRandomBytes = 20 // 160 bits
+	secretBodyLen     = 27 // base64url, unpadded, of 20 bytes
+	secretCRCLen      = 7  // base36 of a uint32
+)
+
+// DefaultPrefix is GitLab's personal access token prefix.
+const DefaultPrefix = "glpat-"
+
+func newSecret(prefix string, rand io.Reader) (string, error) {
+	var buf [secretRandomBytes]byte
+	if _, err := io.ReadFull(rand, buf[:]); err != nil {
+		return "", err
+	}
+	s := prefix + base64.RawURLEncoding.EncodeToString(buf[:])
+	return s + checksum(s), nil
+}
+
+func checksum(s string) string {
+	c := strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(s))), 36)
+	return strings.Repeat("0", secretCRCLen-len(c)) + c
+}
+
+// wellFormed reports whether secret has the prefix, the length and a valid
+// checksum. It does no I/O.
+func wellFormed(prefix, secret string) bool {
+	if len(secret) != len(prefix)+secretBodyLen+secretCRCLen || !strings.HasPrefix(secret, prefix) {
+		return false
+	}
+	body := secret[:len(secret)-secretCRCLen]
+	for i := len(prefix); i < len(body); i++ {
+		c := body[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return hmac.Equal([]byte(checksum(body)), []byte(secret[len(body):]))
+}
+
+// digest returns HMAC-SHA-256(key, secret). A Store holding digests made
+// with another key finds nothing for the same secret.
+func digest(key []byte, secret string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(secret))
+	return m.Sum(nil)
+}
