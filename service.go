@@ -576,10 +576,13 @@ func (s *Service) newToken(u *User, o TokenOptions, allowed []Scope, defaultExpi
 		errs = append(errs, FieldError{"description", "is too long (maximum is 255 characters)"})
 	}
 	scopes := dedupe(o.Scopes)
+	scopesOK := false
 	if len(scopes) == 0 {
 		errs = append(errs, FieldError{"scopes", "can't be blank"})
 	} else if !subset(scopes, allowed) {
 		errs = append(errs, FieldError{"scopes", "can only contain available scopes"})
+	} else {
+		scopesOK = true
 	}
 	exp := time.Time{}
 	if !o.ExpiresAt.IsZero() {
@@ -594,7 +597,7 @@ func (s *Service) newToken(u *User, o TokenOptions, allowed []Scope, defaultExpi
 			errs = append(errs, *fe)
 		}
 	}
-	if !u.Admin {
+	if scopesOK && !u.Admin {
 		for _, sc := range scopes {
 			if AdminScope(sc) {
 				errs = append(errs, FieldError{"base", fieldLabel(string(sc)) + " can only be enabled for administrators"})
