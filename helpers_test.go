@@ -86,7 +86,7 @@ type world struct {
 	root, alice, bob, carol *patkit.Principal
 }
 
-func newWorld(t *testing.T, opts *patkit.Options) *world {
+func newWorld(t testing.TB, opts *patkit.Options) *world {
 	t.Helper()
 	w := &world{store: &countingStore{Store: memstore.New()}, dir: new(patkit.MemDirectory), clock: &clock{now: t0}}
 	w.dir.AddUser(patkit.User{ID: 1, Username: "root", Name: "Administrator", Admin: true})
@@ -119,7 +119,7 @@ func newWorld(t *testing.T, opts *patkit.Options) *world {
 }
 
 // principal returns a principal for a user authenticated without a token.
-func (w *world) principal(t *testing.T, id int64) *patkit.Principal {
+func (w *world) principal(t testing.TB, id int64) *patkit.Principal {
 	t.Helper()
 	u, err := w.dir.UserByID(t.Context(), id)
 	if err != nil {
@@ -130,7 +130,7 @@ func (w *world) principal(t *testing.T, id int64) *patkit.Principal {
 
 // pat creates a personal access token for user id as root and returns it
 // with its secret.
-func (w *world) pat(t *testing.T, id int64, scopes ...patkit.Scope) (*patkit.Token, string) {
+func (w *world) pat(t testing.TB, id int64, scopes ...patkit.Scope) (*patkit.Token, string) {
 	t.Helper()
 	if len(scopes) == 0 {
 		scopes = []patkit.Scope{patkit.ScopeAPI}
@@ -143,7 +143,7 @@ func (w *world) pat(t *testing.T, id int64, scopes ...patkit.Scope) (*patkit.Tok
 }
 
 // login authenticates a secret and fails the test on error.
-func (w *world) login(t *testing.T, secret string) *patkit.Principal {
+func (w *world) login(t testing.TB, secret string) *patkit.Principal {
 	t.Helper()
 	p, err := w.svc.Authenticate(t.Context(), secret, patkit.AuthRequest{})
 	if err != nil {
@@ -153,7 +153,7 @@ func (w *world) login(t *testing.T, secret string) *patkit.Principal {
 }
 
 // get reads a token straight from the store.
-func (w *world) get(t *testing.T, id int64) *patkit.Token {
+func (w *world) get(t testing.TB, id int64) *patkit.Token {
 	t.Helper()
 	tok, err := w.store.Get(t.Context(), id)
 	if err != nil {
@@ -164,7 +164,7 @@ func (w *world) get(t *testing.T, id int64) *patkit.Token {
 
 // wantErr checks that err wraps code and, when msg is not empty, that its
 // *patkit.Error message is msg.
-func wantErr(t *testing.T, err, code error, msg string) {
+func wantErr(t testing.TB, err, code error, msg string) {
 	t.Helper()
 	if code == nil {
 		if err != nil {

@@ -101,7 +101,7 @@ func TestCreateOwnToken(t *testing.T) {
 
 // resourceToken creates a project or group access token as alice and
 // returns it with its secret.
-func (w *world) resourceToken(t *testing.T, typ patkit.ResourceType, ref string, level patkit.AccessLevel) (*patkit.Token, string) {
+func (w *world) resourceToken(t testing.TB, typ patkit.ResourceType, ref string, level patkit.AccessLevel) (*patkit.Token, string) {
 	t.Helper()
 	tok, secret, err := w.svc.CreateResourceToken(t.Context(), w.alice, typ, ref, patkit.TokenOptions{Name: "bot", Scopes: []patkit.Scope{"api"}, AccessLevel: level})
 	if err != nil {

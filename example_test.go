@@ -1,0 +1,103 @@
+package patkit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/memstore"
+)
+
+// exampleService returns a Service over memstore with a root administrator
+// and a user, alice, and a clock fixed on 2026-03-10.
+func exampleService() (*patkit.Service, *patkit.Principal) {
+	dir := new(patkit.MemDirectory)
+	dir.AddUser(patkit.User{ID: 1, Username: "root", Admin: true})
+	dir.AddUser(patkit.User{ID: 2, Username: "alice"})
+	svc, err := patkit.New(memstore.New(), dir, []byte("an instance key of 32+ bytes....."), &patkit.Options{
+		Now: func() time.Time { return time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC) },
+	})
+	if err != nil {
+		panic(err)
+	}
+	root, _ := dir.UserByID(context.Background(), 1)
+	return svc, &patkit.Principal{User: root, Admin: true}
+}
+
+func Example() {
+	ctx := context.Background()
+	svc, root := exampleService()
+
+	// An administrator creates a token for alice (user 2).
+	tok, secret, err := svc.CreateToken(ctx, root, 2, patkit.TokenOptions{
+		Name:   "ci",
+		Scopes: []patkit.Scope{patkit.ScopeReadAPI},
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(tok.Name, tok.Scopes, tok.ExpiresAt.Format(time.DateOnly), len(secret))
+
+	// The secret authenticates alice; the scope check is GitLab's rule.
+	p, err := svc.Authenticate(ctx, secret, patkit.AuthRequest{RemoteIP: "192.0.2.1"})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(p.User.Username, p.Admin)
+	fmt.Println(patkit.CheckScopes(p.Token.Scopes, patkit.AllowedScopes(true)) == nil)
+	fmt.Println(patkit.CheckScopes(p.Token.Scopes, patkit.AllowedScopes(false)) == nil)
+	// Output:
+	// ci [read_api] 2027-03-10 40
+	// alice false
+	// true
+	// false
+}
+
+func ExampleService_RotateToken() {
+	ctx := context.Background()
+	svc, root := exampleService()
+	old, oldSecret, _ := svc.CreateToken(ctx, root, 2, patkit.TokenOptions{Name: "ci", Scopes: []patkit.Scope{patkit.ScopeAPI}})
+
+	next, _, err := svc.RotateToken(ctx, root, old.ID, time.Time{})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(next.ID, next.PreviousID, next.ExpiresAt.Format(time.DateOnly))
+
+	// The old secret is dead; presenting it on a rotation path would also
+	// revoke the new token.
+	_, err = svc.Authenticate(ctx, oldSecret, patkit.AuthRequest{})
+	fmt.Println(errors.Is(err, patkit.ErrTokenRevoked))
+	// Output:
+	// 2 1 2026-03-17
+	// true
+}
+
+func ExampleAllowed() {
+	alice := &patkit.Principal{User: &patkit.User{ID: 2}}
+	project := &patkit.Resource{Type: patkit.ResourceProject, ID: 1}
+	fmt.Println(patkit.Allowed(alice, patkit.CreateResourceToken, patkit.Target{Resource: project, Level: patkit.Maintainer}))
+	fmt.Println(patkit.Allowed(alice, patkit.CreateResourceToken, patkit.Target{Resource: project, Level: patkit.Developer}))
+	// Output:
+	// true
+	// false
+}
+
+func ExampleError() {
+	svc, root := exampleService()
+	_, _, err := svc.CreateToken(context.Background(), root, 2, patkit.TokenOptions{
+		Name:      "ci",
+		Scopes:    []patkit.Scope{patkit.ScopeAPI},
+		ExpiresAt: time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC),
+	})
+	var e *patkit.Error
+	if errors.As(err, &e) && errors.Is(err, patkit.ErrInvalid) {
+		fmt.Println(e.Sentence())
+		fmt.Println(e.Fields[0].Field, e.Fields[0].Message)
+	}
+	// Output:
+	// Expiration date must be before 2027-03-10
+	// expires_at must be before 2027-03-10
+}
