@@ -45,6 +45,17 @@ type Options struct {
 	// client address is recorded. Default 1 minute.
 	LastUsedIPInterval time.Duration
 
+	// CacheSize bounds the authentication cache, in tokens. Default 10,000;
+	// negative disables the cache.
+	CacheSize int
+	// CacheTTL is how long a cached token is trusted without reading the
+	// Store. Revocations through this Service take effect at once; those
+	// made by another process on the same storage take effect within
+	// CacheTTL, or at once while Service.Watch runs on a Store that is a
+	// Watcher. Expiry is checked on every request. Default 10 seconds;
+	// negative disables the cache.
+	CacheTTL time.Duration
+
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
 	// Rand is the source of secrets. Default crypto/rand.Reader.
@@ -60,6 +71,7 @@ type Service struct {
 	opts  Options
 
 	leases sync.Map // token ID -> struct{}: a last-used write in progress
+	cache  *authCache
 }
 
 // MinKeyLen is the minimum length of the instance key given to New.
@@ -97,6 +109,13 @@ func New(store Store, dir Directory, key []byte, opts *Options) (*Service, error
 	if o.LastUsedIPInterval <= 0 {
 		o.LastUsedIPInterval = time.Minute
 	}
+	if o.CacheSize == 0 {
+		o.CacheSize = 10_000
+	}
+	if o.CacheTTL == 0 {
+		o.CacheTTL = 10 * time.Second
+	}
+	s.cache = newAuthCache(o.CacheSize, o.CacheTTL)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -181,14 +200,20 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 	if !wellFormed(s.opts.Prefix, secret) {
 		return nil, newError(ErrUnauthorized, "")
 	}
-	tok, err := s.store.GetByDigest(ctx, digest(s.key, secret))
-	if errors.Is(err, ErrNotFound) {
-		return nil, newError(ErrUnauthorized, "")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("patkit: authenticate: %w", err)
-	}
+	d := digest(s.key, secret)
 	now := s.now()
+	tok, version := s.cache.get(d, now)
+	if tok == nil {
+		var err error
+		tok, err = s.store.GetByDigest(ctx, d)
+		if errors.Is(err, ErrNotFound) {
+			return nil, newError(ErrUnauthorized, "")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("patkit: authenticate: %w", err)
+		}
+		s.cache.put(tok, now, version)
+	}
 	switch {
 	case tok.Expired(now):
 		return nil, newError(ErrTokenExpired, "")
@@ -245,9 +270,20 @@ func (s *Service) recordUse(ctx context.Context, tok *Token, ip string, now time
 		}
 		tok.LastUsedIPs = ips
 	}
+	s.cache.update(tok)
 	// Best effort, as in GitLab: a failed bookkeeping write must not
 	// refuse a valid token.
 	_ = s.store.SetLastUsed(ctx, tok.ID, tok.LastUsedAt, tok.LastUsedIPs)
+}
+
+// revokeInStore revokes a token and drops it from the cache.
+func (s *Service) revokeInStore(ctx context.Context, id int64) error {
+	err := s.store.Revoke(ctx, id)
+	s.cache.invalidate(id)
+	if err != nil {
+		return fmt.Errorf("patkit: revoke token: %w", err)
+	}
+	return nil
 }
 
 // revokeDescendants revokes every active token descending from id through
@@ -268,8 +304,8 @@ func (s *Service) revokeDescendants(ctx context.Context, id int64, now time.Time
 					continue
 				}
 				if !c.Revoked {
-					if err := s.store.Revoke(ctx, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
-						return fmt.Errorf("patkit: revoke token family: %w", err)
+					if err := s.revokeInStore(ctx, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
+						return err
 					}
 				}
 				queue = append(queue, c.ID)
@@ -418,10 +454,7 @@ func (s *Service) revoke(ctx context.Context, p *Principal, t *Token) error {
 	if !Allowed(p, RevokeToken, Target{Token: t}) {
 		return newError(ErrBadRequest, "Not permitted to revoke")
 	}
-	if err := s.store.Revoke(ctx, t.ID); err != nil {
-		return fmt.Errorf("patkit: revoke token: %w", err)
-	}
-	return nil
+	return s.revokeInStore(ctx, t.ID)
 }
 
 // RevokeSelf revokes the token p authenticated with (DELETE
@@ -491,6 +524,7 @@ func (s *Service) rotate(ctx context.Context, old *Token, expiresAt time.Time) (
 		return nil, "", err
 	}
 	err = s.store.Rotate(ctx, old.ID, next)
+	s.cache.invalidate(old.ID)
 	switch {
 	case errors.Is(err, ErrTokenRevoked):
 		return nil, "", newError(ErrBadRequest, "Token already revoked")
@@ -734,10 +768,7 @@ func (s *Service) RevokeImpersonationToken(ctx context.Context, p *Principal, us
 	if err != nil {
 		return err
 	}
-	if err := s.store.Revoke(ctx, t.ID); err != nil {
-		return fmt.Errorf("patkit: revoke token: %w", err)
-	}
-	return nil
+	return s.revokeInStore(ctx, t.ID)
 }
 
 // ---------------------------------------------------------------------------
@@ -928,8 +959,5 @@ func (s *Service) RevokeResourceToken(ctx context.Context, p *Principal, typ Res
 	} else if bl == NoAccess {
 		return newError(ErrBadRequest, "Failed to find bot user")
 	}
-	if err := s.store.Revoke(ctx, t.ID); err != nil {
-		return fmt.Errorf("patkit: revoke token: %w", err)
-	}
-	return nil
+	return s.revokeInStore(ctx, t.ID)
 }
