@@ -42,7 +42,7 @@ type authCache struct {
 	ttl time.Duration
 	max int
 
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	byKey   map[string]*cacheEntry
 	byID    map[int64]string
 	version uint64 // bumped by every invalidation
@@ -66,15 +66,11 @@ func (c *authCache) get(digest []byte, now time.Time) (*Token, uint64) {
 	if c == nil {
 		return nil, 0
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	e, ok := c.byKey[string(digest)]
-	if !ok {
-		return nil, c.version
-	}
-	if now.Sub(e.fetched) >= c.ttl || now.Before(e.fetched) {
-		c.remove(e.tok.ID)
-		return nil, c.version
+	if !ok || now.Sub(e.fetched) >= c.ttl || now.Before(e.fetched) {
+		return nil, c.version // a stale entry is replaced by put
 	}
 	return e.tok.Clone(), c.version
 }
@@ -147,14 +143,4 @@ func (c *authCache) purge() {
 	c.version++
 	clear(c.byKey)
 	clear(c.byID)
-}
-
-// len returns the number of cached tokens.
-func (c *authCache) len() int {
-	if c == nil {
-		return 0
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.byKey)
 }
