@@ -1,0 +1,111 @@
+package httpapi
+
+import (
+	"time"
+
+	"github.com/patkit/patkit"
+)
+
+// entity is every token entity of SPEC §8, fields in GitLab's order. The
+// optional fields are pointers left nil (and omitted) by the entities that
+// lack them.
+type entity struct {
+	ID          int64          `json:"id"`
+	Name        string         `json:"name"`
+	Revoked     bool           `json:"revoked"`
+	CreatedAt   timestamp      `json:"created_at"`
+	Description *string        `json:"description"`
+	Scopes      []patkit.Scope `json:"scopes"`
+	UserID      int64          `json:"user_id"`
+	LastUsedAt  *timestamp     `json:"last_used_at"`
+	Active      bool           `json:"active"`
+	Granular    bool           `json:"granular"`
+	ExpiresAt   *date          `json:"expires_at"`
+
+	LastUsedIPs *[]string `json:"last_used_ips,omitempty"`
+
+	Impersonation *bool   `json:"impersonation,omitempty"`
+	AccessLevel   *int    `json:"access_level,omitempty"`
+	ResourceType  *string `json:"resource_type,omitempty"`
+	ResourceID    *int64  `json:"resource_id,omitempty"`
+
+	Token *string `json:"token,omitempty"`
+}
+
+// entityKind selects the entity of SPEC §8.2.
+type entityKind int
+
+const (
+	kindBase          entityKind = iota // PersonalAccessToken
+	kindWithIPs                         // PersonalAccessTokenWithLastUsedIps
+	kindImpersonation                   // ImpersonationToken
+	kindResource                        // ResourceAccessToken
+)
+
+// timestamp is a time rendered as GitLab renders datetimes: UTC with
+// milliseconds and Z.
+type timestamp time.Time
+
+func (t timestamp) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(t).UTC().Format("2006-01-02T15:04:05.000Z") + `"`), nil
+}
+
+// date is a date rendered YYYY-MM-DD.
+type date time.Time
+
+func (d date) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(d).UTC().Format(time.DateOnly) + `"`), nil
+}
+
+// newEntity renders t as the entity of kind at now; a non-empty secret
+// adds the token field (the *WithToken entities of create and rotate).
+func newEntity(t *patkit.Token, kind entityKind, secret string, now time.Time) *entity {
+	e := &entity{
+		ID:        t.ID,
+		Name:      t.Name,
+		Revoked:   t.Revoked,
+		CreatedAt: timestamp(t.CreatedAt),
+		Scopes:    t.Scopes,
+		UserID:    t.UserID,
+		Active:    t.Active(now),
+	}
+	if e.Scopes == nil {
+		e.Scopes = []patkit.Scope{}
+	}
+	if t.Description != "" {
+		e.Description = new(t.Description)
+	}
+	if !t.LastUsedAt.IsZero() {
+		e.LastUsedAt = new(timestamp(t.LastUsedAt))
+	}
+	if !t.ExpiresAt.IsZero() {
+		e.ExpiresAt = new(date(t.ExpiresAt))
+	}
+	if kind != kindBase || secret != "" {
+		ips := t.LastUsedIPs
+		if ips == nil {
+			ips = []string{}
+		}
+		e.LastUsedIPs = &ips
+	}
+	switch kind {
+	case kindImpersonation:
+		e.Impersonation = new(t.Impersonation)
+	case kindResource:
+		e.AccessLevel = new(int(t.AccessLevel))
+		e.ResourceType = new(string(t.ResourceType))
+		e.ResourceID = new(t.ResourceID)
+	}
+	if secret != "" {
+		e.Token = new(secret)
+	}
+	return e
+}
+
+func entities(toks []*patkit.Token, kind entityKind, now time.Time) []*entity {
+	out := make([]*entity, len(toks))
+	for i, t := range toks {
+		out[i] = newEntity(t, kind, "", now)
+	}
+	return out
+}

@@ -1,0 +1,178 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/patkit/patkit"
+)
+
+// invalidStyle is how an endpoint renders patkit.ErrInvalid, which GitLab
+// renders three ways (SPEC §1.2).
+type invalidStyle int
+
+const (
+	// invalidSentence is render_api_error!(sentence, 422): admin and self
+	// PAT create.
+	invalidSentence invalidStyle = iota
+	// invalidFields is render_validation_error!: impersonation create.
+	invalidFields
+	// invalidBadRequest is bad_request!(sentence): rotations and
+	// project/group create.
+	invalidBadRequest
+)
+
+// The texts of GitLab's token failures (SPEC §2.4).
+const (
+	msgExpired       = "Token is expired. You can either do re-authorization or token refresh."
+	msgRevoked       = "Token was revoked. You have to re-authorize from the user."
+	msgImpersonation = "Token is an impersonation token but impersonation was disabled."
+	msgScope         = "The request requires higher privileges than provided by the access token."
+)
+
+// writeJSON writes v as the JSON body with the status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil { // Not reachable with the types of this package.
+		status, b = http.StatusInternalServerError, []byte(`{"message":"500 Internal Server Error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// writeMessage writes GitLab's {"message": ...} shape.
+func writeMessage(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"message": msg})
+}
+
+// errorWriter renders errors; log receives what is unexpected.
+type errorWriter struct {
+	log *slog.Logger
+}
+
+// write answers err in GitLab's shape for it: the one table that maps
+// patkit's errors to statuses and bodies.
+func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, style invalidStyle) {
+	var pe *paramError
+	if errors.As(err, &pe) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": pe.Error()})
+		return
+	}
+	var e *patkit.Error
+	if !errors.As(err, &e) {
+		e = &patkit.Error{}
+	}
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		writeMessage(w, http.StatusRequestEntityTooLarge, "413 Request Entity Too Large")
+	case errors.Is(err, errMalformedJSON):
+		writeMessage(w, http.StatusBadRequest, "400 Bad request - Malformed JSON")
+	case errors.Is(err, errMalformedQuery):
+		writeMessage(w, http.StatusBadRequest, "400 Bad request - Malformed request parameters")
+	case errors.Is(err, patkit.ErrUnauthorized):
+		writeMessage(w, http.StatusUnauthorized, "401 Unauthorized")
+	case errors.Is(err, patkit.ErrTokenExpired):
+		invalidToken(w, msgExpired)
+	case errors.Is(err, patkit.ErrTokenRevoked):
+		invalidToken(w, msgRevoked)
+	case errors.Is(err, patkit.ErrImpersonationDisabled):
+		invalidToken(w, msgImpersonation)
+	case errors.Is(err, patkit.ErrInsufficientScope):
+		writeInsufficientScope(w, e.Scopes)
+	case errors.Is(err, patkit.ErrNotFound):
+		writeMessage(w, http.StatusNotFound, "404 "+cmpOr(e.Message, "Not Found"))
+	case errors.Is(err, patkit.ErrForbidden):
+		writeMessage(w, http.StatusForbidden, withReason("403 Forbidden", e.Message))
+	case errors.Is(err, patkit.ErrBadRequest):
+		writeMessage(w, http.StatusBadRequest, withReason("400 Bad request", e.Message))
+	case errors.Is(err, patkit.ErrNotAllowed):
+		writeMessage(w, http.StatusMethodNotAllowed, "405 Method Not Allowed")
+	case errors.Is(err, patkit.ErrInvalid) && len(e.Fields) > 0:
+		switch style {
+		case invalidSentence:
+			writeMessage(w, http.StatusUnprocessableEntity, e.Sentence())
+		case invalidFields:
+			writeJSON(w, http.StatusBadRequest, struct {
+				Message fieldErrors `json:"message"`
+			}{e.Fields})
+		default:
+			writeMessage(w, http.StatusBadRequest, "400 Bad request - "+e.Sentence())
+		}
+	case errors.Is(err, patkit.ErrUnavailable):
+		ew.log.ErrorContext(r.Context(), "patkit: store unavailable",
+			"method", r.Method, "path", redactedURL(r), "error", err.Error())
+		writeMessage(w, http.StatusServiceUnavailable, "503 Service Unavailable")
+	default:
+		ew.log.ErrorContext(r.Context(), "patkit: request failed",
+			"method", r.Method, "path", redactedURL(r), "error", err.Error())
+		writeMessage(w, http.StatusInternalServerError, "500 Internal Server Error")
+	}
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func withReason(head, reason string) string {
+	if reason == "" {
+		return head
+	}
+	return head + " - " + reason
+}
+
+// invalidToken answers 401 invalid_token with its WWW-Authenticate header.
+func invalidToken(w http.ResponseWriter, desc string) {
+	w.Header().Set("WWW-Authenticate",
+		`Bearer realm="The API", error="invalid_token", error_description="`+desc+`"`)
+	writeJSON(w, http.StatusUnauthorized, struct {
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+	}{"invalid_token", desc})
+}
+
+// writeInsufficientScope answers 403 insufficient_scope, without
+// WWW-Authenticate as GitLab does.
+func writeInsufficientScope(w http.ResponseWriter, scopes []patkit.Scope) {
+	s := make([]string, len(scopes))
+	for i, sc := range scopes {
+		s[i] = string(sc)
+	}
+	writeJSON(w, http.StatusForbidden, struct {
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+		Scope            string `json:"scope"`
+	}{"insufficient_scope", msgScope, strings.Join(s, " ")})
+}
+
+// fieldErrors marshals as an ActiveModel errors hash, attributes in the
+// order they failed: {"name":["can't be blank"],"scopes":[...]}.
+type fieldErrors []patkit.FieldError
+
+func (fe fieldErrors) MarshalJSON() ([]byte, error) {
+	var order []string
+	msgs := map[string][]string{}
+	for _, f := range fe {
+		if _, seen := msgs[f.Field]; !seen {
+			order = append(order, f.Field)
+		}
+		msgs[f.Field] = append(msgs[f.Field], f.Message)
+	}
+	var b []byte
+	b = append(b, '{')
+	for i, k := range order {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		kb, _ := json.Marshal(k)
+		vb, _ := json.Marshal(msgs[k])
+		b = append(append(append(b, kb...), ':'), vb...)
+	}
+	return append(b, '}'), nil
+}

@@ -1,0 +1,369 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/patkit/patkit"
+)
+
+// scope lists used by routes.
+var (
+	readUser   = []patkit.Scope{patkit.ScopeReadUser}
+	selfRotate = []patkit.Scope{patkit.ScopeAPI, patkit.ScopeSelfRotate}
+	anyScope   = patkit.AllScopes()
+)
+
+// routes lists every endpoint. ServeMux's precedence puts the literal
+// "self" routes before the {id} ones, as GitLab mounts them first.
+func (a *api) routes() []route {
+	rs := []route{
+		// Personal access tokens (SPEC §3).
+		{method: "GET", path: "/personal_access_tokens", handle: (*call).listTokens},
+		{method: "GET", path: "/personal_access_tokens/self", scopes: anyScope, handle: (*call).getSelf},
+		{method: "DELETE", path: "/personal_access_tokens/self", scopes: anyScope, handle: (*call).revokeSelf},
+		{method: "POST", path: "/personal_access_tokens/self/rotate", scopes: selfRotate, invalid: invalidBadRequest, handle: (*call).rotateSelf},
+		{method: "GET", path: "/personal_access_tokens/{id}", handle: (*call).getToken},
+		{method: "DELETE", path: "/personal_access_tokens/{id}", handle: (*call).revokeToken},
+		{method: "POST", path: "/personal_access_tokens/{id}/rotate", invalid: invalidBadRequest, handle: (*call).rotateToken},
+
+		// User tokens (SPEC §4). read_user passes only GET on /users and
+		// /user, so POST and DELETE declare no scope of their own.
+		{method: "POST", path: "/users/{user_id}/personal_access_tokens", invalid: invalidSentence, handle: (*call).createToken},
+		{method: "POST", path: "/user/personal_access_tokens", invalid: invalidSentence, handle: (*call).createOwnToken},
+		{method: "GET", path: "/users/{user_id}/impersonation_tokens", scopes: readUser, handle: (*call).listImpersonation},
+		{method: "POST", path: "/users/{user_id}/impersonation_tokens", invalid: invalidFields, handle: (*call).createImpersonation},
+		{method: "GET", path: "/users/{user_id}/impersonation_tokens/{impersonation_token_id}", scopes: readUser, handle: (*call).getImpersonation},
+		{method: "DELETE", path: "/users/{user_id}/impersonation_tokens/{impersonation_token_id}", handle: (*call).revokeImpersonation},
+	}
+	// Project and group access tokens (SPEC §5).
+	for _, typ := range []patkit.ResourceType{patkit.ResourceProject, patkit.ResourceGroup} {
+		base := "/" + string(typ) + "s/{id}/access_tokens"
+		res := resourceRoutes{typ}
+		rs = append(rs,
+			route{method: "GET", path: base, handle: res.list},
+			route{method: "POST", path: base, invalid: invalidBadRequest, handle: res.create},
+			route{method: "POST", path: base + "/self/rotate", scopes: selfRotate, invalid: invalidBadRequest, handle: res.rotateSelf},
+			route{method: "GET", path: base + "/{token_id}", handle: res.get},
+			route{method: "DELETE", path: base + "/{token_id}", handle: res.revoke},
+			route{method: "POST", path: base + "/{token_id}/rotate", invalid: invalidBadRequest, handle: res.rotate},
+		)
+	}
+	return rs
+}
+
+// ---------------------------------------------------------------------------
+// Personal access tokens
+
+func (c *call) listTokens() error {
+	// GitLab's before hook: a non-admin naming any user but themselves is
+	// refused before the parameters are validated.
+	v, named := c.in.vals["user_id"]
+	if named && !c.p.Admin {
+		s, _ := scalar(v)
+		if strings.TrimSpace(s) != "" {
+			if id, ok := parseInt(v); !ok || id != c.p.User.ID {
+				return &patkit.Error{Code: patkit.ErrUnauthorized}
+			}
+		}
+	}
+	userID, given := c.c.Int("user_id", false)
+	f := c.c.filter()
+	if err := c.c.err(); err != nil {
+		return err
+	}
+	if named && c.p.Admin && (!given || userID <= 0) {
+		// Service.ListTokens reads 0 as "every user"; GitLab answers an
+		// empty or unknown user_id with 404.
+		return &patkit.Error{Code: patkit.ErrNotFound}
+	}
+	pg, err := c.svc.ListTokens(c.r.Context(), c.p, userID, f)
+	if err != nil {
+		return err
+	}
+	return c.page(pg, kindWithIPs)
+}
+
+// selfToken is the token the caller authenticated with.
+func (c *call) selfToken() (*patkit.Token, error) {
+	if c.p.Token == nil {
+		return nil, &patkit.Error{Code: patkit.ErrBadRequest, Message: "This endpoint requires token type to be a personal access token"}
+	}
+	return c.p.Token, nil
+}
+
+func (c *call) getSelf() error {
+	t, err := c.selfToken()
+	if err != nil {
+		return err
+	}
+	return c.entity(http.StatusOK, t, kindBase, "")
+}
+
+func (c *call) revokeSelf() error {
+	if err := c.svc.RevokeSelf(c.r.Context(), c.p); err != nil {
+		return err
+	}
+	return c.noContent()
+}
+
+func (c *call) rotateSelf() error {
+	exp := c.c.Date("expires_at")
+	if err := c.c.err(); err != nil {
+		return err
+	}
+	t, secret, err := c.svc.RotateSelf(c.r.Context(), c.p, exp)
+	if err != nil {
+		return err
+	}
+	return c.entity(http.StatusOK, t, kindBase, secret)
+}
+
+func (c *call) tokenID() (int64, error) {
+	id, _ := c.c.Int("id", true)
+	return id, c.c.err()
+}
+
+func (c *call) getToken() error {
+	id, err := c.tokenID()
+	if err != nil {
+		return err
+	}
+	t, err := c.svc.Token(c.r.Context(), c.p, id)
+	if err != nil {
+		return err
+	}
+	return c.entity(http.StatusOK, t, kindWithIPs, "")
+}
+
+func (c *call) revokeToken() error {
+	id, err := c.tokenID()
+	if err != nil {
+		return err
+	}
+	if err := c.svc.RevokeToken(c.r.Context(), c.p, id); err != nil {
+		return err
+	}
+	return c.noContent()
+}
+
+func (c *call) rotateToken() error {
+	id, _ := c.c.Int("id", true)
+	exp := c.c.Date("expires_at")
+	if err := c.c.err(); err != nil {
+		return err
+	}
+	t, secret, err := c.svc.RotateToken(c.r.Context(), c.p, id, exp)
+	if err != nil {
+		return err
+	}
+	return c.entity(http.StatusOK, t, kindBase, secret)
+}
+
+// ---------------------------------------------------------------------------
+// User tokens
+
+// tokenOptions reads name, description, scopes and expires_at.
+func (c *call) tokenOptions(scopesRequired, comma bool, allowed []patkit.Scope) patkit.TokenOptions {
+	var o patkit.TokenOptions
+	o.Name = c.c.String("name", true)
+	o.Description = c.c.String("description", false)
+	o.Scopes = c.c.Scopes("scopes", scopesRequired, comma, allowed)
+	o.ExpiresAt = c.c.Date("expires_at")
+	return o
+}
+
+func (c *call) createToken() error {
+	userID, _ := c.c.Int("user_id", true)
+	o := c.tokenOptions(true, true, patkit.AllScopes())
+	if err := c.c.err(); err != nil {
+		return err
+	}
+	t, secret, err := c.svc.CreateToken(c.r.Context(), c.p, userID, o)
+	if err != nil {
+		return err
+	}
+	return c.entity(http.StatusCreated, t, kindBase, secret)
+}
+
+func (c *call) createOwnToken() error {
+	o := c.tokenOptions(true, true, patkit.SelfServiceScopes())
+	if err := c.c.err(); err != nil {
+		return err
+	}
+	t, secret, err := c.svc.CreateOwnToken(c.r.Context(), c.p, o)
+	if err != nil {
+		return err
+	}
+	return c.entity(http.StatusCreated, t, kindBase, secret)
+}
+
+// impersonationAdmin is GitLab's before { authenticated_as_admin! } on the
+// impersonation routes: it answers 403 before parameters are validated.
+func (c *call) impersonationAdmin() error {
+	if !patkit.Allowed(c.p, patkit.ManageImpersonation, patkit.Target{}) {
+		return &patkit.Error{Code: patkit.ErrForbidden}
+	}
+	return nil
+}
+
+func (c *call) listImpersonation() error {
+	if err := c.impersonationAdmin(); err != nil {
+		return err
+	}
+	userID, _ := c.c.Int("user_id", true)
+	var f patkit.Filter
+	f.State = c.c.state(true)
+	f.Page, f.PerPage = c.c.pagination()
+	if err := c.c.err(); err != nil {
+		return err
+	}
+	if !c.c.has("state") {
+		c.in.linkParams.Set("state", "all") // Grape's default is in params.
+	}
+	pg, err := c.svc.ListImpersonationTokens(c.r.Context(), c.p, userID, f)
+	if err != nil {
+		return err
+	}
+	return c.page(pg, kindImpersonation)
+}
+
+func (c *call) impersonationIDs() (userID, id int64, err error) {
+	userID, _ = c.c.Int("user_id", true)
+	id, _ = c.c.Int("impersonation_token_id", true)
+	return userID, id, c.c.err()
+}
+
+func (c *call) getImpersonation() error {
+	if err := c.impersonationAdmin(); err != nil {
+		return err
+	}
+	userID, id, err := c.impersonationIDs()
+	if err != nil {
+		return err
+	}
+	t, err := c.svc.ImpersonationToken(c.r.Context(), c.p, userID, id)
+	if err != nil {
+		return err
+	}
+	return c.entity(http.StatusOK, t, kindImpersonation, "")
+}
+
+func (c *call) createImpersonation() error {
+	if err := c.impersonationAdmin(); err != nil {
+		return err
+	}
+	userID, _ := c.c.Int("user_id", true)
+	// No values: check at the API level; the model validates scopes.
+	o := c.tokenOptions(false, true, nil)
+	if err := c.c.err(); err != nil {
+		return err
+	}
+	t, secret, err := c.svc.CreateImpersonationToken(c.r.Context(), c.p, userID, o)
+	if err != nil {
+		return err
+	}
+	return c.entity(http.StatusCreated, t, kindImpersonation, secret)
+}
+
+func (c *call) revokeImpersonation() error {
+	if err := c.impersonationAdmin(); err != nil {
+		return err
+	}
+	userID, id, err := c.impersonationIDs()
+	if err != nil {
+		return err
+	}
+	if err := c.svc.RevokeImpersonationToken(c.r.Context(), c.p, userID, id); err != nil {
+		return err
+	}
+	return c.noContent()
+}
+
+// ---------------------------------------------------------------------------
+// Project and group access tokens
+
+type resourceRoutes struct{ typ patkit.ResourceType }
+
+func (c *call) ref() string { return c.r.PathValue("id") }
+
+// resourceTokenID parses token_id, declared a String in GitLab and looked
+// up as an ID: one that is not a number finds no token.
+func (c *call) resourceTokenID() int64 {
+	id, err := strconv.ParseInt(c.r.PathValue("token_id"), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return id
+}
+
+func (res resourceRoutes) list(c *call) error {
+	f := c.c.filter()
+	if err := c.c.err(); err != nil {
+		return err
+	}
+	pg, err := c.svc.ListResourceTokens(c.r.Context(), c.p, res.typ, c.ref(), f)
+	if err != nil {
+		return err
+	}
+	return c.page(pg, kindResource)
+}
+
+func (res resourceRoutes) get(c *call) error {
+	t, err := c.svc.ResourceToken(c.r.Context(), c.p, res.typ, c.ref(), c.resourceTokenID())
+	if err != nil {
+		return err
+	}
+	return c.entity(http.StatusOK, t, kindResource, "")
+}
+
+func (res resourceRoutes) create(c *call) error {
+	o := c.tokenOptions(true, false, patkit.ResourceScopes())
+	if level, ok := c.c.Int("access_level", false); ok {
+		if !patkit.ValidTokenLevel(patkit.AccessLevel(level)) {
+			c.c.fail("access_level", "does not have a valid value")
+		} else {
+			o.AccessLevel = patkit.AccessLevel(level)
+		}
+	}
+	if err := c.c.err(); err != nil {
+		return err
+	}
+	t, secret, err := c.svc.CreateResourceToken(c.r.Context(), c.p, res.typ, c.ref(), o)
+	if err != nil {
+		return err
+	}
+	return c.entity(http.StatusCreated, t, kindResource, secret)
+}
+
+func (res resourceRoutes) revoke(c *call) error {
+	if err := c.svc.RevokeResourceToken(c.r.Context(), c.p, res.typ, c.ref(), c.resourceTokenID()); err != nil {
+		return err
+	}
+	return c.noContent()
+}
+
+func (res resourceRoutes) rotate(c *call) error {
+	exp := c.c.Date("expires_at")
+	if err := c.c.err(); err != nil {
+		return err
+	}
+	t, secret, err := c.svc.RotateResourceToken(c.r.Context(), c.p, res.typ, c.ref(), c.resourceTokenID(), exp)
+	if err != nil {
+		return err
+	}
+	return c.entity(http.StatusOK, t, kindResource, secret)
+}
+
+func (res resourceRoutes) rotateSelf(c *call) error {
+	exp := c.c.Date("expires_at")
+	if err := c.c.err(); err != nil {
+		return err
+	}
+	t, secret, err := c.svc.RotateResourceTokenSelf(c.r.Context(), c.p, res.typ, c.ref(), exp)
+	if err != nil {
+		return err
+	}
+	return c.entity(http.StatusOK, t, kindResource, secret)
+}

@@ -1,0 +1,204 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/patkit/patkit"
+)
+
+// Options configure the handler and the middleware. A nil *Options means
+// the defaults.
+type Options struct {
+	// ExternalURL is the scheme, host and port (and any path prefix the
+	// handler is mounted under) that pagination Link headers use, like
+	// GitLab's configured external URL: "https://tokens.example.com". By
+	// default it is derived from the request: http or https (when the
+	// connection is TLS) and the Host header.
+	ExternalURL string
+
+	// Logger receives one Info record per request (method, path with
+	// secret parameters redacted, status, duration) and an Error record
+	// for every answer 500 or 503, including recovered panics. Headers and
+	// bodies are never logged. Default: discard everything.
+	Logger *slog.Logger
+
+	// MaxBodyBytes bounds request bodies; a longer body is answered 413
+	// {"message":"413 Request Entity Too Large"}. Default 1 MiB.
+	MaxBodyBytes int64
+
+	// Now is the clock the entities' active field is computed with; use
+	// the same clock as the Service. Default time.Now.
+	Now func() time.Time
+
+	// ClientIP returns the client address recorded in a token's
+	// last_used_ips. Default: the host part of r.RemoteAddr. Behind a
+	// trusted proxy, read its forwarding header here.
+	ClientIP func(r *http.Request) string
+}
+
+// DefaultMaxBodyBytes is the default of Options.MaxBodyBytes.
+const DefaultMaxBodyBytes = 1 << 20
+
+func (o *Options) withDefaults() Options {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	c.ExternalURL = strings.TrimRight(c.ExternalURL, "/")
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.ClientIP == nil {
+		c.ClientIP = remoteIP
+	}
+	return c
+}
+
+// api is the handler New returns.
+type api struct {
+	svc  *patkit.Service
+	opts Options
+	auth *authenticator
+	ew   errorWriter
+	mux  *http.ServeMux
+}
+
+// New returns the handler serving GitLab's token endpoints under /api/v4
+// (see the package documentation) with svc. Mount it at the root of a
+// mux, or at "/api/v4/": it matches full paths. It is safe for concurrent
+// use.
+func New(svc *patkit.Service, opts *Options) http.Handler {
+	a := &api{svc: svc, opts: opts.withDefaults(), mux: http.NewServeMux()}
+	a.auth = &authenticator{svc: svc, clientIP: a.opts.ClientIP}
+	a.ew = errorWriter{log: a.opts.Logger}
+	for _, rt := range a.routes() {
+		a.mux.Handle(rt.method+" /api/v4"+rt.path, a.endpoint(rt))
+	}
+	return logRequests(a.opts.Logger, recoverPanics(a.opts.Logger, http.HandlerFunc(a.dispatch)))
+}
+
+// dispatch routes r, answering GitLab's 404 for unknown paths and for
+// known paths with another method (GitLab's catch-all route answers both).
+func (a *api) dispatch(w http.ResponseWriter, r *http.Request) {
+	if h, pattern := a.mux.Handler(r); pattern == "" {
+		// No route: the mux answers 404, 405 or a redirect to the
+		// clean path. Keep redirects, answer the rest GitLab's way.
+		rec := &headerRecorder{h: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if rec.code != http.StatusNotFound && rec.code != http.StatusMethodNotAllowed {
+			h.ServeHTTP(w, r)
+			return
+		}
+		writeMessage(w, http.StatusNotFound, "404 Not Found")
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+// headerRecorder records the status a handler writes and discards the
+// rest.
+type headerRecorder struct {
+	h    http.Header
+	code int
+}
+
+func (rec *headerRecorder) Header() http.Header { return rec.h }
+func (rec *headerRecorder) WriteHeader(code int) {
+	if rec.code == 0 {
+		rec.code = code
+	}
+}
+func (rec *headerRecorder) Write(b []byte) (int, error) {
+	rec.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
+
+// route is one endpoint.
+type route struct {
+	method string
+	path   string // after /api/v4, with {wildcards}
+	// scopes are the endpoint's own scopes; api, and read_api for GET, are
+	// added by patkit.AllowedScopes.
+	scopes  []patkit.Scope
+	invalid invalidStyle
+	handle  func(*call) error
+}
+
+// call is one request being served.
+type call struct {
+	*api
+	w  http.ResponseWriter
+	r  *http.Request
+	in *input
+	p  *patkit.Principal
+	c  *checker
+}
+
+var wildcard = regexp.MustCompile(`\{(\w+)\}`)
+
+// endpoint returns the handler of rt: parse the parameters, authenticate,
+// check scopes, then run the endpoint.
+func (a *api) endpoint(rt route) http.Handler {
+	var names []string
+	for _, m := range wildcard.FindAllStringSubmatch(rt.path, -1) {
+		names = append(names, m[1])
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := readInput(w, r, a.opts.MaxBodyBytes)
+		if err != nil {
+			a.ew.write(w, r, err, rt.invalid)
+			return
+		}
+		for _, n := range names {
+			v := r.PathValue(n)
+			in.vals[n] = value{strs: []string{v}}
+			in.linkParams.Set(n, v)
+		}
+		sudo := ""
+		if v, ok := in.vals["sudo"]; ok {
+			sudo, _ = scalar(v)
+		}
+		if sudo == "" {
+			sudo = r.Header.Get("Sudo")
+		}
+		ar, err := a.auth.authenticate(r, credential(r, in.rackValue), sudo)
+		if err == nil && ar == nil {
+			err = &patkit.Error{Code: patkit.ErrUnauthorized}
+		}
+		if err == nil {
+			err = ar.checkScopes(r.Method, rt.scopes)
+		}
+		if err != nil {
+			a.ew.write(w, r, err, rt.invalid)
+			return
+		}
+		c := &call{api: a, w: w, r: r, in: in, p: ar.p, c: &checker{in: in}}
+		if err := rt.handle(c); err != nil {
+			a.ew.write(w, r, err, rt.invalid)
+		}
+	})
+}
+
+func (c *call) json(status int, v any) error {
+	writeJSON(c.w, status, v)
+	return nil
+}
+
+func (c *call) noContent() error {
+	c.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (c *call) entity(status int, t *patkit.Token, kind entityKind, secret string) error {
+	return c.json(status, newEntity(t, kind, secret, c.opts.Now()))
+}

@@ -1,0 +1,83 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/patkit/patkit"
+)
+
+// page answers one page of tokens with GitLab's offset pagination headers
+// (SPEC §1.3).
+func (c *call) page(pg *patkit.Page, kind entityKind) error {
+	h := c.w.Header()
+	h.Set("X-Page", strconv.Itoa(pg.Page))
+	h.Set("X-Per-Page", strconv.Itoa(pg.PerPage))
+	next, prev := "", ""
+	if pg.HasNext() {
+		next = strconv.Itoa(pg.Page + 1)
+	}
+	if pg.Page > 1 {
+		prev = strconv.Itoa(pg.Page - 1)
+	}
+	h.Set("X-Next-Page", next)
+	h.Set("X-Prev-Page", prev)
+	last := pg.TotalPages()
+	if last >= 0 {
+		h.Set("X-Total", strconv.Itoa(pg.Total))
+		h.Set("X-Total-Pages", strconv.Itoa(last))
+	}
+	var links []string
+	link := func(page int, rel string) {
+		links = append(links, "<"+c.pageURL(page, pg.PerPage)+`>; rel="`+rel+`"`)
+	}
+	if prev != "" {
+		link(pg.Page-1, "prev")
+	}
+	if next != "" {
+		link(pg.Page+1, "next")
+	}
+	link(1, "first")
+	if last >= 0 {
+		link(last, "last")
+	}
+	h.Set("Link", strings.Join(links, ", "))
+	return c.json(http.StatusOK, entities(pg.Tokens, kind, c.opts.Now()))
+}
+
+// pageURL is the request URL on the external host with every original
+// query parameter and the path parameters, page and per_page set, encoded
+// as Rails' to_query does (pairs sorted).
+func (c *call) pageURL(page, perPage int) string {
+	params := url.Values{}
+	for k, v := range c.in.query {
+		params[k] = v
+	}
+	for k, v := range c.in.linkParams {
+		params[k] = v
+	}
+	params.Set("page", strconv.Itoa(page))
+	params.Set("per_page", strconv.Itoa(perPage))
+	var pairs []string
+	for k, vs := range params {
+		for _, v := range vs {
+			pairs = append(pairs, url.QueryEscape(k)+"="+url.QueryEscape(v))
+		}
+	}
+	slices.Sort(pairs)
+	return c.baseURL() + c.r.URL.EscapedPath() + "?" + strings.Join(pairs, "&")
+}
+
+func (c *call) baseURL() string {
+	if c.opts.ExternalURL != "" {
+		return c.opts.ExternalURL
+	}
+	scheme := "http"
+	if c.r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + c.r.Host
+}

@@ -1,0 +1,512 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/patkit/patkit"
+)
+
+// value is one request parameter as sent: from the query string or a form
+// body (strs, list when sent as key[] or repeated), or from a JSON body
+// (js, any JSON value except null).
+type value struct {
+	strs   []string
+	list   bool
+	js     any
+	isJSON bool
+}
+
+// input is the parameters of a request, GitLab-style: the query string,
+// then the body (form or JSON) on top.
+type input struct {
+	vals map[string]value
+	// rack holds the query and form parameters (not JSON), where GitLab's
+	// token finders look for private_token and access_token.
+	rack url.Values
+	// query is the original query string, for pagination links.
+	query url.Values
+	// linkParams are the path parameters (and defaulted parameters) that
+	// Grape's params hold and pagination links therefore repeat.
+	linkParams url.Values
+}
+
+// errBodyTooLarge and errMalformed are answered 413 and 400.
+var (
+	errBodyTooLarge   = errors.New("httpapi: request body too large")
+	errMalformedJSON  = errors.New("httpapi: malformed JSON body")
+	errMalformedQuery = errors.New("httpapi: malformed query or form")
+)
+
+// readInput parses the query string and, for JSON, URL-encoded and
+// multipart bodies, the body (at most limit bytes). Other bodies are
+// ignored.
+func readInput(w http.ResponseWriter, r *http.Request, limit int64) (*input, error) {
+	in := &input{vals: map[string]value{}, rack: url.Values{}, linkParams: url.Values{}}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, errMalformedQuery
+	}
+	in.query = q
+	in.addForm(q)
+
+	if r.Body == nil || r.Body == http.NoBody {
+		return in, nil
+	}
+	mt, mparams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	isJSON := mt == "application/json" || strings.HasSuffix(mt, "+json")
+	if !isJSON && mt != "application/x-www-form-urlencoded" && mt != "multipart/form-data" {
+		// Not a format GitLab parses into params: drain within the limit
+		// so a huge body still gets 413, and ignore it.
+		if _, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, limit)); err != nil {
+			return nil, bodyErr(err)
+		}
+		return in, nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return nil, bodyErr(err)
+	}
+	switch {
+	case isJSON:
+		if len(bytes.TrimSpace(body)) == 0 {
+			return in, nil
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, errMalformedJSON
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return nil, errMalformedJSON
+		}
+		// Like Grape, only an object contributes parameters.
+		if obj, ok := v.(map[string]any); ok {
+			for k, x := range obj {
+				if x == nil {
+					delete(in.vals, k)
+					continue
+				}
+				in.vals[k] = value{js: x, isJSON: true}
+			}
+		}
+	case mt == "application/x-www-form-urlencoded":
+		f, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, errMalformedQuery
+		}
+		in.addForm(f)
+	default: // multipart/form-data
+		boundary := mparams["boundary"]
+		if boundary == "" {
+			return nil, errMalformedQuery
+		}
+		form, err := multipart.NewReader(bytes.NewReader(body), boundary).ReadForm(limit)
+		if err != nil {
+			return nil, errMalformedQuery
+		}
+		defer form.RemoveAll()
+		in.addForm(form.Value)
+	}
+	return in, nil
+}
+
+func bodyErr(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errBodyTooLarge
+	}
+	return errMalformedQuery
+}
+
+// addForm merges query or form parameters: key[] and repeated keys make a
+// list; a later source replaces an earlier one key by key.
+func (in *input) addForm(f url.Values) {
+	merged := map[string]value{}
+	for k, vs := range f {
+		in.rack[k] = append(in.rack[k], vs...)
+		name, bracket := strings.CutSuffix(k, "[]")
+		v := merged[name]
+		v.strs = append(v.strs, vs...)
+		v.list = v.list || bracket || len(v.strs) > 1
+		merged[name] = v
+	}
+	for k, v := range merged {
+		in.vals[k] = v
+	}
+}
+
+// rackValue returns the first non-empty query or form value of name.
+func (in *input) rackValue(name string) string {
+	for _, v := range in.rack[name] {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// checker validates parameters as Grape does, collecting failures in
+// declaration order.
+type checker struct {
+	in   *input
+	errs []string
+}
+
+// paramError is a failed Grape validation: 400 {"error":"<msgs joined>"}.
+type paramError struct{ msgs []string }
+
+func (e *paramError) Error() string { return strings.Join(e.msgs, ", ") }
+
+func (c *checker) fail(name, reason string) { c.errs = append(c.errs, name+" "+reason) }
+
+// err returns the collected failures, or nil.
+func (c *checker) err() error {
+	if len(c.errs) == 0 {
+		return nil
+	}
+	return &paramError{msgs: c.errs}
+}
+
+// raw returns the parameter; blank reports an empty scalar, which Grape
+// coerces to nil for every type but String.
+func (c *checker) raw(name string) (v value, ok, blank bool) {
+	v, ok = c.in.vals[name]
+	if !ok {
+		return v, false, false
+	}
+	if v.isJSON {
+		s, isStr := v.js.(string)
+		return v, true, isStr && s == ""
+	}
+	return v, true, !v.list && v.strs[0] == ""
+}
+
+// scalar returns the string form of a scalar parameter, or false if the
+// parameter is a list or a JSON object or array.
+func scalar(v value) (string, bool) {
+	if !v.isJSON {
+		if v.list {
+			return "", false
+		}
+		return v.strs[0], true
+	}
+	switch x := v.js.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return x.String(), true
+	case bool:
+		return strconv.FormatBool(x), true
+	}
+	return "", false
+}
+
+// String returns a String parameter.
+func (c *checker) String(name string, required bool) string {
+	v, ok, _ := c.raw(name)
+	if !ok {
+		if required {
+			c.fail(name, "is missing")
+		}
+		return ""
+	}
+	if v.isJSON {
+		if _, isBool := v.js.(bool); isBool {
+			c.fail(name, "is invalid")
+			return ""
+		}
+	}
+	s, ok := scalar(v)
+	if !ok {
+		c.fail(name, "is invalid")
+		return ""
+	}
+	return s
+}
+
+// Int returns an Integer parameter; present reports whether it was given
+// (a blank value counts as absent).
+func (c *checker) Int(name string, required bool) (n int64, present bool) {
+	v, ok, blank := c.raw(name)
+	if !ok || blank {
+		if required {
+			c.fail(name, "is missing")
+		}
+		return 0, false
+	}
+	n, ok = parseInt(v)
+	if !ok {
+		c.fail(name, "is invalid")
+		return 0, false
+	}
+	return n, true
+}
+
+func parseInt(v value) (int64, bool) {
+	if v.isJSON {
+		if num, isNum := v.js.(json.Number); isNum {
+			if n, err := num.Int64(); err == nil {
+				return n, true
+			}
+			f, err := num.Float64()
+			if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+				return 0, false
+			}
+			return int64(f), true
+		}
+	}
+	s, ok := scalar(v)
+	if !ok {
+		return 0, false
+	}
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(s, "+")
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+// Bool returns a Boolean parameter, nil when absent.
+func (c *checker) Bool(name string) *bool {
+	v, ok, blank := c.raw(name)
+	if !ok || blank {
+		return nil
+	}
+	if v.isJSON {
+		if b, isBool := v.js.(bool); isBool {
+			return &b
+		}
+	}
+	s, ok := scalar(v)
+	if ok {
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "1", "t", "true", "y", "yes", "on":
+			return new(true)
+		case "0", "f", "false", "n", "no", "off":
+			return new(false)
+		}
+	}
+	c.fail(name, "is invalid")
+	return nil
+}
+
+// Date returns a Date parameter as midnight UTC, the zero Time when absent.
+func (c *checker) Date(name string) time.Time {
+	v, ok, blank := c.raw(name)
+	if !ok || blank {
+		return time.Time{}
+	}
+	s, ok := scalar(v)
+	if ok {
+		if t, ok := parseDate(strings.TrimSpace(s)); ok {
+			return t
+		}
+	}
+	c.fail(name, "is invalid")
+	return time.Time{}
+}
+
+func parseDate(s string) (time.Time, bool) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, true
+	}
+	// A timestamp names the date it is written with, as Ruby's
+	// Date.parse reads it.
+	if t, ok := parseTime(s); ok {
+		y, m, d := t.Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC), true
+	}
+	return time.Time{}, false
+}
+
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04Z07:00",
+	"2006-01-02T15:04",
+}
+
+func parseTime(s string) (time.Time, bool) {
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// DateTime returns a DateTime parameter in UTC (a date alone is midnight
+// UTC), the zero Time when absent.
+func (c *checker) DateTime(name string) time.Time {
+	v, ok, blank := c.raw(name)
+	if !ok || blank {
+		return time.Time{}
+	}
+	s, ok := scalar(v)
+	if ok {
+		s = strings.TrimSpace(s)
+		if t, err := time.Parse(time.DateOnly, s); err == nil {
+			return t
+		}
+		if t, ok := parseTime(s); ok {
+			return t.UTC()
+		}
+	}
+	c.fail(name, "is invalid")
+	return time.Time{}
+}
+
+// Scopes returns an Array[String] of scopes. comma accepts
+// comma-separated strings (GitLab's CommaSeparatedToArray); allowed, when
+// non-nil, is the values: list.
+func (c *checker) Scopes(name string, required, comma bool, allowed []patkit.Scope) []patkit.Scope {
+	v, ok := c.in.vals[name]
+	if !ok {
+		if required {
+			c.fail(name, "is missing")
+		}
+		return nil
+	}
+	var strs []string
+	if v.isJSON {
+		switch x := v.js.(type) {
+		case []any:
+			for _, e := range x {
+				s, isStr := e.(string)
+				if !isStr {
+					c.fail(name, "is invalid")
+					return nil
+				}
+				strs = append(strs, s)
+			}
+		case string:
+			if !comma {
+				c.fail(name, "is invalid")
+				return nil
+			}
+			strs = []string{x}
+		default:
+			c.fail(name, "is invalid")
+			return nil
+		}
+	} else {
+		strs = v.strs
+	}
+	if comma {
+		var split []string
+		for _, s := range strs {
+			split = append(split, rubySplit(s)...)
+		}
+		strs = split
+	}
+	out := make([]patkit.Scope, 0, len(strs))
+	for _, s := range strs {
+		sc := patkit.Scope(s)
+		if allowed != nil && !contains(allowed, sc) {
+			c.fail(name, "does not have a valid value")
+			return nil
+		}
+		out = append(out, sc)
+	}
+	return out
+}
+
+// rubySplit splits on commas and strips the parts, dropping trailing empty
+// parts as Ruby's String#split does.
+func rubySplit(s string) []string {
+	parts := strings.Split(s, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	for len(parts) > 0 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	return parts
+}
+
+func contains[T comparable](list []T, x T) bool {
+	for _, e := range list {
+		if e == x {
+			return true
+		}
+	}
+	return false
+}
+
+// maxPage bounds page so that offsets cannot overflow; beyond it every page
+// is empty anyway.
+const maxPage = math.MaxInt32
+
+// filter reads the list filters of SPEC §3.1 and pagination.
+func (c *checker) filter() patkit.Filter {
+	var f patkit.Filter
+	f.Revoked = c.Bool("revoked")
+	f.State = c.state(false)
+	f.CreatedBefore = c.DateTime("created_before")
+	f.CreatedAfter = c.DateTime("created_after")
+	f.LastUsedBefore = c.DateTime("last_used_before")
+	f.LastUsedAfter = c.DateTime("last_used_after")
+	f.ExpiresBefore = c.Date("expires_before")
+	f.ExpiresAfter = c.Date("expires_after")
+	f.Search = c.String("search", false)
+	f.Sort = patkit.Sort(c.String("sort", false))
+	if !patkit.ValidSort(f.Sort) {
+		f.Sort = patkit.SortDefault // GitLab ignores unknown sorts.
+	}
+	f.Page, f.PerPage = c.pagination()
+	return f
+}
+
+// state reads state: active or inactive, and all when withAll.
+func (c *checker) state(withAll bool) patkit.State {
+	s := c.String("state", false)
+	switch {
+	case s == "active":
+		return patkit.StateActive
+	case s == "inactive":
+		return patkit.StateInactive
+	case s == "all" && withAll:
+		return patkit.StateAny
+	case s == "" && !c.has("state"):
+		return patkit.StateAny
+	}
+	if !c.lastFailed("state") {
+		c.fail("state", "does not have a valid value")
+	}
+	return patkit.StateAny
+}
+
+func (c *checker) has(name string) bool { _, ok := c.in.vals[name]; return ok }
+
+func (c *checker) lastFailed(name string) bool {
+	return len(c.errs) > 0 && strings.HasPrefix(c.errs[len(c.errs)-1], name+" ")
+}
+
+// pagination reads page and per_page.
+func (c *checker) pagination() (page, perPage int) {
+	p, ok := c.Int("page", false)
+	if ok {
+		page = int(min(max(p, 0), maxPage))
+	}
+	pp, ok := c.Int("per_page", false)
+	if ok {
+		if pp == 0 {
+			c.fail("per_page", "has a value not allowed")
+		}
+		perPage = int(min(max(pp, -1), 100))
+	}
+	return page, perPage
+}
