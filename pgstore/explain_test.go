@@ -1,0 +1,229 @@
+package pgstore_test
+
+import (
+	"crypto/sha256"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/patkit/patkit"
+)
+
+// bigTokens is the size of the table TestExplainMillion plans against.
+const bigTokens = 1_000_000
+
+// fillSQL inserts bigTokens rows shaped like a large instance: 50,000 users
+// with 20 tokens each, a fifth of them project or group tokens, one in 50 an
+// impersonation token, one in 7 revoked (and rotated), one in 10 never
+// expiring, one in 3 never used.
+const fillSQL = `INSERT INTO tokens (user_id, name, description, scopes, impersonation,
+	resource_type, resource_id, access_level, created_at, expires_at, revoked,
+	last_used_at, last_used_ips, previous_id, digest)
+SELECT
+	i % 50000 + 1,
+	'token ' || i || CASE i % 5 WHEN 0 THEN ' deploy' WHEN 1 THEN ' ci' ELSE '' END,
+	'',
+	'{api}',
+	i % 50 = 0,
+	CASE i % 10 WHEN 1 THEN 'project' WHEN 2 THEN 'group' ELSE '' END,
+	CASE WHEN i % 10 IN (1, 2) THEN i % 1000 ELSE 0 END,
+	CASE WHEN i % 10 IN (1, 2) THEN 30 ELSE 0 END,
+	timestamptz '2020-01-01 00:00:00Z' + i * interval '2 minutes',
+	CASE WHEN i % 10 = 0 THEN NULL ELSE timestamptz '2024-01-01 00:00:00Z' + (i % 1000) * interval '1 day' END,
+	i % 7 = 0,
+	CASE WHEN i % 3 = 0 THEN NULL ELSE timestamptz '2024-01-01 00:00:00Z' + i * interval '1 minute' END,
+	'{}',
+	CASE WHEN i % 7 = 0 THEN i - 1 END,
+	sha256(int8send(i))
+FROM generate_series(1, 1000000) AS i`
+
+// TestExplainMillion fills a table with 1,000,000 tokens (about 15 s) and
+// checks that the page queries of List use an index: no sequential scan of
+// tokens, whatever the filter and sort. It logs every plan; run it with -v
+// to see them (the package documentation quotes some).
+func TestExplainMillion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a table with 1,000,000 tokens; skipped with -short")
+	}
+	schema := newSchema(t)
+	s := openStore(t, schema)
+	pool := newPool(t)
+
+	start := time.Now()
+	fill(t, pool, schema)
+	t.Logf("filled %d tokens in %v", bigTokens, time.Since(start).Round(time.Millisecond))
+
+	now := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	f := func(f patkit.Filter) patkit.Filter {
+		if f.Page == 0 {
+			f.Page = 1
+		}
+		if f.PerPage == 0 {
+			f.PerPage = 20
+		}
+		return f
+	}
+	no := false
+	tests := []struct {
+		name string
+		q    patkit.Query
+		// scoped: the count query must use an index too. Unscoped counts
+		// may scan: they stop after patkit.MaxCount+1 matches.
+		scoped bool
+	}{
+		{"AdminDefault", patkit.Query{Filter: f(patkit.Filter{})}, false},
+		{"AdminActiveCreatedDesc", patkit.Query{Filter: f(patkit.Filter{State: patkit.StateActive, Sort: patkit.SortCreatedDesc, Page: 3}), Now: now}, false},
+		{"AdminInactiveCreatedAsc", patkit.Query{Filter: f(patkit.Filter{State: patkit.StateInactive, Sort: patkit.SortCreatedAsc}), Now: now}, false},
+		{"AdminNotRevokedNameAsc", patkit.Query{Filter: f(patkit.Filter{Revoked: &no, Sort: patkit.SortNameAsc, Page: 5})}, false},
+		{"AdminNameDesc", patkit.Query{Filter: f(patkit.Filter{Sort: patkit.SortNameDesc, PerPage: 100})}, false},
+		{"AdminExpiresAfterAsc", patkit.Query{Filter: f(patkit.Filter{ExpiresAfter: now, Sort: patkit.SortExpiresAsc})}, false},
+		{"AdminExpiresDesc", patkit.Query{Filter: f(patkit.Filter{Sort: patkit.SortExpiresDesc})}, false},
+		{"AdminLastUsedDesc", patkit.Query{Filter: f(patkit.Filter{Sort: patkit.SortLastUsedDesc, Page: 50})}, false},
+		{"AdminLastUsedAfterAsc", patkit.Query{Filter: f(patkit.Filter{LastUsedAfter: now, Sort: patkit.SortLastUsedAsc})}, false},
+		{"AdminCreatedBetween", patkit.Query{Filter: f(patkit.Filter{CreatedAfter: time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC), CreatedBefore: time.Date(2021, 2, 1, 0, 0, 0, 0, time.UTC)})}, true},
+		{"AdminSearchWord", patkit.Query{Filter: f(patkit.Filter{Search: "deploy"})}, false},
+		{"AdminSearchRareWord", patkit.Query{Filter: f(patkit.Filter{Search: "12345"})}, false},
+		{"AdminSearchExact", patkit.Query{Filter: f(patkit.Filter{Search: "ab"})}, true},
+		{"AdminUserImpersonation", patkit.Query{UserID: 4321, Impersonation: &no, Filter: f(patkit.Filter{})}, true},
+		{"UserActiveCreatedDesc", patkit.Query{UserID: 4321, Impersonation: &no, Personal: true, Filter: f(patkit.Filter{State: patkit.StateActive, Sort: patkit.SortCreatedDesc}), Now: now}, true},
+		{"UserSearchLastUsed", patkit.Query{UserID: 4321, Filter: f(patkit.Filter{Search: "token", Sort: patkit.SortLastUsedDesc})}, true},
+		{"ProjectActive", patkit.Query{ResourceType: patkit.ResourceProject, ResourceID: 321, Filter: f(patkit.Filter{State: patkit.StateActive}), Now: now}, true},
+		{"GroupExpiresAsc", patkit.Query{ResourceType: patkit.ResourceGroup, ResourceID: 42, Filter: f(patkit.Filter{Revoked: &no, Sort: patkit.SortExpiresAsc})}, true},
+		{"PreviousID", patkit.Query{PreviousID: 699999, Filter: f(patkit.Filter{})}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page, count, args := s.ListSQL(&tt.q)
+			plan := explain(t, pool, page, args)
+			t.Logf("%s\n%s", page, plan)
+			if strings.Contains(plan, "Seq Scan on tokens") {
+				t.Errorf("page query scans the table:\n%s\n%s", page, plan)
+			}
+			plan = explain(t, pool, count, args)
+			t.Logf("count:\n%s", plan)
+			if tt.scoped && strings.Contains(plan, "Seq Scan on tokens") {
+				t.Errorf("count query scans the table:\n%s\n%s", count, plan)
+			}
+		})
+	}
+
+	// With the optional trigram index of the package documentation, a
+	// search for a rare word no longer reads every name.
+	t.Run("SearchWithTrigramIndex", func(t *testing.T) {
+		opclass := trigramOpclass(t, pool, schema)
+		ix := "CREATE INDEX tokens_name_trgm_idx ON " + pgx.Identifier{schema, "tokens"}.Sanitize() +
+			" USING gin (name " + opclass + ")"
+		for _, sql := range []string{ix, "ANALYZE " + pgx.Identifier{schema, "tokens"}.Sanitize()} {
+			if _, err := pool.Exec(t.Context(), sql); err != nil {
+				t.Fatalf("%s: %v", sql, err)
+			}
+		}
+		q := patkit.Query{Filter: f(patkit.Filter{Search: "12345"})}
+		page, count, args := s.ListSQL(&q)
+		for _, sql := range []string{page, count} {
+			plan := explain(t, pool, sql, args)
+			t.Logf("%s\n%s", sql, plan)
+			if !strings.Contains(plan, "tokens_name_trgm_idx") {
+				t.Errorf("search does not use the trigram index:\n%s", plan)
+			}
+		}
+	})
+
+	t.Run("GetByDigest", func(t *testing.T) {
+		d := sha256.Sum256([]byte("absent"))
+		tokens := pgx.Identifier{schema, "tokens"}.Sanitize()
+		plan := explain(t, pool, "SELECT * FROM "+tokens+" WHERE digest = $1", []any{d[:]})
+		t.Logf("\n%s", plan)
+		if !strings.Contains(plan, "tokens_digest_key") {
+			t.Errorf("GetByDigest does not use the unique digest index:\n%s", plan)
+		}
+	})
+}
+
+// fill inserts bigTokens rows into schema's tokens table. It drops the
+// secondary indexes first and recreates them from their own definitions
+// afterwards, which is three times faster than inserting through them and
+// ends with exactly the indexes of the migrations.
+func fill(t *testing.T, pool *pgxpool.Pool, schema string) {
+	t.Helper()
+	ctx := t.Context()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	rows, err := tx.Query(ctx, `SELECT indexname, indexdef FROM pg_indexes
+		WHERE schemaname = $1 AND tablename = 'tokens'
+		AND indexname NOT IN ('tokens_pkey', 'tokens_digest_key')`, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type index struct{ Name, Def string }
+	indexes, err := pgx.CollectRows(rows, pgx.RowToStructByPos[index])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ix := range indexes {
+		if _, err := tx.Exec(ctx, "DROP INDEX "+pgx.Identifier{schema, ix.Name}.Sanitize()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stmts := []string{
+		"SET LOCAL search_path TO " + pgx.Identifier{schema}.Sanitize(),
+		"SET LOCAL maintenance_work_mem = '256MB'",
+		fillSQL,
+	}
+	for _, ix := range indexes {
+		stmts = append(stmts, ix.Def)
+	}
+	for _, sql := range stmts {
+		if _, err := tx.Exec(ctx, sql); err != nil {
+			t.Fatalf("%.60s: %v", sql, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "ANALYZE "+pgx.Identifier{schema, "tokens"}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// trigramOpclass returns the qualified name of pg_trgm's GIN operator
+// class, creating the extension in schema (dropped with it) if it is not
+// installed yet, or skips the test if it cannot.
+func trigramOpclass(t *testing.T, pool *pgxpool.Pool, schema string) string {
+	t.Helper()
+	ctx := t.Context()
+	var ns string
+	err := pool.QueryRow(ctx, "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'").Scan(&ns)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if _, err := pool.Exec(ctx, "CREATE EXTENSION pg_trgm SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+			t.Skipf("pg_trgm is not available: %v", err)
+		}
+		return pgx.Identifier{schema, "gin_trgm_ops"}.Sanitize()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns + ".gin_trgm_ops" // regnamespace text is already quoted
+}
+
+// explain returns the plan of sql run with args, as the server plans it
+// for these values (with EXPLAIN ANALYZE, so the plan ran).
+func explain(t *testing.T, pool *pgxpool.Pool, sql string, args []any) string {
+	t.Helper()
+	rows, err := pool.Query(t.Context(), "EXPLAIN (ANALYZE, COSTS off, SUMMARY on) "+sql, args...)
+	if err != nil {
+		t.Fatalf("EXPLAIN %s: %v", sql, err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("EXPLAIN %s: %v", sql, err)
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,354 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/patkit/patkit"
+)
+
+// Options configures a Store. A nil *Options means the defaults.
+type Options struct {
+	// Schema is the PostgreSQL schema holding the tables, "public" when
+	// empty. Migrate creates it if it does not exist. Giving patkit a schema
+	// of its own ("patkit") keeps its tables apart from the host's.
+	Schema string
+}
+
+// Store is a patkit.Store on PostgreSQL. It is safe for concurrent use by
+// many goroutines and by many processes sharing one database.
+type Store struct {
+	pool   *pgxpool.Pool
+	owned  bool // Close closes pool
+	schema string
+	q      queries
+}
+
+var _ patkit.Store = (*Store)(nil)
+
+// Open connects to the database named by dsn (a postgres:// URL or a
+// key=value connection string, as pgxpool.ParseConfig accepts, including
+// pool_max_conns and the other pool_ parameters), applies the migrations
+// with Migrate and returns a Store owning the pool: Close closes it.
+//
+// Open fails if dsn does not parse, or with an error wrapping
+// patkit.ErrUnavailable if the database cannot be reached.
+func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: open: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, wrap("open", err)
+	}
+	s, err := New(pool, opts)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.owned = true
+	if err := s.Migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// New returns a Store using the caller's pool, which Close leaves open. New
+// does no I/O and does not migrate: call Migrate, or apply MigrationSQL with
+// the host's own migration tooling, before using the Store.
+func New(pool *pgxpool.Pool, opts *Options) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("pgstore: nil pool")
+	}
+	schema := "public"
+	if opts != nil && opts.Schema != "" {
+		schema = opts.Schema
+	}
+	return &Store{pool: pool, schema: schema, q: newQueries(schema)}, nil
+}
+
+// Close releases the Store. It closes the pool if Open created it, and
+// leaves a pool given to New open. The Store must not be used afterwards.
+func (s *Store) Close() {
+	if s.owned {
+		s.pool.Close()
+	}
+}
+
+// columns lists the tokens columns in the order scanToken reads them.
+const columns = `id, user_id, name, description, scopes, impersonation, resource_type,
+	resource_id, access_level, created_at, expires_at, revoked, last_used_at,
+	last_used_ips, previous_id, digest`
+
+// queries holds the SQL of a Store, its table names qualified once.
+type queries struct {
+	tokens      string // the qualified table name
+	insert      string
+	get         string
+	getByDigest string
+	revoke      string
+	lockForRot  string
+	setLastUsed string
+}
+
+func newQueries(schema string) queries {
+	t := pgx.Identifier{schema, "tokens"}.Sanitize()
+	return queries{
+		tokens: t,
+		insert: `INSERT INTO ` + t + ` (user_id, name, description, scopes, impersonation,
+			resource_type, resource_id, access_level, created_at, expires_at, revoked,
+			last_used_at, last_used_ips, previous_id, digest)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			RETURNING id`,
+		get:         `SELECT ` + columns + ` FROM ` + t + ` WHERE id = $1`,
+		getByDigest: `SELECT ` + columns + ` FROM ` + t + ` WHERE digest = $1`,
+		revoke:      `UPDATE ` + t + ` SET revoked = true WHERE id = $1`,
+		lockForRot:  `SELECT revoked FROM ` + t + ` WHERE id = $1 FOR UPDATE`,
+		setLastUsed: `UPDATE ` + t + ` SET last_used_at = $2, last_used_ips = $3 WHERE id = $1`,
+	}
+}
+
+// querier is what Create's insert needs: a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Create saves t and sets t.ID. A digest already stored returns an error
+// wrapping patkit.ErrConflict.
+func (s *Store) Create(ctx context.Context, t *patkit.Token) error {
+	return s.insert(ctx, s.pool, "create", t)
+}
+
+func (s *Store) insert(ctx context.Context, q querier, op string, t *patkit.Token) error {
+	scopes := make([]string, len(t.Scopes))
+	for i, sc := range t.Scopes {
+		scopes[i] = string(sc)
+	}
+	ips := t.LastUsedIPs
+	if ips == nil {
+		ips = []string{}
+	}
+	digest := t.Digest
+	if digest == nil {
+		digest = []byte{}
+	}
+	var id int64
+	err := q.QueryRow(ctx, s.q.insert,
+		t.UserID, t.Name, t.Description, scopes, t.Impersonation,
+		string(t.ResourceType), t.ResourceID, int32(t.AccessLevel), t.CreatedAt,
+		nullTime(t.ExpiresAt), t.Revoked, nullTime(t.LastUsedAt), ips,
+		nullID(t.PreviousID), digest,
+	).Scan(&id)
+	if err != nil {
+		return wrap(op, err)
+	}
+	t.ID = id
+	return nil
+}
+
+// Get returns the token with the given ID, or an error wrapping
+// patkit.ErrNotFound.
+func (s *Store) Get(ctx context.Context, id int64) (*patkit.Token, error) {
+	t, err := scanToken(s.pool.QueryRow(ctx, s.q.get, id))
+	if err != nil {
+		return nil, wrap("get", err)
+	}
+	return t, nil
+}
+
+// GetByDigest returns the token whose digest equals digest, or an error
+// wrapping patkit.ErrNotFound. It is one unique-index lookup.
+func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, error) {
+	if digest == nil {
+		digest = []byte{}
+	}
+	t, err := scanToken(s.pool.QueryRow(ctx, s.q.getByDigest, digest))
+	if err != nil {
+		return nil, wrap("get by digest", err)
+	}
+	return t, nil
+}
+
+// Revoke marks the token revoked. Revoking a revoked token returns nil; a
+// missing one returns an error wrapping patkit.ErrNotFound.
+func (s *Store) Revoke(ctx context.Context, id int64) error {
+	tag, err := s.pool.Exec(ctx, s.q.revoke, id)
+	if err != nil {
+		return wrap("revoke", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("pgstore: revoke %d: %w", id, patkit.ErrNotFound)
+	}
+	return nil
+}
+
+// Rotate revokes the token oldID and creates next in one transaction that
+// locks oldID's row first, so that of concurrent rotations of one token,
+// from any number of goroutines or processes, exactly one succeeds and the
+// others return an error wrapping patkit.ErrTokenRevoked. A missing oldID
+// returns patkit.ErrNotFound, an existing next.Digest patkit.ErrConflict;
+// on any error nothing changes and next.ID is left alone.
+func (s *Store) Rotate(ctx context.Context, oldID int64, next *patkit.Token) (err error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return wrap("rotate", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	var revoked bool
+	if err := tx.QueryRow(ctx, s.q.lockForRot, oldID).Scan(&revoked); err != nil {
+		return wrap("rotate", err)
+	}
+	if revoked {
+		return fmt.Errorf("pgstore: rotate %d: %w", oldID, patkit.ErrTokenRevoked)
+	}
+	if _, err := tx.Exec(ctx, s.q.revoke, oldID); err != nil {
+		return wrap("rotate", err)
+	}
+	n := *next // next.ID is set only once the transaction commits
+	if err := s.insert(ctx, tx, "rotate", &n); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return wrap("rotate: commit", err)
+	}
+	next.ID = n.ID
+	return nil
+}
+
+// SetLastUsed records the time and client addresses of the token's last
+// use, replacing the stored list. A missing token returns an error wrapping
+// patkit.ErrNotFound.
+func (s *Store) SetLastUsed(ctx context.Context, id int64, at time.Time, ips []string) error {
+	if ips == nil {
+		ips = []string{}
+	}
+	tag, err := s.pool.Exec(ctx, s.q.setLastUsed, id, nullTime(at), ips)
+	if err != nil {
+		return wrap("set last used", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("pgstore: set last used %d: %w", id, patkit.ErrNotFound)
+	}
+	return nil
+}
+
+// scanToken reads one row of columns.
+func scanToken(row pgx.Row) (*patkit.Token, error) {
+	var (
+		t                     patkit.Token
+		scopes, ips           []string
+		resourceType          string
+		accessLevel           int32
+		expiresAt, lastUsedAt *time.Time
+		previousID            *int64
+	)
+	err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Description, &scopes, &t.Impersonation,
+		&resourceType, &t.ResourceID, &accessLevel, &t.CreatedAt, &expiresAt, &t.Revoked,
+		&lastUsedAt, &ips, &previousID, &t.Digest)
+	if err != nil {
+		return nil, err
+	}
+	if len(scopes) > 0 {
+		t.Scopes = make([]patkit.Scope, len(scopes))
+		for i, sc := range scopes {
+			t.Scopes[i] = patkit.Scope(sc)
+		}
+	}
+	if len(ips) > 0 {
+		t.LastUsedIPs = ips
+	}
+	if len(t.Digest) == 0 {
+		t.Digest = nil
+	}
+	t.ResourceType = patkit.ResourceType(resourceType)
+	t.AccessLevel = patkit.AccessLevel(accessLevel)
+	t.CreatedAt = t.CreatedAt.UTC()
+	if expiresAt != nil {
+		t.ExpiresAt = expiresAt.UTC()
+	}
+	if lastUsedAt != nil {
+		t.LastUsedAt = lastUsedAt.UTC()
+	}
+	if previousID != nil {
+		t.PreviousID = *previousID
+	}
+	return &t, nil
+}
+
+// nullTime maps the zero Time ("never") to NULL.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// nullID maps ID 0 ("none") to NULL.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// wrap translates a driver error: no rows becomes patkit.ErrNotFound, a
+// unique violation patkit.ErrConflict, and a failure to reach or keep the
+// server patkit.ErrUnavailable, each wrapped together with the cause.
+func wrap(op string, err error) error {
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("pgstore: %s: %w", op, patkit.ErrNotFound)
+	case errors.As(err, &pgErr) && pgErr.Code == "23505":
+		return fmt.Errorf("pgstore: %s: %w: %w", op, patkit.ErrConflict, err)
+	case unavailable(err):
+		return fmt.Errorf("pgstore: %s: %w: %w", op, patkit.ErrUnavailable, err)
+	}
+	return fmt.Errorf("pgstore: %s: %w", op, err)
+}
+
+// unavailable reports whether err means the database could not be reached
+// or the connection was lost, rather than a refused statement.
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false // the caller gave up; the database may be fine
+	}
+	var (
+		connErr *pgconn.ConnectError
+		pgErr   *pgconn.PgError
+	)
+	switch {
+	case errors.As(err, &connErr),
+		errors.Is(err, context.DeadlineExceeded),
+		pgconn.SafeToRetry(err),
+		pgconn.Timeout(err),
+		errors.Is(err, pgconn.ErrConnClosed),
+		strings.Contains(err.Error(), "closed pool"):
+		return true
+	case errors.As(err, &pgErr):
+		// Class 08: connection exception; 57P01-57P03: the server is
+		// shutting down or starting; 53300: too many connections.
+		return strings.HasPrefix(pgErr.Code, "08") ||
+			pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03" ||
+			pgErr.Code == "53300"
+	}
+	var netErr interface{ Timeout() bool }
+	if errors.As(err, &netErr) {
+		return true // a net.Error: the connection broke
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
