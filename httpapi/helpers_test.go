@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -220,4 +222,25 @@ func (r *resp) secret(t *testing.T) string {
 		t.Fatalf("no token in %d %s", r.code, r.body)
 	}
 	return v.Token
+}
+
+func newJSONLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
+
+var errBoom = errors.New("boom")
+
+// panicStore panics on List.
+type panicStore struct{ patkit.Store }
+
+func (panicStore) List(context.Context, *patkit.Query) ([]*patkit.Token, int, error) {
+	panic("store exploded")
+}
+
+// failingList fails List with err.
+type failingList struct {
+	patkit.Store
+	err error
+}
+
+func (f failingList) List(context.Context, *patkit.Query) ([]*patkit.Token, int, error) {
+	return nil, 0, fmt.Errorf("list: %w", f.err)
 }
