@@ -1,0 +1,475 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/patkit/patkit"
+)
+
+// Options configures a Store. The zero value, and a nil *Options, are the
+// defaults.
+type Options struct {
+	// TablePrefix is prepended to the names of the tables and indexes the
+	// Store creates ("tokens" and "patkit_migrations"), so that they can
+	// share a database with the host's own tables, for example "patkit_".
+	// It may hold ASCII letters, digits and '_', and must not start with a
+	// digit. The same prefix must be used every time a database is opened.
+	TablePrefix string
+}
+
+// Store is a patkit.Store on an SQLite database. Its methods are safe for
+// concurrent use, also with other Stores (or processes) on the same
+// database file.
+type Store struct {
+	w, r *sql.DB // writes, reads; the same *sql.DB unless Open made two
+	own  bool    // Close closes w and r
+	q    queries
+
+	getByID, getByDigest *sql.Stmt // prepared on r
+}
+
+var _ patkit.Store = (*Store)(nil)
+
+// DSN returns the data source name Open uses for the database file at path:
+// WAL journal, a 10 s busy timeout, foreign keys on, synchronous=NORMAL and
+// IMMEDIATE write transactions. Pass it to sql.Open("sqlite", ...) to build
+// the *sql.DB given to New.
+func DSN(path string) string {
+	return dsn(path, false)
+}
+
+func dsn(path string, readOnly bool) string {
+	// SQLite URI: '?' and '#' would end the path and '%' starts an escape.
+	p := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	s := "file:" + p +
+		"?_pragma=busy_timeout(10000)" +
+		"&_pragma=journal_mode(WAL)" +
+		"&_pragma=foreign_keys(1)" +
+		"&_pragma=synchronous(NORMAL)"
+	if readOnly {
+		return s + "&_pragma=query_only(1)"
+	}
+	return s + "&_txlock=immediate"
+}
+
+// Open opens, creating it if needed, the SQLite database file at path,
+// brings its schema up to date and returns a Store that owns it: Close
+// closes the database. The path ":memory:" opens a private in-memory
+// database, served by one connection, which lives until Close.
+//
+// Open uses two connection pools on the file: one connection for writes,
+// so that the Store's own writers queue in Go rather than on SQLite's lock,
+// and a few read-only connections, which WAL lets read while a write is in
+// progress.
+func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlitestore: empty path")
+	}
+	prefix := prefixOf(opts)
+	if !validPrefix(prefix) {
+		return nil, errBadPrefix
+	}
+	op := "open " + path
+	memory := path == ":memory:"
+	name := dsn(path, false)
+	if memory {
+		name = "file::memory:?_pragma=foreign_keys(1)&_txlock=immediate"
+	}
+	w, err := sql.Open("sqlite", name)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	// One connection: the Store's writers queue in Go, not on SQLite's
+	// lock, and an in-memory database lives as long as its connection.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	// Migrate through the writer first: it creates the file and switches it
+	// to WAL before any reader connects.
+	if err := migrate(ctx, w, prefix, op); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r := w
+	if !memory {
+		if r, err = sql.Open("sqlite", dsn(path, true)); err != nil {
+			w.Close()
+			return nil, wrap(op, err)
+		}
+		n := max(4, runtime.GOMAXPROCS(0))
+		r.SetMaxOpenConns(n)
+		r.SetMaxIdleConns(n)
+	}
+	s, err := newStore(ctx, w, r, true, prefix)
+	if err != nil {
+		if r != w {
+			r.Close()
+		}
+		w.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// New returns a Store on the caller's database, after bringing its schema
+// up to date. Close does not close db. The Store uses db for reads and
+// writes; open it with the DSN that DSN returns (or at least a busy_timeout
+// and _txlock=immediate) so that concurrent writers wait for each other
+// instead of failing with SQLITE_BUSY.
+func New(db *sql.DB, opts *Options) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sqlitestore: nil *sql.DB")
+	}
+	prefix := prefixOf(opts)
+	if !validPrefix(prefix) {
+		return nil, errBadPrefix
+	}
+	ctx := context.Background()
+	if err := migrate(ctx, db, prefix, "new"); err != nil {
+		return nil, err
+	}
+	return newStore(ctx, db, db, false, prefix)
+}
+
+func prefixOf(opts *Options) string {
+	if opts == nil {
+		return ""
+	}
+	return opts.TablePrefix
+}
+
+// newStore prepares the Store's statements on a migrated database.
+func newStore(ctx context.Context, w, r *sql.DB, own bool, prefix string) (*Store, error) {
+	s := &Store{w: w, r: r, own: own, q: newQueries(prefix)}
+	var err error
+	if s.getByID, err = r.PrepareContext(ctx, s.q.getByID); err != nil {
+		return nil, wrap("prepare", err)
+	}
+	if s.getByDigest, err = r.PrepareContext(ctx, s.q.getByDigest); err != nil {
+		s.getByID.Close()
+		return nil, wrap("prepare", err)
+	}
+	return s, nil
+}
+
+// Close releases the Store's prepared statements and, if Open opened the
+// database, closes it. Methods called after Close return errors wrapping
+// patkit.ErrUnavailable.
+func (s *Store) Close() error {
+	err := errors.Join(s.getByID.Close(), s.getByDigest.Close())
+	if s.own {
+		err = errors.Join(err, s.w.Close())
+		if s.r != s.w {
+			err = errors.Join(err, s.r.Close())
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("sqlitestore: close: %w", err)
+	}
+	return nil
+}
+
+// queries holds the SQL text of a Store, with its table prefix applied.
+type queries struct {
+	table                 string
+	insert                string
+	getByID, getByDigest  string
+	revoke, revokeIfValid string
+	revokedOf             string
+	setLastUsed           string
+}
+
+// columns is the column list every read selects, in scanToken's order.
+const columns = `id, user_id, name, description, scopes, impersonation, resource_type, resource_id,
+	access_level, created_at, expires_at, revoked, last_used_at, last_used_ips, previous_id, digest`
+
+func newQueries(prefix string) queries {
+	t := prefix + "tokens"
+	return queries{
+		table: t,
+		insert: `INSERT INTO ` + t + ` (user_id, name, name_folded, description, scopes, impersonation,
+			resource_type, resource_id, access_level, created_at, expires_at, revoked, last_used_at,
+			last_used_ips, previous_id, digest)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		getByID:       `SELECT ` + columns + ` FROM ` + t + ` WHERE id = ?`,
+		getByDigest:   `SELECT ` + columns + ` FROM ` + t + ` WHERE digest = ?`,
+		revoke:        `UPDATE ` + t + ` SET revoked = 1 WHERE id = ?`,
+		revokeIfValid: `UPDATE ` + t + ` SET revoked = 1 WHERE id = ? AND revoked = 0`,
+		revokedOf:     `SELECT revoked FROM ` + t + ` WHERE id = ?`,
+		setLastUsed:   `UPDATE ` + t + ` SET last_used_at = ?, last_used_ips = ? WHERE id = ?`,
+	}
+}
+
+// Create saves t and sets t.ID. A duplicate Digest returns an error wrapping
+// patkit.ErrConflict and saves nothing.
+func (s *Store) Create(ctx context.Context, t *patkit.Token) error {
+	id, err := s.insert(ctx, s.w, t, "create token")
+	if err != nil {
+		return err
+	}
+	t.ID = id
+	return nil
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// insert saves t through db and returns its new ID; op names the operation
+// in errors.
+func (s *Store) insert(ctx context.Context, db execer, t *patkit.Token, op string) (int64, error) {
+	scopes, err := json.Marshal(nonNil(t.Scopes))
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: %s: encode scopes: %w", op, err)
+	}
+	ips, err := json.Marshal(nonNil(t.LastUsedIPs))
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: %s: encode last used IPs: %w", op, err)
+	}
+	digest := t.Digest
+	if digest == nil {
+		digest = []byte{}
+	}
+	res, err := db.ExecContext(ctx, s.q.insert,
+		t.UserID, t.Name, strings.ToLower(t.Name), t.Description, string(scopes), t.Impersonation,
+		nullString(string(t.ResourceType)), t.ResourceID, int64(t.AccessLevel),
+		t.CreatedAt.UnixMicro(), nullTime(t.ExpiresAt), t.Revoked, nullTime(t.LastUsedAt),
+		string(ips), nullInt(t.PreviousID), digest)
+	if err != nil {
+		if isUnique(err) {
+			return 0, fmt.Errorf("sqlitestore: %s: digest exists: %w", op, patkit.ErrConflict)
+		}
+		return 0, wrap(op, err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, wrap(op+": read id", err)
+	}
+	return id, nil
+}
+
+// Get returns the token with the given ID, or an error wrapping
+// patkit.ErrNotFound.
+func (s *Store) Get(ctx context.Context, id int64) (*patkit.Token, error) {
+	t, err := scanToken(s.getByID.QueryRowContext(ctx, id))
+	if err != nil {
+		return nil, notFound(fmt.Sprintf("get token %d", id), err)
+	}
+	return t, nil
+}
+
+// GetByDigest returns the token whose Digest is digest, through the unique
+// index on digest, or an error wrapping patkit.ErrNotFound.
+func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, error) {
+	if digest == nil {
+		digest = []byte{}
+	}
+	t, err := scanToken(s.getByDigest.QueryRowContext(ctx, digest))
+	if err != nil {
+		return nil, notFound("get token by digest", err)
+	}
+	return t, nil
+}
+
+// Revoke marks the token revoked. Revoking a revoked token returns nil; a
+// missing token returns an error wrapping patkit.ErrNotFound.
+func (s *Store) Revoke(ctx context.Context, id int64) error {
+	// SQLite counts the rows the WHERE clause matches, changed or not.
+	res, err := s.w.ExecContext(ctx, s.q.revoke, id)
+	if err != nil {
+		return wrap(fmt.Sprintf("revoke token %d", id), err)
+	}
+	return mustAffect(res, fmt.Sprintf("revoke token %d", id))
+}
+
+// Rotate revokes the token oldID and creates next, setting next.ID, in one
+// transaction: either both happen or neither. It returns an error wrapping
+// patkit.ErrNotFound if oldID does not exist, patkit.ErrTokenRevoked if it
+// is already revoked, and patkit.ErrConflict if next.Digest exists. Of
+// several concurrent rotations of one token, through any number of Stores
+// on the database, exactly one succeeds.
+func (s *Store) Rotate(ctx context.Context, oldID int64, next *patkit.Token) (err error) {
+	op := fmt.Sprintf("rotate token %d", oldID)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(op+": begin", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	// Write first: even in a DEFERRED transaction (a caller's DB given to New
+	// without _txlock=immediate) the first statement then takes the write
+	// lock under busy_timeout, and the conditional UPDATE decides the race.
+	res, err := tx.ExecContext(ctx, s.q.revokeIfValid, oldID)
+	if err != nil {
+		return wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrap(op, err)
+	}
+	if n == 0 {
+		var revoked bool
+		switch err := tx.QueryRowContext(ctx, s.q.revokedOf, oldID).Scan(&revoked); {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("sqlitestore: %s: %w", op, patkit.ErrNotFound)
+		case err != nil:
+			return wrap(op, err)
+		}
+		return fmt.Errorf("sqlitestore: %s: %w", op, patkit.ErrTokenRevoked)
+	}
+	id, err := s.insert(ctx, tx, next, op+": create token")
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return wrap(op+": commit", err)
+	}
+	next.ID = id
+	return nil
+}
+
+// SetLastUsed sets the token's last use time (NULL for the zero Time) and
+// replaces its list of client addresses. A missing token returns an error
+// wrapping patkit.ErrNotFound.
+func (s *Store) SetLastUsed(ctx context.Context, id int64, at time.Time, ips []string) error {
+	b, err := json.Marshal(nonNil(ips))
+	if err != nil {
+		return fmt.Errorf("sqlitestore: encode last used IPs: %w", err)
+	}
+	op := fmt.Sprintf("set last used of token %d", id)
+	res, err := s.w.ExecContext(ctx, s.q.setLastUsed, nullTime(at), string(b), id)
+	if err != nil {
+		return wrap(op, err)
+	}
+	return mustAffect(res, op)
+}
+
+func mustAffect(res sql.Result, op string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrap(op, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlitestore: %s: %w", op, patkit.ErrNotFound)
+	}
+	return nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanToken reads one row of columns.
+func scanToken(row scanner) (*patkit.Token, error) {
+	var (
+		t                 patkit.Token
+		scopes, ips       string
+		resType           sql.NullString
+		prev              sql.NullInt64
+		created           int64
+		expires, lastUsed sql.NullInt64
+		accessLevel       int64
+	)
+	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Description, &scopes, &t.Impersonation,
+		&resType, &t.ResourceID, &accessLevel, &created, &expires, &t.Revoked, &lastUsed, &ips, &prev,
+		&t.Digest); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(scopes), &t.Scopes); err != nil {
+		return nil, fmt.Errorf("sqlitestore: token %d: decode scopes: %w", t.ID, err)
+	}
+	if err := json.Unmarshal([]byte(ips), &t.LastUsedIPs); err != nil {
+		return nil, fmt.Errorf("sqlitestore: token %d: decode last used IPs: %w", t.ID, err)
+	}
+	// Empty lists read back as nil, as patkit.Token.Clone copies them.
+	if len(t.Scopes) == 0 {
+		t.Scopes = nil
+	}
+	if len(t.LastUsedIPs) == 0 {
+		t.LastUsedIPs = nil
+	}
+	if len(t.Digest) == 0 {
+		t.Digest = nil
+	}
+	t.ResourceType = patkit.ResourceType(resType.String)
+	t.PreviousID = prev.Int64
+	t.AccessLevel = patkit.AccessLevel(accessLevel)
+	t.CreatedAt = fromMicro(created)
+	if expires.Valid {
+		t.ExpiresAt = fromMicro(expires.Int64)
+	}
+	if lastUsed.Valid {
+		t.LastUsedAt = fromMicro(lastUsed.Int64)
+	}
+	return &t, nil
+}
+
+func fromMicro(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// nullTime stores the zero Time as NULL, any other as Unix microseconds.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func nullInt(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nonNil[S ~[]E, E any](s S) S {
+	if s == nil {
+		return S{}
+	}
+	return s
+}
+
+// isUnique reports whether err is SQLite's unique or primary key constraint
+// violation.
+func isUnique(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) &&
+		(e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+// notFound translates sql.ErrNoRows into patkit.ErrNotFound and wraps any
+// other error.
+func notFound(op string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlitestore: %s: %w", op, patkit.ErrNotFound)
+	}
+	return wrap(op, err)
+}
+
+// wrap adds context to a driver error. Errors of the database itself (I/O,
+// locking, a closed pool) also wrap patkit.ErrUnavailable; a done context is
+// reported as itself.
+func wrap(op string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
+	return fmt.Errorf("sqlitestore: %s: %w: %w", op, patkit.ErrUnavailable, err)
+}
