@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// server is a running instance of run.
+type server struct {
+	url    string
+	stop   func()
+	done   chan error
+	stderr *syncBuffer
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+// start runs the server on a free port with its files in dir.
+func start(t *testing.T, dir string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{stop: cancel, done: make(chan error, 1), stderr: &syncBuffer{}}
+	args := []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "patkit.db"), "-root-token-file", filepath.Join(dir, "root.token")}
+	go func() { s.done <- run(ctx, args, s.stderr) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
+			s.url = "http://" + m[1]
+			break
+		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("server exited: %v\n%s", err, s.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not start:\n%s", s.stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Cleanup(func() { s.shutdown(t) })
+	return s
+}
+
+func (s *server) shutdown(t *testing.T) {
+	t.Helper()
+	if s.stop == nil {
+		return
+	}
+	s.stop()
+	s.stop = nil
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("run: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Error("server did not shut down")
+	}
+}
+
+func (s *server) call(t *testing.T, method, path, token string, body any) (int, http.Header, map[string]any, []any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, s.url+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("PRIVATE-TOKEN", token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var obj map[string]any
+	var arr []any
+	if len(raw) > 0 {
+		if raw[0] == '[' {
+			_ = json.Unmarshal(raw, &arr)
+		} else if err := json.Unmarshal(raw, &obj); err != nil {
+			t.Fatalf("%s %s: not JSON: %q", method, path, raw)
+		}
+	}
+	return resp.StatusCode, resp.Header, obj, arr
+}
+
+func TestServer(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, dir)
+
+	// The root token file exists, mode 0600, and the token is an admin's.
+	tokPath := filepath.Join(dir, "root.token")
+	fi, err := os.Stat(tokPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("root token mode %v", fi.Mode().Perm())
+	}
+	if ki, err := os.Stat(filepath.Join(dir, "patkit.db.key")); err != nil || ki.Mode().Perm() != 0o600 || ki.Size() != 32 {
+		t.Errorf("key file: %v %v", ki, err)
+	}
+	b, _ := os.ReadFile(tokPath)
+	root := strings.TrimSpace(string(b))
+	if !strings.HasPrefix(root, "glpat-") {
+		t.Fatalf("root token %q", root)
+	}
+	code, _, self, _ := s.call(t, "GET", "/api/v4/personal_access_tokens/self", root, nil)
+	if code != 200 || self["user_id"] != 1.0 || len(self["scopes"].([]any)) != 5 {
+		t.Fatalf("self: %d %v", code, self)
+	}
+
+	// Root creates a token for alice, who uses and rotates it.
+	code, _, created, _ := s.call(t, "POST", "/api/v4/users/2/personal_access_tokens", root,
+		map[string]any{"name": "alice-ci", "scopes": []string{"api"}})
+	if code != 201 {
+		t.Fatalf("create: %d %v", code, created)
+	}
+	alice := created["token"].(string)
+	code, _, _, list := s.call(t, "GET", "/api/v4/personal_access_tokens", alice, nil)
+	if code != 200 || len(list) != 1 {
+		t.Fatalf("alice list: %d %v", code, list)
+	}
+	code, _, rotated, _ := s.call(t, "POST", "/api/v4/personal_access_tokens/self/rotate", alice, nil)
+	if code != 200 {
+		t.Fatalf("rotate: %d %v", code, rotated)
+	}
+	alice2 := rotated["token"].(string)
+
+	// Alice makes a project access token; bob (Developer) cannot see them.
+	code, _, proj, _ := s.call(t, "POST", "/api/v4/projects/acme%2Fwidgets/access_tokens", alice2,
+		map[string]any{"name": "deploy", "scopes": []string{"read_api"}, "access_level": 30})
+	if code != 201 {
+		t.Fatalf("project token: %d %v", code, proj)
+	}
+	projTok := proj["token"].(string)
+	code, _, bobTok, _ := s.call(t, "POST", "/api/v4/users/3/personal_access_tokens", root,
+		map[string]any{"name": "bob", "scopes": "api,read_api"})
+	if code != 201 {
+		t.Fatalf("bob: %d %v", code, bobTok)
+	}
+	if code, _, body, _ := s.call(t, "GET", "/api/v4/projects/1/access_tokens", bobTok["token"].(string), nil); code != 401 {
+		t.Fatalf("bob lists project tokens: %d %v", code, body)
+	}
+	if code, _, _, _ := s.call(t, "GET", "/api/v4/nope", "", nil); code != 404 {
+		t.Fatalf("unknown route: %d", code)
+	}
+	if strings.Contains(s.stderr.String(), alice2) || !strings.Contains(s.stderr.String(), "msg=\"http request\"") {
+		t.Errorf("logs:\n%s", s.stderr)
+	}
+
+	// After a restart: the root token is reused, alice's new token and the
+	// project token (whose bot user lives in memory) still work.
+	s.shutdown(t)
+	s = start(t, dir)
+	b2, _ := os.ReadFile(tokPath)
+	if strings.TrimSpace(string(b2)) != root {
+		t.Fatal("root token replaced on restart")
+	}
+	if !strings.Contains(s.stderr.String(), "created=false bots_restored=1") {
+		t.Errorf("start log:\n%s", s.stderr)
+	}
+	if code, _, body, _ := s.call(t, "GET", "/api/v4/personal_access_tokens/self", alice2, nil); code != 200 {
+		t.Fatalf("alice after restart: %d %v", code, body)
+	}
+	code, _, ptSelf, _ := s.call(t, "GET", "/api/v4/personal_access_tokens/self", projTok, nil)
+	if code != 200 || ptSelf["name"] != "deploy" {
+		t.Fatalf("project token after restart: %d %v", code, ptSelf)
+	}
+	code, _, _, plist := s.call(t, "GET", "/api/v4/projects/acme%2Fwidgets/access_tokens", projTok, nil)
+	if code != 401 { // a Developer-level bot may not list tokens
+		t.Fatalf("bot lists: %d %v", code, plist)
+	}
+	code, _, _, plist = s.call(t, "GET", "/api/v4/projects/acme%2Fwidgets/access_tokens", alice2, nil)
+	if code != 200 || len(plist) != 1 || plist[0].(map[string]any)["access_level"] != 30.0 {
+		t.Fatalf("alice lists: %d %v", code, plist)
+	}
+	// Revoke: alice revokes the project token; it stops working.
+	id := plist[0].(map[string]any)["id"].(float64)
+	if code, _, body, _ := s.call(t, "DELETE", "/api/v4/projects/1/access_tokens/"+strconv.Itoa(int(id)), alice2, nil); code != 204 {
+		t.Fatalf("revoke: %d %v", code, body)
+	}
+	if code, _, _, _ := s.call(t, "GET", "/api/v4/personal_access_tokens/self", projTok, nil); code != 401 {
+		t.Fatalf("revoked project token: %d", code)
+	}
+
+	// A root token file holding a revoked token is replaced.
+	if code, _, _, _ := s.call(t, "DELETE", "/api/v4/personal_access_tokens/self", root, nil); code != 204 {
+		t.Fatal("revoke root")
+	}
+	s.shutdown(t)
+	s = start(t, dir)
+	b3, _ := os.ReadFile(tokPath)
+	if newRoot := strings.TrimSpace(string(b3)); newRoot == root {
+		t.Fatal("revoked root token reused")
+	} else if code, _, _, _ := s.call(t, "GET", "/api/v4/personal_access_tokens?per_page=1", newRoot, nil); code != 200 {
+		t.Fatalf("new root: %d", code)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	var stderr bytes.Buffer
+	if err := run(t.Context(), []string{"-nope"}, &stderr); err == nil {
+		t.Fatal("bad flag accepted")
+	}
+	if err := run(t.Context(), []string{"extra"}, &stderr); err == nil {
+		t.Fatal("extra argument accepted")
+	}
+}

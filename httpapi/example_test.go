@@ -1,0 +1,93 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/httpapi"
+	"github.com/patkit/patkit/memstore"
+)
+
+// exampleService returns a Service with one user, alice, and a token for
+// her with the given scopes.
+func exampleService(scopes ...patkit.Scope) (*patkit.Service, string) {
+	dir := &patkit.MemDirectory{}
+	dir.AddUser(patkit.User{ID: 1, Username: "root", Admin: true})
+	dir.AddUser(patkit.User{ID: 2, Username: "alice"})
+	key := bytes.Repeat([]byte{7}, patkit.MinKeyLen) // use a random, persisted key
+	svc, err := patkit.New(memstore.New(), dir, key, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	root, _ := dir.UserByID(context.Background(), 1)
+	_, secret, err := svc.CreateToken(context.Background(), &patkit.Principal{User: root, Admin: true}, 2,
+		patkit.TokenOptions{Name: "laptop", Scopes: scopes})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return svc, secret
+}
+
+// Mount the API and call GET /api/v4/personal_access_tokens/self.
+func ExampleNew() {
+	svc, secret := exampleService(patkit.ScopeReadAPI)
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/v4/", httpapi.New(svc, nil))
+
+	r := httptest.NewRequest("GET", "/api/v4/personal_access_tokens/self", nil)
+	r.Header.Set("PRIVATE-TOKEN", secret)
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, r)
+
+	var tok struct {
+		Name   string   `json:"name"`
+		Scopes []string `json:"scopes"`
+		Active bool     `json:"active"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &tok); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(w.Code, tok.Name, tok.Scopes, tok.Active)
+	// Output: 200 laptop [read_api] true
+}
+
+// Protect a host route with the same tokens: Authenticate resolves the
+// credential, RequireScopes applies GitLab's scope rule, PrincipalFrom
+// reads who is calling.
+func ExampleRequireScopes() {
+	svc, secret := exampleService(patkit.ScopeReadRepository)
+
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := httpapi.PrincipalFrom(r.Context())
+		fmt.Fprintf(w, "hello %s", p.User.Username)
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /repo", httpapi.RequireScopes(patkit.ScopeReadRepository)(hello))
+	mux.Handle("POST /admin", httpapi.RequireScopes()(hello)) // api only
+	h := httpapi.Authenticate(svc, nil)(mux)
+
+	for _, c := range []struct{ method, path, token string }{
+		{"GET", "/repo", secret},
+		{"POST", "/admin", secret},
+		{"GET", "/repo", ""},
+	} {
+		r := httptest.NewRequest(c.method, c.path, nil)
+		if c.token != "" {
+			r.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(w.Code, w.Body.String())
+	}
+	// Output:
+	// 200 hello alice
+	// 403 {"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"api"}
+	// 401 {"message":"401 Unauthorized"}
+}
