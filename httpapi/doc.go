@@ -1,6 +1,124 @@
 // Package httpapi serves GitLab's access-token REST API (v4) over net/http
-// on top of a patkit.Service, and provides middleware that protects a
-// host's own routes with the same tokens.
+// on top of a [patkit.Service], so that GitLab's own API clients work
+// against a host service unchanged, and provides middleware that protects
+// the host's other routes with the same tokens.
 //
-// TODO: full package documentation.
+// # Endpoints
+//
+// [New] serves, under /api/v4:
+//
+//	GET    /personal_access_tokens                       list (filters, sort, search, pagination)
+//	GET    /personal_access_tokens/self                  the authenticating token
+//	DELETE /personal_access_tokens/self                  revoke it
+//	POST   /personal_access_tokens/self/rotate           rotate it
+//	GET    /personal_access_tokens/:id
+//	DELETE /personal_access_tokens/:id
+//	POST   /personal_access_tokens/:id/rotate
+//	POST   /users/:user_id/personal_access_tokens        administrators
+//	POST   /user/personal_access_tokens                  k8s_proxy, self_rotate only
+//	GET    /users/:user_id/impersonation_tokens          administrators
+//	POST   /users/:user_id/impersonation_tokens
+//	GET    /users/:user_id/impersonation_tokens/:impersonation_token_id
+//	DELETE /users/:user_id/impersonation_tokens/:impersonation_token_id
+//	GET    /projects/:id/access_tokens                   and the same six for /groups/:id
+//	POST   /projects/:id/access_tokens
+//	GET    /projects/:id/access_tokens/:token_id
+//	DELETE /projects/:id/access_tokens/:token_id
+//	POST   /projects/:id/access_tokens/:token_id/rotate
+//	POST   /projects/:id/access_tokens/self/rotate
+//
+// A project or group :id is a numeric ID or a URL-encoded full path
+// (acme%2Fwidgets). Statuses, bodies, headers and entities follow SPEC.md:
+// credentials from the private_token parameter, the PRIVATE-TOKEN header,
+// the access_token parameter, Authorization: Bearer or the bearer_token
+// parameter; the invalid_token failures with WWW-Authenticate; the scope
+// rule and its insufficient_scope body; Sudo (header or parameter); the
+// four error shapes, with 400 or 422 as GitLab renders each endpoint's
+// validation failures; 201 on create, 200 on rotate, 204 with an empty body
+// on revoke; offset pagination headers with Link URLs on
+// [Options.ExternalURL]. Parameters come from the query string and from
+// JSON, URL-encoded or multipart bodies; arrays as scopes[]=a&scopes[]=b,
+// as JSON arrays and, on the user, impersonation and administrator create
+// endpoints, as a comma-separated string.
+//
+// Errors of the Service map to statuses in one table:
+//
+//	patkit.ErrUnauthorized          401 {"message":"401 Unauthorized"}
+//	patkit.ErrTokenExpired, ...     401 {"error":"invalid_token",...} + WWW-Authenticate
+//	patkit.ErrInsufficientScope     403 {"error":"insufficient_scope",...,"scope":"..."}
+//	patkit.ErrForbidden             403 {"message":"403 Forbidden[ - reason]"}
+//	patkit.ErrNotFound              404 {"message":"404 <what> Not Found"}
+//	patkit.ErrBadRequest            400 {"message":"400 Bad request - <reason>"}
+//	patkit.ErrNotAllowed            405 {"message":"405 Method Not Allowed"}
+//	patkit.ErrInvalid               422 {"message":"<sentence>"} (admin and self create),
+//	                                400 {"message":{"<field>":[...]}} (impersonation create),
+//	                                400 {"message":"400 Bad request - <sentence>"} (the rest)
+//	patkit.ErrUnavailable           503 {"message":"503 Service Unavailable"}
+//	anything else                   500 {"message":"500 Internal Server Error"}, logged
+//
+// # Middleware
+//
+// [Authenticate] resolves the same credentials for a host's own routes and
+// puts the principal in the request context ([PrincipalFrom]);
+// [RequireScopes] then admits only principals whose token passes GitLab's
+// scope rule for the route.
+//
+// # Robustness
+//
+// Bodies are limited to [Options.MaxBodyBytes] (413 beyond). Malformed
+// input answers 4xx in GitLab's shapes; a panic is recovered, logged and
+// answered 500 with a generic body. Logs never contain headers or bodies,
+// and the private_token, access_token and bearer_token query parameters
+// are redacted.
+//
+// # Deviations from GitLab
+//
+// Deliberate, or where GitLab's behaviour could not be verified:
+//
+//   - A known path with another method answers 404 {"message":"404 Not
+//     Found"}, as GitLab's catch-all route does, not 405. OPTIONS is not
+//     answered with Allow, and the ".json" path suffix is not routed.
+//   - Malformed JSON answers 400 {"message":"400 Bad request - Malformed
+//     JSON"}, and a malformed percent-encoding in the query or a form body
+//     400 {"message":"400 Bad request - Malformed request parameters"}.
+//     GitLab's texts for these (Grape's InvalidMessageBody, Rack's
+//     parameter errors) were not verified. JSON that is not an object is
+//     ignored, as are bodies of other content types (GitLab may answer 415).
+//   - A JSON null counts as an absent parameter, so a required one is
+//     "is missing".
+//   - A repeated parameter without brackets (scopes=a&scopes=b) is read as
+//     a list, and on project and group create a single scopes=api as a list
+//     of one; Rack would keep only the last value, and Grape would then
+//     answer "scopes is invalid" there. A comma-separated string is split
+//     only where GitLab splits it.
+//   - Link URLs repeat the original query values as sent (GitLab writes
+//     Grape's coerced values, e.g. revoked=true for revoked=1); like
+//     Grape's params they include path parameters and, on the
+//     impersonation list, the default state=all. Credentials sent as query
+//     parameters are repeated too, as GitLab does.
+//   - GET /personal_access_tokens/self answers the base entity, without
+//     last_used_ips (verified for GitLab 18.x; unverified for 19.x). Create
+//     and rotate responses of personal access tokens include
+//     "last_used_ips":[] as GitLab's 19.4+ documentation shows.
+//   - description is null when empty: the Service does not distinguish an
+//     empty description from none. granular is always false; granular_scopes
+//     and the expired field are not produced, and POST
+//     /user/personal_access_tokens requires scopes ("scopes is missing").
+//   - access_level of project and group tokens is the level stored with the
+//     token, not a fresh read of the bot's membership.
+//   - GET /{projects,groups}/:id/access_tokens/self is an unknown token
+//     (404), as in the GitLab code read; a non-numeric :token_id finds no
+//     token (Rails would cast "12abc" to 12).
+//   - A non-administrator naming any user_id but their own ID on GET
+//     /personal_access_tokens gets 401 before validation (GitLab also
+//     accepts their username there, then fails validation with 400). An
+//     administrator with an empty user_id or 0 gets 404.
+//   - If-Unmodified-Since on impersonation token revocation is ignored
+//     (tokens have no updated_at), and GET /personal_access_tokens/self/associations
+//     is not served.
+//   - An empty Sudo value is ignored; per_page below 1 is 20 and page is
+//     capped at 2^31-1.
+//   - There are no OAuth tokens, so the 400 and 405 answers GitLab gives
+//     OAuth callers of the self endpoints only occur for principals without
+//     token (see [WithPrincipal]).
 package httpapi
