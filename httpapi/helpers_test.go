@@ -34,7 +34,7 @@ const (
 )
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	svc   *patkit.Service
 	dir   *patkit.MemDirectory
 	store patkit.Store
@@ -45,7 +45,7 @@ type env struct {
 
 type envOption func(*patkit.Options, *httpapi.Options)
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	e := &env{t: t, dir: &patkit.MemDirectory{}, store: memstore.New(), logs: &bytes.Buffer{}}
 	clock := now

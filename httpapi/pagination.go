@@ -16,16 +16,18 @@ func (c *call) page(pg *patkit.Page, kind entityKind) error {
 	h := c.w.Header()
 	h.Set("X-Page", strconv.Itoa(pg.Page))
 	h.Set("X-Per-Page", strconv.Itoa(pg.PerPage))
+	// Kaminari: no next or previous page from a page out of range.
+	last := pg.TotalPages()
+	outOfRange := last >= 0 && pg.Page > last || last < 0 && len(pg.Tokens) == 0 && pg.Page > 1
 	next, prev := "", ""
-	if pg.HasNext() {
+	if pg.HasNext() && !outOfRange {
 		next = strconv.Itoa(pg.Page + 1)
 	}
-	if pg.Page > 1 {
+	if pg.Page > 1 && !outOfRange {
 		prev = strconv.Itoa(pg.Page - 1)
 	}
 	h.Set("X-Next-Page", next)
 	h.Set("X-Prev-Page", prev)
-	last := pg.TotalPages()
 	if last >= 0 {
 		h.Set("X-Total", strconv.Itoa(pg.Total))
 		h.Set("X-Total-Pages", strconv.Itoa(last))

@@ -78,6 +78,11 @@ func TestHeaderXPrevPage(t *testing.T) {
 	e, tok := pageEnv(t)
 	header(t, e.do(req{method: "GET", path: middle, token: tok}), "X-Prev-Page", "1")
 	header(t, e.do(req{method: "GET", path: "/api/v4/personal_access_tokens?per_page=2", token: tok}), "X-Prev-Page", "")
+	// Kaminari gives no previous page out of range.
+	r := e.do(req{method: "GET", path: "/api/v4/personal_access_tokens?per_page=2&page=9", token: tok})
+	header(t, r, "X-Prev-Page", "")
+	header(t, r, "X-Next-Page", "")
+	header(t, r, "X-Page", "9")
 }
 
 func TestHeaderLink(t *testing.T) {

@@ -135,6 +135,9 @@ func bodyErr(err error) error {
 func (in *input) addForm(f url.Values) {
 	merged := map[string]value{}
 	for k, vs := range f {
+		if len(vs) == 0 {
+			continue
+		}
 		in.rack[k] = append(in.rack[k], vs...)
 		name, bracket := strings.CutSuffix(k, "[]")
 		v := merged[name]
