@@ -49,6 +49,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -115,7 +116,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log.Info("root token", "file", *rootFile, "created", created, "bots_restored", bots)
+	where, err := filepath.Abs(*rootFile)
+	if err != nil {
+		where = *rootFile
+	}
+	log.Info("root token", "file", where, "created", created, "bots_restored", bots)
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
