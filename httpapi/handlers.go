@@ -20,13 +20,13 @@ var (
 func (a *api) routes() []route {
 	rs := []route{
 		// Personal access tokens (SPEC §3).
-		{method: "GET", path: "/personal_access_tokens", handle: (*call).listTokens},
-		{method: "GET", path: "/personal_access_tokens/self", scopes: anyScope, handle: (*call).getSelf},
-		{method: "DELETE", path: "/personal_access_tokens/self", scopes: anyScope, handle: (*call).revokeSelf},
-		{method: "POST", path: "/personal_access_tokens/self/rotate", scopes: selfRotate, invalid: invalidBadRequest, handle: (*call).rotateSelf},
-		{method: "GET", path: "/personal_access_tokens/{id}", handle: (*call).getToken},
-		{method: "DELETE", path: "/personal_access_tokens/{id}", handle: (*call).revokeToken},
-		{method: "POST", path: "/personal_access_tokens/{id}/rotate", invalid: invalidBadRequest, handle: (*call).rotateToken},
+		{method: "GET", path: "/personal_access_tokens", handle: patRoute((*call).listTokens)},
+		{method: "GET", path: "/personal_access_tokens/self", scopes: anyScope, handle: patRoute((*call).getSelf)},
+		{method: "DELETE", path: "/personal_access_tokens/self", scopes: anyScope, handle: patRoute((*call).revokeSelf)},
+		{method: "POST", path: "/personal_access_tokens/self/rotate", scopes: selfRotate, invalid: invalidBadRequest, handle: patRoute((*call).rotateSelf)},
+		{method: "GET", path: "/personal_access_tokens/{id}", handle: patRoute((*call).getToken)},
+		{method: "DELETE", path: "/personal_access_tokens/{id}", handle: patRoute((*call).revokeToken)},
+		{method: "POST", path: "/personal_access_tokens/{id}/rotate", invalid: invalidBadRequest, handle: patRoute((*call).rotateToken)},
 
 		// User tokens (SPEC §4). read_user passes only GET on /users and
 		// /user, so POST and DELETE declare no scope of their own.
@@ -56,18 +56,36 @@ func (a *api) routes() []route {
 // ---------------------------------------------------------------------------
 // Personal access tokens
 
-func (c *call) listTokens() error {
-	// GitLab's before hook: a non-admin naming any user but themselves is
-	// refused before the parameters are validated.
+// patUserHook is the before hook of GitLab's personal access token API,
+// run on each of its routes before parameters are validated: a
+// non-administrator naming in user_id anyone but themselves gets 401.
+func (c *call) patUserHook() error {
 	v, named := c.in.vals["user_id"]
-	if named && !c.p.Admin {
-		s, _ := scalar(v)
-		if strings.TrimSpace(s) != "" {
-			if id, ok := parseInt(v); !ok || id != c.p.User.ID {
-				return &patkit.Error{Code: patkit.ErrUnauthorized}
-			}
-		}
+	if !named || c.p.Admin {
+		return nil
 	}
+	if s, _ := scalar(v); strings.TrimSpace(s) == "" {
+		return nil
+	}
+	if id, ok := parseInt(v); !ok || id != c.p.User.ID {
+		return &patkit.Error{Code: patkit.ErrUnauthorized}
+	}
+	return nil
+}
+
+// patRoute wraps a handler of the personal access token API with its
+// before hook.
+func patRoute(h func(*call) error) func(*call) error {
+	return func(c *call) error {
+		if err := c.patUserHook(); err != nil {
+			return err
+		}
+		return h(c)
+	}
+}
+
+func (c *call) listTokens() error {
+	_, named := c.in.vals["user_id"]
 	userID, given := c.c.Int("user_id", false)
 	f := c.c.filter()
 	if err := c.c.err(); err != nil {

@@ -206,3 +206,19 @@ func TestRotateSelfAndFamilyRevocation(t *testing.T) {
 		t.Fatal(r.code)
 	}
 }
+
+// TestPATUserHook checks GitLab's before hook on every route of the
+// personal access token API.
+func TestPATUserHook(t *testing.T) {
+	e := newEnv(t)
+	tok, _ := e.token(aliceID, "alice", patkit.ScopeAPI)
+	root, _ := e.token(rootID, "root", patkit.ScopeAPI)
+	e.do(req{method: "GET", path: "/api/v4/personal_access_tokens/self?user_id=3", token: tok}).check(t, 401, body401)
+	e.do(req{method: "POST", path: "/api/v4/personal_access_tokens/1/rotate", token: tok, json: map[string]any{"user_id": 3}}).check(t, 401, body401)
+	if r := e.do(req{method: "GET", path: "/api/v4/personal_access_tokens/self?user_id=2", token: tok}); r.code != 200 {
+		t.Errorf("own user_id: %d", r.code)
+	}
+	if r := e.do(req{method: "GET", path: "/api/v4/personal_access_tokens/self?user_id=3", token: root}); r.code != 200 {
+		t.Errorf("admin: %d", r.code)
+	}
+}
