@@ -130,6 +130,10 @@ func (s *Service) Prefix() string { return s.opts.Prefix }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }
 
+// Now returns the Service's current time (Options.Now, in UTC): the
+// instant token states are computed at.
+func (s *Service) Now() time.Time { return s.now() }
+
 // TokenOptions are the attributes of a new token.
 type TokenOptions struct {
 	Name        string
@@ -183,13 +187,19 @@ type AuthRequest struct {
 	// token presented on one revokes all its active descendants: someone
 	// is reusing a token that rotation replaced.
 	Rotate bool
+	// Scopes, when not nil, are the scopes the endpoint allows (see
+	// AllowedScopes): a token holding none of them fails with
+	// ErrInsufficientScope. They are checked where GitLab checks them:
+	// after expiry, revocation and impersonation, before the user's state,
+	// and before the use is recorded.
+	Scopes []Scope
 }
 
 // Authenticate resolves a secret to a Principal. It fails with
 // ErrUnauthorized for a malformed or unknown secret (a malformed one costs
 // no storage access), ErrTokenExpired, ErrTokenRevoked,
-// ErrImpersonationDisabled, or ErrForbidden for a blocked user. It does not
-// check scopes: see CheckScopes.
+// ErrImpersonationDisabled, ErrInsufficientScope when req.Scopes is set and
+// not met, or ErrForbidden for a blocked user.
 //
 // On success it records the use (SPEC §6.5): last_used_at at most once per
 // LastUsedInterval, a new client address at most once per
@@ -226,6 +236,11 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 		return nil, newError(ErrTokenRevoked, "")
 	case tok.Impersonation && s.opts.ImpersonationDisabled:
 		return nil, newError(ErrImpersonationDisabled, "")
+	}
+	if req.Scopes != nil {
+		if err := CheckScopes(tok.Scopes, req.Scopes); err != nil {
+			return nil, err
+		}
 	}
 	user, err := s.dir.UserByID(ctx, tok.UserID)
 	if errors.Is(err, ErrNotFound) {

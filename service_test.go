@@ -947,3 +947,29 @@ func TestErrorText(t *testing.T) {
 		t.Error("empty error text")
 	}
 }
+
+func TestAuthenticateScopesInGitLabOrder(t *testing.T) {
+	w := newWorld(t, nil)
+	post := patkit.AllowedScopes(false)
+	_, s := w.pat(t, 2, patkit.ScopeReadAPI)
+	_, err := w.svc.Authenticate(t.Context(), s, patkit.AuthRequest{Scopes: post, RemoteIP: "10.0.0.1"})
+	wantErr(t, err, patkit.ErrInsufficientScope, "")
+	// A refused request is not a use.
+	if w.store.setLastUsed.Load() != 0 {
+		t.Error("a request refused for its scopes recorded a use")
+	}
+	_, err = w.svc.Authenticate(t.Context(), s, patkit.AuthRequest{Scopes: patkit.AllowedScopes(true)})
+	wantErr(t, err, nil, "")
+
+	// Scopes come before the user's state...
+	_, blocked := w.pat(t, 4, patkit.ScopeReadAPI)
+	_, err = w.svc.Authenticate(t.Context(), blocked, patkit.AuthRequest{Scopes: post})
+	wantErr(t, err, patkit.ErrInsufficientScope, "")
+	_, err = w.svc.Authenticate(t.Context(), blocked, patkit.AuthRequest{Scopes: patkit.AllowedScopes(true)})
+	wantErr(t, err, patkit.ErrForbidden, "Your account has been blocked.")
+	// ...and after expiry.
+	_, old, err := w.svc.CreateToken(t.Context(), w.root, 2, patkit.TokenOptions{Name: "o", Scopes: []patkit.Scope{"read_api"}, ExpiresAt: date(2026, 1, 1)})
+	wantErr(t, err, nil, "")
+	_, err = w.svc.Authenticate(t.Context(), old, patkit.AuthRequest{Scopes: post})
+	wantErr(t, err, patkit.ErrTokenExpired, "")
+}

@@ -62,13 +62,21 @@ type authenticator struct {
 // authenticate resolves the request's credential and the Sudo it asks
 // for. It returns (nil, nil) for a request without credential. sudo is the
 // Sudo parameter or header, "" for none.
-func (a *authenticator) authenticate(r *http.Request, secret, sudo string) (*authResult, error) {
+//
+// allowed, when not nil, are the scopes the endpoint allows; the Service
+// checks them in GitLab's order (after expiry and revocation, before the
+// user's state). Under Sudo only the sudo scope is checked.
+func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allowed []patkit.Scope) (*authResult, error) {
 	if secret == "" {
 		return nil, nil
+	}
+	if sudo != "" {
+		allowed = nil
 	}
 	p, err := a.svc.Authenticate(r.Context(), secret, patkit.AuthRequest{
 		RemoteIP: a.clientIP(r),
 		Rotate:   rotatePath.MatchString(r.URL.Path),
+		Scopes:   allowed,
 	})
 	if err != nil {
 		return nil, err
@@ -150,7 +158,7 @@ func Authenticate(svc *patkit.Service, opts *Options) func(http.Handler) http.Ha
 			if sudo == "" {
 				sudo = r.Header.Get("Sudo")
 			}
-			ar, err := a.authenticate(r, credential(r, first), sudo)
+			ar, err := a.authenticate(r, credential(r, first), sudo, nil)
 			if err != nil {
 				ew.write(w, r, err, invalidBadRequest)
 				return

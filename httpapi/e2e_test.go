@@ -30,7 +30,7 @@ func TestEndToEndSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.New(svc, &httpapi.Options{Now: func() time.Time { return now }}))
+	srv := httptest.NewServer(httpapi.New(svc, nil))
 	t.Cleanup(srv.Close)
 
 	_, rootSecret, err := svc.CreateToken(t.Context(), e.principal(rootID), rootID, patkit.TokenOptions{

@@ -63,7 +63,6 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	e.dir.SetAccess(patkit.ResourceGroup, 1, bobID, patkit.Reporter)
 	po := &patkit.Options{Now: func() time.Time { return *e.clock }}
 	ho := &httpapi.Options{
-		Now:         func() time.Time { return *e.clock },
 		ExternalURL: "https://gitlab.example.com",
 		Logger:      slog.New(slog.NewJSONHandler(e.logs, nil)),
 	}

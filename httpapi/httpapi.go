@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/patkit/patkit"
 )
@@ -30,10 +29,6 @@ type Options struct {
 	// {"message":"413 Request Entity Too Large"}. Default 1 MiB.
 	MaxBodyBytes int64
 
-	// Now is the clock the entities' active field is computed with; use
-	// the same clock as the Service. Default time.Now.
-	Now func() time.Time
-
 	// ClientIP returns the client address recorded in a token's
 	// last_used_ips. Default: the host part of r.RemoteAddr. Behind a
 	// trusted proxy, read its forwarding header here.
@@ -54,9 +49,6 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.Now == nil {
-		c.Now = time.Now
 	}
 	if c.ClientIP == nil {
 		c.ClientIP = remoteIP
@@ -171,12 +163,10 @@ func (a *api) endpoint(rt route) http.Handler {
 		if sudo == "" {
 			sudo = r.Header.Get("Sudo")
 		}
-		ar, err := a.auth.authenticate(r, credential(r, in.rackValue), sudo)
+		allowed := patkit.AllowedScopes(readOnly(r.Method), rt.scopes...)
+		ar, err := a.auth.authenticate(r, credential(r, in.rackValue), sudo, allowed)
 		if err == nil && ar == nil {
 			err = &patkit.Error{Code: patkit.ErrUnauthorized}
-		}
-		if err == nil {
-			err = ar.checkScopes(r.Method, rt.scopes)
 		}
 		if err != nil {
 			a.ew.write(w, r, err, rt.invalid)
@@ -200,5 +190,5 @@ func (c *call) noContent() error {
 }
 
 func (c *call) entity(status int, t *patkit.Token, kind entityKind, secret string) error {
-	return c.json(status, newEntity(t, kind, secret, c.opts.Now()))
+	return c.json(status, newEntity(t, kind, secret, c.svc.Now()))
 }

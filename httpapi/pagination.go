@@ -47,7 +47,7 @@ func (c *call) page(pg *patkit.Page, kind entityKind) error {
 		link(last, "last")
 	}
 	h.Set("Link", strings.Join(links, ", "))
-	return c.json(http.StatusOK, entities(pg.Tokens, kind, c.opts.Now()))
+	return c.json(http.StatusOK, entities(pg.Tokens, kind, c.svc.Now()))
 }
 
 // pageURL is the request URL on the external host with every original

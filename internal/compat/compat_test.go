@@ -93,7 +93,7 @@ func setup(t *testing.T) *env {
 	}
 	e.svc = svc
 
-	h := httpapi.New(svc, &httpapi.Options{Now: e.clock.Now})
+	h := httpapi.New(svc, nil)
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
