@@ -60,8 +60,10 @@
 //   - Every admin-only scope (sudo, admin_mode, read_service_ping) needs an
 //     administrator owner; GitLab's message for sudo is reused for the
 //     others ("Admin mode can only be enabled for administrators").
-//   - A project or group token's access_level is the level it was created
-//     with; patkit does not follow later changes to the bot's membership.
+//   - A project or group token's AccessLevel is its bot's current level in
+//     the resource, read from the Directory on every get, list and rotate
+//     (a rotated token keeps it); a bot that lost its membership shows the
+//     level the token was created with.
 //   - Fine-grained (granular) tokens, service accounts and OAuth tokens are
 //     not implemented.
 //

@@ -842,7 +842,30 @@ func (s *Service) ListResourceTokens(ctx context.Context, p *Principal, typ Reso
 	if !Allowed(p, ReadResourceTokens, Target{Resource: r, Level: level}) {
 		return nil, newError(ErrUnauthorized, "")
 	}
-	return s.list(ctx, &Query{Filter: f, ResourceType: r.Type, ResourceID: r.ID, Impersonation: new(false)})
+	page, err := s.list(ctx, &Query{Filter: f, ResourceType: r.Type, ResourceID: r.ID, Impersonation: new(false)})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.liveLevels(ctx, r, page.Tokens...); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// liveLevels sets the AccessLevel of resource tokens to their bot's
+// current level in r, as GitLab shows it; a bot that lost its membership
+// keeps the level stored with the token.
+func (s *Service) liveLevels(ctx context.Context, r *Resource, toks ...*Token) error {
+	for _, t := range toks {
+		l, err := s.dir.AccessLevel(ctx, t.UserID, r)
+		if err != nil {
+			return fmt.Errorf("patkit: access level: %w", err)
+		}
+		if l != NoAccess {
+			t.AccessLevel = l
+		}
+	}
+	return nil
 }
 
 // ResourceToken returns one access token of a project or group.
@@ -854,7 +877,11 @@ func (s *Service) ResourceToken(ctx context.Context, p *Principal, typ ResourceT
 	if !Allowed(p, ReadResourceTokens, Target{Resource: r, Level: level}) {
 		return nil, newError(ErrUnauthorized, "")
 	}
-	return s.resourceToken(ctx, r, id)
+	t, err := s.resourceToken(ctx, r, id)
+	if err != nil {
+		return nil, err
+	}
+	return t, s.liveLevels(ctx, r, t)
 }
 
 // CreateResourceToken creates a project or group access token and its bot
@@ -909,15 +936,18 @@ func (s *Service) RotateResourceToken(ctx context.Context, p *Principal, typ Res
 	var t *Token
 	if Allowed(p, CreateResourceToken, Target{Resource: r, Level: level}) {
 		t, err = s.resourceToken(ctx, r, id)
-	}
-	if t == nil {
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, "", err
 		}
+	}
+	if t == nil {
 		if p.Admin {
 			return nil, "", newError(ErrNotFound, "Not Found")
 		}
 		return nil, "", newError(ErrUnauthorized, "")
+	}
+	if err := s.liveLevels(ctx, r, t); err != nil {
+		return nil, "", err
 	}
 	if !p.Admin && t.AccessLevel > level {
 		return nil, "", newError(ErrBadRequest, "Not eligible to rotate tokens with permissions not held by the user")

@@ -973,3 +973,30 @@ func TestAuthenticateScopesInGitLabOrder(t *testing.T) {
 	_, err = w.svc.Authenticate(t.Context(), old, patkit.AuthRequest{Scopes: post})
 	wantErr(t, err, patkit.ErrTokenExpired, "")
 }
+
+func TestResourceTokenLevelIsLive(t *testing.T) {
+	w := newWorld(t, nil)
+	ctx := t.Context()
+	tok, _ := w.resourceToken(t, patkit.ResourceProject, "1", patkit.Developer)
+	w.dir.SetAccess(patkit.ResourceProject, 1, tok.UserID, patkit.Reporter)
+	got, err := w.svc.ResourceToken(ctx, w.alice, patkit.ResourceProject, "1", tok.ID)
+	wantErr(t, err, nil, "")
+	if got.AccessLevel != patkit.Reporter {
+		t.Errorf("get: level %d, want the bot's current %d", got.AccessLevel, patkit.Reporter)
+	}
+	page, err := w.svc.ListResourceTokens(ctx, w.alice, patkit.ResourceProject, "1", patkit.Filter{})
+	wantErr(t, err, nil, "")
+	if page.Tokens[0].AccessLevel != patkit.Reporter {
+		t.Errorf("list: level %d", page.Tokens[0].AccessLevel)
+	}
+	// Promoted above alice's own level, the token is no longer hers to rotate.
+	w.dir.SetAccess(patkit.ResourceProject, 1, tok.UserID, patkit.Owner)
+	_, _, err = w.svc.RotateResourceToken(ctx, w.alice, patkit.ResourceProject, "1", tok.ID, time.Time{})
+	wantErr(t, err, patkit.ErrBadRequest, "Not eligible to rotate tokens with permissions not held by the user")
+	// Without membership, the stored level shows.
+	w.dir.SetAccess(patkit.ResourceProject, 1, tok.UserID, patkit.NoAccess)
+	got, _ = w.svc.ResourceToken(ctx, w.alice, patkit.ResourceProject, "1", tok.ID)
+	if got.AccessLevel != patkit.Developer {
+		t.Errorf("no membership: level %d, want stored %d", got.AccessLevel, patkit.Developer)
+	}
+}

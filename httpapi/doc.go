@@ -104,8 +104,6 @@
 //     empty description from none. granular is always false; granular_scopes
 //     and the expired field are not produced, and POST
 //     /user/personal_access_tokens requires scopes ("scopes is missing").
-//   - access_level of project and group tokens is the level stored with the
-//     token, not a fresh read of the bot's membership.
 //   - GET /{projects,groups}/:id/access_tokens/self is an unknown token
 //     (404), as in the GitLab code read; a non-numeric :token_id finds no
 //     token (Rails would cast "12abc" to 12).
