@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+
+	"github.com/patkit/patkit"
 )
 
 // BenchmarkGetByDigest measures the authentication lookup in a table of
@@ -60,6 +62,73 @@ func BenchmarkCreate(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if err := create(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkServiceAuthenticate measures Service.Authenticate on pgstore:
+// Cached with the default options (the authentication cache answers, no
+// round trip), Uncached with CacheSize -1 (one GetByDigest per call).
+func BenchmarkServiceAuthenticate(b *testing.B) {
+	s := openStore(b, newSchema(b))
+	for _, c := range []struct {
+		name string
+		opts *patkit.Options
+	}{
+		{"Cached", nil},
+		{"Uncached", &patkit.Options{CacheSize: -1}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			svc := newService(b, s, newDirectory(), c.opts)
+			_, secret := createPAT(b, svc, "bench")
+			ctx := b.Context()
+			req := patkit.AuthRequest{RemoteIP: "10.0.0.1"}
+			b.Run("Sequential", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := svc.Authenticate(ctx, secret, req); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("Parallel", func(b *testing.B) {
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if _, err := svc.Authenticate(ctx, secret, req); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		})
+	}
+}
+
+// BenchmarkServiceCreate measures Service.CreateToken on pgstore: a secret,
+// its digest and one INSERT.
+func BenchmarkServiceCreate(b *testing.B) {
+	svc := newService(b, openStore(b, newSchema(b)), newDirectory(), nil)
+	ctx := b.Context()
+	o := patkit.TokenOptions{Name: "bench", Scopes: []patkit.Scope{patkit.ScopeAPI}}
+	b.Run("Sequential", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := svc.CreateToken(ctx, admin, 2, o); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, _, err := svc.CreateToken(ctx, admin, 2, o); err != nil {
 					b.Error(err)
 					return
 				}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,15 +23,28 @@ type Options struct {
 	// empty. Migrate creates it if it does not exist. Giving patkit a schema
 	// of its own ("patkit") keeps its tables apart from the host's.
 	Schema string
+
+	// ListenDSN, if set, is where Watch opens its listening connection,
+	// instead of using the pool's configuration: a DSN that reaches the
+	// primary in a session of its own, for a pool that goes through
+	// PgBouncer in transaction mode, which does not deliver notifications.
+	ListenDSN string
 }
 
 // Store is a patkit.Store on PostgreSQL. It is safe for concurrent use by
 // many goroutines and by many processes sharing one database.
 type Store struct {
-	pool   *pgxpool.Pool
-	owned  bool // Close closes pool
-	schema string
-	q      queries
+	pool      *pgxpool.Pool
+	owned     bool // Close closes pool
+	schema    string
+	channel   string          // the NOTIFY channel of revocations in schema
+	listenCfg *pgx.ConnConfig // Options.ListenDSN parsed, or nil for the pool's
+	q         queries
+
+	closeOnce sync.Once
+	closed    chan struct{} // closed by Close; ends Watch
+	timings   watchTimings
+	listener  atomic.Uint32 // backend PID of Watch's connection while it listens, for tests
 }
 
 var _ patkit.Store = (*Store)(nil)
@@ -74,12 +89,23 @@ func New(pool *pgxpool.Pool, opts *Options) (*Store, error) {
 	if opts != nil && opts.Schema != "" {
 		schema = opts.Schema
 	}
-	return &Store{pool: pool, schema: schema, q: newQueries(schema)}, nil
+	s := &Store{pool: pool, schema: schema, channel: channelName(schema), q: newQueries(schema),
+		closed: make(chan struct{}), timings: defaultWatchTimings}
+	if opts != nil && opts.ListenDSN != "" {
+		cfg, err := pgx.ParseConfig(opts.ListenDSN)
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: ListenDSN: %w", err)
+		}
+		s.listenCfg = cfg
+	}
+	return s, nil
 }
 
 // Close releases the Store. It closes the pool if Open created it, and
-// leaves a pool given to New open. The Store must not be used afterwards.
+// leaves a pool given to New open; either way it ends Watch. The Store must
+// not be used afterwards. Closing twice is harmless.
 func (s *Store) Close() {
+	s.closeOnce.Do(func() { close(s.closed) })
 	if s.owned {
 		s.pool.Close()
 	}
@@ -96,7 +122,7 @@ type queries struct {
 	insert      string
 	get         string
 	getByDigest string
-	revoke      string
+	revoke      string // revokes $1 and notifies the channel $2 at commit
 	lockForRot  string
 	setLastUsed string
 }
@@ -112,7 +138,11 @@ func newQueries(schema string) queries {
 			RETURNING id`,
 		get:         `SELECT ` + columns + ` FROM ` + t + ` WHERE id = $1`,
 		getByDigest: `SELECT ` + columns + ` FROM ` + t + ` WHERE digest = $1`,
-		revoke:      `UPDATE ` + t + ` SET revoked = true WHERE id = $1`,
+		// One statement, so one transaction: the notification is sent
+		// when the UPDATE commits, and only then. SELECT n counts the
+		// tokens found.
+		revoke: `WITH r AS (UPDATE ` + t + ` SET revoked = true WHERE id = $1 RETURNING id)
+			SELECT pg_notify($2, r.id::text) FROM r`,
 		lockForRot:  `SELECT revoked FROM ` + t + ` WHERE id = $1 FOR UPDATE`,
 		setLastUsed: `UPDATE ` + t + ` SET last_used_at = $2, last_used_ips = $3 WHERE id = $1`,
 	}
@@ -179,10 +209,12 @@ func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, 
 	return t, nil
 }
 
-// Revoke marks the token revoked. Revoking a revoked token returns nil; a
-// missing one returns an error wrapping patkit.ErrNotFound.
+// Revoke marks the token revoked and, in the same statement, notifies the
+// watchers of the schema (see Watch). Revoking a revoked token returns nil
+// (and notifies again); a missing one returns an error wrapping
+// patkit.ErrNotFound.
 func (s *Store) Revoke(ctx context.Context, id int64) error {
-	tag, err := s.pool.Exec(ctx, s.q.revoke, id)
+	tag, err := s.pool.Exec(ctx, s.q.revoke, id, s.channel)
 	if err != nil {
 		return wrap("revoke", err)
 	}
@@ -195,7 +227,9 @@ func (s *Store) Revoke(ctx context.Context, id int64) error {
 // Rotate revokes the token oldID and creates next in one transaction that
 // locks oldID's row first, so that of concurrent rotations of one token,
 // from any number of goroutines or processes, exactly one succeeds and the
-// others return an error wrapping patkit.ErrTokenRevoked. A missing oldID
+// others return an error wrapping patkit.ErrTokenRevoked. The revocation of
+// oldID is notified to the watchers of the schema (see Watch) when the
+// transaction commits, never if it rolls back. A missing oldID
 // returns patkit.ErrNotFound, an existing next.Digest patkit.ErrConflict;
 // on any error nothing changes and next.ID is left alone.
 func (s *Store) Rotate(ctx context.Context, oldID int64, next *patkit.Token) (err error) {
@@ -215,7 +249,7 @@ func (s *Store) Rotate(ctx context.Context, oldID int64, next *patkit.Token) (er
 	if revoked {
 		return fmt.Errorf("pgstore: rotate %d: %w", oldID, patkit.ErrTokenRevoked)
 	}
-	if _, err := tx.Exec(ctx, s.q.revoke, oldID); err != nil {
+	if _, err := tx.Exec(ctx, s.q.revoke, oldID, s.channel); err != nil {
 		return wrap("rotate", err)
 	}
 	n := *next // next.ID is set only once the transaction commits
