@@ -26,6 +26,12 @@ type Watcher interface {
 // errors.ErrUnsupported if the Store is not a Watcher, in which case a
 // revocation elsewhere takes effect here within Options.CacheTTL.
 // Revocations made through s itself take effect at once, watched or not.
+//
+// When the feed reports a gap (its connection dropped), every cached token
+// is dropped: s then asks the Store on each request, so while the database
+// is unreachable requests fail with ErrUnavailable rather than being
+// served from a cache that may hold revoked tokens. Security wins over
+// availability.
 func (s *Service) Watch(ctx context.Context) error {
 	w, ok := s.store.(Watcher)
 	if !ok {
