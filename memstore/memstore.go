@@ -204,6 +204,11 @@ func nullsLarge(a, b time.Time) int {
 // Revoke marks the token revoked. Revoking a revoked token returns nil; a
 // missing token returns an error wrapping patkit.ErrNotFound.
 func (s *Store) Revoke(ctx context.Context, id int64) error {
+	return s.update(ctx, id, func(t *patkit.Token) { t.Revoked = true })
+}
+
+// update applies fn to the stored token id under the write lock.
+func (s *Store) update(ctx context.Context, id int64, fn func(*patkit.Token)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -213,7 +218,7 @@ func (s *Store) Revoke(ctx context.Context, id int64) error {
 	if !ok {
 		return notFound(id)
 	}
-	t.Revoked = true
+	fn(t)
 	return nil
 }
 
@@ -246,18 +251,10 @@ func (s *Store) Rotate(ctx context.Context, oldID int64, next *patkit.Token) err
 // copy of ips. A missing token returns an error wrapping
 // patkit.ErrNotFound.
 func (s *Store) SetLastUsed(ctx context.Context, id int64, at time.Time, ips []string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.tokens[id]
-	if !ok {
-		return notFound(id)
-	}
-	t.LastUsedAt = at
-	t.LastUsedIPs = slices.Clone(ips)
-	return nil
+	return s.update(ctx, id, func(t *patkit.Token) {
+		t.LastUsedAt = at
+		t.LastUsedIPs = slices.Clone(ips)
+	})
 }
 
 func notFound(id int64) error {
