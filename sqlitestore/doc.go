@@ -31,6 +31,13 @@
 // [patkit.ErrTokenRevoked]. [Store.List] reads its page and its count in one
 // read transaction, a consistent snapshot.
 //
+// SQLite has no notification feed, so the Store is not a [patkit.Watcher]:
+// when several processes share one file, a token revoked through one
+// process stays in the others' authentication caches until the entry's
+// lifetime, [patkit.Options].CacheTTL (10 seconds by default), ends. Lower
+// CacheTTL, or set a negative CacheSize to disable the cache, where that
+// bound is too long; within one process revocation is immediate.
+//
 // # Schema and migrations
 //
 // The schema is created and upgraded by versioned SQL migrations embedded
