@@ -149,7 +149,14 @@ func wellFormed(prefix, secret string) bool {
 			return false
 		}
 	}
-	return hmac.Equal([]byte(checksum(body)), []byte(secret[len(body):]))
+	sum := secret[len(body):]
+	for i := 0; i < len(sum); i++ {
+		if c := sum[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	v, err := strconv.ParseUint(sum, 36, 64)
+	return err == nil && v == uint64(crc32.ChecksumIEEE([]byte(body)))
 }
 
 // digest returns HMAC-SHA-256(key, secret). A Store holding digests made

@@ -121,3 +121,13 @@ func pepperDigest(key []byte, secret string) []byte {
 	h.Write(key)
 	return h.Sum(nil)
 }
+
+func TestServiceDigestMatches(t *testing.T) {
+	key := bytes.Repeat([]byte{9}, 32)
+	s := &Service{key: key}
+	for _, secret := range []string{"glpat-a", "glpat-b", "", "glpat-a"} {
+		if !bytes.Equal(s.digest(secret), digest(key, secret)) {
+			t.Errorf("pooled digest of %q differs", secret)
+		}
+	}
+}
