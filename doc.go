@@ -18,8 +18,9 @@
 // length, alphabet and checksum before any storage access. Only
 // HMAC-SHA-256(instance key, secret) is stored, indexed uniquely; a store
 // read with another key authenticates nothing. HMAC was chosen over GitLab's
-// SHA-256 with a pepper: it costs about 0.6µs more per authentication
-// (BenchmarkDigest) and is the standard construction for a keyed digest.
+// SHA-256 with a pepper: with its keyed state reused it costs about 50ns
+// more per authentication (BenchmarkDigest: ~260ns against ~210ns) and is
+// the standard construction for a keyed digest.
 //
 // A token expires at 00:00 UTC of its expiry date, and is active when it is
 // neither revoked nor expired. Rotation revokes a token and creates its

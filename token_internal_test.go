@@ -106,6 +106,12 @@ func BenchmarkDigest(b *testing.B) {
 			digest(key, s)
 		}
 	})
+	b.Run("HMAC-SHA-256-reused", func(b *testing.B) {
+		svc := &Service{key: key}
+		for b.Loop() {
+			svc.digest(s)
+		}
+	})
 	b.Run("SHA-256+pepper", func(b *testing.B) {
 		for b.Loop() {
 			pepperDigest(key, s)
