@@ -180,8 +180,9 @@ func Authenticate(svc *patkit.Service, opts *Options) func(http.Handler) http.Ha
 // checked), as does a principal without token set with WithPrincipal.
 //
 // Anonymous requests get 401 {"message":"401 Unauthorized"}; a token
-// without an allowed scope gets 403 insufficient_scope listing the allowed
-// scopes.
+// without an allowed scope gets 403 insufficient_scope listing, as GitLab
+// does, every scope registered for the route: scopes, then api and
+// read_api (whatever the method).
 func RequireScopes(scopes ...patkit.Scope) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -191,7 +192,7 @@ func RequireScopes(scopes ...patkit.Scope) func(http.Handler) http.Handler {
 				return
 			}
 			if err := ar.checkScopes(r.Method, scopes); err != nil {
-				writeInsufficientScope(w, patkit.AllowedScopes(readOnly(r.Method), scopes...))
+				writeInsufficientScope(w, registered(scopes, nil))
 				return
 			}
 			next.ServeHTTP(w, r)

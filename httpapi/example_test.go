@@ -88,6 +88,6 @@ func ExampleRequireScopes() {
 	}
 	// Output:
 	// 200 hello alice
-	// 403 {"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"api"}
+	// 403 {"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"api read_api"}
 	// 401 {"message":"401 Unauthorized"}
 }

@@ -28,14 +28,14 @@ func (a *api) routes() []route {
 		{method: "DELETE", path: "/personal_access_tokens/{id}", handle: patRoute((*call).revokeToken)},
 		{method: "POST", path: "/personal_access_tokens/{id}/rotate", invalid: invalidBadRequest, handle: patRoute((*call).rotateToken)},
 
-		// User tokens (SPEC §4). read_user passes only GET on /users and
-		// /user, so POST and DELETE declare no scope of their own.
-		{method: "POST", path: "/users/{user_id}/personal_access_tokens", invalid: invalidSentence, handle: (*call).createToken},
-		{method: "POST", path: "/user/personal_access_tokens", invalid: invalidSentence, handle: (*call).createOwnToken},
-		{method: "GET", path: "/users/{user_id}/impersonation_tokens", scopes: readUser, handle: (*call).listImpersonation},
-		{method: "POST", path: "/users/{user_id}/impersonation_tokens", invalid: invalidFields, handle: (*call).createImpersonation},
-		{method: "GET", path: "/users/{user_id}/impersonation_tokens/{impersonation_token_id}", scopes: readUser, handle: (*call).getImpersonation},
-		{method: "DELETE", path: "/users/{user_id}/impersonation_tokens/{impersonation_token_id}", handle: (*call).revokeImpersonation},
+		// User tokens (SPEC §4). GitLab registers read_user on every /users
+		// and /user route, but it passes only GET and HEAD.
+		{method: "POST", path: "/users/{user_id}/personal_access_tokens", readScopes: readUser, invalid: invalidSentence, handle: (*call).createToken},
+		{method: "POST", path: "/user/personal_access_tokens", readScopes: readUser, invalid: invalidSentence, handle: (*call).createOwnToken},
+		{method: "GET", path: "/users/{user_id}/impersonation_tokens", readScopes: readUser, handle: (*call).listImpersonation},
+		{method: "POST", path: "/users/{user_id}/impersonation_tokens", readScopes: readUser, invalid: invalidFields, handle: (*call).createImpersonation},
+		{method: "GET", path: "/users/{user_id}/impersonation_tokens/{impersonation_token_id}", readScopes: readUser, handle: (*call).getImpersonation},
+		{method: "DELETE", path: "/users/{user_id}/impersonation_tokens/{impersonation_token_id}", readScopes: readUser, handle: (*call).revokeImpersonation},
 	}
 	// Project and group access tokens (SPEC §5).
 	for _, typ := range []patkit.ResourceType{patkit.ResourceProject, patkit.ResourceGroup} {

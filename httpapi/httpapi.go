@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/patkit/patkit"
@@ -120,10 +122,12 @@ type route struct {
 	method string
 	path   string // after /api/v4, with {wildcards}
 	// scopes are the endpoint's own scopes; api, and read_api for GET, are
-	// added by patkit.AllowedScopes.
-	scopes  []patkit.Scope
-	invalid invalidStyle
-	handle  func(*call) error
+	// added by patkit.AllowedScopes. readScopes pass only GET and HEAD
+	// (read_user on /users).
+	scopes     []patkit.Scope
+	readScopes []patkit.Scope
+	invalid    invalidStyle
+	handle     func(*call) error
 }
 
 // call is one request being served.
@@ -163,10 +167,12 @@ func (a *api) endpoint(rt route) http.Handler {
 		if sudo == "" {
 			sudo = r.Header.Get("Sudo")
 		}
-		allowed := patkit.AllowedScopes(readOnly(r.Method), rt.scopes...)
-		ar, err := a.auth.authenticate(r, credential(r, in.rackValue), sudo, allowed)
+		ar, err := a.auth.authenticate(r, credential(r, in.rackValue), sudo, rt.allowed(r.Method))
 		if err == nil && ar == nil {
 			err = &patkit.Error{Code: patkit.ErrUnauthorized}
+		}
+		if sudo == "" && errors.Is(err, patkit.ErrInsufficientScope) {
+			err = &patkit.Error{Code: patkit.ErrInsufficientScope, Scopes: registered(rt.scopes, rt.readScopes)}
 		}
 		if err != nil {
 			a.ew.write(w, r, err, rt.invalid)
@@ -177,6 +183,22 @@ func (a *api) endpoint(rt route) http.Handler {
 			a.ew.write(w, r, err, rt.invalid)
 		}
 	})
+}
+
+// allowed returns the scopes that pass rt for a request with method.
+func (rt route) allowed(method string) []patkit.Scope {
+	if readOnly(method) {
+		return patkit.AllowedScopes(true, append(slices.Clone(rt.scopes), rt.readScopes...)...)
+	}
+	return patkit.AllowedScopes(false, rt.scopes...)
+}
+
+// registered returns the scopes GitLab names in an insufficient_scope
+// answer: every scope registered for the endpoint, whatever the method —
+// its own, those that pass only reads, then api and read_api (SPEC §2.4:
+// "api self_rotate api read_api" on a POST).
+func registered(scopes, readScopes []patkit.Scope) []patkit.Scope {
+	return slices.Concat(scopes, readScopes, []patkit.Scope{patkit.ScopeAPI, patkit.ScopeReadAPI})
 }
 
 func (c *call) json(status int, v any) error {

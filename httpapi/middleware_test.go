@@ -56,7 +56,7 @@ func TestMiddleware(t *testing.T) {
 		{"scope missing", "GET", "/repo", http.Header{"Private-Token": {k8s}}, 403,
 			`{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"read_repository api read_api"}`},
 		{"no scopes: api or read_api", "POST", "/any", http.Header{"Private-Token": {readRepo}}, 403,
-			`{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"api"}`},
+			`{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"api read_api"}`},
 		{"sudo skips the endpoint scopes", "GET", "/repo", http.Header{"Private-Token": {rootSudo}, "Sudo": {"bob"}}, 200, "bob"},
 		{"sudo refused", "GET", "/public?sudo=bob", http.Header{"Private-Token": {api}}, 403, `{"message":"403 Forbidden - Must be admin to use sudo"}`},
 	}

@@ -401,7 +401,7 @@ func TestUsersCreatePersonalAccessTokenForCurrentUser(t *testing.T) {
 		Name: new("x"), Scopes: &[]string{"k8s_proxy"},
 	})
 	apiError(t, "create own with read_api", err, http.StatusForbidden,
-		`{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"api"}`)
+		`{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"read_user api read_api"}`)
 }
 
 // ---------------------------------------------------------------------------
@@ -825,7 +825,7 @@ func TestPersonalAccessTokensRevoke(t *testing.T) {
 	_, reader := e.pat(2, "reader", "read_api")
 	_, err = reader.PersonalAccessTokens.RevokePersonalAccessTokenByID(a1.ID)
 	apiError(t, "revoke with read_api", err, http.StatusForbidden,
-		`{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"api"}`)
+		`{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"api read_api"}`)
 
 	// Self: any scope may revoke itself.
 	resp, err = a3c.PersonalAccessTokens.RevokePersonalAccessTokenSelf()
