@@ -2,6 +2,8 @@ package patkit_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -998,5 +1000,80 @@ func TestResourceTokenLevelIsLive(t *testing.T) {
 	got, _ = w.svc.ResourceToken(ctx, w.alice, patkit.ResourceProject, "1", tok.ID)
 	if got.AccessLevel != patkit.Developer {
 		t.Errorf("no membership: level %d, want stored %d", got.AccessLevel, patkit.Developer)
+	}
+}
+
+// faultStore fails chosen Store methods with err.
+type faultStore struct {
+	patkit.Store
+	err                      error
+	getByDigest, rotate, get bool
+}
+
+func (s *faultStore) GetByDigest(ctx context.Context, d []byte) (*patkit.Token, error) {
+	if s.getByDigest {
+		return nil, s.err
+	}
+	return s.Store.GetByDigest(ctx, d)
+}
+
+func (s *faultStore) Rotate(ctx context.Context, id int64, t *patkit.Token) error {
+	if s.rotate {
+		return s.err
+	}
+	return s.Store.Rotate(ctx, id, t)
+}
+
+func (s *faultStore) Get(ctx context.Context, id int64) (*patkit.Token, error) {
+	if s.get {
+		return nil, s.err
+	}
+	return s.Store.Get(ctx, id)
+}
+
+func TestStoreFaults(t *testing.T) {
+	w := newWorld(t, &patkit.Options{CacheSize: -1})
+	tok, secret := w.pat(t, 2)
+	down := fmt.Errorf("dial tcp: connection refused: %w", patkit.ErrUnavailable)
+	fs := &faultStore{Store: w.store, err: down}
+	svc, err := patkit.New(fs, w.dir, testKey, &patkit.Options{CacheSize: -1, Now: w.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+
+	// An unreachable store is not an unknown token.
+	fs.getByDigest = true
+	_, err = svc.Authenticate(ctx, secret, patkit.AuthRequest{})
+	if !errors.Is(err, patkit.ErrUnavailable) || errors.Is(err, patkit.ErrUnauthorized) {
+		t.Errorf("Authenticate with the store down = %v, want ErrUnavailable", err)
+	}
+	fs.getByDigest = false
+
+	// A failed rotation leaves the old token valid and creates nothing.
+	fs.rotate = true
+	_, _, err = svc.RotateToken(ctx, w.alice, tok.ID, time.Time{})
+	if !errors.Is(err, patkit.ErrUnavailable) {
+		t.Errorf("RotateToken with the store down = %v", err)
+	}
+	fs.rotate = false
+	if _, err := svc.Authenticate(ctx, secret, patkit.AuthRequest{}); err != nil {
+		t.Errorf("old token after a failed rotation: %v", err)
+	}
+	page, _ := svc.ListTokens(ctx, w.root, 0, patkit.Filter{})
+	if page.Total != 1 {
+		t.Errorf("%d tokens after a failed rotation, want 1", page.Total)
+	}
+
+	// Lookups by ID surface the fault, not a 401 or 404.
+	fs.get = true
+	for name, err := range map[string]error{
+		"Token":       func() error { _, err := svc.Token(ctx, w.alice, tok.ID); return err }(),
+		"RevokeToken": svc.RevokeToken(ctx, w.alice, tok.ID),
+		"RotateToken": func() error { _, _, err := svc.RotateToken(ctx, w.alice, tok.ID, time.Time{}); return err }(),
+	} {
+		if !errors.Is(err, patkit.ErrUnavailable) || errors.Is(err, patkit.ErrNotFound) || errors.Is(err, patkit.ErrUnauthorized) {
+			t.Errorf("%s with the store down = %v", name, err)
+		}
 	}
 }
