@@ -54,6 +54,27 @@ func migrations(prefix string) ([]migration, error) {
 	return ms, nil
 }
 
+// connect returns a connection of db, retrying while SQLite answers
+// SQLITE_BUSY. The DSN's pragmas run as a connection opens, and switching a
+// new file to WAL mode while another connection does the same can fail
+// with SQLITE_BUSY without waiting on busy_timeout, so concurrent first
+// Opens of one file would otherwise fail at random. It gives up after 10
+// seconds, the busy timeout.
+func connect(ctx context.Context, db *sql.DB) (*sql.Conn, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		conn, err := db.Conn(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return conn, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
 // migrate applies the embedded migrations that the database has not
 // recorded, all in one IMMEDIATE transaction on a dedicated connection, so
 // that concurrent Opens of one file serialize on SQLite's write lock and
@@ -64,7 +85,7 @@ func migrate(ctx context.Context, db *sql.DB, prefix, op string) (err error) {
 	if err != nil {
 		return err
 	}
-	conn, err := db.Conn(ctx)
+	conn, err := connect(ctx, db)
 	if err != nil {
 		return wrap(op+": migrate: connect", err)
 	}
