@@ -223,7 +223,9 @@ func (d *directory) UserByID(ctx context.Context, id int64) (*patkit.User, error
 	if berr != nil || t == nil {
 		return nil, cmp.Or(berr, err)
 	}
-	return &patkit.User{ID: id, Username: botUsername(t.ResourceType, t.ResourceID, id), Name: t.Name, Bot: true}, nil
+	bot := patkit.User{ID: id, Username: botUsername(t.ResourceType, t.ResourceID, id), Name: t.Name, Bot: true}
+	d.MemDirectory.AddUser(bot) // a bot never changes: ask the store once
+	return &bot, nil
 }
 
 // AccessLevel returns a member's level; a bot without a membership set in
