@@ -29,17 +29,29 @@ type Options struct {
 	// primary in a session of its own, for a pool that goes through
 	// PgBouncer in transaction mode, which does not deliver notifications.
 	ListenDSN string
+
+	// NoSearchIndex stops Migrate from creating the trigram index of token
+	// names, and the pg_trgm extension it needs, which it otherwise
+	// attempts after the migrations (see the package documentation). Set
+	// it where creating extensions, or building an index that holds
+	// writes for a few seconds on a large existing table, is a DBA's
+	// business: the DBA then creates both with the SQL of the package
+	// documentation (CREATE INDEX CONCURRENTLY), or decides against it.
+	// Search works either way; without the index, a search by words
+	// across all tokens reads every name.
+	NoSearchIndex bool
 }
 
 // Store is a patkit.Store on PostgreSQL. It is safe for concurrent use by
 // many goroutines and by many processes sharing one database.
 type Store struct {
-	pool      *pgxpool.Pool
-	owned     bool // Close closes pool
-	schema    string
-	channel   string          // the NOTIFY channel of revocations in schema
-	listenCfg *pgx.ConnConfig // Options.ListenDSN parsed, or nil for the pool's
-	q         queries
+	pool          *pgxpool.Pool
+	owned         bool // Close closes pool
+	schema        string
+	channel       string          // the NOTIFY channel of revocations in schema
+	listenCfg     *pgx.ConnConfig // Options.ListenDSN parsed, or nil for the pool's
+	noSearchIndex bool            // Options.NoSearchIndex
+	q             queries
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close; ends Watch
@@ -91,6 +103,9 @@ func New(pool *pgxpool.Pool, opts *Options) (*Store, error) {
 	}
 	s := &Store{pool: pool, schema: schema, channel: channelName(schema), q: newQueries(schema),
 		closed: make(chan struct{}), timings: defaultWatchTimings}
+	if opts != nil {
+		s.noSearchIndex = opts.NoSearchIndex
+	}
 	if opts != nil && opts.ListenDSN != "" {
 		cfg, err := pgx.ParseConfig(opts.ListenDSN)
 		if err != nil {

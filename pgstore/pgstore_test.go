@@ -158,6 +158,10 @@ func TestMigrateConcurrent(t *testing.T) {
 	if n != distinct || n != len(strings.Split(strings.TrimSpace(migrationNames(t)), "\n")) {
 		t.Errorf("patkit_migrations holds %d rows (%d versions), want one per migration file:\n%s", n, distinct, migrationNames(t))
 	}
+	// One instance created the trigram index, once.
+	if ixs := trigramIndexes(t, newPool(t), schema); len(ixs) != 1 {
+		t.Errorf("trigram indexes after concurrent Migrate: %v, want one", ixs)
+	}
 	for i, s := range stores {
 		tok := token("after migrate")
 		if err := s.Create(t.Context(), tok); err != nil {
