@@ -87,6 +87,8 @@ type Error struct {
 	Scopes  []Scope
 }
 
+// Error returns the sentinel's text followed by the message or the
+// validation sentence.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Code.Error())
