@@ -11,6 +11,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -634,7 +635,7 @@ func (s *Service) newToken(u *User, o TokenOptions, allowed []Scope, defaultExpi
 	now := s.now()
 	today := Date(now)
 	var errs []FieldError
-	if len(o.Name) == 0 || isBlank(o.Name) {
+	if strings.TrimSpace(o.Name) == "" {
 		errs = append(errs, FieldError{"name", "can't be blank"})
 	} else if utf8.RuneCountInString(o.Name) > 255 {
 		errs = append(errs, FieldError{"name", "is too long (maximum is 255 characters)"})
@@ -695,15 +696,6 @@ func (s *Service) checkExpiry(exp, today time.Time) *FieldError {
 		return &FieldError{"expires_at", "must be before " + limit.Format(time.DateOnly)}
 	}
 	return nil
-}
-
-func isBlank(s string) bool {
-	for _, r := range s {
-		if r != ' ' && r != '\t' && r != '\n' && r != '\r' && r != '\v' && r != '\f' {
-			return false
-		}
-	}
-	return true
 }
 
 func dedupe(in []Scope) []Scope {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -84,7 +85,7 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, s
 	case errors.Is(err, patkit.ErrInsufficientScope):
 		writeInsufficientScope(w, e.Scopes)
 	case errors.Is(err, patkit.ErrNotFound):
-		writeMessage(w, http.StatusNotFound, "404 "+cmpOr(e.Message, "Not Found"))
+		writeMessage(w, http.StatusNotFound, "404 "+cmp.Or(e.Message, "Not Found"))
 	case errors.Is(err, patkit.ErrForbidden):
 		writeMessage(w, http.StatusForbidden, withReason("403 Forbidden", e.Message))
 	case errors.Is(err, patkit.ErrBadRequest):
@@ -111,13 +112,6 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, s
 			"method", r.Method, "path", redactedURL(r), "error", err.Error())
 		writeMessage(w, http.StatusInternalServerError, "500 Internal Server Error")
 	}
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func withReason(head, reason string) string {
