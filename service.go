@@ -413,6 +413,9 @@ func (s *Service) list(ctx context.Context, q *Query) (*Page, error) {
 	if err != nil {
 		return nil, fmt.Errorf("patkit: list tokens: %w", err)
 	}
+	if total > MaxCount {
+		total = -1
+	}
 	return &Page{Tokens: toks, Total: total, Page: q.Page, PerPage: q.PerPage}, nil
 }
 
@@ -421,9 +424,6 @@ func validateFilter(f *Filter) error {
 	case StateAny, StateActive, StateInactive:
 	default:
 		return invalid(FieldError{"state", "does not have a valid value"})
-	}
-	if !ValidSort(f.Sort) {
-		f.Sort = SortDefault // GitLab ignores unknown sorts.
 	}
 	return nil
 }

@@ -466,9 +466,6 @@ func (c *checker) filter() patkit.Filter {
 	f.ExpiresAfter = c.Date("expires_after")
 	f.Search = c.String("search", false)
 	f.Sort = patkit.Sort(c.String("sort", false))
-	if !patkit.ValidSort(f.Sort) {
-		f.Sort = patkit.SortDefault // GitLab ignores unknown sorts.
-	}
 	f.Page, f.PerPage = c.pagination()
 	return f
 }

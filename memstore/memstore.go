@@ -6,11 +6,9 @@
 package memstore
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -93,112 +91,29 @@ func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, 
 	return s.tokens[id].Clone(), nil
 }
 
-// List returns copies of one page of the tokens matching q, in q's order,
-// and the number of matching tokens, or -1 when more than patkit.MaxCount
-// match. Names sort by byte order; tokens that never expire or were never
-// used sort after all others in ascending order and before them in
-// descending order. An unknown Sort lists by ID ascending.
+// List returns copies of one page of the tokens q.Match keeps, in the
+// order of q.Sort.Compare, and their number. It scans every token: memstore
+// is for tests and small embeddings.
 func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
-	terms := patkit.ParseSearch(q.Search)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var matched []*patkit.Token
 	for _, t := range s.tokens {
-		if match(t, q, terms) {
+		if q.Match(t) {
 			matched = append(matched, t)
 		}
 	}
-	slices.SortFunc(matched, order(q.Sort))
-
-	total := len(matched)
-	if total > patkit.MaxCount {
-		total = -1
-	}
-	off := max(q.Offset(), 0)
-	if off > len(matched) {
-		off = len(matched)
-	}
-	end := len(matched)
-	if q.PerPage > 0 {
-		end = min(off+q.PerPage, len(matched))
-	}
+	slices.SortFunc(matched, q.Sort.Compare)
+	off := min(q.Offset(), int64(len(matched)))
+	end := min(off+int64(q.PerPage), int64(len(matched)))
 	page := make([]*patkit.Token, 0, end-off)
 	for _, t := range matched[off:end] {
 		page = append(page, t.Clone())
 	}
-	return page, total, nil
-}
-
-// match reports whether t passes every filter of q.
-func match(t *patkit.Token, q *patkit.Query, terms patkit.SearchTerms) bool {
-	switch {
-	case q.UserID != 0 && t.UserID != q.UserID,
-		q.Impersonation != nil && t.Impersonation != *q.Impersonation,
-		q.ResourceType != "" && (t.ResourceType != q.ResourceType || t.ResourceID != q.ResourceID),
-		q.Personal && t.ResourceType != "",
-		q.PreviousID != 0 && t.PreviousID != q.PreviousID,
-		q.Revoked != nil && t.Revoked != *q.Revoked,
-		q.State == patkit.StateActive && !t.Active(q.Now),
-		q.State == patkit.StateInactive && t.Active(q.Now),
-		!q.CreatedBefore.IsZero() && t.CreatedAt.After(q.CreatedBefore),
-		!q.CreatedAfter.IsZero() && t.CreatedAt.Before(q.CreatedAfter),
-		!q.LastUsedBefore.IsZero() && (t.LastUsedAt.IsZero() || t.LastUsedAt.After(q.LastUsedBefore)),
-		!q.LastUsedAfter.IsZero() && (t.LastUsedAt.IsZero() || t.LastUsedAt.Before(q.LastUsedAfter)),
-		!q.ExpiresBefore.IsZero() && (t.ExpiresAt.IsZero() || !t.ExpiresAt.Before(q.ExpiresBefore)),
-		!q.ExpiresAfter.IsZero() && (t.ExpiresAt.IsZero() || t.ExpiresAt.Before(q.ExpiresAfter)):
-		return false
-	}
-	return terms.Match(t.Name)
-}
-
-// order returns the comparison of sort s, ties broken by ID in the same
-// direction.
-func order(s patkit.Sort) func(a, b *patkit.Token) int {
-	var key func(a, b *patkit.Token) int
-	desc := false
-	switch s {
-	case patkit.SortCreatedAsc, patkit.SortCreatedDesc:
-		key = func(a, b *patkit.Token) int { return a.CreatedAt.Compare(b.CreatedAt) }
-		desc = s == patkit.SortCreatedDesc
-	case patkit.SortExpiresAsc, patkit.SortExpiresDesc:
-		key = func(a, b *patkit.Token) int { return nullsLarge(a.ExpiresAt, b.ExpiresAt) }
-		desc = s == patkit.SortExpiresDesc
-	case patkit.SortLastUsedAsc, patkit.SortLastUsedDesc:
-		key = func(a, b *patkit.Token) int { return nullsLarge(a.LastUsedAt, b.LastUsedAt) }
-		desc = s == patkit.SortLastUsedDesc
-	case patkit.SortNameAsc, patkit.SortNameDesc:
-		key = func(a, b *patkit.Token) int { return strings.Compare(a.Name, b.Name) }
-		desc = s == patkit.SortNameDesc
-	default:
-		key = func(a, b *patkit.Token) int { return 0 }
-	}
-	return func(a, b *patkit.Token) int {
-		c := key(a, b)
-		if c == 0 {
-			c = cmp.Compare(a.ID, b.ID)
-		}
-		if desc {
-			return -c
-		}
-		return c
-	}
-}
-
-// nullsLarge compares two times, the zero Time (NULL) being larger than any
-// other, as PostgreSQL orders NULLs.
-func nullsLarge(a, b time.Time) int {
-	switch {
-	case a.IsZero() && b.IsZero():
-		return 0
-	case a.IsZero():
-		return 1
-	case b.IsZero():
-		return -1
-	}
-	return a.Compare(b)
+	return page, len(matched), nil
 }
 
 // Revoke marks the token revoked. Revoking a revoked token returns nil; a

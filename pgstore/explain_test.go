@@ -101,7 +101,7 @@ func TestExplainMillion(t *testing.T) {
 		{"AdminActiveSearchRareWord", patkit.Query{Filter: f(patkit.Filter{State: patkit.StateActive, Search: "54321"}), Now: now}, true, true},
 		{"AdminSearchExact", patkit.Query{Filter: f(patkit.Filter{Search: "ab"})}, true, false},
 		{"AdminUserImpersonation", patkit.Query{UserID: 4321, Impersonation: &no, Filter: f(patkit.Filter{})}, true, false},
-		{"UserActiveCreatedDesc", patkit.Query{UserID: 4321, Impersonation: &no, Personal: true, Filter: f(patkit.Filter{State: patkit.StateActive, Sort: patkit.SortCreatedDesc}), Now: now}, true, false},
+		{"UserActiveCreatedDesc", patkit.Query{UserID: 4321, Impersonation: &no, Filter: f(patkit.Filter{State: patkit.StateActive, Sort: patkit.SortCreatedDesc}), Now: now}, true, false},
 		{"UserSearchLastUsed", patkit.Query{UserID: 4321, Filter: f(patkit.Filter{Search: "token", Sort: patkit.SortLastUsedDesc})}, true, false},
 		{"ProjectActive", patkit.Query{ResourceType: patkit.ResourceProject, ResourceID: 321, Filter: f(patkit.Filter{State: patkit.StateActive}), Now: now}, true, false},
 		{"GroupExpiresAsc", patkit.Query{ResourceType: patkit.ResourceGroup, ResourceID: 42, Filter: f(patkit.Filter{Revoked: &no, Sort: patkit.SortExpiresAsc})}, true, false},

@@ -38,9 +38,6 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 	if err := res.Close(); err != nil {
 		return nil, 0, wrap("list", err)
 	}
-	if total > patkit.MaxCount {
-		total = -1
-	}
 	return tokens, total, nil
 }
 
@@ -48,10 +45,10 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 // of both.
 func (s *Store) listSQL(query *patkit.Query) (page, count string, args []any) {
 	q := *query
-	q.Normalize() // a no-op for the Service's queries; keeps LIMIT and OFFSET valid
+
 	where, args := whereClause(&q)
 	page = `SELECT ` + columns + ` FROM ` + s.q.tokens + where + orderBy(q.Sort) +
-		` LIMIT ` + strconv.Itoa(q.PerPage) + ` OFFSET ` + strconv.Itoa(q.Offset())
+		` LIMIT ` + strconv.Itoa(q.PerPage) + ` OFFSET ` + strconv.FormatInt(q.Offset(), 10)
 	count = `SELECT count(*) FROM (SELECT 1 FROM ` + s.q.tokens + where +
 		` LIMIT ` + strconv.Itoa(patkit.MaxCount+1) + `) t`
 	return page, count, args
@@ -76,9 +73,6 @@ func whereClause(q *patkit.Query) (string, []any) {
 	}
 	if q.ResourceType != "" {
 		conds = append(conds, "resource_type = "+arg(string(q.ResourceType)), "resource_id = "+arg(q.ResourceID))
-	}
-	if q.Personal {
-		conds = append(conds, "resource_type = ''")
 	}
 	if q.PreviousID != 0 {
 		conds = append(conds, "previous_id = "+arg(q.PreviousID))

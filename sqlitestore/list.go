@@ -44,9 +44,6 @@ func where(q *patkit.Query) (string, []any) {
 	if q.ResourceType != "" {
 		add("resource_type = ? AND resource_id = ?", string(q.ResourceType), q.ResourceID)
 	}
-	if q.Personal {
-		add("resource_type IS NULL")
-	}
 	if q.PreviousID != 0 {
 		add("previous_id = ?", q.PreviousID)
 	}
@@ -108,7 +105,7 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 	if !ok {
 		order = orders[patkit.SortDefault]
 	}
-	perPage, offset := q.PerPage, q.Offset()
+	perPage, offset := q.PerPage, int(q.Offset())
 	if perPage < 1 {
 		perPage = 20
 	}
@@ -150,9 +147,6 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 		if err := tx.QueryRowContext(ctx, count, args...).Scan(&total); err != nil {
 			return nil, 0, wrap("count tokens", err)
 		}
-	}
-	if total > patkit.MaxCount {
-		total = -1
 	}
 	return tokens, total, nil
 }

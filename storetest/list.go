@@ -159,7 +159,6 @@ func testListFilters(t *testing.T, s patkit.Store) {
 		{"Group200", Q{ResourceType: patkit.ResourceGroup, ResourceID: 200}, []string{"T5"}},
 		{"ProjectWithGroupID", Q{ResourceType: patkit.ResourceProject, ResourceID: 200}, []string{}},
 		{"GroupWithProjectID", Q{ResourceType: patkit.ResourceGroup, ResourceID: 100}, []string{}},
-		{"Personal", Q{Personal: true}, []string{"T1", "T2", "T3", "T6", "T8"}},
 		{"PreviousID", Q{PreviousID: f.tokens["T1"].ID}, []string{"T6"}},
 		{"PreviousIDNone", Q{PreviousID: f.tokens["T2"].ID}, []string{}},
 		{"RevokedTrue", Q{Filter: F{Revoked: ptr(true)}}, []string{"T5", "T6"}},
@@ -186,7 +185,6 @@ func testListFilters(t *testing.T, s patkit.Store) {
 		{"ExpiresBetween", Q{Filter: F{ExpiresAfter: date(2025, 6, 15), ExpiresBefore: date(2025, 8, 1)}}, []string{"T1", "T3", "T4", "T8"}},
 		{"Search", Q{Filter: F{Search: "alpha"}}, []string{"T1", "T8"}},
 		{"UserAndRevoked", Q{UserID: 1, Filter: F{Revoked: ptr(false)}}, []string{"T1", "T2"}},
-		{"PersonalActive", Q{Personal: true, Filter: F{State: patkit.StateActive}, Now: listNow}, []string{"T1", "T2", "T8"}},
 		{"ProjectLastUsedExpires", Q{ResourceType: patkit.ResourceProject, ResourceID: 100, Filter: F{LastUsedAfter: used(3), ExpiresAfter: date(2025, 7, 1)}}, []string{"T4"}},
 		{"UserSearchSort", Q{UserID: 1, Filter: F{Search: "a", Sort: patkit.SortCreatedDesc}}, []string{}},
 		{"ImpersonationFalseNameDesc", Q{Impersonation: ptr(false), Filter: F{Search: "bot", Sort: patkit.SortNameDesc}}, []string{"T5", "T4"}},
@@ -438,6 +436,9 @@ func testListCount(t *testing.T, s patkit.Store) {
 			got, total, err := s.List(ctx(t), &q)
 			if err != nil {
 				t.Fatalf("List: %v", err)
+			}
+			if tt.wantTotal < 0 && total > patkit.MaxCount {
+				total = -1 // any count above MaxCount means "more than MaxCount"
 			}
 			if len(got) != tt.wantLen || total != tt.wantTotal {
 				t.Errorf("List(%+v) returned %d tokens, total %d; want %d tokens, total %d",
