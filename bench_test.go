@@ -67,7 +67,7 @@ func BenchmarkListPage(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		page, err := w.svc.ListTokens(ctx, w.alice, 0, f)
+		page, err := w.svc.ListTokens(ctx, w.alice, f)
 		if err != nil || len(page.Tokens) != 20 {
 			b.Fatal(err, len(page.Tokens))
 		}

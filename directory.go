@@ -34,30 +34,63 @@ type Resource struct {
 	TokenCreationDisabled bool
 }
 
-// Directory is the host application's view of its users, projects and
-// groups. patkit never stores users; it asks the Directory. Methods return
-// an error wrapping ErrNotFound for missing users and resources. They must be
-// safe for concurrent use.
+// Directory is the host application's view of its users. patkit never
+// stores users; it asks the Directory. Methods return an error wrapping
+// ErrNotFound for a missing user, and must be safe for concurrent use. Any
+// other error is passed on wrapped (see the package documentation, Errors).
+//
+// A Directory may have two optional abilities, found by type assertion as
+// database/sql finds a driver's: ResourceDirectory (projects and groups,
+// needed for project and group access tokens) and BotDirectory (the host
+// creates the bot users of those tokens itself).
 type Directory interface {
 	// UserByID returns the user with the given ID.
 	UserByID(ctx context.Context, id int64) (*User, error)
 	// UserByUsername returns the user with the given username, compared
 	// without regard to case.
 	UserByUsername(ctx context.Context, username string) (*User, error)
-	// Resource returns a project or group by numeric ID ("42") or full path
-	// ("acme/widgets").
-	Resource(ctx context.Context, typ ResourceType, ref string) (*Resource, error)
+}
+
+// ResourceDirectory is the optional ability of a Directory that knows
+// projects and groups. Without it, every project and group endpoint answers
+// as GitLab does for a resource that does not exist: ErrNotFound
+// ("Project Not Found", "Group Not Found").
+type ResourceDirectory interface {
+	// Resource returns the project or group named by a numeric ID ("42")
+	// or a full path ("acme/widgets") if viewer may see it, and an error
+	// wrapping ErrNotFound if it does not exist or viewer may not see it,
+	// so that its existence is not revealed.
+	Resource(ctx context.Context, viewer *User, typ ResourceType, ref string) (*Resource, error)
 	// AccessLevel returns the user's level in the resource, NoAccess if the
 	// user is not a member.
 	AccessLevel(ctx context.Context, userID int64, r *Resource) (AccessLevel, error)
-	// CreateBot creates the bot user of a new project or group access token,
-	// named after the token, as a member of r at level.
+}
+
+// BotDirectory is the optional ability of a Directory that creates the bot
+// users of project and group access tokens itself, as GitLab does. Without
+// it the Service manages bot users on its own: each new project or group
+// token gets a bot with a random ID between 2^40 and 2^52 (so host user IDs
+// must stay below 2^40), named "project_<id>_bot_<hex id>", a member of
+// its resource at the token's level, and known from the tokens in the Store
+// alone: such bots survive restarts and are the same on every instance
+// sharing the Store. Whatever the Directory, a user ID it does not know
+// that owns a project or group token is that token's bot.
+type BotDirectory interface {
+	// CreateBot creates the bot user of a new access token of r, named
+	// after the token, as a member of r at level.
 	CreateBot(ctx context.Context, r *Resource, name string, level AccessLevel) (*User, error)
+	// DeleteBot deletes a bot user CreateBot returned. The Service calls it
+	// when the token could not be saved, so that no bot is left without a
+	// token.
+	DeleteBot(ctx context.Context, id int64) error
 }
 
 // MemDirectory is a Directory held in memory, for tests, examples and small
-// embeddings. The zero value is empty and ready to use; it is safe for
-// concurrent use.
+// embeddings, with both optional abilities: ResourceDirectory (every
+// resource is visible to every user) and BotDirectory (bots live in memory,
+// so they are lost on restart; a host that wants restart-safe bots without
+// a user table leaves BotDirectory out and lets the Service manage them).
+// The zero value is empty and ready to use; it is safe for concurrent use.
 type MemDirectory struct {
 	mu        sync.RWMutex
 	users     map[int64]*User
@@ -136,8 +169,9 @@ func (d *MemDirectory) UserByUsername(_ context.Context, username string) (*User
 	return nil, fmt.Errorf("user %q: %w", username, ErrNotFound)
 }
 
-// Resource implements Directory.
-func (d *MemDirectory) Resource(_ context.Context, typ ResourceType, ref string) (*Resource, error) {
+// Resource implements ResourceDirectory. Every resource is visible to
+// every viewer.
+func (d *MemDirectory) Resource(_ context.Context, _ *User, typ ResourceType, ref string) (*Resource, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
@@ -156,14 +190,14 @@ func (d *MemDirectory) Resource(_ context.Context, typ ResourceType, ref string)
 	return nil, fmt.Errorf("%s %q: %w", typ, ref, ErrNotFound)
 }
 
-// AccessLevel implements Directory.
+// AccessLevel implements ResourceDirectory.
 func (d *MemDirectory) AccessLevel(_ context.Context, userID int64, r *Resource) (AccessLevel, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return d.members[memberKey{r.Type, r.ID, userID}], nil
 }
 
-// CreateBot implements Directory. The bot's username follows GitLab:
+// CreateBot implements BotDirectory. The bot's username follows GitLab:
 // project_<id>_bot_<random> or group_<id>_bot_<random>.
 func (d *MemDirectory) CreateBot(_ context.Context, r *Resource, name string, level AccessLevel) (*User, error) {
 	var b [16]byte
@@ -189,4 +223,21 @@ func (d *MemDirectory) CreateBot(_ context.Context, r *Resource, name string, le
 	d.members[memberKey{r.Type, r.ID, u.ID}] = level
 	c := *u
 	return &c, nil
+}
+
+// DeleteBot implements BotDirectory: it removes the user and its
+// memberships.
+func (d *MemDirectory) DeleteBot(_ context.Context, id int64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.users[id]; !ok {
+		return fmt.Errorf("user %d: %w", id, ErrNotFound)
+	}
+	delete(d.users, id)
+	for k := range d.members {
+		if k.user == id {
+			delete(d.members, k)
+		}
+	}
+	return nil
 }

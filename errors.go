@@ -5,9 +5,17 @@ import (
 	"strings"
 )
 
-// Sentinel errors. Every error returned by a Service method wraps exactly one
-// of them, so callers can branch with errors.Is. The httpapi package maps each
-// to GitLab's status code.
+// Sentinel errors. Every refusal a Service method returns is an *Error whose
+// Code is exactly one of them, so callers can branch with errors.Is; the
+// httpapi package maps each to GitLab's status and body.
+//
+// Every other error is a failure of the Store, the Directory or the
+// context, returned wrapped with the operation ("patkit: list tokens: ...")
+// so that what they returned stays reachable with errors.Is and errors.As:
+// ErrUnavailable when a Store could not reach its database (HTTP 503),
+// context.Canceled or context.DeadlineExceeded when ctx ended first (httpapi
+// answers a client that went away without logging an error), and anything
+// else is a fault (HTTP 500, logged). A failed operation changes nothing.
 var (
 	// ErrNotFound reports that a token, user, project or group does not exist
 	// or is hidden from the caller (HTTP 404).

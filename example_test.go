@@ -23,7 +23,7 @@ func exampleService() (*patkit.Service, *patkit.Principal) {
 		panic(err)
 	}
 	root, _ := dir.UserByID(context.Background(), 1)
-	return svc, &patkit.Principal{User: root, Admin: true}
+	return svc, patkit.NewTestPrincipal(root, nil, true)
 }
 
 func Example() {
@@ -45,9 +45,9 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(p.User.Username, p.Admin)
-	fmt.Println(patkit.CheckScopes(p.Token.Scopes, patkit.AllowedScopes(true)) == nil)
-	fmt.Println(patkit.CheckScopes(p.Token.Scopes, patkit.AllowedScopes(false)) == nil)
+	fmt.Println(p.User().Username, p.Admin())
+	fmt.Println(patkit.CheckScopes(p.Token().Scopes, patkit.AllowedScopes(true)) == nil)
+	fmt.Println(patkit.CheckScopes(p.Token().Scopes, patkit.AllowedScopes(false)) == nil)
 	// Output:
 	// ci [read_api] 2027-03-10 40
 	// alice false
@@ -76,7 +76,7 @@ func ExampleService_RotateToken() {
 }
 
 func ExampleAllowed() {
-	alice := &patkit.Principal{User: &patkit.User{ID: 2}}
+	alice := patkit.NewTestPrincipal(&patkit.User{ID: 2}, nil, false)
 	project := &patkit.Resource{Type: patkit.ResourceProject, ID: 1}
 	fmt.Println(patkit.Allowed(alice, patkit.CreateResourceToken, patkit.Target{Resource: project, Level: patkit.Maintainer}))
 	fmt.Println(patkit.Allowed(alice, patkit.CreateResourceToken, patkit.Target{Resource: project, Level: patkit.Developer}))

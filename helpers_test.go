@@ -125,7 +125,7 @@ func (w *world) principal(t testing.TB, id int64) *patkit.Principal {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &patkit.Principal{User: u, Admin: u.Admin}
+	return patkit.NewTestPrincipal(u, nil, u.Admin)
 }
 
 // pat creates a personal access token for user id as root and returns it

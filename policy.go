@@ -1,26 +1,57 @@
 package patkit
 
+import "fmt"
+
 // Principal is who is making a request: the user, the token they
-// authenticated with, and whether they act as an administrator.
+// authenticated with, and whether they act as an administrator. Only a
+// Service makes Principals (Authenticate, Sudo and Principal), so that
+// administrator rights, admin mode and the blocked state are always
+// computed the same way; the zero Principal is anonymous and is allowed
+// nothing. A Principal is immutable and safe to share.
 type Principal struct {
-	// User is the acting user; with Sudo, the impersonated user.
-	User *User
-	// Token is the authenticating access token, or nil when the host
-	// authenticated the user another way (a session, say). Endpoints that act
-	// on "self" act on this token, even under Sudo.
-	Token *Token
-	// Admin reports whether User acts as an administrator: an administrator,
-	// and, when the instance runs in admin mode, authenticated with a token
-	// holding the admin_mode scope.
-	Admin bool
-	// Sudoer is the administrator who used Sudo to act as User, or nil.
-	Sudoer *User
+	user   *User
+	token  *Token
+	admin  bool
+	sudoer *User
+}
+
+// User returns the acting user (with Sudo, the impersonated user), or nil
+// for the zero Principal. The result must not be modified.
+func (p *Principal) User() *User {
+	if p == nil {
+		return nil
+	}
+	return p.user
+}
+
+// Token returns the access token p authenticated with, or nil when the
+// host authenticated the user another way (see Service.Principal).
+// Endpoints that act on "self" act on this token, even under Sudo. The
+// result must not be modified.
+func (p *Principal) Token() *Token {
+	if p == nil {
+		return nil
+	}
+	return p.token
+}
+
+// Admin reports whether p acts as an administrator: the user is one and,
+// when the instance runs in admin mode, the token holds the admin_mode
+// scope (or the session entered admin mode, see Service.Principal).
+func (p *Principal) Admin() bool { return p != nil && p.admin }
+
+// Sudoer returns the administrator who used Sudo to act as User, or nil.
+func (p *Principal) Sudoer() *User {
+	if p == nil {
+		return nil
+	}
+	return p.sudoer
 }
 
 // Action is something a principal may be allowed to do to a target.
 type Action int
 
-// The actions of the token API (SPEC §9).
+// The actions of the token API.
 const (
 	// ReadUserTokens: list, get or rotate by ID the tokens of Target.OwnerID.
 	ReadUserTokens Action = iota + 1
@@ -34,9 +65,12 @@ const (
 	ManageImpersonation
 	// ReadResourceTokens: list and get the access tokens of Target.Resource.
 	ReadResourceTokens
-	// CreateResourceToken: create or rotate an access token of Target.Resource.
+	// CreateResourceToken: create an access token of Target.Resource.
 	CreateResourceToken
-	// RevokeResourceToken: revoke an access token of Target.Resource.
+	// RotateResourceToken: rotate an access token of Target.Resource.
+	RotateResourceToken
+	// RevokeResourceToken: revoke the access token Target.Token of
+	// Target.Resource, whose bot user is Target.Bot.
 	RevokeResourceToken
 )
 
@@ -51,11 +85,13 @@ type Target struct {
 	// level in it.
 	Resource *Resource
 	Level    AccessLevel
+	// Bot is the bot user of Token, named in a refused resource revocation.
+	Bot *User
 }
 
 // Allowed reports whether p may perform a on t. It is GitLab's policy as a
-// pure function: it does no I/O and keeps no state. Blocked users and a nil
-// principal are never allowed anything.
+// pure function: it does no I/O and keeps no state. Blocked users and the
+// zero Principal are never allowed anything.
 //
 //   - Administrators read, revoke and rotate every token, create tokens for
 //     any user and manage impersonation tokens.
@@ -66,25 +102,83 @@ type Target struct {
 //     tokens Owner (50); creating and rotating them also needs the resource
 //     to allow token creation and a caller who is not a bot.
 func Allowed(p *Principal, a Action, t Target) bool {
-	if p == nil || p.User == nil || p.User.Blocked {
+	if p == nil || p.user == nil || p.user.Blocked {
 		return false
 	}
 	switch a {
 	case ReadUserTokens:
-		return p.Admin || p.User.ID == t.OwnerID
+		return p.admin || p.user.ID == t.OwnerID
 	case RevokeToken:
-		return t.Token != nil && (p.Admin || p.User.ID == t.Token.UserID && !t.Token.Impersonation)
+		return t.Token != nil && (p.admin || p.user.ID == t.Token.UserID && !t.Token.Impersonation)
 	case CreateUserToken, ManageImpersonation:
-		return p.Admin
+		return p.admin
 	case CreateOwnToken:
-		return !p.User.Bot
+		return !p.user.Bot
 	case ReadResourceTokens, RevokeResourceToken:
-		return t.Resource != nil && (p.Admin || t.Level >= managerLevel(t.Resource.Type))
-	case CreateResourceToken:
-		return t.Resource != nil && !t.Resource.TokenCreationDisabled && !p.User.Bot &&
-			(p.Admin || t.Level >= managerLevel(t.Resource.Type))
+		return t.Resource != nil && (p.admin || t.Level >= managerLevel(t.Resource.Type))
+	case CreateResourceToken, RotateResourceToken:
+		return t.Resource != nil && !t.Resource.TokenCreationDisabled && !p.user.Bot &&
+			(p.admin || t.Level >= managerLevel(t.Resource.Type))
 	}
 	return false
+}
+
+// Authorize is Allowed with GitLab's answer: nil when p may perform a on t,
+// otherwise the *Error GitLab gives for the refusal. The zero Principal
+// always gets ErrUnauthorized.
+//
+//	ReadUserTokens        ErrUnauthorized (GitLab hides whose tokens exist)
+//	RevokeToken           ErrBadRequest "Not permitted to revoke"
+//	CreateUserToken       ErrForbidden
+//	CreateOwnToken        ErrInvalid, base "Not permitted to create"
+//	ManageImpersonation   ErrForbidden
+//	ReadResourceTokens    ErrUnauthorized
+//	CreateResourceToken   ErrBadRequest "User does not have permission to create project access token"
+//	RotateResourceToken   ErrNotFound for administrators, else ErrUnauthorized
+//	RevokeResourceToken   ErrBadRequest "<caller's name> cannot delete <bot's name>"
+//
+// The Service calls it for every decision, and package httpapi for the
+// checks GitLab makes before it reads parameters, so both answer alike.
+func Authorize(p *Principal, a Action, t Target) error {
+	if Allowed(p, a, t) {
+		return nil
+	}
+	if p == nil || p.user == nil {
+		return newError(ErrUnauthorized, "")
+	}
+	switch a {
+	case RevokeToken:
+		return newError(ErrBadRequest, "Not permitted to revoke")
+	case CreateUserToken, ManageImpersonation:
+		return newError(ErrForbidden, "")
+	case CreateOwnToken:
+		return invalid(FieldError{"base", "Not permitted to create"})
+	case CreateResourceToken:
+		typ := ResourceProject
+		if t.Resource != nil {
+			typ = t.Resource.Type
+		}
+		return newError(ErrBadRequest, fmt.Sprintf("User does not have permission to create %s access token", typ))
+	case RotateResourceToken:
+		return hidden(p)
+	case RevokeResourceToken:
+		bot := ""
+		if t.Bot != nil {
+			bot = t.Bot.Name
+		}
+		return newError(ErrBadRequest, p.user.Name+" cannot delete "+bot)
+	}
+	return newError(ErrUnauthorized, "")
+}
+
+// hidden is GitLab's answer when a token is missing or p may not see it,
+// so that the two cannot be told apart: 404 for administrators (who see
+// every token), 401 for everyone else.
+func hidden(p *Principal) *Error {
+	if p.Admin() {
+		return newError(ErrNotFound, "Not Found")
+	}
+	return newError(ErrUnauthorized, "")
 }
 
 // managerLevel is the level that administers a resource's access tokens:

@@ -8,13 +8,13 @@ import (
 
 func TestAllowed(t *testing.T) {
 	var (
-		admin    = &patkit.Principal{User: &patkit.User{ID: 1, Admin: true}, Admin: true}
-		noMode   = &patkit.Principal{User: &patkit.User{ID: 1, Admin: true}} // admin outside admin mode
-		alice    = &patkit.Principal{User: &patkit.User{ID: 2}}
-		bob      = &patkit.Principal{User: &patkit.User{ID: 3}}
-		blocked  = &patkit.Principal{User: &patkit.User{ID: 2, Blocked: true}}
-		blockedA = &patkit.Principal{User: &patkit.User{ID: 1, Admin: true, Blocked: true}, Admin: true}
-		bot      = &patkit.Principal{User: &patkit.User{ID: 9, Bot: true}}
+		admin    = patkit.NewTestPrincipal(&patkit.User{ID: 1, Admin: true}, nil, true)
+		noMode   = patkit.NewTestPrincipal(&patkit.User{ID: 1, Admin: true}, nil, false) // admin outside admin mode
+		alice    = patkit.NewTestPrincipal(&patkit.User{ID: 2}, nil, false)
+		bob      = patkit.NewTestPrincipal(&patkit.User{ID: 3}, nil, false)
+		blocked  = patkit.NewTestPrincipal(&patkit.User{ID: 2, Blocked: true}, nil, false)
+		blockedA = patkit.NewTestPrincipal(&patkit.User{ID: 1, Admin: true, Blocked: true}, nil, true)
+		bot      = patkit.NewTestPrincipal(&patkit.User{ID: 9, Bot: true}, nil, false)
 
 		alicePAT   = &patkit.Token{ID: 1, UserID: 2}
 		aliceImp   = &patkit.Token{ID: 2, UserID: 2, Impersonation: true}

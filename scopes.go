@@ -45,9 +45,6 @@ func AllScopes() []Scope { return slices.Concat(userScopes, adminScopes) }
 // AdminScope reports whether s may only be held by an administrator's token.
 func AdminScope(s Scope) bool { return slices.Contains(adminScopes, s) }
 
-// ValidScope reports whether s is in the catalogue.
-func ValidScope(s Scope) bool { return slices.Contains(userScopes, s) || AdminScope(s) }
-
 // ResourceScopes returns the scopes a project or group access token may hold
 // (GitLab's resource_bot_scopes: the non-admin scopes without read_user).
 func ResourceScopes() []Scope {
@@ -70,21 +67,11 @@ func AllowedScopes(readOnly bool, endpoint ...Scope) []Scope {
 	return out
 }
 
-// HasScope reports whether held includes any scope of allowed.
-func HasScope(held, allowed []Scope) bool {
-	for _, s := range held {
-		if slices.Contains(allowed, s) {
-			return true
-		}
-	}
-	return false
-}
-
 // CheckScopes returns nil if held includes any of allowed, and otherwise an
 // *Error with code ErrInsufficientScope listing allowed. Use AllowedScopes to
 // build allowed for a REST endpoint.
 func CheckScopes(held, allowed []Scope) error {
-	if HasScope(held, allowed) {
+	if slices.ContainsFunc(held, func(s Scope) bool { return slices.Contains(allowed, s) }) {
 		return nil
 	}
 	return &Error{Code: ErrInsufficientScope, Scopes: slices.Clone(allowed)}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -117,7 +118,7 @@ func TestAuthenticate(t *testing.T) {
 	tok, secret := w.pat(t, 2, patkit.ScopeReadAPI)
 	p, err := w.svc.Authenticate(t.Context(), secret, patkit.AuthRequest{RemoteIP: "10.0.0.1"})
 	wantErr(t, err, nil, "")
-	if p.User.ID != 2 || p.Token.ID != tok.ID || p.Admin {
+	if p.User().ID != 2 || p.Token().ID != tok.ID || p.Admin() {
 		t.Errorf("principal %+v", p)
 	}
 
@@ -204,15 +205,15 @@ func TestAdminMode(t *testing.T) {
 		w := newWorld(t, &patkit.Options{AdminMode: mode})
 		_, plain := w.pat(t, 1, patkit.ScopeAPI)
 		_, withMode := w.pat(t, 1, patkit.ScopeAPI, patkit.ScopeAdminMode)
-		if got := w.login(t, plain).Admin; got != !mode {
+		if got := w.login(t, plain).Admin(); got != !mode {
 			t.Errorf("admin mode %v: token without admin_mode acts as admin = %v", mode, got)
 		}
-		if !w.login(t, withMode).Admin {
+		if !w.login(t, withMode).Admin() {
 			t.Errorf("admin mode %v: token with admin_mode is not admin", mode)
 		}
 		// Outside admin mode an administrator sees only their own tokens.
 		w.pat(t, 2)
-		page, err := w.svc.ListTokens(t.Context(), w.login(t, plain), 0, patkit.Filter{})
+		page, err := w.svc.ListTokens(t.Context(), w.login(t, plain), patkit.Filter{})
 		wantErr(t, err, nil, "")
 		want := 3
 		if mode {
@@ -315,7 +316,7 @@ func TestRotate(t *testing.T) {
 		p := w.login(t, s)
 		n, s2, err := w.svc.RotateSelf(t.Context(), p, time.Time{})
 		wantErr(t, err, nil, "")
-		if n.UserID != 3 || n.PreviousID != p.Token.ID {
+		if n.UserID != 3 || n.PreviousID != p.Token().ID {
 			t.Errorf("rotated %+v", n)
 		}
 		w.login(t, s2)
@@ -353,7 +354,7 @@ func TestFamilyRevocation(t *testing.T) {
 	a, sa := w.pat(t, 2)
 	_, sb, err := w.svc.RotateToken(t.Context(), w.alice, a.ID, time.Time{})
 	wantErr(t, err, nil, "")
-	b := w.login(t, sb).Token
+	b := w.login(t, sb).Token()
 	c, sc, err := w.svc.RotateSelf(t.Context(), w.login(t, sb), time.Time{})
 	wantErr(t, err, nil, "")
 	unrelated, su := w.pat(t, 2)
@@ -484,17 +485,17 @@ func TestSudo(t *testing.T) {
 
 	p, err := w.svc.Sudo(t.Context(), admin, "ALICE")
 	wantErr(t, err, nil, "")
-	if p.User.ID != 2 || p.Admin || p.Sudoer.ID != 1 || p.Token.UserID != 1 {
+	if p.User().ID != 2 || p.Admin() || p.Sudoer().ID != 1 || p.Token().UserID != 1 {
 		t.Errorf("sudo principal %+v", p)
 	}
 	p, err = w.svc.Sudo(t.Context(), admin, "3")
 	wantErr(t, err, nil, "")
-	if p.User.ID != 3 {
-		t.Errorf("sudo by id gave user %d", p.User.ID)
+	if p.User().ID != 3 {
+		t.Errorf("sudo by id gave user %d", p.User().ID)
 	}
 	// Acting as alice, root sees alice's tokens only.
 	p, _ = w.svc.Sudo(t.Context(), admin, "alice")
-	page, err := w.svc.ListTokens(t.Context(), p, 0, patkit.Filter{})
+	page, err := w.svc.ListTokens(t.Context(), p, patkit.Filter{})
 	wantErr(t, err, nil, "")
 	if page.Total != 1 || page.Tokens[0].UserID != 2 {
 		t.Errorf("list as alice: %+v", page)
@@ -522,6 +523,7 @@ func TestListTokens(t *testing.T) {
 	wantErr(t, err, nil, "")
 	w.resourceToken(t, patkit.ResourceProject, "1", patkit.Developer)
 
+	all := int64(-1) // no user_id: ListTokens
 	tests := []struct {
 		name   string
 		p      *patkit.Principal
@@ -531,27 +533,39 @@ func TestListTokens(t *testing.T) {
 		code   error
 		msg    string
 	}{
-		{"admin sees all", w.root, 0, patkit.Filter{}, 6, nil, ""},
+		{"admin sees all", w.root, all, patkit.Filter{}, 6, nil, ""},
 		{"admin filters by user, impersonation included", w.root, 2, patkit.Filter{}, 4, nil, ""},
 		{"admin, missing user", w.root, 99, patkit.Filter{}, 0, patkit.ErrNotFound, "Not Found"},
-		{"user sees own non-impersonation tokens", w.alice, 0, patkit.Filter{}, 3, nil, ""},
+		{"admin, user 0 is no user", w.root, 0, patkit.Filter{}, 0, patkit.ErrNotFound, "Not Found"},
+		{"user sees own non-impersonation tokens", w.alice, all, patkit.Filter{}, 3, nil, ""},
 		{"user names themself", w.alice, 2, patkit.Filter{}, 3, nil, ""},
 		{"user names another", w.alice, 3, patkit.Filter{}, 0, patkit.ErrUnauthorized, ""},
 		{"user names a missing user", w.alice, 99, patkit.Filter{}, 0, patkit.ErrUnauthorized, ""},
-		{"bad state", w.alice, 0, patkit.Filter{State: "gone"}, 0, patkit.ErrInvalid, "State does not have a valid value"},
-		{"unknown sort ignored", w.alice, 0, patkit.Filter{Sort: "size_desc"}, 3, nil, ""},
-		{"anonymous", nil, 0, patkit.Filter{}, 0, patkit.ErrUnauthorized, ""},
-		{"page 2 of 2", w.root, 0, patkit.Filter{Page: 2, PerPage: 4}, 6, nil, ""},
+		{"bad state", w.alice, all, patkit.Filter{State: "gone"}, 0, patkit.ErrInvalid, "State does not have a valid value"},
+		{"unknown sort ignored", w.alice, all, patkit.Filter{Sort: "size_desc"}, 3, nil, ""},
+		{"anonymous", nil, all, patkit.Filter{}, 0, patkit.ErrUnauthorized, ""},
+		{"anonymous names a user", nil, 2, patkit.Filter{}, 0, patkit.ErrUnauthorized, ""},
+		{"page 2 of 2", w.root, all, patkit.Filter{Page: 2, PerPage: 4}, 6, nil, ""},
+		{"huge page is empty", w.root, all, patkit.Filter{Page: math.MaxInt64 / 10}, 6, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			page, err := w.svc.ListTokens(t.Context(), tt.p, tt.userID, tt.f)
+			var page *patkit.Page
+			var err error
+			if tt.userID == all {
+				page, err = w.svc.ListTokens(t.Context(), tt.p, tt.f)
+			} else {
+				page, err = w.svc.ListUserTokens(t.Context(), tt.p, tt.userID, tt.f)
+			}
 			wantErr(t, err, tt.code, tt.msg)
 			if err != nil {
 				return
 			}
 			if page.Total != tt.total {
 				t.Errorf("Total = %d, want %d", page.Total, tt.total)
+			}
+			if tt.f.Page > 2 && len(page.Tokens) != 0 {
+				t.Errorf("page %d has %d tokens, want none", page.Page, len(page.Tokens))
 			}
 			if tt.p == w.alice {
 				for _, tok := range page.Tokens {
@@ -562,11 +576,11 @@ func TestListTokens(t *testing.T) {
 			}
 		})
 	}
-	page, _ := w.svc.ListTokens(t.Context(), w.root, 0, patkit.Filter{Page: 2, PerPage: 4})
+	page, _ := w.svc.ListTokens(t.Context(), w.root, patkit.Filter{Page: 2, PerPage: 4})
 	if len(page.Tokens) != 2 || page.TotalPages() != 2 || page.HasNext() || page.Page != 2 || page.PerPage != 4 {
 		t.Errorf("page 2: %d tokens, %d pages, next %v", len(page.Tokens), page.TotalPages(), page.HasNext())
 	}
-	page, _ = w.svc.ListTokens(t.Context(), w.root, 0, patkit.Filter{PerPage: 1000})
+	page, _ = w.svc.ListTokens(t.Context(), w.root, patkit.Filter{PerPage: 1000})
 	if page.PerPage != 100 || page.Page != 1 {
 		t.Errorf("per_page 1000 normalized to %d, page %d", page.PerPage, page.Page)
 	}
@@ -712,7 +726,7 @@ func TestImpersonationTokens(t *testing.T) {
 	if !imp.Impersonation || imp.UserID != 2 {
 		t.Errorf("token %+v", imp)
 	}
-	if p := w.login(t, s); p.User.ID != 2 || p.Admin {
+	if p := w.login(t, s); p.User().ID != 2 || p.Admin() {
 		t.Errorf("impersonation principal %+v", p)
 	}
 	pat, _ := w.pat(t, 2)
@@ -781,7 +795,7 @@ func TestResourceTokens(t *testing.T) {
 		t.Errorf("bot level %d", lvl)
 	}
 	botP := w.login(t, secret)
-	if !botP.User.Bot {
+	if !botP.User().Bot {
 		t.Error("bot principal is not a bot")
 	}
 
@@ -899,7 +913,7 @@ func TestResourceTokens(t *testing.T) {
 		wantErr(t, err, patkit.ErrNotFound, "Project Not Found")
 		n, _, err := w.svc.RotateResourceTokenSelf(ctx, p, project, "acme/widgets", time.Time{})
 		wantErr(t, err, nil, "")
-		if n.PreviousID != p.Token.ID || n.UserID != p.User.ID {
+		if n.PreviousID != p.Token().ID || n.UserID != p.User().ID {
 			t.Errorf("rotated %+v", n)
 		}
 		_, us := w.pat(t, 2)
@@ -1060,7 +1074,7 @@ func TestStoreFaults(t *testing.T) {
 	if _, err := svc.Authenticate(ctx, secret, patkit.AuthRequest{}); err != nil {
 		t.Errorf("old token after a failed rotation: %v", err)
 	}
-	page, _ := svc.ListTokens(ctx, w.root, 0, patkit.Filter{})
+	page, _ := svc.ListTokens(ctx, w.root, patkit.Filter{})
 	if page.Total != 1 {
 		t.Errorf("%d tokens after a failed rotation, want 1", page.Total)
 	}

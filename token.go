@@ -1,8 +1,6 @@
 package patkit
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"hash/crc32"
 	"io"
@@ -107,9 +105,6 @@ func Date(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// ParseDate parses a "YYYY-MM-DD" date as midnight UTC.
-func ParseDate(s string) (time.Time, error) { return time.Parse(time.DateOnly, s) }
-
 // Secret format: prefix + base64url(20 random bytes) + base36(CRC-32 of
 // everything before), the checksum padded to 7 characters. The checksum lets
 // Authenticate reject mistyped or truncated secrets without touching storage.
@@ -157,12 +152,4 @@ func wellFormed(prefix, secret string) bool {
 	}
 	v, err := strconv.ParseUint(sum, 36, 64)
 	return err == nil && v == uint64(crc32.ChecksumIEEE([]byte(body)))
-}
-
-// digest returns HMAC-SHA-256(key, secret). A Store holding digests made
-// with another key finds nothing for the same secret.
-func digest(key []byte, secret string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(secret))
-	return m.Sum(nil)
 }

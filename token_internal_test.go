@@ -58,6 +58,9 @@ func TestSecretsAreRandom(t *testing.T) {
 	}
 }
 
+// digest is the Service's digest under key.
+func digest(key []byte, secret string) []byte { return (&Service{key: key}).digest(secret) }
+
 func TestDigestIsKeyed(t *testing.T) {
 	k1, k2 := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
 	if bytes.Equal(digest(k1, "glpat-x"), digest(k2, "glpat-x")) {

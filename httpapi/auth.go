@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/patkit/patkit"
@@ -45,11 +47,16 @@ func remoteIP(r *http.Request) string {
 	return host
 }
 
-// authResult is an authenticated request: the principal and whether it
-// came from Sudo, in which case only the sudo scope was checked.
+// authResult is an authenticated request: the principal, whether it came
+// from Sudo (then only the sudo scope was checked), and what it was made
+// from, so that the API handler can reuse a result of its own middleware
+// instead of authenticating the same request twice.
 type authResult struct {
-	p    *patkit.Principal
-	sudo bool
+	p      *patkit.Principal
+	sudo   bool
+	by     *authenticator
+	secret string
+	sudoAs string
 }
 
 // authenticator is the authentication shared by the API handler and the
@@ -66,9 +73,21 @@ type authenticator struct {
 // allowed, when not nil, are the scopes the endpoint allows; the Service
 // checks them in GitLab's order (after expiry and revocation, before the
 // user's state). Under Sudo only the sudo scope is checked.
+//
+// A request that this authenticator's middleware already authenticated
+// with the same credential and Sudo is not authenticated again: only the
+// scopes are checked.
 func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allowed []patkit.Scope) (*authResult, error) {
 	if secret == "" {
 		return nil, nil
+	}
+	if prev, ok := r.Context().Value(ctxKey{}).(*authResult); ok && prev.by == a && prev.secret == secret && prev.sudoAs == sudo {
+		if !prev.sudo && allowed != nil {
+			if err := patkit.CheckScopes(prev.p.Token().Scopes, allowed); err != nil {
+				return nil, err
+			}
+		}
+		return prev, nil
 	}
 	if sudo != "" {
 		allowed = nil
@@ -81,23 +100,23 @@ func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allow
 	if err != nil {
 		return nil, err
 	}
-	if sudo == "" {
-		return &authResult{p: p}, nil
+	ar := &authResult{p: p, by: a, secret: secret, sudoAs: sudo}
+	if sudo != "" {
+		if ar.p, err = a.svc.Sudo(r.Context(), p, sudo); err != nil {
+			return nil, err
+		}
+		ar.sudo = true
 	}
-	sp, err := a.svc.Sudo(r.Context(), p, sudo)
-	if err != nil {
-		return nil, err
-	}
-	return &authResult{p: sp, sudo: true}, nil
+	return ar, nil
 }
 
 // checkScopes applies GitLab's scope rule for an endpoint declaring
 // endpoint scopes, unless Sudo was used (svc.Sudo checked the sudo scope).
 func (ar *authResult) checkScopes(method string, endpoint []patkit.Scope) error {
-	if ar.sudo || ar.p.Token == nil {
+	if ar.sudo || ar.p.Token() == nil {
 		return nil
 	}
-	return patkit.CheckScopes(ar.p.Token.Scopes, patkit.AllowedScopes(readOnly(method), endpoint...))
+	return patkit.CheckScopes(ar.p.Token().Scopes, patkit.AllowedScopes(readOnly(method), endpoint...))
 }
 
 func readOnly(method string) bool { return method == http.MethodGet || method == http.MethodHead }
@@ -106,96 +125,106 @@ type ctxKey struct{}
 
 // WithPrincipal returns a copy of ctx carrying p, for hosts that
 // authenticate some requests themselves (a session, say) and want
-// RequireScopes and PrincipalFrom to see them. Such a principal has no
-// Token, so RequireScopes lets it through whatever the scopes.
+// RequireScopes and PrincipalFrom to see them. Get p from
+// patkit.Service.Principal, which applies the blocked state and admin
+// mode. Such a principal has no token, so RequireScopes lets it through
+// whatever the scopes; the API endpoints, which take only tokens, ignore
+// it.
 func WithPrincipal(ctx context.Context, p *patkit.Principal) context.Context {
 	return context.WithValue(ctx, ctxKey{}, &authResult{p: p})
 }
 
-// PrincipalFrom returns the principal Authenticate (or WithPrincipal) put
-// in ctx, and whether there is one.
+// PrincipalFrom returns the principal the middleware (or WithPrincipal)
+// put in ctx, and whether there is one.
 func PrincipalFrom(ctx context.Context) (*patkit.Principal, bool) {
 	ar, ok := ctx.Value(ctxKey{}).(*authResult)
-	if !ok || ar.p == nil {
+	if !ok || ar.p.User() == nil {
 		return nil, false
 	}
 	return ar.p, true
 }
 
-// Authenticate returns middleware for a host's own routes that
-// authenticates requests with the same credentials and rules as the API:
-// the private_token, access_token and bearer_token query parameters, the
+// fromRequest authenticates r with what the middleware reads: the
+// private_token, access_token and bearer_token query parameters, the
 // PRIVATE-TOKEN header and Authorization: Bearer, and the Sudo header or
-// sudo query parameter. It never reads the request body, which stays the
-// host's.
-//
-// A request without credential passes through anonymously: wrap the
-// handlers that need a user in RequireScopes. A credential that fails is
-// answered as the API answers it (401 with GitLab's body, invalid_token
-// with WWW-Authenticate, 403 for a blocked user or a refused Sudo) and the
-// next handler is not called. On success the principal is in the request
-// context (PrincipalFrom).
-//
-// The rotation-family rule of SPEC §6.4 applies to host paths too: a
-// revoked token presented on a path ending in access_tokens/<id>/rotate
-// or access_tokens/self/rotate revokes its descendants.
-func Authenticate(svc *patkit.Service, opts *Options) func(http.Handler) http.Handler {
-	o := opts.withDefaults()
-	a := &authenticator{svc: svc, clientIP: o.ClientIP}
-	ew := errorWriter{log: o.Logger}
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			q := r.URL.Query()
-			first := func(name string) string {
-				for _, v := range q[name] {
-					if v != "" {
-						return v
-					}
-				}
-				return ""
-			}
-			sudo := first("sudo")
-			if sudo == "" {
-				sudo = r.Header.Get("Sudo")
-			}
-			ar, err := a.authenticate(r, credential(r, first), sudo, nil)
-			if err != nil {
-				ew.write(w, r, err, invalidBadRequest)
-				return
-			}
-			if ar != nil {
-				r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ar))
-			}
-			next.ServeHTTP(w, r)
-		})
+// sudo query parameter. It never reads the body, which stays the host's.
+// It returns r itself when r carries no credential or was authenticated
+// already, else r with the result in its context.
+func (h *Handler) fromRequest(r *http.Request) (*http.Request, *authResult, error) {
+	if ar, ok := r.Context().Value(ctxKey{}).(*authResult); ok {
+		return r, ar, nil
 	}
+	q := r.URL.Query()
+	first := func(name string) string {
+		for _, v := range q[name] {
+			if v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	sudo := cmp.Or(first("sudo"), r.Header.Get("Sudo"))
+	ar, err := h.auth.authenticate(r, credential(r, first), sudo, nil)
+	if err != nil || ar == nil {
+		return r, nil, err
+	}
+	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, ar)), ar, nil
+}
+
+// Authenticate is middleware for a host's own routes that authenticates
+// requests with the same credentials, rules and Options as the API (see
+// fromRequest's list: query parameters and headers, never the body).
+//
+// A request without credential passes through anonymously. A credential
+// that fails is answered as the API answers it (401 with GitLab's body,
+// invalid_token with WWW-Authenticate, 403 for a blocked user or a refused
+// Sudo) and next is not called. On success the principal is in the request
+// context (PrincipalFrom). Use it for routes that serve anonymous and
+// signed-in users alike; RequireScopes authenticates by itself.
+//
+// Wrapping the API handler too is harmless: it reuses the result rather
+// than authenticating twice. As in the API, a revoked token presented on a
+// path ending in access_tokens/<id>/rotate or access_tokens/self/rotate
+// revokes its descendants.
+func (h *Handler) Authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, _, err := h.fromRequest(r)
+		if err != nil {
+			h.ew.write(w, r, err, invalidBadRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // RequireScopes returns middleware that admits only authenticated
-// requests (see Authenticate, which must run first) whose token passes
-// GitLab's scope rule for an endpoint declaring scopes: the token holds one
-// of scopes, or api, or read_api when the method is GET or HEAD. With no
-// scopes, api and read_api are the only ones that pass, as on most GitLab
-// endpoints. A request authenticated with Sudo passes (the sudo scope was
-// checked), as does a principal without token set with WithPrincipal.
+// requests whose token passes GitLab's scope rule for an endpoint
+// declaring scopes: the token holds one of scopes, or api, or read_api
+// when the method is GET or HEAD. With no scopes, api and read_api are the
+// only ones that pass, as on most GitLab endpoints. It authenticates the
+// request as Authenticate does, unless that already happened. A request
+// authenticated with Sudo passes (the sudo scope was checked), as does a
+// principal without token set with WithPrincipal.
 //
 // Anonymous requests get 401 {"message":"401 Unauthorized"}; a token
 // without an allowed scope gets 403 insufficient_scope listing, as GitLab
 // does, every scope registered for the route: scopes, then api and
 // read_api (whatever the method).
-func RequireScopes(scopes ...patkit.Scope) func(http.Handler) http.Handler {
+func (h *Handler) RequireScopes(scopes ...patkit.Scope) func(http.Handler) http.Handler {
+	scopes = slices.Clone(scopes)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ar, _ := r.Context().Value(ctxKey{}).(*authResult)
-			if ar == nil || ar.p == nil {
+			r, ar, err := h.fromRequest(r)
+			switch {
+			case err != nil:
+				h.ew.write(w, r, err, invalidBadRequest)
+			case ar == nil || ar.p.User() == nil:
 				writeMessage(w, http.StatusUnauthorized, "401 Unauthorized")
-				return
-			}
-			if err := ar.checkScopes(r.Method, scopes); err != nil {
+			case ar.checkScopes(r.Method, scopes) != nil:
 				writeInsufficientScope(w, registered(scopes, nil))
-				return
+			default:
+				next.ServeHTTP(w, r)
 			}
-			next.ServeHTTP(w, r)
 		})
 	}
 }

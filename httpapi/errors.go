@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -33,6 +34,10 @@ const (
 	msgImpersonation = "Token is an impersonation token but impersonation was disabled."
 	msgScope         = "The request requires higher privileges than provided by the access token."
 )
+
+// statusClientClosed is the status logged for a request whose client went
+// away before the answer (nginx's 499).
+const statusClientClosed = 499
 
 // writeJSON writes v as the JSON body with the status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -103,7 +108,13 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, s
 		default:
 			writeMessage(w, http.StatusBadRequest, "400 Bad request - "+e.Sentence())
 		}
-	case errors.Is(err, patkit.ErrUnavailable):
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away: nobody reads the answer, and it is no
+		// fault of the server's.
+		ew.log.DebugContext(r.Context(), "patkit: client went away",
+			"method", r.Method, "path", redactedURL(r))
+		writeMessage(w, statusClientClosed, "499 Client Closed Request")
+	case errors.Is(err, patkit.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		ew.log.ErrorContext(r.Context(), "patkit: store unavailable",
 			"method", r.Method, "path", redactedURL(r), "error", err.Error())
 		writeMessage(w, http.StatusServiceUnavailable, "503 Service Unavailable")

@@ -25,8 +25,11 @@ func exampleService(scopes ...patkit.Scope) (*patkit.Service, string) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	root, _ := dir.UserByID(context.Background(), 1)
-	_, secret, err := svc.CreateToken(context.Background(), &patkit.Principal{User: root, Admin: true}, 2,
+	root, err := svc.Principal(context.Background(), 1, false)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, secret, err := svc.CreateToken(context.Background(), root, 2,
 		patkit.TokenOptions{Name: "laptop", Scopes: scopes})
 	if err != nil {
 		log.Fatal(err)
@@ -58,20 +61,22 @@ func ExampleNew() {
 	// Output: 200 laptop [read_api] true
 }
 
-// Protect a host route with the same tokens: Authenticate resolves the
-// credential, RequireScopes applies GitLab's scope rule, PrincipalFrom
-// reads who is calling.
-func ExampleRequireScopes() {
+// Protect a host route with the same tokens: RequireScopes authenticates
+// the request and applies GitLab's scope rule, PrincipalFrom reads who is
+// calling.
+func ExampleHandler_RequireScopes() {
 	svc, secret := exampleService(patkit.ScopeReadRepository)
 
 	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := httpapi.PrincipalFrom(r.Context())
-		fmt.Fprintf(w, "hello %s", p.User.Username)
+		fmt.Fprintf(w, "hello %s", p.User().Username)
 	})
+	api := httpapi.New(svc, nil)
 	mux := http.NewServeMux()
-	mux.Handle("GET /repo", httpapi.RequireScopes(patkit.ScopeReadRepository)(hello))
-	mux.Handle("POST /admin", httpapi.RequireScopes()(hello)) // api only
-	h := httpapi.Authenticate(svc, nil)(mux)
+	mux.Handle("/api/v4/", api)
+	mux.Handle("GET /repo", api.RequireScopes(patkit.ScopeReadRepository)(hello))
+	mux.Handle("POST /admin", api.RequireScopes()(hello)) // api only
+	h := mux
 
 	for _, c := range []struct{ method, path, token string }{
 		{"GET", "/repo", secret},

@@ -58,19 +58,21 @@ func (a *api) routes() []route {
 
 // patUserHook is the before hook of GitLab's personal access token API,
 // run on each of its routes before parameters are validated: a
-// non-administrator naming in user_id anyone but themselves gets 401.
+// non-administrator naming in a non-blank user_id anyone but themselves
+// gets 401. The decision is the Service's (patkit.Authorize).
 func (c *call) patUserHook() error {
 	v, named := c.in.vals["user_id"]
-	if !named || c.p.Admin {
+	if !named {
 		return nil
 	}
 	if s, _ := scalar(v); strings.TrimSpace(s) == "" {
 		return nil
 	}
-	if id, ok := parseInt(v); !ok || id != c.p.User.ID {
-		return &patkit.Error{Code: patkit.ErrUnauthorized}
+	id, ok := parseInt(v)
+	if !ok {
+		id = -1 // names nobody
 	}
-	return nil
+	return patkit.Authorize(c.p, patkit.ReadUserTokens, patkit.Target{OwnerID: id})
 }
 
 // patRoute wraps a handler of the personal access token API with its
@@ -86,33 +88,31 @@ func patRoute(h func(*call) error) func(*call) error {
 
 func (c *call) listTokens() error {
 	_, named := c.in.vals["user_id"]
-	userID, given := c.c.Int("user_id", false)
+	userID, _ := c.c.Int("user_id", false)
 	f := c.c.filter()
 	if err := c.c.err(); err != nil {
 		return err
 	}
-	if named && c.p.Admin && (!given || userID <= 0) {
-		// Service.ListTokens reads 0 as "every user"; GitLab answers an
-		// empty or unknown user_id with 404.
-		return &patkit.Error{Code: patkit.ErrNotFound}
+	var (
+		pg  *patkit.Page
+		err error
+	)
+	if named && c.p.Admin() {
+		// An administrator's user_id filters, and one that names nobody
+		// (empty, say) is 404. For anyone else the before hook admitted
+		// only their own ID or a blank one, which mean the same as none.
+		pg, err = c.svc.ListUserTokens(c.r.Context(), c.p, userID, f)
+	} else {
+		pg, err = c.svc.ListTokens(c.r.Context(), c.p, f)
 	}
-	pg, err := c.svc.ListTokens(c.r.Context(), c.p, userID, f)
 	if err != nil {
 		return err
 	}
 	return c.page(pg, kindWithIPs)
 }
 
-// selfToken is the token the caller authenticated with.
-func (c *call) selfToken() (*patkit.Token, error) {
-	if c.p.Token == nil {
-		return nil, &patkit.Error{Code: patkit.ErrBadRequest, Message: "This endpoint requires token type to be a personal access token"}
-	}
-	return c.p.Token, nil
-}
-
 func (c *call) getSelf() error {
-	t, err := c.selfToken()
+	t, err := c.svc.SelfToken(c.p)
 	if err != nil {
 		return err
 	}
@@ -220,10 +220,7 @@ func (c *call) createOwnToken() error {
 // impersonationAdmin is GitLab's before { authenticated_as_admin! } on the
 // impersonation routes: it answers 403 before parameters are validated.
 func (c *call) impersonationAdmin() error {
-	if !patkit.Allowed(c.p, patkit.ManageImpersonation, patkit.Target{}) {
-		return &patkit.Error{Code: patkit.ErrForbidden}
-	}
-	return nil
+	return patkit.Authorize(c.p, patkit.ManageImpersonation, patkit.Target{})
 }
 
 func (c *call) listImpersonation() error {

@@ -82,11 +82,11 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 // through the Service.
 func (e *env) principal(id int64) *patkit.Principal {
 	e.t.Helper()
-	u, err := e.dir.UserByID(context.Background(), id)
+	p, err := e.svc.Principal(context.Background(), id, false)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return &patkit.Principal{User: u, Admin: u.Admin}
+	return p
 }
 
 // token creates a personal access token for user id and returns its

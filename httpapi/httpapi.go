@@ -21,10 +21,12 @@ type Options struct {
 	// connection is TLS) and the Host header.
 	ExternalURL string
 
-	// Logger receives one Info record per request (method, path with
+	// Logger receives one Info record per API request (method, path with
 	// secret parameters redacted, status, duration) and an Error record
-	// for every answer 500 or 503, including recovered panics. Headers and
-	// bodies are never logged. Default: discard everything.
+	// for every answer 500 or 503, including recovered panics; a request
+	// whose client went away is logged at Debug. Headers and bodies are
+	// never logged. Default: slog.Default(). To silence it, pass
+	// slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
 
 	// MaxBodyBytes bounds request bodies; a longer body is answered 413
@@ -47,7 +49,7 @@ func (o *Options) withDefaults() Options {
 	}
 	c.ExternalURL = strings.TrimRight(c.ExternalURL, "/")
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
+		c.Logger = slog.Default()
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
@@ -58,7 +60,7 @@ func (o *Options) withDefaults() Options {
 	return c
 }
 
-// api is the handler New returns.
+// api is the state of a Handler.
 type api struct {
 	svc  *patkit.Service
 	opts Options
@@ -67,19 +69,31 @@ type api struct {
 	mux  *http.ServeMux
 }
 
-// New returns the handler serving GitLab's token endpoints under /api/v4
-// (see the package documentation) with svc. Mount it at the root of a
-// mux, or at "/api/v4/": it matches full paths. It is safe for concurrent
-// use.
-func New(svc *patkit.Service, opts *Options) http.Handler {
-	a := &api{svc: svc, opts: opts.withDefaults(), mux: http.NewServeMux()}
+// Handler serves GitLab's token endpoints under /api/v4 (see the package
+// documentation), and makes the middleware that protects a host's own
+// routes with the same tokens and the same Options (Authenticate,
+// RequireScopes). It is safe for concurrent use.
+type Handler struct {
+	api
+	serve http.Handler
+}
+
+// New returns the Handler of svc. Mount it at the root of a mux, or at
+// "/api/v4/": it matches full paths.
+func New(svc *patkit.Service, opts *Options) *Handler {
+	h := &Handler{api: api{svc: svc, opts: opts.withDefaults(), mux: http.NewServeMux()}}
+	a := &h.api
 	a.auth = &authenticator{svc: svc, clientIP: a.opts.ClientIP}
 	a.ew = errorWriter{log: a.opts.Logger}
 	for _, rt := range a.routes() {
 		a.mux.Handle(rt.method+" /api/v4"+rt.path, a.endpoint(rt))
 	}
-	return logRequests(a.opts.Logger, recoverPanics(a.opts.Logger, http.HandlerFunc(a.dispatch)))
+	h.serve = logRequests(a.opts.Logger, recoverPanics(a.opts.Logger, http.HandlerFunc(a.dispatch)))
+	return h
 }
+
+// ServeHTTP serves the API.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.serve.ServeHTTP(w, r) }
 
 // dispatch routes r, answering GitLab's 404 for unknown paths and for
 // known paths with another method (GitLab's catch-all route answers both).

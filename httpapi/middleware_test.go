@@ -28,13 +28,14 @@ func TestMiddleware(t *testing.T) {
 			fmt.Fprint(w, "anonymous")
 			return
 		}
-		fmt.Fprint(w, p.User.Username)
+		fmt.Fprint(w, p.User().Username)
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/public", whoami)
-	mux.Handle("/repo", httpapi.RequireScopes(patkit.ScopeReadRepository)(whoami))
-	mux.Handle("/any", httpapi.RequireScopes()(whoami))
-	h := httpapi.Authenticate(e.svc, nil)(mux)
+	tokens := httpapi.New(e.svc, nil)
+	mux.Handle("/repo", tokens.RequireScopes(patkit.ScopeReadRepository)(whoami))
+	mux.Handle("/any", tokens.RequireScopes()(whoami))
+	h := tokens.Authenticate(mux)
 
 	tests := []struct {
 		name   string
@@ -76,16 +77,20 @@ func TestMiddleware(t *testing.T) {
 }
 
 func TestWithPrincipal(t *testing.T) {
-	p := &patkit.Principal{User: &patkit.User{ID: 7, Username: "session-user"}}
-	h := httpapi.RequireScopes(patkit.ScopeAPI)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e := newEnv(t)
+	p, err := e.svc.Principal(t.Context(), aliceID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := httpapi.New(e.svc, nil).RequireScopes(patkit.ScopeAPI)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, _ := httpapi.PrincipalFrom(r.Context())
-		fmt.Fprint(w, got.User.Username)
+		fmt.Fprint(w, got.User().Username)
 	}))
 	r := httptest.NewRequest("POST", "/", nil)
 	r = r.WithContext(httpapi.WithPrincipal(r.Context(), p))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)
-	if rec.Code != 200 || rec.Body.String() != "session-user" {
+	if rec.Code != 200 || rec.Body.String() != "alice" {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 }

@@ -116,6 +116,7 @@ func BenchmarkServiceCreate(b *testing.B) {
 	svc := newService(b, openStore(b, newSchema(b)), newDirectory(), nil)
 	ctx := b.Context()
 	o := patkit.TokenOptions{Name: "bench", Scopes: []patkit.Scope{patkit.ScopeAPI}}
+	admin := admin(b, svc)
 	b.Run("Sequential", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -20,9 +20,16 @@ import (
 // The instance key shared by the Services of these tests.
 var testKey = []byte("pgstore test key, 32 bytes long!")
 
-// admin is user 1 acting as administrator, as a host would build it for an
+// admin returns user 1 acting as administrator, as a host gets it for an
 // internal call.
-var admin = &patkit.Principal{User: &patkit.User{ID: 1, Username: "root", Admin: true}, Admin: true}
+func admin(t testing.TB, svc *patkit.Service) *patkit.Principal {
+	t.Helper()
+	p, err := svc.Principal(t.Context(), 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
 
 // newDirectory returns a directory holding user 1, an administrator, and
 // user 2.
@@ -45,7 +52,7 @@ func newService(t testing.TB, s *pgstore.Store, dir patkit.Directory, opts *patk
 // createPAT creates a personal access token of user 2 through svc.
 func createPAT(t testing.TB, svc *patkit.Service, name string) (*patkit.Token, string) {
 	t.Helper()
-	tok, secret, err := svc.CreateToken(t.Context(), admin, 2, patkit.TokenOptions{Name: name, Scopes: []patkit.Scope{patkit.ScopeAPI}})
+	tok, secret, err := svc.CreateToken(t.Context(), admin(t, svc), 2, patkit.TokenOptions{Name: name, Scopes: []patkit.Scope{patkit.ScopeAPI}})
 	if err != nil {
 		t.Fatalf("CreateToken: %v", err)
 	}
@@ -165,7 +172,7 @@ func TestTwoInstancesRevocation(t *testing.T) {
 	}
 	t.Run("Revoke", func(t *testing.T) {
 		measure(t, func(tok *patkit.Token) {
-			if err := a.RevokeToken(ctx, admin, tok.ID); err != nil {
+			if err := a.RevokeToken(ctx, admin(t, a), tok.ID); err != nil {
 				t.Fatalf("A: RevokeToken: %v", err)
 			}
 		})
@@ -174,7 +181,7 @@ func TestTwoInstancesRevocation(t *testing.T) {
 		var secret string
 		measure(t, func(tok *patkit.Token) {
 			var err error
-			if _, secret, err = a.RotateToken(ctx, admin, tok.ID, time.Time{}); err != nil {
+			if _, secret, err = a.RotateToken(ctx, admin(t, a), tok.ID, time.Time{}); err != nil {
 				t.Fatalf("A: RotateToken: %v", err)
 			}
 		})
@@ -198,7 +205,7 @@ func TestWatchReconnects(t *testing.T) {
 			t.Fatalf("B: Authenticate: %v", err)
 		}
 		terminate(t, pid)
-		if err := a.RevokeToken(ctx, admin, tok.ID); err != nil {
+		if err := a.RevokeToken(ctx, admin(t, a), tok.ID); err != nil {
 			t.Fatalf("A: RevokeToken: %v", err)
 		}
 		d := pollRejected(t, b, secret, time.Now())
@@ -211,7 +218,7 @@ func TestWatchReconnects(t *testing.T) {
 		if err := authenticate(t, b, secret); err != nil {
 			t.Fatalf("B: Authenticate: %v", err)
 		}
-		if err := a.RevokeToken(ctx, admin, tok.ID); err != nil {
+		if err := a.RevokeToken(ctx, admin(t, a), tok.ID); err != nil {
 			t.Fatalf("A: RevokeToken: %v", err)
 		}
 		d = pollRejected(t, b, secret, time.Now())
@@ -253,7 +260,7 @@ func TestUnwatchedInstanceUsesCacheTTL(t *testing.T) {
 	if err := authenticate(t, c, secret); err != nil {
 		t.Fatalf("C: Authenticate: %v", err)
 	}
-	if err := a.RevokeToken(t.Context(), admin, tok.ID); err != nil {
+	if err := a.RevokeToken(t.Context(), admin(t, a), tok.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := authenticate(t, c, secret); err != nil {

@@ -33,7 +33,10 @@ func TestTwoProcessesRevocationBound(t *testing.T) {
 	if err := b.Watch(t.Context()); !errors.Is(err, errors.ErrUnsupported) {
 		t.Fatalf("Watch on sqlitestore = %v, want ErrUnsupported", err)
 	}
-	root := &patkit.Principal{User: &patkit.User{ID: 1, Admin: true}, Admin: true}
+	root, err := a.Principal(t.Context(), 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tok, secret, err := a.CreateToken(t.Context(), root, 2, patkit.TokenOptions{Name: "ci", Scopes: []patkit.Scope{"api"}})
 	if err != nil {
 		t.Fatal(err)

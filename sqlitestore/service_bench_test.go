@@ -17,7 +17,11 @@ func benchService(b *testing.B, opts *patkit.Options) (*patkit.Service, *patkit.
 	if err != nil {
 		b.Fatal(err)
 	}
-	return svc, &patkit.Principal{User: &patkit.User{ID: 1, Admin: true}, Admin: true}
+	root, err := svc.Principal(b.Context(), 1, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return svc, root
 }
 
 func BenchmarkServiceAuthenticate(b *testing.B) {
@@ -77,15 +81,19 @@ func BenchmarkServiceCreate(b *testing.B) {
 // 100,000 tokens, active only, newest first.
 func BenchmarkServiceListPage(b *testing.B) {
 	dir := new(patkit.MemDirectory)
+	dir.AddUser(patkit.User{ID: 1, Username: "root", Admin: true})
 	svc, err := patkit.New(fill(b, 100_000), dir, []byte("benchmark key, 32 bytes or more.."), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	root := &patkit.Principal{User: &patkit.User{ID: 1, Admin: true}, Admin: true}
+	root, err := svc.Principal(b.Context(), 1, false)
+	if err != nil {
+		b.Fatal(err)
+	}
 	f := patkit.Filter{State: patkit.StateActive, Sort: patkit.SortCreatedDesc, Page: 3, PerPage: 20}
 	b.ReportAllocs()
 	for b.Loop() {
-		page, err := svc.ListTokens(b.Context(), root, 0, f)
+		page, err := svc.ListTokens(b.Context(), root, f)
 		if err != nil || len(page.Tokens) != 20 {
 			b.Fatal(err)
 		}

@@ -8,7 +8,7 @@
 //
 // With -db postgres://... the tokens live in PostgreSQL (package pgstore),
 // and several servers on one database behave as one: they share the
-// instance key (-key-file), derive project and group bot users from the
+// instance key (-key-file), know project and group bot users from the
 // shared tokens, and drop a token revoked on any of them from their
 // authentication caches through LISTEN/NOTIFY (Service.Watch).
 //
@@ -34,10 +34,17 @@
 //
 // Users 1 root (administrator), 2 alice and 3 bob; project 1 acme/widgets
 // with alice Maintainer (40) and bob Developer (30); group 1 acme with alice
-// Owner (50) and bob Reporter (20). The bot users of project and group
-// access tokens are derived from the tokens in the database (user ID,
-// resource and access level are stored with every such token), so those
-// tokens keep working across restarts and on every server of a database.
+// Owner (50) and bob Reporter (20). The directory leaves the bot users of
+// project and group access tokens to patkit, which knows them from the
+// tokens in the database, so those tokens keep working across restarts and
+// on every server of a database.
+//
+// # Routes
+//
+//   - /api/v4/...: GitLab's token API (package httpapi).
+//   - GET /whoami: an example of the host's own routes, protected by the
+//     same tokens with httpapi's RequireScopes (read_user, api or
+//     read_api): {"username":"alice"}.
 //
 // Instance settings are GitLab's defaults: expiry required, at most 365
 // days, impersonation enabled, prefix glpat-.
@@ -47,10 +54,9 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
-	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -134,8 +140,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir := &directory{MemDirectory: demoDirectory(), store: store}
-	svc, err := patkit.New(store, dir, key, nil)
+	svc, err := patkit.New(store, demoDirectory(), key, nil)
 	if err != nil {
 		return err
 	}
@@ -150,7 +155,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 			}
 		}()
 	}
-	created, err := ensureRootToken(ctx, svc, dir, *rootFile)
+	created, err := ensureRootToken(ctx, svc, *rootFile)
 	if err != nil {
 		return err
 	}
@@ -165,7 +170,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           httpapi.New(svc, &httpapi.Options{Logger: log}),
+		Handler:           routes(svc, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
@@ -189,8 +194,30 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	return nil
 }
 
-// demoDirectory returns the users, project and group of the demo.
-func demoDirectory() *patkit.MemDirectory {
+// routes returns the server's handler: GitLab's token API under /api/v4/,
+// and GET /whoami, a route of the host's own protected by the same tokens
+// (it needs read_user, or api, or read_api).
+func routes(svc *patkit.Service, log *slog.Logger) http.Handler {
+	api := httpapi.New(svc, &httpapi.Options{Logger: log})
+	mux := http.NewServeMux()
+	mux.Handle("/api/v4/", api)
+	mux.Handle("GET /whoami", api.RequireScopes(patkit.ScopeReadUser)(http.HandlerFunc(whoami)))
+	return mux
+}
+
+// whoami answers {"username": ...} for the caller.
+func whoami(w http.ResponseWriter, r *http.Request) {
+	p, _ := httpapi.PrincipalFrom(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]string{"username": p.User().Username})
+}
+
+// demoDirectory returns the users, project and group of the demo. It is a
+// patkit.Directory and a patkit.ResourceDirectory but deliberately not a
+// patkit.BotDirectory: patkit then manages the bot users of project and
+// group access tokens itself, from the tokens in the database, so those
+// tokens keep working across restarts and on every server of a database.
+func demoDirectory() *directory {
 	d := &patkit.MemDirectory{}
 	d.AddUser(patkit.User{ID: 1, Username: "root", Name: "Administrator", Admin: true})
 	d.AddUser(patkit.User{ID: 2, Username: "alice", Name: "Alice"})
@@ -201,122 +228,52 @@ func demoDirectory() *patkit.MemDirectory {
 	d.SetAccess(patkit.ResourceProject, 1, 3, patkit.Developer)
 	d.SetAccess(patkit.ResourceGroup, 1, 2, patkit.Owner)
 	d.SetAccess(patkit.ResourceGroup, 1, 3, patkit.Reporter)
-	return d
+	return &directory{d}
 }
 
-// directory is the demo directory plus the bot users of project and group
-// access tokens, derived from the tokens in the store: a bot's ID, resource
-// and level are stored with its tokens. So bots survive restarts and are
-// known to every server sharing the database, with no table of their own.
-type directory struct {
-	*patkit.MemDirectory
-	store patkit.Store
-}
+// directory exposes a MemDirectory's users and resources, and not its
+// bots.
+type directory struct{ mem *patkit.MemDirectory }
 
-// UserByID returns a demo user, or the bot owning tokens in the store.
 func (d *directory) UserByID(ctx context.Context, id int64) (*patkit.User, error) {
-	u, err := d.MemDirectory.UserByID(ctx, id)
-	if !errors.Is(err, patkit.ErrNotFound) {
-		return u, err
-	}
-	t, berr := d.botToken(ctx, id)
-	if berr != nil || t == nil {
-		return nil, cmp.Or(berr, err)
-	}
-	bot := patkit.User{ID: id, Username: botUsername(t.ResourceType, t.ResourceID, id), Name: t.Name, Bot: true}
-	d.MemDirectory.AddUser(bot) // a bot never changes: ask the store once
-	return &bot, nil
+	return d.mem.UserByID(ctx, id)
 }
 
-// AccessLevel returns a member's level; a bot without a membership set in
-// memory is a member of its token's resource at the token's level.
+func (d *directory) UserByUsername(ctx context.Context, name string) (*patkit.User, error) {
+	return d.mem.UserByUsername(ctx, name)
+}
+
+func (d *directory) Resource(ctx context.Context, viewer *patkit.User, typ patkit.ResourceType, ref string) (*patkit.Resource, error) {
+	return d.mem.Resource(ctx, viewer, typ, ref)
+}
+
 func (d *directory) AccessLevel(ctx context.Context, userID int64, r *patkit.Resource) (patkit.AccessLevel, error) {
-	l, err := d.MemDirectory.AccessLevel(ctx, userID, r)
-	if err != nil || l != patkit.NoAccess {
-		return l, err
-	}
-	t, err := d.botToken(ctx, userID)
-	if err != nil || t == nil || t.ResourceType != r.Type || t.ResourceID != r.ID {
-		return patkit.NoAccess, err
-	}
-	return t.AccessLevel, nil
+	return d.mem.AccessLevel(ctx, userID, r)
 }
 
-// CreateBot returns a new bot user. Its ID is random (2^40 to 2^52, clear
-// of the demo users and safe in JSON numbers), so that servers sharing a
-// database never hand out the same one.
-func (d *directory) CreateBot(_ context.Context, r *patkit.Resource, name string, _ patkit.AccessLevel) (*patkit.User, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, err
-	}
-	id := int64(1<<40 + binary.BigEndian.Uint64(b[:])%(1<<52-1<<40))
-	return &patkit.User{ID: id, Username: botUsername(r.Type, r.ID, id), Name: name, Bot: true}, nil
-}
-
-func botUsername(t patkit.ResourceType, resourceID, id int64) string {
-	return fmt.Sprintf("%s_%d_bot_%x", t, resourceID, id)
-}
-
-// botToken returns the newest resource access token of user id, or nil
-// if the user owns none.
-func (d *directory) botToken(ctx context.Context, id int64) (*patkit.Token, error) {
-	toks, _, err := d.store.List(ctx, &patkit.Query{
-		Filter: patkit.Filter{Sort: patkit.SortCreatedDesc, Page: 1, PerPage: 1},
-		UserID: id,
-		Now:    time.Now(),
-	})
-	if err != nil || len(toks) == 0 || toks[0].ResourceType == "" {
-		return nil, err
-	}
-	return toks[0], nil
-}
-
-// loadKey reads the instance key from path, creating it (32 random bytes,
-// mode 0600) if it is missing and the store holds no token yet. An empty
-// path (an in-memory database) gives a key that lives as long as the
-// process.
+// loadKey returns the instance key in path, created on first start. An
+// empty path (an in-memory database) gives a key that lives as long as the
+// process. A new key over a database that holds tokens is refused: tokens
+// digested under the lost key could never authenticate again.
 func loadKey(ctx context.Context, path string, store patkit.Store) ([]byte, error) {
-	key := make([]byte, patkit.MinKeyLen)
 	if path == "" {
+		key := make([]byte, patkit.MinKeyLen)
 		_, err := rand.Read(key)
 		return key, err
 	}
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if len(b) < patkit.MinKeyLen {
-			return nil, fmt.Errorf("instance key %s: %d bytes, need %d", path, len(b), patkit.MinKeyLen)
-		}
-		return b, nil
+	key, created, err := patkit.LoadOrCreateKey(path)
+	if err != nil || !created {
+		return key, err
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("instance key: %w", err)
+	q := &patkit.Query{}
+	q.Normalize()
+	toks, _, err := store.List(ctx, q)
+	if err == nil && len(toks) > 0 {
+		err = fmt.Errorf("instance key %s is missing but the database holds tokens: restore the key or use a new database", path)
 	}
-	// Tokens digested under a lost key can never authenticate again: do
-	// not silently start over them.
-	toks, _, err := store.List(ctx, &patkit.Query{Filter: patkit.Filter{Page: 1, PerPage: 1}, Now: time.Now()})
 	if err != nil {
-		return nil, fmt.Errorf("instance key: %w", err)
-	}
-	if len(toks) > 0 {
-		return nil, fmt.Errorf("instance key %s is missing but the database holds tokens: restore the key or use a new database", path)
-	}
-	if _, err := rand.Read(key); err != nil {
+		os.Remove(path)
 		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return loadKey(ctx, path, store) // another server created it first
-	}
-	if err != nil {
-		return nil, fmt.Errorf("instance key: %w", err)
-	}
-	if _, err := f.Write(key); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("instance key: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("instance key: %w", err)
 	}
 	return key, nil
 }
@@ -324,7 +281,7 @@ func loadKey(ctx context.Context, path string, store patkit.Store) ([]byte, erro
 // ensureRootToken reuses the token in path if it authenticates, and
 // otherwise creates an administrator token for user 1 and writes it there
 // with mode 0600. It reports whether it created one.
-func ensureRootToken(ctx context.Context, svc *patkit.Service, dir patkit.Directory, path string) (bool, error) {
+func ensureRootToken(ctx context.Context, svc *patkit.Service, path string) (bool, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		if secret := strings.TrimSpace(string(b)); secret != "" {
 			if _, err := svc.Authenticate(ctx, secret, patkit.AuthRequest{}); err == nil {
@@ -334,11 +291,11 @@ func ensureRootToken(ctx context.Context, svc *patkit.Service, dir patkit.Direct
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("root token: %w", err)
 	}
-	root, err := dir.UserByID(ctx, 1)
+	root, err := svc.Principal(ctx, 1, true)
 	if err != nil {
 		return false, fmt.Errorf("root token: %w", err)
 	}
-	_, secret, err := svc.CreateToken(ctx, &patkit.Principal{User: root, Admin: true}, root.ID, patkit.TokenOptions{
+	_, secret, err := svc.CreateToken(ctx, root, root.User().ID, patkit.TokenOptions{
 		Name:   "root",
 		Scopes: rootScopes,
 	})

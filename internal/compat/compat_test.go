@@ -111,11 +111,11 @@ func setup(t *testing.T) *env {
 	t.Cleanup(e.srv.Close)
 
 	ctx := context.Background()
-	rootUser, err := dir.UserByID(ctx, 1)
+	root, err := svc.Principal(ctx, 1, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, secret, err := svc.CreateToken(ctx, &patkit.Principal{User: rootUser, Admin: true}, 1, patkit.TokenOptions{
+	tok, secret, err := svc.CreateToken(ctx, root, 1, patkit.TokenOptions{
 		Name: "root",
 		Scopes: []patkit.Scope{
 			patkit.ScopeAPI, patkit.ScopeReadAPI, patkit.ScopeReadUser,

@@ -1,0 +1,235 @@
+package patkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// AuthRequest describes the request a secret was presented with.
+type AuthRequest struct {
+	// RemoteIP is the client address recorded in last_used_ips; empty
+	// records none.
+	RemoteIP string
+	// Rotate marks a rotation request (a path ending in
+	// access_tokens/<id>/rotate or access_tokens/self/rotate). A revoked
+	// token presented on one revokes all its active descendants: someone
+	// is reusing a token that rotation replaced.
+	Rotate bool
+	// Scopes, when not nil, are the scopes the endpoint allows (see
+	// AllowedScopes): a token holding none of them fails with
+	// ErrInsufficientScope. They are checked where GitLab checks them:
+	// after expiry, revocation and impersonation, before the user's state,
+	// and before the use is recorded.
+	Scopes []Scope
+}
+
+// Authenticate resolves a secret to a Principal. It fails with
+// ErrUnauthorized for a malformed or unknown secret (a malformed one costs
+// no storage access), ErrTokenExpired, ErrTokenRevoked,
+// ErrImpersonationDisabled, ErrInsufficientScope when req.Scopes is set and
+// not met, or ErrForbidden for a blocked user.
+//
+// On success it records the use as GitLab does: last_used_at at most once
+// per LastUsedInterval, a new client address at most once per
+// LastUsedIPInterval, the five newest addresses kept. A write already in
+// progress for the token in this process is not waited for, and a failed
+// write does not fail authentication.
+func (s *Service) Authenticate(ctx context.Context, secret string, req AuthRequest) (*Principal, error) {
+	if !wellFormed(s.opts.Prefix, secret) {
+		return nil, newError(ErrUnauthorized, "")
+	}
+	d := s.digest(secret)
+	now := s.now()
+	tok, version := s.cache.get(d, now)
+	if tok == nil {
+		var err error
+		tok, err = s.store.GetByDigest(ctx, d)
+		if errors.Is(err, ErrNotFound) {
+			return nil, newError(ErrUnauthorized, "")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("patkit: authenticate: %w", err)
+		}
+		s.cache.put(tok, now, version)
+	}
+	switch {
+	case tok.Expired(now):
+		return nil, newError(ErrTokenExpired, "")
+	case tok.Revoked:
+		if req.Rotate {
+			if err := s.revokeDescendants(ctx, tok.ID, now); err != nil {
+				return nil, err
+			}
+		}
+		return nil, newError(ErrTokenRevoked, "")
+	case tok.Impersonation && s.opts.ImpersonationDisabled:
+		return nil, newError(ErrImpersonationDisabled, "")
+	}
+	if req.Scopes != nil {
+		if err := CheckScopes(tok.Scopes, req.Scopes); err != nil {
+			return nil, err
+		}
+	}
+	user, err := s.owner(ctx, tok)
+	if errors.Is(err, ErrNotFound) {
+		return nil, newError(ErrUnauthorized, "")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("patkit: authenticate: %w", err)
+	}
+	if user.Blocked {
+		return nil, errBlocked()
+	}
+	s.recordUse(ctx, tok, req.RemoteIP, now)
+	return &Principal{user: user, token: tok, admin: s.actsAsAdmin(user, tok, false)}, nil
+}
+
+func errBlocked() *Error { return newError(ErrForbidden, "Your account has been blocked.") }
+
+// Principal returns the Principal of a user the host authenticated by
+// other means, such as a session cookie: no token, so "self" endpoints
+// refuse it. adminMode reports whether that session has entered admin
+// mode; it matters only when Options.AdminMode is set, and otherwise an
+// administrator always acts as one. An unknown user is ErrUnauthorized, a
+// blocked one ErrForbidden, as Authenticate answers.
+//
+// This is the only way to make a Principal without a secret: one built by
+// hand is anonymous and allowed nothing.
+func (s *Service) Principal(ctx context.Context, userID int64, adminMode bool) (*Principal, error) {
+	u, err := s.userByID(ctx, userID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, newError(ErrUnauthorized, "")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("patkit: principal: %w", err)
+	}
+	if u.Blocked {
+		return nil, errBlocked()
+	}
+	return &Principal{user: u, admin: s.actsAsAdmin(u, nil, adminMode)}, nil
+}
+
+// actsAsAdmin applies admin mode: with it on, an administrator acts as one
+// only with a token holding admin_mode, or a session in admin mode.
+func (s *Service) actsAsAdmin(u *User, t *Token, sessionAdminMode bool) bool {
+	if !u.Admin || !s.opts.AdminMode {
+		return u.Admin
+	}
+	if t != nil {
+		return slices.Contains(t.Scopes, ScopeAdminMode)
+	}
+	return sessionAdminMode
+}
+
+// recordUse updates tok's last-used fields in place and in the store, if
+// GitLab's throttles call for a write.
+func (s *Service) recordUse(ctx context.Context, tok *Token, ip string, now time.Time) {
+	never := tok.LastUsedAt.IsZero()
+	since := now.Sub(tok.LastUsedAt)
+	writeTime := never || since >= s.opts.LastUsedInterval
+	writeIP := ip != "" && (never || !slices.Contains(tok.LastUsedIPs, ip) && since >= s.opts.LastUsedIPInterval)
+	if !writeTime && !writeIP {
+		return
+	}
+	if _, busy := s.leases.LoadOrStore(tok.ID, struct{}{}); busy {
+		return
+	}
+	defer s.leases.Delete(tok.ID)
+	if writeTime {
+		tok.LastUsedAt = now
+	}
+	if writeIP {
+		ips := slices.DeleteFunc(slices.Clone(tok.LastUsedIPs), func(x string) bool { return x == ip })
+		ips = append(ips, ip)
+		if len(ips) > 5 {
+			ips = ips[len(ips)-5:]
+		}
+		tok.LastUsedIPs = ips
+	}
+	s.cache.update(tok)
+	// Best effort, as in GitLab: a failed bookkeeping write must not
+	// refuse a valid token.
+	_ = s.store.SetLastUsed(ctx, tok.ID, tok.LastUsedAt, tok.LastUsedIPs)
+}
+
+// Sudo returns the principal p acts as when it names a user with the Sudo
+// header or parameter: a user ID or a username (case-insensitive). Only an
+// administrator authenticated with an access token holding the sudo scope
+// may.
+func (s *Service) Sudo(ctx context.Context, p *Principal, who string) (*Principal, error) {
+	switch {
+	case p.User() == nil:
+		return nil, newError(ErrUnauthorized, "")
+	case !p.Admin():
+		return nil, newError(ErrForbidden, "Must be admin to use sudo")
+	case p.token == nil:
+		return nil, newError(ErrForbidden, "Must be authenticated using an OAuth or personal access token to use sudo")
+	}
+	if err := CheckScopes(p.token.Scopes, []Scope{ScopeSudo}); err != nil {
+		return nil, err
+	}
+	var (
+		u   *User
+		err error
+	)
+	if id, perr := strconv.ParseInt(who, 10, 64); perr == nil {
+		u, err = s.userByID(ctx, id)
+	} else {
+		u, err = s.userByUsername(ctx, who)
+	}
+	if errors.Is(err, ErrNotFound) {
+		return nil, newError(ErrNotFound, fmt.Sprintf("User with ID or username '%s' Not Found", who))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("patkit: sudo: %w", err)
+	}
+	return &Principal{user: u, token: p.token, admin: s.actsAsAdmin(u, p.token, false), sudoer: p.user}, nil
+}
+
+// revokeInStore revokes a token and drops it from the cache.
+func (s *Service) revokeInStore(ctx context.Context, id int64) error {
+	err := s.store.Revoke(ctx, id)
+	s.cache.invalidate(id)
+	if err != nil {
+		return fmt.Errorf("patkit: revoke token: %w", err)
+	}
+	return nil
+}
+
+// revokeDescendants revokes every active token descending from id through
+// rotation. IDs grow along a family, which bounds the walk.
+func (s *Service) revokeDescendants(ctx context.Context, id int64, now time.Time) error {
+	queue := []int64{id}
+	for len(queue) > 0 {
+		parent := queue[0]
+		queue = queue[1:]
+		q := &Query{PreviousID: parent, Filter: Filter{Page: 1, PerPage: 100}, Now: now}
+		for {
+			q.Normalize()
+			children, _, err := s.store.List(ctx, q)
+			if err != nil {
+				return fmt.Errorf("patkit: revoke token family: %w", err)
+			}
+			for _, c := range children {
+				if c.ID <= parent {
+					continue
+				}
+				if !c.Revoked {
+					if err := s.revokeInStore(ctx, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
+						return err
+					}
+				}
+				queue = append(queue, c.ID)
+			}
+			if len(children) < q.PerPage {
+				break
+			}
+			q.Page++
+		}
+	}
+	return nil
+}

@@ -1,0 +1,8 @@
+package patkit
+
+// NewTestPrincipal builds a Principal directly, for the policy tests of
+// package patkit_test, which need principals (blocked users, say) that no
+// Service would make.
+func NewTestPrincipal(u *User, t *Token, admin bool) *Principal {
+	return &Principal{user: u, token: t, admin: admin}
+}

@@ -1,0 +1,105 @@
+package patkit
+
+import (
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+func validateFilter(f *Filter) error {
+	switch f.State {
+	case StateAny, StateActive, StateInactive:
+	default:
+		return invalid(FieldError{"state", "does not have a valid value"})
+	}
+	return nil
+}
+
+// newToken validates o as GitLab's model does and returns the token to
+// create for u, without secret.
+func (s *Service) newToken(u *User, o TokenOptions, allowed []Scope, defaultExpiry bool) (*Token, error) {
+	now := s.now()
+	today := Date(now)
+	var errs []FieldError
+	if strings.TrimSpace(o.Name) == "" {
+		errs = append(errs, FieldError{"name", "can't be blank"})
+	} else if utf8.RuneCountInString(o.Name) > 255 {
+		errs = append(errs, FieldError{"name", "is too long (maximum is 255 characters)"})
+	}
+	if utf8.RuneCountInString(o.Description) > 255 {
+		errs = append(errs, FieldError{"description", "is too long (maximum is 255 characters)"})
+	}
+	scopes := dedupe(o.Scopes)
+	scopesOK := false
+	if len(scopes) == 0 {
+		errs = append(errs, FieldError{"scopes", "can't be blank"})
+	} else if !subset(scopes, allowed) {
+		errs = append(errs, FieldError{"scopes", "can only contain available scopes"})
+	} else {
+		scopesOK = true
+	}
+	exp := time.Time{}
+	if !o.ExpiresAt.IsZero() {
+		exp = Date(o.ExpiresAt)
+	} else if defaultExpiry && !s.opts.AllowNoExpiry {
+		exp = today.AddDate(0, 0, s.opts.MaxLifetimeDays)
+	}
+	if exp.IsZero() && !s.opts.AllowNoExpiry {
+		errs = append(errs, FieldError{"expires_at", "can't be blank"})
+	} else if !exp.IsZero() {
+		if fe := s.checkExpiry(exp, today); fe != nil {
+			errs = append(errs, *fe)
+		}
+	}
+	if scopesOK && !u.Admin {
+		for _, sc := range scopes {
+			if AdminScope(sc) {
+				errs = append(errs, FieldError{"base", fieldLabel(string(sc)) + " can only be enabled for administrators"})
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, invalid(errs...)
+	}
+	return &Token{
+		UserID:      u.ID,
+		Name:        o.Name,
+		Description: o.Description,
+		Scopes:      scopes,
+		CreatedAt:   now,
+		ExpiresAt:   exp,
+	}, nil
+}
+
+// checkExpiry enforces the maximum lifetime: expiry must be at most today +
+// MaxLifetimeDays. Past dates are accepted, as in GitLab.
+func (s *Service) checkExpiry(exp, today time.Time) *FieldError {
+	if s.opts.AllowNoExpiry {
+		return nil
+	}
+	limit := today.AddDate(0, 0, s.opts.MaxLifetimeDays)
+	if exp.After(limit) {
+		return &FieldError{"expires_at", "must be before " + limit.Format(time.DateOnly)}
+	}
+	return nil
+}
+
+func dedupe(in []Scope) []Scope {
+	var out []Scope
+	for _, s := range in {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func subset(a, b []Scope) bool {
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			return false
+		}
+	}
+	return true
+}
