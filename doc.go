@@ -5,7 +5,7 @@
 //
 // A host builds one [Service] from a [Store] (memstore, sqlitestore or
 // pgstore), a [Directory] (its own users, projects and groups) and an
-// instance key, then either mounts the REST endpoints of package httpapi or
+// instance key ([LoadOrCreateKey]), then either mounts the REST endpoints of package httpapi or
 // calls the Service directly. The root package imports only the standard
 // library.
 //
@@ -31,24 +31,43 @@
 //
 // # Authorization
 //
+// A [Principal] is who makes a request. Only a Service makes one:
+// [Service.Authenticate] from a secret, [Service.Sudo] for the Sudo header,
+// and [Service.Principal] for a user the host authenticated itself (a
+// session), so administrator rights, [Options].AdminMode and the blocked
+// state are always applied. A hand-built Principal is anonymous.
+//
 // [Allowed] is GitLab's policy as a pure function of principal, action and
-// target; every Service method applies it and answers as GitLab does,
-// including hiding a token's existence (ErrUnauthorized rather than
-// ErrNotFound) from non-administrators. Scope checks belong to the caller
-// that knows the endpoint: [AllowedScopes] and [CheckScopes] implement
-// GitLab's rule (the endpoint's scopes, plus api, plus read_api for reads).
-// [Service.Sudo] implements the Sudo header; [Options].AdminMode GitLab's
-// admin mode.
+// target, and [Authorize] the same decision with GitLab's answer for a
+// refusal (401, 403, 400 or 404, with GitLab's words). Every Service method
+// decides through it, and package httpapi calls it for the checks GitLab
+// makes before reading parameters, so the two layers cannot disagree. Scope
+// checks belong to the caller that knows the endpoint: [AllowedScopes] and
+// [CheckScopes] implement GitLab's rule (the endpoint's scopes, plus api,
+// plus read_api for reads).
+//
+// # Directory
+//
+// A host tells patkit about its users through a [Directory] of two
+// methods. Two abilities are optional, found by type assertion as
+// database/sql finds a driver's: [ResourceDirectory] (projects, groups and
+// memberships, for project and group access tokens; without it those
+// endpoints answer 404) and [BotDirectory] (the host creates the bot users
+// of those tokens; without it the Service manages them itself, known from
+// the tokens it stores, so they survive restarts and are shared by every
+// instance of a database).
 //
 // # Errors
 //
-// Service methods return [*Error] values wrapping one sentinel (ErrNotFound,
+// A refusal is an [*Error] whose Code is one sentinel (ErrNotFound,
 // ErrUnauthorized, ErrForbidden, ErrBadRequest, ErrInvalid, ErrNotAllowed,
 // ErrInsufficientScope, ErrTokenExpired, ErrTokenRevoked,
 // ErrImpersonationDisabled), with GitLab's wording in Message or, for
-// validation, Fields. Store failures are wrapped and keep the Store's error,
-// such as ErrUnavailable, reachable with errors.Is. A failed operation
-// changes nothing.
+// validation, Fields. Any other error is a failure of the Store, the
+// Directory or the context, wrapped with the operation: ErrUnavailable when
+// the database could not be reached, context.Canceled or
+// context.DeadlineExceeded when ctx ended, anything else a fault. A failed
+// operation changes nothing.
 //
 // # Choices where GitLab is unclear or differs by version
 //
@@ -71,7 +90,12 @@
 // # Implementing a Store
 //
 // A Store persists tokens and nothing else: no policy, no hashing, no
-// clock. Run the conformance suite of package storetest against it; it is
-// the complete contract, including list filters, sorts, the 10,000-row
-// count cut-off and concurrent rotation with exactly one winner.
+// clock. What a list filter and a sort mean is defined once, as code:
+// [Query.Match] and [Sort.Compare]; a Store translates them (memstore
+// applies them as they are). Run the conformance suite of package
+// storetest against it; it is the complete contract, checking every list
+// against Match and Compare, the 10,000-row count cut-off, cancelled
+// contexts, use after Close, and concurrent rotation with exactly one
+// winner. A Store whose database serves several processes should also be
+// a [Watcher].
 package patkit

@@ -5,7 +5,8 @@ import "slices"
 // Scope is a token scope, such as "api" or "read_user".
 type Scope string
 
-// The scope catalogue of GitLab (lib/gitlab/auth.rb), SPEC §2.7.
+// The scope catalogue of GitLab (lib/gitlab/auth.rb); see
+// https://docs.gitlab.com/user/profile/personal_access_tokens/#personal-access-token-scopes.
 const (
 	ScopeAPI                  Scope = "api"
 	ScopeReadAPI              Scope = "read_api"
@@ -57,7 +58,7 @@ func SelfServiceScopes() []Scope { return []Scope{ScopeK8sProxy, ScopeSelfRotate
 
 // AllowedScopes returns the scopes that pass an endpoint: the endpoint's
 // own scopes, then api, then read_api when the request only reads (GET or
-// HEAD). This is GitLab's rule (SPEC §2.3); the order is the one GitLab
+// HEAD). This is GitLab's rule for API endpoints; the order is the one GitLab
 // reports in an insufficient_scope body.
 func AllowedScopes(readOnly bool, endpoint ...Scope) []Scope {
 	out := append(slices.Clone(endpoint), ScopeAPI)

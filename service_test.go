@@ -605,7 +605,7 @@ func TestPageArithmetic(t *testing.T) {
 	}
 }
 
-// TestPersonalTokenMatrix covers the personal-access-token rows of SPEC §9
+// TestPersonalTokenMatrix covers the personal-access-token rows of GitLab's permission table
 // for every kind of caller, at the Service level (the HTTP layer adds 401
 // for no credentials and 403 for scopes).
 func TestPersonalTokenMatrix(t *testing.T) {

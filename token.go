@@ -21,7 +21,8 @@ const (
 // AccessLevel is a GitLab membership level (Gitlab::Access).
 type AccessLevel int
 
-// The access levels of SPEC §7.
+// The access levels of GitLab (Gitlab::Access); see
+// https://docs.gitlab.com/api/members/#roles.
 const (
 	NoAccess        AccessLevel = 0
 	MinimalAccess   AccessLevel = 5

@@ -13,7 +13,7 @@ import (
 )
 
 // rotatePath matches the paths on which a revoked token revokes its
-// family (SPEC §6.4).
+// family: a token that rotation replaced is being reused.
 var rotatePath = regexp.MustCompile(`access_tokens/(\d+|self)/rotate$`)
 
 // credential returns the secret a request presents, in GitLab's order:

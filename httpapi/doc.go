@@ -28,7 +28,8 @@
 //	POST   /projects/:id/access_tokens/self/rotate
 //
 // A project or group :id is a numeric ID or a URL-encoded full path
-// (acme%2Fwidgets). Statuses, bodies, headers and entities follow SPEC.md:
+// (acme%2Fwidgets). Statuses, bodies, headers and entities follow GitLab's
+// (https://docs.gitlab.com/api/personal_access_tokens/ and its siblings):
 // credentials from the private_token parameter, the PRIVATE-TOKEN header,
 // the access_token parameter, Authorization: Bearer or the bearer_token
 // parameter; the invalid_token failures with WWW-Authenticate; the scope

@@ -6,7 +6,7 @@ import (
 	"github.com/patkit/patkit"
 )
 
-// entity is every token entity of SPEC §8, fields in GitLab's order. The
+// entity is every token entity of GitLab's API, fields in GitLab's order. The
 // optional fields are pointers left nil (and omitted) by the entities that
 // lack them.
 type entity struct {
@@ -32,7 +32,7 @@ type entity struct {
 	Token *string `json:"token,omitempty"`
 }
 
-// entityKind selects the entity of SPEC §8.2.
+// entityKind selects which of GitLab's token entities an endpoint renders.
 type entityKind int
 
 const (

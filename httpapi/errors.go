@@ -13,7 +13,7 @@ import (
 )
 
 // invalidStyle is how an endpoint renders patkit.ErrInvalid, which GitLab
-// renders three ways (SPEC §1.2).
+// renders three ways.
 type invalidStyle int
 
 const (
@@ -27,7 +27,7 @@ const (
 	invalidBadRequest
 )
 
-// The texts of GitLab's token failures (SPEC §2.4).
+// The texts of GitLab's token failures.
 const (
 	msgExpired       = "Token is expired. You can either do re-authorization or token refresh."
 	msgRevoked       = "Token was revoked. You have to re-authorize from the user."

@@ -19,7 +19,7 @@ var (
 // "self" routes before the {id} ones, as GitLab mounts them first.
 func (a *api) routes() []route {
 	rs := []route{
-		// Personal access tokens (SPEC §3).
+		// Personal access tokens.
 		{method: "GET", path: "/personal_access_tokens", handle: patRoute((*call).listTokens)},
 		{method: "GET", path: "/personal_access_tokens/self", scopes: anyScope, handle: patRoute((*call).getSelf)},
 		{method: "DELETE", path: "/personal_access_tokens/self", scopes: anyScope, handle: patRoute((*call).revokeSelf)},
@@ -28,7 +28,7 @@ func (a *api) routes() []route {
 		{method: "DELETE", path: "/personal_access_tokens/{id}", handle: patRoute((*call).revokeToken)},
 		{method: "POST", path: "/personal_access_tokens/{id}/rotate", invalid: invalidBadRequest, handle: patRoute((*call).rotateToken)},
 
-		// User tokens (SPEC §4). GitLab registers read_user on every /users
+		// User tokens. GitLab registers read_user on every /users
 		// and /user route, but it passes only GET and HEAD.
 		{method: "POST", path: "/users/{user_id}/personal_access_tokens", readScopes: readUser, invalid: invalidSentence, handle: (*call).createToken},
 		{method: "POST", path: "/user/personal_access_tokens", readScopes: readUser, invalid: invalidSentence, handle: (*call).createOwnToken},
@@ -37,7 +37,7 @@ func (a *api) routes() []route {
 		{method: "GET", path: "/users/{user_id}/impersonation_tokens/{impersonation_token_id}", readScopes: readUser, handle: (*call).getImpersonation},
 		{method: "DELETE", path: "/users/{user_id}/impersonation_tokens/{impersonation_token_id}", readScopes: readUser, handle: (*call).revokeImpersonation},
 	}
-	// Project and group access tokens (SPEC §5).
+	// Project and group access tokens.
 	for _, typ := range []patkit.ResourceType{patkit.ResourceProject, patkit.ResourceGroup} {
 		base := "/" + string(typ) + "s/{id}/access_tokens"
 		res := resourceRoutes{typ}

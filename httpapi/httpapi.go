@@ -209,7 +209,7 @@ func (rt route) allowed(method string) []patkit.Scope {
 
 // registered returns the scopes GitLab names in an insufficient_scope
 // answer: every scope registered for the endpoint, whatever the method —
-// its own, those that pass only reads, then api and read_api (SPEC §2.4:
+// its own, those that pass only reads, then api and read_api (GitLab answers
 // "api self_rotate api read_api" on a POST).
 func registered(scopes, readScopes []patkit.Scope) []patkit.Scope {
 	return slices.Concat(scopes, readScopes, []patkit.Scope{patkit.ScopeAPI, patkit.ScopeReadAPI})

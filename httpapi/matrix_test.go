@@ -9,7 +9,7 @@ import (
 	"github.com/patkit/patkit"
 )
 
-// TestMatrix walks SPEC §9, the endpoint × caller matrix: for every row
+// TestMatrix walks GitLab's endpoint × caller matrix: for every row
 // (endpoint) and every column (unauthenticated, insufficient scope, each
 // allowed caller, each denied caller) it asserts the exact status and
 // JSON body, and for an expired and a revoked credential the
@@ -46,7 +46,7 @@ func TestMatrix(t *testing.T) {
 // mrow is one row of the matrix: an endpoint and its callers.
 type mrow struct {
 	method string
-	route  string // the route as SPEC names it, for subtest names
+	route  string // the route as GitLab's docs name it, for subtest names
 	// prepare adjusts the directory before anything is created.
 	prepare func(e *env)
 	// target creates the row's fixture and returns the request path.
@@ -57,7 +57,7 @@ type mrow struct {
 	user int64
 	bot  patkit.ResourceType
 	// badScope fails the endpoint's scope check; "" when any scope
-	// passes. scope is the space-joined list SPEC §2.4 reports.
+	// passes. scope is the space-joined list GitLab reports.
 	badScope patkit.Scope
 	scope    string
 	cases    []mcase // the allowed and denied callers
@@ -278,7 +278,7 @@ func matrixRows() []mrow {
 				{name: "project-bot", setup: func(e *env, path string) req {
 					return req{path: path, token: e.mbot(patkit.ResourceProject, "pbot", patkit.Developer, k8s)}
 				}, code: 200, body: mSelf(1, 6, "pbot", `["k8s_proxy"]`, "2027-03-01")},
-				{name: "oauth", skip: noOAuthTokens + `; SPEC: 400 {"message":"400 Bad request - This endpoint requires token type to be a personal access token"}`},
+				{name: "oauth", skip: noOAuthTokens + `; GitLab: 400 {"message":"400 Bad request - This endpoint requires token type to be a personal access token"}`},
 			}, anyScope(200, func(s patkit.Scope) string {
 				return mSelf(1, aliceID, "caller", `["`+string(s)+`"]`, "2027-03-01")
 			})...),
@@ -337,7 +337,7 @@ func matrixRows() []mrow {
 					tok, _ := e.impersonationToken(aliceID, "imp", api)
 					return req{path: path, token: tok}
 				}, code: 200, body: mNew(2, aliceID, "imp", `["api"]`, "2026-03-08")},
-				{name: "oauth", skip: noOAuthTokens + "; SPEC: 405 " + body405},
+				{name: "oauth", skip: noOAuthTokens + "; GitLab: 405 " + body405},
 			},
 		},
 		{
@@ -531,9 +531,9 @@ func resourceRows(typ patkit.ResourceType) []mrow {
 	}
 }
 
-// TestMatrixCoversSPEC checks that TestMatrix has a row for every endpoint
-// of SPEC §9 and the generic columns for each.
-func TestMatrixCoversSPEC(t *testing.T) {
+// TestMatrixCoversEndpoints checks that TestMatrix has a row for every endpoint
+// of the token API and the generic columns for each.
+func TestMatrixCoversEndpoints(t *testing.T) {
 	want := []string{
 		"GET /personal_access_tokens", "GET /personal_access_tokens/:id", "GET /personal_access_tokens/self",
 		"DELETE /personal_access_tokens/:id", "DELETE /personal_access_tokens/self",

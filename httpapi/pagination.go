@@ -11,7 +11,7 @@ import (
 )
 
 // page answers one page of tokens with GitLab's offset pagination headers
-// (SPEC §1.3).
+// (https://docs.gitlab.com/api/rest/#offset-based-pagination).
 func (c *call) page(pg *patkit.Page, kind entityKind) error {
 	h := c.w.Header()
 	h.Set("X-Page", strconv.Itoa(pg.Page))

@@ -453,7 +453,8 @@ func contains[T comparable](list []T, x T) bool {
 // is empty anyway.
 const maxPage = math.MaxInt32
 
-// filter reads the list filters of SPEC §3.1 and pagination.
+// filter reads the list filters of GET /personal_access_tokens and
+// pagination.
 func (c *checker) filter() patkit.Filter {
 	var f patkit.Filter
 	f.Revoked = c.Bool("revoked")

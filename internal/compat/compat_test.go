@@ -272,7 +272,7 @@ func (e *env) checkLink(what, link, path string, q url.Values) {
 	}
 }
 
-// revokedBody and friends are SPEC §2.4's token-failure bodies.
+// revokedBody and friends are GitLab's token-failure bodies.
 const (
 	unauthorizedBody = `{"message":"401 Unauthorized"}`
 	revokedBody      = `{"error":"invalid_token","error_description":"Token was revoked. You have to re-authorize from the user."}`
