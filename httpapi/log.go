@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -70,18 +71,11 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 		log.InfoContext(r.Context(), "http request",
 			"method", r.Method,
 			"path", redactedURL(r),
-			"status", cmpOrInt(sw.code, http.StatusOK),
+			"status", cmp.Or(sw.code, http.StatusOK),
 			"bytes", sw.bytes,
 			"duration", time.Since(start),
 		)
 	})
-}
-
-func cmpOrInt(a, b int) int {
-	if a == 0 {
-		return b
-	}
-	return a
 }
 
 // recoverPanics turns a panic into a logged 500 with a generic body. A

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -55,12 +56,8 @@ func (c *call) page(pg *patkit.Page, kind entityKind) error {
 // as Rails' to_query does (pairs sorted).
 func (c *call) pageURL(page, perPage int) string {
 	params := url.Values{}
-	for k, v := range c.in.query {
-		params[k] = v
-	}
-	for k, v := range c.in.linkParams {
-		params[k] = v
-	}
+	maps.Copy(params, c.in.query)
+	maps.Copy(params, c.in.linkParams)
 	params.Set("page", strconv.Itoa(page))
 	params.Set("per_page", strconv.Itoa(perPage))
 	var pairs []string

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"math"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -145,9 +147,7 @@ func (in *input) addForm(f url.Values) {
 		v.list = v.list || bracket || len(v.strs) > 1
 		merged[name] = v
 	}
-	for k, v := range merged {
-		in.vals[k] = v
-	}
+	maps.Copy(in.vals, merged)
 }
 
 // rackValue returns the first non-empty query or form value of name.
@@ -418,7 +418,7 @@ func (c *checker) Scopes(name string, required, comma bool, allowed []patkit.Sco
 	out := make([]patkit.Scope, 0, len(strs))
 	for _, s := range strs {
 		sc := patkit.Scope(s)
-		if allowed != nil && !contains(allowed, sc) {
+		if allowed != nil && !slices.Contains(allowed, sc) {
 			c.fail(name, "does not have a valid value")
 			return nil
 		}
@@ -438,15 +438,6 @@ func rubySplit(s string) []string {
 		parts = parts[:len(parts)-1]
 	}
 	return parts
-}
-
-func contains[T comparable](list []T, x T) bool {
-	for _, e := range list {
-		if e == x {
-			return true
-		}
-	}
-	return false
 }
 
 // maxPage bounds page so that offsets cannot overflow; beyond it every page
