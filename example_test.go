@@ -1,9 +1,12 @@
 package patkit_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/patkit/patkit"
@@ -22,8 +25,12 @@ func exampleService() (*patkit.Service, *patkit.Principal) {
 	if err != nil {
 		panic(err)
 	}
-	root, _ := dir.UserByID(context.Background(), 1)
-	return svc, patkit.NewTestPrincipal(root, nil, true)
+	// root is a user the host signed in itself (say, with a session).
+	root, err := svc.Principal(context.Background(), 1, false)
+	if err != nil {
+		panic(err)
+	}
+	return svc, root
 }
 
 func Example() {
@@ -75,14 +82,22 @@ func ExampleService_RotateToken() {
 	// true
 }
 
-func ExampleAllowed() {
-	alice := patkit.NewTestPrincipal(&patkit.User{ID: 2}, nil, false)
+// A host checks GitLab's policy for its own pages, with GitLab's answer
+// for a refusal.
+func ExampleAuthorize() {
+	svc, _ := exampleService()
+	alice, err := svc.Principal(context.Background(), 2, false)
+	if err != nil {
+		panic(err)
+	}
 	project := &patkit.Resource{Type: patkit.ResourceProject, ID: 1}
-	fmt.Println(patkit.Allowed(alice, patkit.CreateResourceToken, patkit.Target{Resource: project, Level: patkit.Maintainer}))
-	fmt.Println(patkit.Allowed(alice, patkit.CreateResourceToken, patkit.Target{Resource: project, Level: patkit.Developer}))
+	fmt.Println(patkit.Authorize(alice, patkit.CreateResourceToken, patkit.Target{Resource: project, Level: patkit.Maintainer}))
+	fmt.Println(patkit.Authorize(alice, patkit.CreateResourceToken, patkit.Target{Resource: project, Level: patkit.Developer}))
+	fmt.Println(patkit.Authorize(alice, patkit.ManageImpersonation, patkit.Target{}))
 	// Output:
-	// true
-	// false
+	// <nil>
+	// patkit: bad request: User does not have permission to create project access token
+	// patkit: forbidden
 }
 
 func ExampleError() {
@@ -100,4 +115,39 @@ func ExampleError() {
 	// Output:
 	// Expiration date must be before 2027-03-10
 	// expires_at must be before 2027-03-10
+}
+
+func ExampleLoadOrCreateKey() {
+	dir, err := os.MkdirTemp("", "patkit")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "patkit.key")
+
+	key, created, err := patkit.LoadOrCreateKey(path) // first start
+	fmt.Println(len(key), created, err)
+	again, created, err := patkit.LoadOrCreateKey(path) // every later start
+	fmt.Println(bytes.Equal(key, again), created, err)
+	// Output:
+	// 32 true <nil>
+	// true false <nil>
+}
+
+// A host that signs users in itself (a session cookie, say) gets their
+// Principal from the Service, which applies the blocked state and admin
+// mode.
+func ExampleService_Principal() {
+	svc, _ := exampleService()
+	alice, err := svc.Principal(context.Background(), 2, false)
+	if err != nil {
+		panic(err)
+	}
+	page, err := svc.ListTokens(context.Background(), alice, patkit.Filter{})
+	fmt.Println(alice.User().Username, alice.Admin(), page.Total, err)
+	_, err = svc.Principal(context.Background(), 99, false)
+	fmt.Println(err)
+	// Output:
+	// alice false 0 <nil>
+	// patkit: unauthorized
 }

@@ -2,37 +2,40 @@ package memstore_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log"
-	"time"
 
 	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/memstore"
 )
 
+// memstore backs a Service in tests and small embeddings; tokens live as
+// long as the process.
 func Example() {
 	ctx := context.Background()
-	s := memstore.New()
-
-	tok := &patkit.Token{
-		UserID:    1,
-		Name:      "ci",
-		Scopes:    []patkit.Scope{patkit.ScopeReadAPI},
-		CreatedAt: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC),
-		ExpiresAt: time.Date(2025, 9, 1, 0, 0, 0, 0, time.UTC),
-		Digest:    []byte("digest of the secret"),
-	}
-	if err := s.Create(ctx, tok); err != nil {
-		log.Fatal(err)
-	}
-
-	got, err := s.GetByDigest(ctx, []byte("digest of the secret"))
+	dir := new(patkit.MemDirectory)
+	dir.AddUser(patkit.User{ID: 1, Username: "root", Admin: true})
+	key := make([]byte, patkit.MinKeyLen)
+	rand.Read(key)
+	svc, err := patkit.New(memstore.New(), dir, key, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(got.ID, got.Name, got.Scopes, got.ExpiresAt.Format(time.DateOnly))
-	fmt.Println("active:", got.Active(time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)))
+
+	root, err := svc.Principal(ctx, 1, false)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, secret, err := svc.CreateToken(ctx, root, 1, patkit.TokenOptions{Name: "ci", Scopes: []patkit.Scope{patkit.ScopeReadAPI}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := svc.Authenticate(ctx, secret, patkit.AuthRequest{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(p.User().Username, p.Token().Name, p.Token().Scopes)
 	// Output:
-	// 1 ci [read_api] 2025-09-01
-	// active: true
+	// root ci [read_api]
 }
