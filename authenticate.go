@@ -54,7 +54,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 		if err != nil {
 			return nil, fmt.Errorf("patkit: authenticate: %w", err)
 		}
-		s.cache.put(tok, now, version)
+		tok = s.cache.put(tok, now, version)
 	}
 	switch {
 	case tok.Expired(now):
@@ -84,7 +84,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 	if user.Blocked {
 		return nil, errBlocked()
 	}
-	s.recordUse(ctx, tok, req.RemoteIP, now)
+	tok = s.recordUse(ctx, tok, req.RemoteIP, now)
 	return &Principal{user: user, token: tok, admin: s.actsAsAdmin(user, tok, false)}, nil
 }
 
@@ -125,35 +125,50 @@ func (s *Service) actsAsAdmin(u *User, t *Token, sessionAdminMode bool) bool {
 	return sessionAdminMode
 }
 
-// recordUse updates tok's last-used fields in place and in the store, if
-// GitLab's throttles call for a write.
-func (s *Service) recordUse(ctx context.Context, tok *Token, ip string, now time.Time) {
-	never := tok.LastUsedAt.IsZero()
-	since := now.Sub(tok.LastUsedAt)
-	writeTime := never || since >= s.opts.LastUsedInterval
-	writeIP := ip != "" && (never || !slices.Contains(tok.LastUsedIPs, ip) && since >= s.opts.LastUsedIPInterval)
-	if !writeTime && !writeIP {
-		return
+// recordUse records a use of tok in the store, if GitLab's throttles call
+// for a write, and returns the token with its last use: tok itself, or a
+// new snapshot that replaces tok in the cache. tok is never modified.
+func (s *Service) recordUse(ctx context.Context, tok *Token, ip string, now time.Time) *Token {
+	if !s.useDue(tok, ip, now) {
+		return tok
 	}
 	if _, busy := s.leases.LoadOrStore(tok.ID, struct{}{}); busy {
-		return
+		return tok
 	}
 	defer s.leases.Delete(tok.ID)
-	if writeTime {
-		tok.LastUsedAt = now
-	}
-	if writeIP {
-		ips := slices.DeleteFunc(slices.Clone(tok.LastUsedIPs), func(x string) bool { return x == ip })
-		ips = append(ips, ip)
-		if len(ips) > 5 {
-			ips = ips[len(ips)-5:]
+	// A use recorded since tok was read, by a request that held the lease
+	// before us, may make this one unnecessary.
+	if cur := s.cache.current(tok); cur != tok {
+		if tok = cur; !s.useDue(tok, ip, now) {
+			return tok
 		}
-		tok.LastUsedIPs = ips
 	}
-	s.cache.update(tok)
+	next := *tok
+	never, since := tok.LastUsedAt.IsZero(), now.Sub(tok.LastUsedAt)
+	if never || since >= s.opts.LastUsedInterval {
+		next.LastUsedAt = now
+	}
+	if ip != "" && !slices.Contains(tok.LastUsedIPs, ip) && (never || since >= s.opts.LastUsedIPInterval) {
+		ips := append(slices.Clone(tok.LastUsedIPs), ip)
+		next.LastUsedIPs = ips[max(0, len(ips)-5):]
+	}
+	s.cache.replace(tok, &next)
 	// Best effort, as in GitLab: a failed bookkeeping write must not
 	// refuse a valid token.
-	_ = s.store.SetLastUsed(ctx, tok.ID, tok.LastUsedAt, tok.LastUsedIPs)
+	_ = s.store.SetLastUsed(ctx, next.ID, next.LastUsedAt, next.LastUsedIPs)
+	return &next
+}
+
+// useDue reports whether a use of tok from ip at now is to be written:
+// last_used_at once it is LastUsedInterval old, a new address once the
+// last write is LastUsedIPInterval old.
+func (s *Service) useDue(tok *Token, ip string, now time.Time) bool {
+	if tok.LastUsedAt.IsZero() {
+		return true
+	}
+	since := now.Sub(tok.LastUsedAt)
+	return since >= s.opts.LastUsedInterval ||
+		ip != "" && !slices.Contains(tok.LastUsedIPs, ip) && since >= s.opts.LastUsedIPInterval
 }
 
 // Sudo returns the principal p acts as when it names a user with the Sudo

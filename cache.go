@@ -44,6 +44,11 @@ func (s *Service) Watch(ctx context.Context) error {
 // known token authenticates with no storage round trip. Entries live at
 // most ttl; revocation through this Service removes them at once. When full
 // it evicts an arbitrary entry. A nil *authCache caches nothing.
+//
+// A cached *Token is an immutable snapshot, handed out as it is: a new last
+// use replaces the snapshot (replace) rather than changing it, and only if
+// it is still the one cached, so a request that read a token before its
+// revocation can never write the unrevoked copy back.
 type authCache struct {
 	ttl time.Duration
 	max int
@@ -55,7 +60,7 @@ type authCache struct {
 }
 
 type cacheEntry struct {
-	tok     *Token // immutable once cached
+	tok     *Token // immutable
 	fetched time.Time
 }
 
@@ -66,8 +71,9 @@ func newAuthCache(size int, ttl time.Duration) *authCache {
 	return &authCache{ttl: ttl, max: size, byKey: make(map[string]*cacheEntry), byID: make(map[int64]string)}
 }
 
-// get returns a copy of the cached token for digest if it is fresh at now,
-// and the cache version to pass to put after a storage lookup.
+// get returns the cached token for digest if it is fresh at now, and the
+// cache version to pass to put after a storage lookup. The token must not
+// be modified.
 func (c *authCache) get(digest []byte, now time.Time) (*Token, uint64) {
 	if c == nil {
 		return nil, 0
@@ -75,41 +81,33 @@ func (c *authCache) get(digest []byte, now time.Time) (*Token, uint64) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	e, ok := c.byKey[string(digest)]
-	if !ok || now.Sub(e.fetched) >= c.ttl || now.Before(e.fetched) {
+	if !ok || !c.fresh(e, now) {
 		return nil, c.version // a stale entry is replaced by put
 	}
-	return e.tok.Clone(), c.version
+	return e.tok, c.version
 }
 
-// put caches a copy of t as read from storage at now, unless an
-// invalidation happened since version was read: the token read may then be
-// older than the revocation.
-func (c *authCache) put(t *Token, now time.Time, version uint64) {
+func (c *authCache) fresh(e *cacheEntry, now time.Time) bool {
+	return now.Sub(e.fetched) < c.ttl && !now.Before(e.fetched)
+}
+
+// put caches t as read from storage at now and returns the token to use:
+// t, or the snapshot already cached if a fresh one is there (it may record
+// a newer use than t). It caches nothing if an invalidation happened since
+// version was read: the token read may then be older than the revocation.
+func (c *authCache) put(t *Token, now time.Time, version uint64) *Token {
 	if c == nil {
-		return
+		return t
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if version != c.version {
-		return
+		return t
 	}
-	c.set(t, now)
-}
-
-// update replaces the cached copy of t, if t is cached, keeping its age.
-func (c *authCache) update(t *Token) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if key, ok := c.byID[t.ID]; ok {
-		c.byKey[key] = &cacheEntry{tok: t.Clone(), fetched: c.byKey[key].fetched}
-	}
-}
-
-func (c *authCache) set(t *Token, now time.Time) {
 	key := string(t.Digest)
+	if e, ok := c.byKey[key]; ok && c.fresh(e, now) && e.tok.ID == t.ID {
+		return e.tok
+	}
 	if _, ok := c.byKey[key]; !ok && len(c.byKey) >= c.max {
 		for k, e := range c.byKey {
 			delete(c.byKey, k)
@@ -117,8 +115,36 @@ func (c *authCache) set(t *Token, now time.Time) {
 			break
 		}
 	}
-	c.byKey[key] = &cacheEntry{tok: t.Clone(), fetched: now}
+	c.byKey[key] = &cacheEntry{tok: t, fetched: now}
 	c.byID[t.ID] = key
+	return t
+}
+
+// current returns the snapshot cached for t's digest, or t if none is.
+func (c *authCache) current(t *Token) *Token {
+	if c == nil {
+		return t
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if e, ok := c.byKey[string(t.Digest)]; ok && e.tok.ID == t.ID {
+		return e.tok
+	}
+	return t
+}
+
+// replace caches next in place of old, keeping the entry's age, if old is
+// still the snapshot cached: after an invalidation it is not, and next is
+// dropped.
+func (c *authCache) replace(old, next *Token) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.byKey[string(old.Digest)]; ok && e.tok == old {
+		c.byKey[string(old.Digest)] = &cacheEntry{tok: next, fetched: e.fetched}
+	}
 }
 
 func (c *authCache) remove(id int64) {
