@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // MaxCount is the number of matching rows above which GitLab stops
@@ -202,6 +204,13 @@ func (q *Query) Match(t *Token) bool {
 	return q.Terms().Match(t.Name)
 }
 
+// Limits of a search query, as GitLab's search API sets them: longer
+// queries are refused (ErrInvalid), not truncated.
+const (
+	MaxSearchLen   = 4096 // characters
+	MaxSearchTerms = 64   // distinct words or phrases of 3+ characters
+)
+
 // SearchTerms is a parsed search query. If Exact is non-empty, a name
 // matches when it equals Exact, ignoring case. Otherwise a name matches when
 // it contains every one of Words, ignoring case. An empty SearchTerms
@@ -215,8 +224,11 @@ var quoted = regexp.MustCompile(`"[^"]+"`)
 
 // ParseSearch parses a search query as GitLab's fuzzy name search does:
 // white space is squished, "quoted phrases" stay together, and every word
-// or phrase of at least 3 characters must appear in the name. When no term
-// has 3 characters, the whole query must equal the name.
+// or phrase of at least 3 characters must appear in the name (a repeated
+// one counts once). When no term has 3 characters, the whole query must
+// equal the name. The Service refuses queries longer than MaxSearchLen or
+// with more than MaxSearchTerms words, so that a search costs about as much
+// as a plain list.
 func ParseSearch(q string) SearchTerms {
 	q = strings.Join(strings.Fields(q), " ")
 	if q == "" {
@@ -229,8 +241,8 @@ func ParseSearch(q string) SearchTerms {
 	terms = append(terms, strings.Fields(quoted.ReplaceAllString(q, " "))...)
 	var words []string
 	for _, t := range terms {
-		if len([]rune(t)) >= 3 {
-			words = append(words, strings.ToLower(t))
+		if w := strings.ToLower(t); utf8.RuneCountInString(w) >= 3 && !slices.Contains(words, w) {
+			words = append(words, w)
 		}
 	}
 	if len(words) == 0 {

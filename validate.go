@@ -1,19 +1,35 @@
 package patkit
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
+// validateFilter checks what a list query may ask.
 func validateFilter(f *Filter) error {
 	switch f.State {
 	case StateAny, StateActive, StateInactive:
 	default:
 		return invalid(FieldError{"state", "does not have a valid value"})
 	}
+	switch {
+	case !validText(f.Search):
+		return invalid(FieldError{"search", "is invalid"})
+	case utf8.RuneCountInString(f.Search) > MaxSearchLen:
+		return invalid(FieldError{"search", fmt.Sprintf("is too long (maximum is %d characters)", MaxSearchLen)})
+	case len(ParseSearch(f.Search).Words) > MaxSearchTerms:
+		return invalid(FieldError{"search", fmt.Sprintf("is too long (maximum is %d terms)", MaxSearchTerms)})
+	}
 	return nil
+}
+
+// validText reports whether s is valid UTF-8 without NUL characters: text
+// every store keeps as it is (PostgreSQL refuses both).
+func validText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // newToken validates o as GitLab's model does and returns the token to
@@ -24,10 +40,14 @@ func (s *Service) newToken(u *User, o TokenOptions, allowed []Scope, defaultExpi
 	var errs []FieldError
 	if strings.TrimSpace(o.Name) == "" {
 		errs = append(errs, FieldError{"name", "can't be blank"})
+	} else if !validText(o.Name) {
+		errs = append(errs, FieldError{"name", "is invalid"})
 	} else if utf8.RuneCountInString(o.Name) > 255 {
 		errs = append(errs, FieldError{"name", "is too long (maximum is 255 characters)"})
 	}
-	if utf8.RuneCountInString(o.Description) > 255 {
+	if !validText(o.Description) {
+		errs = append(errs, FieldError{"description", "is invalid"})
+	} else if utf8.RuneCountInString(o.Description) > 255 {
 		errs = append(errs, FieldError{"description", "is too long (maximum is 255 characters)"})
 	}
 	scopes := dedupe(o.Scopes)
