@@ -15,10 +15,13 @@
 //	go run ./examples/server -db 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable' -key-file patkit.key
 //
 // On first start the server creates an administrator token for user 1
-// (root) with the scopes api, read_api, read_user, sudo and admin_mode,
-// writes its plaintext to the root-token file (mode 0600) and logs where it
-// is. On later starts a token in that file that still authenticates is
-// reused; otherwise a new one replaces it.
+// (root), named "patkit bootstrap", with the scopes api, read_api,
+// read_user, sudo and admin_mode, writes its plaintext to the root-token
+// file (mode 0600, written whole, never through a link) and logs where it
+// is. There is exactly one active bootstrap token: on later starts the one
+// in the file is reused; if the file is gone, or holds a bootstrap token
+// that was revoked or expired, a new one is created and every other is
+// revoked. A file holding anything else is refused, never overwritten.
 //
 // # Files
 //
@@ -155,7 +158,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 			}
 		}()
 	}
-	created, err := ensureRootToken(ctx, svc, *rootFile)
+	created, err := ensureRootToken(ctx, svc, *rootFile, log)
 	if err != nil {
 		return err
 	}
@@ -278,35 +281,78 @@ func loadKey(ctx context.Context, path string, store patkit.Store) ([]byte, erro
 	return key, nil
 }
 
-// ensureRootToken reuses the token in path if it authenticates, and
-// otherwise creates an administrator token for user 1 and writes it there
-// with mode 0600. It reports whether it created one.
-func ensureRootToken(ctx context.Context, svc *patkit.Service, path string) (bool, error) {
-	if b, err := os.ReadFile(path); err == nil {
-		if secret := strings.TrimSpace(string(b)); secret != "" {
-			if _, err := svc.Authenticate(ctx, secret, patkit.AuthRequest{}); err == nil {
-				return false, nil
-			}
+// bootstrapName names the administrator token the server keeps in the
+// root-token file.
+const bootstrapName = "patkit bootstrap"
+
+// ensureRootToken keeps exactly one active bootstrap token, the one in the
+// file at path, and reports whether it created it:
+//
+//   - a file holding this server's active bootstrap token is kept;
+//   - a missing file, or one holding a token this server revoked or let
+//     expire, gets a new token (logged), written whole with mode 0600
+//     without following links, and every other active bootstrap token is
+//     revoked; if the file cannot be written the new token is revoked;
+//   - anything else in the file (not a token of this server, or another
+//     token) is refused, never overwritten, as is a link or a file others
+//     may read.
+func ensureRootToken(ctx context.Context, svc *patkit.Service, path string, log *slog.Logger) (bool, error) {
+	b, err := patkit.ReadSecretFile(path)
+	if err == nil {
+		p, aerr := svc.Authenticate(ctx, strings.TrimSpace(string(b)), patkit.AuthRequest{})
+		switch {
+		case aerr == nil && p.User().ID == 1 && p.Token().Name == bootstrapName:
+			return false, nil
+		case errors.Is(aerr, patkit.ErrTokenRevoked), errors.Is(aerr, patkit.ErrTokenExpired):
+			log.Warn("the root token file holds a revoked or expired token: replacing it", "file", path)
+			err = os.Remove(path)
+		case aerr == nil, errors.Is(aerr, patkit.ErrUnauthorized), errors.Is(aerr, patkit.ErrForbidden):
+			return false, fmt.Errorf("root token file %s does not hold this server's bootstrap token; refusing to overwrite it (move it away to create a new one)", path)
+		default:
+			err = aerr
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	} else if errors.Is(err, fs.ErrNotExist) {
+		err = nil
+	}
+	if err != nil {
 		return false, fmt.Errorf("root token: %w", err)
 	}
+
 	root, err := svc.Principal(ctx, 1, true)
 	if err != nil {
 		return false, fmt.Errorf("root token: %w", err)
 	}
-	_, secret, err := svc.CreateToken(ctx, root, root.User().ID, patkit.TokenOptions{
-		Name:   "root",
-		Scopes: rootScopes,
-	})
+	tok, secret, err := svc.CreateToken(ctx, root, 1, patkit.TokenOptions{Name: bootstrapName, Scopes: rootScopes})
 	if err != nil {
 		return false, fmt.Errorf("root token: %w", err)
 	}
-	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+	if err := patkit.WriteSecretFile(path, []byte(secret+"\n")); err != nil {
+		// Nobody holds the secret: it must not stay usable.
+		if rerr := svc.RevokeToken(context.WithoutCancel(ctx), root, tok.ID); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
 		return false, fmt.Errorf("root token: %w", err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil { // an existing file keeps its mode
-		return false, fmt.Errorf("root token: %w", err)
+	return true, revokeBootstraps(ctx, svc, root, tok.ID)
+}
+
+// revokeBootstraps revokes every active bootstrap token but keep.
+func revokeBootstraps(ctx context.Context, svc *patkit.Service, root *patkit.Principal, keep int64) error {
+	f := patkit.Filter{State: patkit.StateActive, Search: `"` + bootstrapName + `"`, PerPage: 100}
+	for f.Page = 1; ; f.Page++ {
+		page, err := svc.ListUserTokens(ctx, root, 1, f)
+		if err != nil {
+			return fmt.Errorf("root token: %w", err)
+		}
+		for _, t := range page.Tokens {
+			if t.Name == bootstrapName && t.ID != keep {
+				if err := svc.RevokeToken(ctx, root, t.ID); err != nil {
+					return fmt.Errorf("root token: revoke the previous one: %w", err)
+				}
+			}
+		}
+		if !page.HasNext() {
+			return nil
+		}
 	}
-	return true, nil
 }
