@@ -32,6 +32,10 @@ type Resource struct {
 	// TokenCreationDisabled forbids creating and rotating access tokens for
 	// the resource (GitLab's resource_access_token_creation_allowed, false).
 	TokenCreationDisabled bool
+	// Public makes a MemDirectory show the resource to users who are not
+	// its members (GitLab's public and internal visibility). A host's own
+	// ResourceDirectory decides visibility as it likes.
+	Public bool
 }
 
 // Directory is the host application's view of its users. patkit never
@@ -59,8 +63,11 @@ type ResourceDirectory interface {
 	// Resource returns the project or group named by a numeric ID ("42")
 	// or a full path ("acme/widgets") if viewer may see it, and an error
 	// wrapping ErrNotFound if it does not exist or viewer may not see it,
-	// so that its existence is not revealed.
-	Resource(ctx context.Context, viewer *User, typ ResourceType, ref string) (*Resource, error)
+	// as GitLab answers 404 for a private project to a non-member, so that
+	// its existence is not revealed. A nil viewer is patkit itself, which
+	// sees everything (it asks so to let a bot it manages reach its own
+	// token's resource).
+	Resource(ctx context.Context, viewer *Principal, typ ResourceType, ref string) (*Resource, error)
 	// AccessLevel returns the user's level in the resource, NoAccess if the
 	// user is not a member.
 	AccessLevel(ctx context.Context, userID int64, r *Resource) (AccessLevel, error)
@@ -169,25 +176,27 @@ func (d *MemDirectory) UserByUsername(_ context.Context, username string) (*User
 	return nil, fmt.Errorf("user %q: %w", username, ErrNotFound)
 }
 
-// Resource implements ResourceDirectory. Every resource is visible to
-// every viewer.
-func (d *MemDirectory) Resource(_ context.Context, _ *User, typ ResourceType, ref string) (*Resource, error) {
+// Resource implements ResourceDirectory. A resource is visible to
+// administrators, to its members, and to everyone when it is Public.
+func (d *MemDirectory) Resource(_ context.Context, viewer *Principal, typ ResourceType, ref string) (*Resource, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
+	var found *Resource
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		if r, ok := d.resources[typ][id]; ok {
-			c := *r
-			return &c, nil
-		}
+		found = d.resources[typ][id]
 	} else {
 		for _, r := range d.resources[typ] {
 			if strings.EqualFold(r.FullPath, ref) {
-				c := *r
-				return &c, nil
+				found = r
 			}
 		}
 	}
-	return nil, fmt.Errorf("%s %q: %w", typ, ref, ErrNotFound)
+	if found == nil || viewer != nil && !found.Public && !viewer.Admin() &&
+		d.members[memberKey{typ, found.ID, viewer.User().ID}] == NoAccess {
+		return nil, fmt.Errorf("%s %q: %w", typ, ref, ErrNotFound)
+	}
+	c := *found
+	return &c, nil
 }
 
 // AccessLevel implements ResourceDirectory.

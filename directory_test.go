@@ -29,7 +29,7 @@ type noBots struct {
 	usersOnly
 }
 
-func (d noBots) Resource(ctx context.Context, viewer *patkit.User, typ patkit.ResourceType, ref string) (*patkit.Resource, error) {
+func (d noBots) Resource(ctx context.Context, viewer *patkit.Principal, typ patkit.ResourceType, ref string) (*patkit.Resource, error) {
 	return d.mem.Resource(ctx, viewer, typ, ref)
 }
 
@@ -260,5 +260,39 @@ func TestInfrastructureErrors(t *testing.T) {
 	cancel()
 	if _, err := w.svc.ListTokens(ctx, w.root, patkit.Filter{}); !errors.Is(err, context.Canceled) || errors.As(err, &pe) {
 		t.Errorf("ListTokens with a cancelled context = %v", err)
+	}
+}
+
+// TestServiceBotSeesItsResource checks that a bot the Service manages, of
+// which the host's directory knows nothing, is a member of its token's
+// private resource at the token's level, and of nothing else.
+func TestServiceBotSeesItsResource(t *testing.T) {
+	w := newWorld(t, nil)
+	w.dir.AddResource(patkit.Resource{Type: patkit.ResourceProject, ID: 3, FullPath: "acme/private"})
+	w.dir.AddResource(patkit.Resource{Type: patkit.ResourceProject, ID: 4, FullPath: "acme/other"})
+	w.dir.SetAccess(patkit.ResourceProject, 3, 2, patkit.Maintainer)
+	w.dir.SetAccess(patkit.ResourceProject, 4, 2, patkit.Maintainer)
+	ctx := t.Context()
+	svc := mustNew(t, memstore.New(), noBots{usersOnly{w.dir}}, w)
+	alice, err := svc.Principal(ctx, 2, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := svc.CreateResourceToken(ctx, alice, patkit.ResourceProject, "acme/private",
+		patkit.TokenOptions{Name: "ci", Scopes: []patkit.Scope{patkit.ScopeAPI}, AccessLevel: patkit.Maintainer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot, err := svc.Authenticate(ctx, secret, patkit.AuthRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page, err := svc.ListResourceTokens(ctx, bot, patkit.ResourceProject, "acme/private", patkit.Filter{}); err != nil || page.Total != 1 {
+		t.Errorf("a Maintainer bot lists its project's tokens: %v, %v", page, err)
+	}
+	_, err = svc.ListResourceTokens(ctx, bot, patkit.ResourceProject, "acme/other", patkit.Filter{})
+	wantErr(t, err, patkit.ErrNotFound, "Project Not Found")
+	if _, _, err := svc.RotateResourceTokenSelf(ctx, bot, patkit.ResourceProject, "3", date(2026, 4, 1)); err != nil {
+		t.Errorf("the bot rotates itself: %v", err)
 	}
 }

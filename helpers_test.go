@@ -93,8 +93,8 @@ func newWorld(t testing.TB, opts *patkit.Options) *world {
 	w.dir.AddUser(patkit.User{ID: 2, Username: "alice", Name: "Alice"})
 	w.dir.AddUser(patkit.User{ID: 3, Username: "bob", Name: "Bob"})
 	w.dir.AddUser(patkit.User{ID: 4, Username: "carol", Name: "Carol", Blocked: true})
-	w.dir.AddResource(patkit.Resource{Type: patkit.ResourceProject, ID: 1, FullPath: "acme/widgets"})
-	w.dir.AddResource(patkit.Resource{Type: patkit.ResourceGroup, ID: 1, FullPath: "acme"})
+	w.dir.AddResource(patkit.Resource{Type: patkit.ResourceProject, ID: 1, FullPath: "acme/widgets", Public: true}) // visibility has tests of its own
+	w.dir.AddResource(patkit.Resource{Type: patkit.ResourceGroup, ID: 1, FullPath: "acme", Public: true})
 	w.dir.AddResource(patkit.Resource{Type: patkit.ResourceProject, ID: 2, FullPath: "acme/locked", TokenCreationDisabled: true})
 	w.dir.SetAccess(patkit.ResourceProject, 1, 2, patkit.Maintainer)
 	w.dir.SetAccess(patkit.ResourceProject, 1, 3, patkit.Developer)

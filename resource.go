@@ -23,7 +23,15 @@ func (s *Service) resource(ctx context.Context, p *Principal, typ ResourceType, 
 	if !ok || typ != ResourceProject && typ != ResourceGroup {
 		return nil, 0, notFound
 	}
-	r, err := rd.Resource(ctx, p.user, typ, ref)
+	r, err := rd.Resource(ctx, p, typ, ref)
+	bot := p.token != nil && p.token.ResourceType == typ && p.token.UserID == p.user.ID
+	if errors.Is(err, ErrNotFound) && bot {
+		// A bot the Service manages is a member of its token's resource,
+		// which the host's directory may not know.
+		if own, oerr := rd.Resource(ctx, nil, typ, ref); oerr == nil && own.ID == p.token.ResourceID {
+			r, err = own, nil
+		}
+	}
 	if errors.Is(err, ErrNotFound) {
 		return nil, 0, notFound
 	}
@@ -33,6 +41,9 @@ func (s *Service) resource(ctx context.Context, p *Principal, typ ResourceType, 
 	level, err := rd.AccessLevel(ctx, p.user.ID, r)
 	if err != nil {
 		return nil, 0, fmt.Errorf("patkit: access level: %w", err)
+	}
+	if level == NoAccess && bot && p.token.ResourceID == r.ID {
+		level = p.token.AccessLevel
 	}
 	if a != 0 {
 		if err := Authorize(p, a, Target{Resource: r, Level: level}); err != nil {

@@ -55,8 +55,8 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	e.dir.AddUser(patkit.User{ID: bobID, Username: "bob", Name: "Bob"})
 	e.dir.AddUser(patkit.User{ID: carolID, Username: "carol", Name: "Carol", Blocked: true})
 	e.dir.AddUser(patkit.User{ID: daveID, Username: "dave", Name: "Dave", Admin: true})
-	e.dir.AddResource(patkit.Resource{Type: patkit.ResourceProject, ID: 1, FullPath: "acme/widgets"})
-	e.dir.AddResource(patkit.Resource{Type: patkit.ResourceGroup, ID: 1, FullPath: "acme"})
+	e.dir.AddResource(patkit.Resource{Type: patkit.ResourceProject, ID: 1, FullPath: "acme/widgets", Public: true}) // visibility has tests of its own
+	e.dir.AddResource(patkit.Resource{Type: patkit.ResourceGroup, ID: 1, FullPath: "acme", Public: true})
 	e.dir.SetAccess(patkit.ResourceProject, 1, aliceID, patkit.Maintainer)
 	e.dir.SetAccess(patkit.ResourceProject, 1, bobID, patkit.Developer)
 	e.dir.SetAccess(patkit.ResourceGroup, 1, aliceID, patkit.Owner)

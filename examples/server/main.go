@@ -246,7 +246,7 @@ func (d *directory) UserByUsername(ctx context.Context, name string) (*patkit.Us
 	return d.mem.UserByUsername(ctx, name)
 }
 
-func (d *directory) Resource(ctx context.Context, viewer *patkit.User, typ patkit.ResourceType, ref string) (*patkit.Resource, error) {
+func (d *directory) Resource(ctx context.Context, viewer *patkit.Principal, typ patkit.ResourceType, ref string) (*patkit.Resource, error) {
 	return d.mem.Resource(ctx, viewer, typ, ref)
 }
 

@@ -79,10 +79,10 @@ func setup(t *testing.T) *env {
 	dir.AddUser(patkit.User{ID: 1, Username: "root", Name: "Administrator", Admin: true})
 	dir.AddUser(patkit.User{ID: 2, Username: "alice", Name: "Alice"})
 	dir.AddUser(patkit.User{ID: 3, Username: "bob", Name: "Bob"})
-	dir.AddResource(patkit.Resource{Type: patkit.ResourceProject, ID: 1, FullPath: "acme/widgets"})
+	dir.AddResource(patkit.Resource{Type: patkit.ResourceProject, ID: 1, FullPath: "acme/widgets", Public: true}) // visibility is not under test here
 	dir.SetAccess(patkit.ResourceProject, 1, 2, patkit.Maintainer)
 	dir.SetAccess(patkit.ResourceProject, 1, 3, patkit.Developer)
-	dir.AddResource(patkit.Resource{Type: patkit.ResourceGroup, ID: 1, FullPath: "acme"})
+	dir.AddResource(patkit.Resource{Type: patkit.ResourceGroup, ID: 1, FullPath: "acme", Public: true})
 	dir.SetAccess(patkit.ResourceGroup, 1, 2, patkit.Owner)
 	dir.SetAccess(patkit.ResourceGroup, 1, 3, patkit.Reporter)
 	e.dir = dir
