@@ -57,12 +57,21 @@
 //	patkit.ErrUnavailable           503 {"message":"503 Service Unavailable"}
 //	anything else                   500 {"message":"500 Internal Server Error"}, logged
 //
+//	context.Canceled (client gone)  499, logged at Debug
+//
 // # Middleware
 //
-// [Authenticate] resolves the same credentials for a host's own routes and
-// puts the principal in the request context ([PrincipalFrom]);
-// [RequireScopes] then admits only principals whose token passes GitLab's
-// scope rule for the route.
+// The [Handler] that New returns also protects a host's own routes with
+// the same tokens and the same Options: mount the Handler at /api/v4/, and
+// wrap each protected route in [Handler.RequireScopes], which authenticates
+// the request and admits only a token passing GitLab's scope rule for the
+// route. [Handler.Authenticate] is for routes that serve anonymous and
+// signed-in users alike: it puts the principal, if any, in the request
+// context ([PrincipalFrom]). A request authenticated by the middleware is
+// not authenticated again by the API, so wrapping the whole mux in
+// Authenticate costs nothing. Requests the host signs in itself (a session)
+// carry a principal from patkit.Service.Principal, set with
+// [WithPrincipal].
 //
 // # Robustness
 //
