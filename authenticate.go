@@ -46,8 +46,14 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 	now := s.now()
 	tok, version := s.cache.get(d, now)
 	if tok == nil {
+		if err := s.VerifyKey(ctx); err != nil {
+			return nil, err
+		}
 		var err error
 		tok, err = s.store.GetByDigest(ctx, d)
+		if errors.Is(err, ErrNotFound) && len(s.opts.PreviousKeys) > 0 {
+			tok, err = s.byPreviousKey(ctx, secret, d)
+		}
 		if errors.Is(err, ErrNotFound) {
 			return nil, newError(ErrUnauthorized, "")
 		}

@@ -171,7 +171,7 @@ func (s *Service) rotate(ctx context.Context, old *Token, expiresAt time.Time) (
 	if !expiresAt.IsZero() {
 		next.ExpiresAt = Date(expiresAt)
 	}
-	secret, err := s.seal(next)
+	secret, err := s.seal(ctx, next)
 	if err != nil {
 		return nil, "", err
 	}
@@ -224,7 +224,7 @@ func (s *Service) create(ctx context.Context, u *User, o TokenOptions, allowed [
 }
 
 func (s *Service) save(ctx context.Context, t *Token) (*Token, string, error) {
-	secret, err := s.seal(t)
+	secret, err := s.seal(ctx, t)
 	if err != nil {
 		return nil, "", err
 	}

@@ -1,6 +1,7 @@
 package patkit
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,6 +58,14 @@ type Options struct {
 	// negative disables the cache.
 	CacheTTL time.Duration
 
+	// PreviousKeys are instance keys tokens may still be digested with,
+	// while the key is rotated: a token found under one of them is
+	// re-digested under the current key on its next use (on a KeyStore),
+	// and VerifyKey accepts a Store that remembers one of them. Each
+	// costs an extra lookup for every unknown token; drop a previous key
+	// once the tokens digested with it have been used or have expired.
+	PreviousKeys [][]byte
+
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
 	// Rand is the source of secrets. Default crypto/rand.Reader.
@@ -70,9 +80,10 @@ type Service struct {
 	key   []byte
 	opts  Options
 
-	leases sync.Map // token ID -> struct{}: a last-used write in progress
-	cache  *authCache
-	macs   sync.Pool // of hash.Hash: HMAC-SHA-256 keyed with key, reused
+	keyVerified atomic.Bool // VerifyKey succeeded
+	leases      sync.Map    // token ID -> struct{}: a last-used write in progress
+	cache       *authCache
+	macs        sync.Pool // of hash.Hash: HMAC-SHA-256 keyed with key, reused
 }
 
 // MinKeyLen is the minimum length of the instance key given to New.
@@ -81,8 +92,10 @@ const MinKeyLen = 32
 // New returns a Service storing tokens in store and asking dir about users
 // and resources. key is the instance secret that keys the digest of every
 // token (HMAC-SHA-256); it must be at least MinKeyLen bytes and stay the
-// same for the life of the store: tokens digested under another key do not
-// authenticate.
+// same for the life of the store, or be rotated with Options.PreviousKeys:
+// tokens digested under another key do not authenticate, and on a
+// KeyStore the Service refuses a key the store does not know (see
+// VerifyKey). New does no I/O.
 func New(store Store, dir Directory, key []byte, opts *Options) (*Service, error) {
 	if store == nil || dir == nil {
 		return nil, errors.New("patkit: New needs a Store and a Directory")
@@ -93,6 +106,11 @@ func New(store Store, dir Directory, key []byte, opts *Options) (*Service, error
 	s := &Service{store: store, dir: dir, key: slices.Clone(key)}
 	if opts != nil {
 		s.opts = *opts
+	}
+	for i, k := range s.opts.PreviousKeys {
+		if len(k) < MinKeyLen {
+			return nil, fmt.Errorf("patkit: previous key %d is %d bytes, need at least %d", i, len(k), MinKeyLen)
+		}
 	}
 	o := &s.opts
 	if o.Prefix == "" {
@@ -186,8 +204,13 @@ func (s *Service) digest(secret string) []byte {
 	return d
 }
 
-// seal gives t a new secret and its digest, and returns the secret.
-func (s *Service) seal(t *Token) (string, error) {
+// seal gives t a new secret and its digest, and returns the secret. It
+// verifies the key first: a token digested under a wrong key would never
+// authenticate.
+func (s *Service) seal(ctx context.Context, t *Token) (string, error) {
+	if err := s.VerifyKey(ctx); err != nil {
+		return "", err
+	}
 	secret, err := newSecret(s.opts.Prefix, s.opts.Rand)
 	if err != nil {
 		return "", fmt.Errorf("patkit: generate secret: %w", err)

@@ -23,9 +23,13 @@ type Store struct {
 	lastID   int64
 	tokens   map[int64]*patkit.Token
 	byDigest map[string]int64
+	keyCheck []byte
 }
 
-var _ patkit.Store = (*Store)(nil)
+var (
+	_ patkit.Store    = (*Store)(nil)
+	_ patkit.KeyStore = (*Store)(nil)
+)
 
 // New returns an empty Store. The first token it creates gets ID 1.
 func New() *Store {
