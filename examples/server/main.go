@@ -147,6 +147,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := svc.VerifyKey(ctx); err != nil {
+		return fmt.Errorf("instance key %s: %w", *keyFile, err)
+	}
 	if postgres {
 		// Revocations on other servers of the database reach this one's
 		// authentication cache at once.
