@@ -209,7 +209,9 @@ func filterQueries(f *fixture) []namedQuery {
 		{"ExpiresBeforeAll", Q{Filter: F{ExpiresBefore: date(2100, 1, 1)}}},
 		{"LastUsedAfterAll", Q{Filter: F{LastUsedAfter: date(2000, 1, 1)}}},
 	}
-	// Each bound on a stored instant and a microsecond either side.
+	// Each bound on a stored instant and around it: a microsecond (the
+	// precision of the SQL stores) and a nanosecond (finer than they keep)
+	// either side.
 	bounds := []struct {
 		name string
 		at   time.Time
@@ -226,7 +228,7 @@ func filterQueries(f *fixture) []namedQuery {
 		for _, d := range []struct {
 			name string
 			by   time.Duration
-		}{{"", 0}, {"-1µs", -time.Microsecond}, {"+1µs", time.Microsecond}} {
+		}{{"", 0}, {"-1µs", -time.Microsecond}, {"+1µs", time.Microsecond}, {"-1ns", -ns}, {"+1ns", ns}} {
 			var fl F
 			b.set(&fl, b.at.Add(d.by))
 			qs = append(qs, namedQuery{b.name + d.name, Q{Filter: fl}})
