@@ -43,7 +43,7 @@ func checkReference(t *testing.T, s patkit.Store, f *fixture, queries []namedQue
 			q := nq.q
 			q.Normalize()
 			wantPage, wantTotal := reference(all, &q)
-			arg := q // the store's copy: what it does to it is not our concern
+			arg := q // a copy: messages show the query as sent
 			got, total, err := s.List(ctx(t), &arg)
 			if err != nil {
 				t.Fatalf("List(%s): %v", describe(&q), err)
