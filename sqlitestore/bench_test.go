@@ -125,6 +125,7 @@ func BenchmarkListPage(b *testing.B) {
 		{"active/last_used_desc", patkit.Query{Now: now, Filter: patkit.Filter{State: patkit.StateActive, Sort: patkit.SortLastUsedDesc, Page: 3, PerPage: 20}}},
 		{"search/name_asc", patkit.Query{Filter: patkit.Filter{Search: "token 99", Sort: patkit.SortNameAsc, Page: 1, PerPage: 20}}},
 	} {
+		bc.q.Normalize() // as the Service does
 		b.Run(bc.name, func(b *testing.B) {
 			ctx := b.Context()
 			for b.Loop() {

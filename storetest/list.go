@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -48,16 +49,15 @@ func (f *fixture) labelsOf(toks []*patkit.Token) []string {
 	return out
 }
 
-// list runs q (pagination defaulted to page 1 of 100) and returns the
-// labels of the page and the total.
+// list normalizes q, as the Service does, with 100 tokens a page unless q
+// says otherwise, lists it and returns the labels of the page and the
+// total.
 func (f *fixture) list(t *testing.T, s patkit.Store, q patkit.Query) ([]string, int) {
 	t.Helper()
-	if q.Page == 0 {
-		q.Page = 1
-	}
 	if q.PerPage == 0 {
 		q.PerPage = 100
 	}
+	q.Normalize()
 	got, total, err := s.List(ctx(t), &q)
 	if err != nil {
 		t.Fatalf("List(%+v): %v", q, err)
@@ -200,6 +200,13 @@ func testListFilters(t *testing.T, s patkit.Store) {
 			}
 		})
 	}
+
+	// Every filter alone, on its bounds and combined, against its
+	// definition, Query.Match. Last: it adds tokens to the fixture.
+	t.Run("Reference", func(t *testing.T) {
+		seedVaried(t, s, f)
+		checkReference(t, s, f, filterQueries(f))
+	})
 }
 
 func testListSort(t *testing.T, s patkit.Store) {
@@ -247,6 +254,13 @@ func testListSort(t *testing.T, s patkit.Store) {
 			}
 		})
 	}
+
+	// Every sort, page by page, against its definition, Sort.Compare, on
+	// a fixture full of ties. Last: it adds tokens to the fixture.
+	t.Run("Reference", func(t *testing.T) {
+		seedVaried(t, s, f)
+		checkReference(t, s, f, sortQueries(f))
+	})
 }
 
 func testListPagination(t *testing.T, s patkit.Store) {
@@ -269,6 +283,20 @@ func testListPagination(t *testing.T, s patkit.Store) {
 		{"FilteredPastTheEnd", patkit.Query{UserID: 1, Filter: F{Page: 3, PerPage: 2}}, []string{}, 3},
 		{"Sorted", patkit.Query{Filter: F{Sort: patkit.SortCreatedDesc, Page: 2, PerPage: 3}}, []string{"T4", "T3", "T2"}, 8},
 		{"NoMatch", patkit.Query{UserID: 99, Filter: F{Page: 1, PerPage: 20}}, []string{}, 0},
+		// The largest page is empty and still counts the matches: its
+		// offset, (patkit.MaxPage-1)*100, overflows 32 bits.
+		{"MaxPage", patkit.Query{Filter: F{Page: patkit.MaxPage, PerPage: 100}}, []string{}, 8},
+		{"MaxPageOnePerPage", patkit.Query{Filter: F{Page: patkit.MaxPage, PerPage: 1}}, []string{}, 8},
+		{"MaxPageFiltered", patkit.Query{UserID: 1, Filter: F{Page: patkit.MaxPage, PerPage: 100}}, []string{}, 3},
+		{"MaxPageSorted", patkit.Query{Filter: F{Sort: patkit.SortNameDesc, Page: patkit.MaxPage, PerPage: 100}}, []string{}, 8},
+		// Normalize lowers it to patkit.MaxPage.
+		{"MaxIntPage", patkit.Query{Filter: F{Page: math.MaxInt, PerPage: 100}}, []string{}, 8},
+		// Normalize raises it to 1.
+		{"ZeroPage", patkit.Query{Filter: F{Page: 0, PerPage: 3}}, []string{"T1", "T2", "T3"}, 8},
+		{"NegativePage", patkit.Query{Filter: F{Page: -1, PerPage: 3}}, []string{"T1", "T2", "T3"}, 8},
+		// Normalize makes them 20 and 100.
+		{"NegativePerPage", patkit.Query{Filter: F{Page: 1, PerPage: -1}}, []string{"T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8"}, 8},
+		{"PerPageAbove100", patkit.Query{Filter: F{Page: 1, PerPage: 1000}}, []string{"T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8"}, 8},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -281,6 +309,13 @@ func testListPagination(t *testing.T, s patkit.Store) {
 			}
 		})
 	}
+
+	// Every kind of page, under a few filters and sorts, against the
+	// definition. Last: it adds tokens to the fixture.
+	t.Run("Reference", func(t *testing.T) {
+		seedVaried(t, s, f)
+		checkReference(t, s, f, pageQueries())
+	})
 }
 
 func testListSearch(t *testing.T, s patkit.Store) {
@@ -433,6 +468,7 @@ func testListCount(t *testing.T, s patkit.Store) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			q := tt.q
+			q.Normalize()
 			got, total, err := s.List(ctx(t), &q)
 			if err != nil {
 				t.Fatalf("List: %v", err)
@@ -454,6 +490,7 @@ func testListCount(t *testing.T, s patkit.Store) {
 
 	// The winner of the name sort, and the page after the last.
 	q := patkit.Query{Filter: F{Sort: patkit.SortNameDesc, Page: 1, PerPage: 3}}
+	q.Normalize()
 	got, _, err := s.List(ctx(t), &q)
 	if err != nil {
 		t.Fatalf("List: %v", err)

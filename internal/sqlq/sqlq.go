@@ -1,0 +1,159 @@
+// Package sqlq translates a patkit.Query into SQL for the SQL stores
+// (sqlitestore, pgstore): the WHERE clause of Query.Match, the ORDER BY of
+// Sort.Compare, and the page and count queries of List. It holds the
+// translation once; what differs between the databases (placeholders, how
+// times and case folding are stored, the expression the planner serves
+// best) is a Dialect.
+//
+// A Query is translated as it arrives in Store.List: normalized (see
+// patkit.Query.Normalize), which the translation relies on and does not
+// repeat.
+package sqlq
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/patkit/patkit"
+)
+
+// Dialect is what a database's SQL needs besides the shared translation.
+// The table has the columns of the stores' migrations; revoked and
+// impersonation are booleans (or 0 and 1) and the times NULL or instants
+// at microsecond precision.
+type Dialect struct {
+	// Param returns the placeholder of the n-th argument, from 1.
+	Param func(n int) string
+	// Time returns the argument value of t, whole microseconds.
+	Time func(t time.Time) any
+	// Unexpired returns the condition that a token never expires or
+	// expires after the time of the placeholder now.
+	Unexpired func(now string) string
+	// FoldedName is the expression of the name lower-cased, compared with
+	// = to an exact search.
+	FoldedName string
+	// NameLike is a LIKE of the name that ignores case, without its
+	// pattern: "name ILIKE". The pattern is lower case, and escapes its
+	// wildcards with \.
+	NameLike string
+	// SortName is the expression of the name that orders bytewise.
+	SortName string
+}
+
+// List returns the page query of q on table, selecting columns, the
+// count query of its matches, which stops counting after
+// patkit.MaxCount+1, and the arguments of both.
+func (d *Dialect) List(columns, table string, q *patkit.Query) (page, count string, args []any) {
+	where, args := d.Where(q)
+	page = "SELECT " + columns + " FROM " + table + where + d.OrderBy(q.Sort) +
+		" LIMIT " + strconv.Itoa(q.PerPage) + " OFFSET " + strconv.FormatInt(q.Offset(), 10)
+	count = "SELECT count(*) FROM (SELECT 1 FROM " + table + where +
+		" LIMIT " + strconv.Itoa(patkit.MaxCount+1) + ") AS matches"
+	return page, count, args
+}
+
+// Where returns the WHERE clause keeping the tokens q.Match keeps ("" when
+// q filters nothing) and its arguments. Values are never written into the
+// SQL.
+func (d *Dialect) Where(q *patkit.Query) (string, []any) {
+	var (
+		conds []string
+		args  []any
+	)
+	// arg adds an argument and returns its placeholder.
+	arg := func(v any) string {
+		args = append(args, v)
+		return d.Param(len(args))
+	}
+	if q.UserID != 0 {
+		conds = append(conds, "user_id = "+arg(q.UserID))
+	}
+	if q.Impersonation != nil {
+		conds = append(conds, "impersonation = "+arg(*q.Impersonation))
+	}
+	if q.ResourceType != "" {
+		conds = append(conds, "resource_type = "+arg(string(q.ResourceType)), "resource_id = "+arg(q.ResourceID))
+	}
+	if q.PreviousID != 0 {
+		conds = append(conds, "previous_id = "+arg(q.PreviousID))
+	}
+	if q.Revoked != nil {
+		conds = append(conds, "revoked = "+arg(*q.Revoked))
+	}
+	// A token is active when it is not revoked and now is before its
+	// expiry: expires_at > now, and stored instants are whole
+	// microseconds, so now rounds down.
+	switch now := d.Time(floor(q.Now)); q.State {
+	case patkit.StateActive:
+		conds = append(conds, "NOT revoked AND "+d.Unexpired(arg(now)))
+	case patkit.StateInactive:
+		conds = append(conds, "(revoked OR expires_at <= "+arg(now)+")")
+	}
+	// Inclusive bounds but ExpiresBefore. NULL (never used, never
+	// expires) compares to nothing, so it falls outside every bound. A
+	// bound finer than a microsecond rounds to the stored instants that
+	// the exact bound keeps: down for x <= b, up for x >= b and x < b.
+	bound := func(zero bool, cond string, t time.Time) {
+		if !zero {
+			conds = append(conds, cond+arg(d.Time(t)))
+		}
+	}
+	bound(q.CreatedBefore.IsZero(), "created_at <= ", floor(q.CreatedBefore))
+	bound(q.CreatedAfter.IsZero(), "created_at >= ", ceil(q.CreatedAfter))
+	bound(q.LastUsedBefore.IsZero(), "last_used_at <= ", floor(q.LastUsedBefore))
+	bound(q.LastUsedAfter.IsZero(), "last_used_at >= ", ceil(q.LastUsedAfter))
+	bound(q.ExpiresBefore.IsZero(), "expires_at < ", ceil(q.ExpiresBefore))
+	bound(q.ExpiresAfter.IsZero(), "expires_at >= ", ceil(q.ExpiresAfter))
+	terms := q.Terms()
+	if terms.Exact != "" {
+		conds = append(conds, d.FoldedName+" = "+arg(terms.Exact))
+	}
+	for _, w := range terms.Words {
+		conds = append(conds, d.NameLike+" "+arg("%"+likeEscaper.Replace(w)+"%")+` ESCAPE '\'`)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// likeEscaper makes a string match itself in a LIKE pattern with ESCAPE '\'.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// floor rounds t down to a whole microsecond.
+func floor(t time.Time) time.Time { return t.Truncate(time.Microsecond) }
+
+// ceil rounds t up to a whole microsecond.
+func ceil(t time.Time) time.Time {
+	if f := floor(t); f.Before(t) {
+		return f.Add(time.Microsecond)
+	}
+	return t
+}
+
+// OrderBy returns the ORDER BY clause of s, as Sort.Compare defines it: the
+// sort key, then id, both in the sort's direction. NULL (never expires,
+// never used) is larger than every time: NULLS LAST ascending, NULLS FIRST
+// descending, which is also PostgreSQL's default, so that its indexes serve
+// both directions. An unknown Sort orders as SortDefault, by id ascending.
+func (d *Dialect) OrderBy(s patkit.Sort) string {
+	dir, nulls := " ASC", " NULLS LAST"
+	if s.Descending() {
+		dir, nulls = " DESC", " NULLS FIRST"
+	}
+	var key string
+	switch s {
+	case patkit.SortCreatedAsc, patkit.SortCreatedDesc:
+		key = "created_at" + dir
+	case patkit.SortExpiresAsc, patkit.SortExpiresDesc:
+		key = "expires_at" + dir + nulls
+	case patkit.SortLastUsedAsc, patkit.SortLastUsedDesc:
+		key = "last_used_at" + dir + nulls
+	case patkit.SortNameAsc, patkit.SortNameDesc:
+		key = d.SortName + dir
+	default:
+		return " ORDER BY id" + dir
+	}
+	return " ORDER BY " + key + ", id" + dir
+}
