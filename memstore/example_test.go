@@ -2,6 +2,7 @@ package memstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"time"
@@ -35,4 +36,20 @@ func Example() {
 	// Output:
 	// 1 ci [read_api] 2025-09-01
 	// active: true
+}
+
+// After Close every method fails with ErrUnavailable, as on a closed
+// database.
+func ExampleStore_Close() {
+	ctx := context.Background()
+	s := memstore.New()
+	if err := s.Close(); err != nil {
+		log.Fatal(err)
+	}
+	_, err := s.Get(ctx, 1)
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, patkit.ErrUnavailable))
+	// Output:
+	// memstore: get token: patkit: store unavailable: store closed
+	// true
 }
