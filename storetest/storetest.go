@@ -14,7 +14,7 @@
 // (ListFilters/..., ListSort/..., ListSearch/...) share the fixture of their
 // parent. Backends that serve one database from several handles (processes,
 // connection pools) should also call RunRotationRace with two handles on the
-// same database.
+// same database, and those that are a patkit.Watcher, RunWatcher.
 //
 // Besides what each method does, Run checks the error contract of
 // patkit.Store: every method called with a done context (canceled, or past
