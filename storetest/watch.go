@@ -33,18 +33,9 @@ func RunWatcher(t *testing.T, a, b patkit.Store) {
 		t.Fatalf("%T is not a patkit.Watcher", a)
 	}
 	salt := rand.Text()
-	now := time.Now().UTC().Truncate(time.Microsecond)
 	var n atomic.Int64
 	newToken := func(name string) *patkit.Token {
-		name = fmt.Sprintf("%s %s #%d", name, salt, n.Add(1))
-		return &patkit.Token{
-			UserID:    9,
-			Name:      name,
-			Scopes:    []patkit.Scope{patkit.ScopeAPI},
-			CreatedAt: now,
-			ExpiresAt: patkit.Date(now.AddDate(0, 1, 0)),
-			Digest:    digest(name),
-		}
+		return simple(fmt.Sprintf("%s %s #%d", name, salt, n.Add(1)))
 	}
 	createInB := func(t *testing.T, name string) *patkit.Token {
 		t.Helper()
