@@ -3,6 +3,7 @@ package memstore_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log"
 
@@ -38,4 +39,20 @@ func Example() {
 	fmt.Println(p.User().Username, p.Token().Name, p.Token().Scopes)
 	// Output:
 	// root ci [read_api]
+}
+
+// After Close every method fails with ErrUnavailable, as on a closed
+// database.
+func ExampleStore_Close() {
+	ctx := context.Background()
+	s := memstore.New()
+	if err := s.Close(); err != nil {
+		log.Fatal(err)
+	}
+	_, err := s.Get(ctx, 1)
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, patkit.ErrUnavailable))
+	// Output:
+	// memstore: get token: patkit: store unavailable: store closed
+	// true
 }

@@ -11,21 +11,21 @@ import (
 
 // KeyCheck implements patkit.KeyStore.
 func (s *Store) KeyCheck(ctx context.Context) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if err := s.usable(ctx, "key check"); err != nil {
+		return nil, err
+	}
 	return slices.Clone(s.keyCheck), nil
 }
 
 // SwapKeyCheck implements patkit.KeyStore.
 func (s *Store) SwapKeyCheck(ctx context.Context, prev, next []byte) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.usable(ctx, "swap key check"); err != nil {
+		return false, err
+	}
 	if !bytes.Equal(s.keyCheck, prev) || s.keyCheck == nil != (prev == nil) {
 		return false, nil
 	}
@@ -35,11 +35,11 @@ func (s *Store) SwapKeyCheck(ctx context.Context, prev, next []byte) (bool, erro
 
 // SetDigest implements patkit.KeyStore.
 func (s *Store) SetDigest(ctx context.Context, id int64, prev, next []byte) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.usable(ctx, "set digest"); err != nil {
+		return err
+	}
 	t, ok := s.tokens[id]
 	if !ok || !bytes.Equal(t.Digest, prev) {
 		return notFound(id)

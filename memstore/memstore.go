@@ -3,6 +3,12 @@
 //
 // It passes the storetest conformance suite. Lists scan every token, so it
 // suits thousands of tokens, not millions; GetByDigest is a map lookup.
+//
+// Its lifecycle is that of every patkit store, less what has no object in
+// memory: [New] does no I/O, there is nothing to migrate, and after
+// [Store.Close] every method returns an error wrapping
+// [patkit.ErrUnavailable], as a closed database would. A method called with
+// a done context returns an error wrapping ctx.Err() and changes nothing.
 package memstore
 
 import (
@@ -20,6 +26,7 @@ import (
 // of tokens, so callers may modify what they pass in and get back.
 type Store struct {
 	mu       sync.RWMutex
+	closed   bool
 	lastID   int64
 	tokens   map[int64]*patkit.Token
 	byDigest map[string]int64
@@ -39,15 +46,38 @@ func New() *Store {
 	}
 }
 
+// Close drops the tokens. Every method called afterwards returns an error
+// wrapping patkit.ErrUnavailable. Close returns nil, also when called again.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	clear(s.tokens)
+	clear(s.byDigest)
+	return nil
+}
+
+// usable returns the error of a call made with a done ctx or after Close.
+// The caller holds s.mu.
+func (s *Store) usable(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: %s: %w", op, err)
+	}
+	if s.closed {
+		return fmt.Errorf("memstore: %s: %w: store closed", op, patkit.ErrUnavailable)
+	}
+	return nil
+}
+
 // Create saves a copy of t and sets t.ID to the new ID. A Digest already
 // held by another token is refused with an error wrapping
 // patkit.ErrConflict.
 func (s *Store) Create(ctx context.Context, t *patkit.Token) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.usable(ctx, "create token"); err != nil {
+		return err
+	}
 	if _, ok := s.byDigest[string(t.Digest)]; ok {
 		return fmt.Errorf("memstore: create token: digest exists: %w", patkit.ErrConflict)
 	}
@@ -68,11 +98,11 @@ func (s *Store) insert(t *patkit.Token) {
 // Get returns a copy of the token with the given ID, or an error wrapping
 // patkit.ErrNotFound.
 func (s *Store) Get(ctx context.Context, id int64) (*patkit.Token, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if err := s.usable(ctx, "get token"); err != nil {
+		return nil, err
+	}
 	t, ok := s.tokens[id]
 	if !ok {
 		return nil, notFound(id)
@@ -83,11 +113,11 @@ func (s *Store) Get(ctx context.Context, id int64) (*patkit.Token, error) {
 // GetByDigest returns a copy of the token whose Digest equals digest, or an
 // error wrapping patkit.ErrNotFound. It is a map lookup.
 func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if err := s.usable(ctx, "get token by digest"); err != nil {
+		return nil, err
+	}
 	id, ok := s.byDigest[string(digest)]
 	if !ok {
 		return nil, fmt.Errorf("memstore: token by digest: %w", patkit.ErrNotFound)
@@ -99,11 +129,11 @@ func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, 
 // order of q.Sort.Compare, and their number. It scans every token: memstore
 // is for tests and small embeddings.
 func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, 0, err
-	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if err := s.usable(ctx, "list tokens"); err != nil {
+		return nil, 0, err
+	}
 	var matched []*patkit.Token
 	for _, t := range s.tokens {
 		if q.Match(t) {
@@ -123,16 +153,16 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 // Revoke marks the token revoked. Revoking a revoked token returns nil; a
 // missing token returns an error wrapping patkit.ErrNotFound.
 func (s *Store) Revoke(ctx context.Context, id int64) error {
-	return s.update(ctx, id, func(t *patkit.Token) { t.Revoked = true })
+	return s.update(ctx, "revoke token", id, func(t *patkit.Token) { t.Revoked = true })
 }
 
 // update applies fn to the stored token id under the write lock.
-func (s *Store) update(ctx context.Context, id int64, fn func(*patkit.Token)) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+func (s *Store) update(ctx context.Context, op string, id int64, fn func(*patkit.Token)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.usable(ctx, op); err != nil {
+		return err
+	}
 	t, ok := s.tokens[id]
 	if !ok {
 		return notFound(id)
@@ -146,11 +176,11 @@ func (s *Store) update(ctx context.Context, id int64, fn func(*patkit.Token)) er
 // patkit.ErrNotFound if oldID does not exist, patkit.ErrTokenRevoked if it
 // is already revoked, or patkit.ErrConflict if next.Digest exists.
 func (s *Store) Rotate(ctx context.Context, oldID int64, next *patkit.Token) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.usable(ctx, "rotate token"); err != nil {
+		return err
+	}
 	old, ok := s.tokens[oldID]
 	if !ok {
 		return notFound(oldID)
@@ -170,7 +200,7 @@ func (s *Store) Rotate(ctx context.Context, oldID int64, next *patkit.Token) err
 // copy of ips. A missing token returns an error wrapping
 // patkit.ErrNotFound.
 func (s *Store) SetLastUsed(ctx context.Context, id int64, at time.Time, ips []string) error {
-	return s.update(ctx, id, func(t *patkit.Token) {
+	return s.update(ctx, "set last used", id, func(t *patkit.Token) {
 		t.LastUsedAt = at
 		t.LastUsedIPs = slices.Clone(ips)
 	})

@@ -8,14 +8,16 @@
 //
 // # Opening a Store
 //
-// [Open] parses a DSN, creates a connection pool it owns, applies the
-// migrations and returns the Store; [Store.Close] closes the pool:
+// Every patkit store has one lifecycle. [New] wraps a *pgxpool.Pool the
+// host already has and does no I/O; [Store.Migrate] brings the schema up
+// to date (or the host's own tooling does, below); [Open] parses a DSN,
+// creates a connection pool it owns, and does both:
 //
 //	s, err := pgstore.Open(ctx, "postgres://app@db/app?pool_max_conns=20", &pgstore.Options{Schema: "patkit"})
 //
-// [New] wraps a *pgxpool.Pool the host already has, does no I/O and does
-// not migrate; Close leaves that pool open. Call [Store.Migrate] after New,
-// or apply the migrations with the host's own tooling (below).
+// [Store.Close] ends [Store.Watch] and closes the pool if Open created it;
+// a pool given to New stays open. Either way every method called after
+// Close returns an error wrapping [patkit.ErrUnavailable].
 //
 // # Schema
 //
@@ -45,9 +47,12 @@
 // in one transaction that first takes a transaction-scoped advisory lock
 // (pg_advisory_xact_lock) keyed by the schema name. So it is idempotent,
 // all-or-nothing, and safe when several instances start at once: one
-// migrates, the others wait for it and then find nothing to do. Then
-// Migrate tries to create the search index, which is not a migration (see
-// The search index).
+// migrates, the others wait for it and then find nothing to do. A schema
+// that records a migration this release does not have, applied by a newer
+// one, is refused: Migrate fails and changes nothing, so an instance of an
+// older release cannot start on it (instances already running are not
+// affected). Then Migrate tries to create the search index, which is not a
+// migration (see The search index).
 //
 // Hosts that keep their schema with their own tooling (goose,
 // golang-migrate, Atlas, Flyway, a DBA's script) apply the same SQL: copy
@@ -251,14 +256,21 @@
 //   - [patkit.ErrTokenRevoked]: Rotate of a revoked token, which includes
 //     losing a race with a concurrent rotation of the same token.
 //   - [patkit.ErrUnavailable], together with the driver's error: the
-//     server could not be reached (refused, DNS, TLS, authentication), the
-//     connection broke, the server is shutting down or starting
-//     (57P01-57P03), refused the connection (class 08, 53300 too many
-//     connections), or the context's deadline passed. It is transient: the
-//     pool reconnects by itself, and patkit's HTTP layer answers 503 until
-//     it does. No partial rotation is ever committed.
-//   - context.Canceled, not ErrUnavailable, when the caller's context was
-//     canceled.
+//     server could not be reached (refused, DNS, TLS, authentication, or
+//     no answer within the DSN's connect_timeout), the connection broke,
+//     the server is shutting down or starting (57P01-57P03), refused the
+//     connection (class 08, 53300 too many connections), or the Store is
+//     closed. It is transient: the pool reconnects by itself, and patkit's
+//     HTTP layer answers 503 until it does. No partial rotation is ever
+//     committed.
+//   - context.Canceled or context.DeadlineExceeded, never ErrUnavailable,
+//     when the caller's context ended. A method called with a done context
+//     changes nothing. One whose context ends during the call reports it
+//     the same way; a write may then have committed or not (Rotate is
+//     still all or nothing). A request's deadline that passes while the
+//     server does not answer is reported that way too: set connect_timeout
+//     below the requests' deadlines so that an unreachable server gives
+//     ErrUnavailable instead (see Pool sizing).
 //
 // Anything else wraps the *pgconn.PgError unchanged and points at the
 // deployment: SQLSTATE 42P01 (undefined table) means the migrations were

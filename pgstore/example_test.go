@@ -64,8 +64,9 @@ func ExampleOpen() {
 	fmt.Println(got.ID == tok.ID, got.Active(now))
 }
 
-// New wraps a pool the host already has; Close leaves it open, and the
-// host migrates once at start-up, or with its own tooling.
+// New wraps a pool the host already has and does no I/O; Close leaves the
+// pool open. The host migrates at every start (Migrate is idempotent and
+// safe from several instances at once), or with its own tooling.
 func ExampleNew() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
@@ -73,10 +74,11 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	defer pool.Close()
-	s, err := pgstore.New(pool, &pgstore.Options{Schema: "patkit"})
+	s, err := pgstore.New(pool, &pgstore.Options{Schema: "patkit"}) // no I/O
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer s.Close() // ends s.Watch; leaves pool open
 	if err := s.Migrate(ctx); err != nil {
 		log.Fatal(err)
 	}

@@ -6,48 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/patkit/patkit/internal/migrate"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
-
-// migration is one embedded, versioned SQL file.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in version order. File names
-// are NNNN_name.sql; the number is the version.
-func migrations() []migration {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		panic("pgstore: embedded migrations: " + err.Error()) // unreachable: embedded at build time
-	}
-	var ms []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			panic("pgstore: bad migration file name " + e.Name()) // unreachable: checked by tests
-		}
-		b, err := migrationFiles.ReadFile(path.Join("migrations", e.Name()))
-		if err != nil {
-			panic("pgstore: embedded migrations: " + err.Error())
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	return ms
-}
 
 // Migrations returns the embedded migration files, named NNNN_name.sql with
 // NNNN the version, for hosts that apply migrations with their own tooling.
@@ -61,18 +29,27 @@ func Migrations() fs.FS {
 	return sub
 }
 
+// migrations returns the embedded migrations in version order.
+func migrations() ([]migrate.Migration, error) {
+	return migrate.Load(Migrations())
+}
+
 // MigrationSQL returns every migration, in version order, as one SQL script
 // with unqualified table names. It is what Migrate runs (apart from its own
 // bookkeeping table), for hosts that keep their schema with their own
 // tooling; run it with search_path set to the schema given in Options. It is
 // idempotent.
 func MigrationSQL() string {
+	ms, err := migrations()
+	if err != nil {
+		panic("pgstore: embedded migrations: " + err.Error()) // unreachable: the tests load them
+	}
 	var b strings.Builder
-	for i, m := range migrations() {
+	for i, m := range ms {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		b.WriteString(m.sql)
+		b.WriteString(m.SQL)
 	}
 	return b.String()
 }
@@ -88,6 +65,8 @@ const lockClass = 0x7061746b
 // transaction-scoped advisory lock, so it is idempotent and safe to call
 // from several instances starting at once: one applies, the others wait and
 // then find nothing to do. Either every pending migration is applied or none.
+// A schema that records a migration this package does not have (a newer
+// release migrated it) is refused with an error, and nothing changes.
 //
 // Then, unless Options.NoSearchIndex is set, Migrate tries to create the
 // trigram index of token names that makes searches fast (see the package
@@ -117,6 +96,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // migrate applies the versioned migrations.
 func (s *Store) migrate(ctx context.Context) (err error) {
+	ms, err := migrations()
+	if err != nil {
+		return fmt.Errorf("pgstore: migrate: %w", err)
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return wrap("migrate", err)
@@ -153,21 +136,22 @@ func (s *Store) migrate(ctx context.Context) (err error) {
 	if err != nil {
 		return wrap("migrate", err)
 	}
-	applied, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	applied, err := pgx.CollectRows(rows, pgx.RowTo[int])
 	if err != nil {
 		return wrap("migrate", err)
 	}
-	for _, m := range migrations() {
-		if slices.Contains(applied, int32(m.version)) {
-			continue
+	pending, err := migrate.Pending(ms, applied)
+	if err != nil {
+		return fmt.Errorf("pgstore: migrate schema %s: %w", schema, err)
+	}
+	if _, err := tx.Exec(ctx, "SET LOCAL search_path TO "+schema); err != nil {
+		return wrap("migrate", err)
+	}
+	for _, m := range pending {
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return wrap("migrate: "+m.Name, err)
 		}
-		if _, err := tx.Exec(ctx, "SET LOCAL search_path TO "+schema); err != nil {
-			return wrap("migrate", err)
-		}
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return wrap(fmt.Sprintf("migrate: %s", m.name), err)
-		}
-		if _, err := tx.Exec(ctx, "INSERT INTO "+table+" (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO "+table+" (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
 			return wrap("migrate", err)
 		}
 	}

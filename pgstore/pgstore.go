@@ -45,7 +45,7 @@ type Options struct {
 // Store is a patkit.Store on PostgreSQL. It is safe for concurrent use by
 // many goroutines and by many processes sharing one database.
 type Store struct {
-	pool          *pgxpool.Pool
+	pool          *pool
 	owned         bool // Close closes pool
 	schema        string
 	channel       string          // the NOTIFY channel of revocations in schema
@@ -63,8 +63,9 @@ var _ patkit.Store = (*Store)(nil)
 
 // Open connects to the database named by dsn (a postgres:// URL or a
 // key=value connection string, as pgxpool.ParseConfig accepts, including
-// pool_max_conns and the other pool_ parameters), applies the migrations
-// with Migrate and returns a Store owning the pool: Close closes it.
+// pool_max_conns and the other pool_ parameters) and returns a Store
+// owning the pool, after New and Migrate: Close closes the pool, as Open
+// does itself if Migrate fails.
 //
 // Open fails if dsn does not parse, or with an error wrapping
 // patkit.ErrUnavailable if the database cannot be reached.
@@ -73,18 +74,18 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: open: %w", err)
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	p, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, wrap("open", err)
 	}
-	s, err := New(pool, opts)
+	s, err := New(p, opts)
 	if err != nil {
-		pool.Close()
+		p.Close()
 		return nil, err
 	}
 	s.owned = true
 	if err := s.Migrate(ctx); err != nil {
-		pool.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -93,16 +94,17 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 // New returns a Store using the caller's pool, which Close leaves open. New
 // does no I/O and does not migrate: call Migrate, or apply MigrationSQL with
 // the host's own migration tooling, before using the Store.
-func New(pool *pgxpool.Pool, opts *Options) (*Store, error) {
-	if pool == nil {
+func New(p *pgxpool.Pool, opts *Options) (*Store, error) {
+	if p == nil {
 		return nil, errors.New("pgstore: nil pool")
 	}
 	schema := "public"
 	if opts != nil && opts.Schema != "" {
 		schema = opts.Schema
 	}
-	s := &Store{pool: pool, schema: schema, channel: channelName(schema), q: newQueries(schema),
+	s := &Store{schema: schema, channel: channelName(schema), q: newQueries(schema),
 		closed: make(chan struct{}), timings: defaultWatchTimings}
+	s.pool = &pool{p: p, closed: s.closed}
 	if opts != nil {
 		s.noSearchIndex = opts.NoSearchIndex
 	}
@@ -116,15 +118,83 @@ func New(pool *pgxpool.Pool, opts *Options) (*Store, error) {
 	return s, nil
 }
 
-// Close releases the Store. It closes the pool if Open created it, and
-// leaves a pool given to New open; either way it ends Watch. The Store must
-// not be used afterwards. Closing twice is harmless.
-func (s *Store) Close() {
-	s.closeOnce.Do(func() { close(s.closed) })
-	if s.owned {
-		s.pool.Close()
+// Close releases the Store: it ends Watch and closes the pool if Open
+// created it; a pool given to New stays open. Every method called after
+// Close returns an error wrapping patkit.ErrUnavailable, whoever owns the
+// pool. Close returns nil, also when called again.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		if s.owned {
+			s.pool.p.Close()
+		}
+	})
+	return nil
+}
+
+// errClosed is the cause of the errors of a closed Store.
+var errClosed = errors.New("store closed")
+
+// pool is the Store's way to the database. Every call goes through it, and
+// it refuses once ctx is done or the Store is closed, even on a pool that
+// the host owns and keeps open.
+type pool struct {
+	p      *pgxpool.Pool
+	closed <-chan struct{} // the Store's
+}
+
+func (p *pool) check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case <-p.closed:
+		return errClosed
+	default:
+		return nil
 	}
 }
+
+func (p *pool) Begin(ctx context.Context) (pgx.Tx, error) {
+	if err := p.check(ctx); err != nil {
+		return nil, err
+	}
+	return p.p.Begin(ctx)
+}
+
+func (p *pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := p.check(ctx); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return p.p.Exec(ctx, sql, args...)
+}
+
+func (p *pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if err := p.check(ctx); err != nil {
+		return failed{err}
+	}
+	return p.p.QueryRow(ctx, sql, args...)
+}
+
+func (p *pool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if err := p.check(ctx); err != nil {
+		return failed{err}
+	}
+	return p.p.SendBatch(ctx, b)
+}
+
+// Config returns a copy of the pool's configuration.
+func (p *pool) Config() *pgxpool.Config { return p.p.Config() }
+
+// failed is the row, or the batch, of a call that pool refused.
+type failed struct{ err error }
+
+func (f failed) Scan(...any) error                { return f.err }
+func (f failed) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, f.err }
+func (f failed) Query() (pgx.Rows, error)         { return nil, f.err }
+func (f failed) QueryRow() pgx.Row                { return f }
+func (f failed) Close() error                     { return f.err }
+func (f failed) Tx() pgx.Tx                       { return nil }
 
 // columns lists the tokens columns in the order scanToken reads them.
 const columns = `id, user_id, name, description, scopes, impersonation, resource_type,
@@ -356,7 +426,8 @@ func nullID(id int64) any {
 
 // wrap translates a driver error: no rows becomes patkit.ErrNotFound, a
 // unique violation patkit.ErrConflict, and a failure to reach or keep the
-// server patkit.ErrUnavailable, each wrapped together with the cause.
+// server patkit.ErrUnavailable, each wrapped together with the cause. A
+// done context is reported as itself.
 func wrap(op string, err error) error {
 	var pgErr *pgconn.PgError
 	switch {
@@ -370,19 +441,23 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("pgstore: %s: %w", op, err)
 }
 
-// unavailable reports whether err means the database could not be reached
-// or the connection was lost, rather than a refused statement.
+// unavailable reports whether err means that the database could not be
+// reached or the connection was lost, rather than that the server refused
+// the statement or the caller's context ended.
 func unavailable(err error) bool {
-	if errors.Is(err, context.Canceled) {
-		return false // the caller gave up; the database may be fine
-	}
 	var (
 		connErr *pgconn.ConnectError
 		pgErr   *pgconn.PgError
 	)
 	switch {
-	case errors.As(err, &connErr),
-		errors.Is(err, context.DeadlineExceeded),
+	case errors.As(err, &connErr):
+		// The pool connects under a context of its own, which the
+		// caller's end does not cancel (the caller then gets ctx.Err()
+		// from the pool): a timeout here is the DSN's connect_timeout.
+		return true
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false // the caller's context ended; the database may be fine
+	case errors.Is(err, errClosed),
 		pgconn.SafeToRetry(err),
 		pgconn.Timeout(err),
 		errors.Is(err, pgconn.ErrConnClosed),

@@ -142,7 +142,7 @@ func TestNoSearchIndex(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { closeStore(t, s) })
 	if ixs := trigramIndexes(t, newPool(t), schema); len(ixs) != 0 {
 		t.Errorf("trigram indexes with NoSearchIndex: %v", ixs)
 	}

@@ -78,12 +78,24 @@ func channelName(schema string) string {
 // (LISTEN fails on a standby, and Watch keeps retrying), and the bound
 // falls back to patkit.Options.CacheTTL; see Options.ListenDSN.
 //
-// Watch returns ctx.Err() when ctx ends, and an error if the Store is
-// closed. It never returns because of the database: an unreachable server
-// is retried until ctx ends.
+// Watch returns ctx.Err() when ctx ends, and an error wrapping
+// patkit.ErrUnavailable once the Store is closed (at once if it was closed
+// before). It never returns because of the database: an unreachable
+// server is retried until ctx ends.
 func (s *Store) Watch(ctx context.Context, revoked func(id int64), stale func()) error {
 	if revoked == nil || stale == nil {
 		return errors.New("pgstore: watch: nil callback")
+	}
+	done := func() error {
+		select {
+		case <-s.closed:
+			return wrap("watch", errClosed)
+		default:
+			return ctx.Err()
+		}
+	}
+	if err := done(); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -94,14 +106,6 @@ func (s *Store) Watch(ctx context.Context, revoked func(id int64), stale func())
 		case <-ctx.Done():
 		}
 	}()
-	done := func() error {
-		select {
-		case <-s.closed:
-			return errors.New("pgstore: watch: store closed")
-		default:
-			return ctx.Err()
-		}
-	}
 
 	backoff := s.timings.minBackoff
 	for {

@@ -174,6 +174,9 @@ func BenchmarkCreateParallel(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			if err := s.Migrate(b.Context()); err != nil {
+				b.Fatal(err)
+			}
 			return s
 		}},
 	} {

@@ -2,11 +2,15 @@
 // driver modernc.org/sqlite (no cgo). It is patkit's embedded default: one
 // file holds every token.
 //
-// # Opening
+// # Opening and closing
 //
-// [Open] opens (creating it if needed) a database file and owns it; [New]
-// wraps a *sql.DB the caller opened with the driver name "sqlite" and leaves
-// it open on [Store.Close]. Open connects with the DSN that [DSN] returns:
+// Every patkit store has one lifecycle. [New] wraps a *sql.DB that the
+// caller opened with the driver name "sqlite", does no I/O and leaves the
+// database open on [Store.Close]; [Store.Migrate] brings its schema up to
+// date. [Open] is New and Migrate in one call, on a database file that it
+// opens and owns: Close closes it. After Close every method returns an
+// error wrapping [patkit.ErrUnavailable], whoever owns the database. Open
+// connects with the DSN that [DSN] returns:
 //
 //	file:<path>?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)
 //	    &_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate
@@ -41,11 +45,13 @@
 // # Schema and migrations
 //
 // The schema is created and upgraded by versioned SQL migrations embedded
-// in the package (migrations/NNNN_name.sql). Open and New apply, in one
-// IMMEDIATE transaction, those not yet recorded in the table
-// patkit_migrations, so reopening a database applies nothing, and
-// concurrent Opens of a new file create it once. A database whose recorded
-// version is newer than the package's is refused.
+// in the package (migrations/NNNN_name.sql). [Store.Migrate] (and so Open)
+// applies, in one EXCLUSIVE transaction, those not yet recorded in the
+// table patkit_migrations, so migrating again applies nothing, and
+// concurrent Migrates of a new file, from any number of Stores or
+// processes, create it once: each waits up to 10 seconds for SQLite's lock
+// whatever the DSN's busy_timeout. A database that records a migration
+// the package does not have (a newer release migrated it) is refused.
 //
 // Tokens live in one table, tokens, with [Options.TablePrefix] prepended to
 // every table and index name. Times are stored as integer Unix microseconds,
@@ -56,8 +62,28 @@
 //
 // # Errors
 //
-// Missing tokens give errors wrapping [patkit.ErrNotFound], duplicate
-// digests [patkit.ErrConflict]. Other driver errors are returned wrapped
-// with context and with [patkit.ErrUnavailable], except that a cancelled or
-// expired context is reported as itself. The Store never logs.
+// Every error names the operation ("sqlitestore: rotate token 7: ...") and
+// wraps the driver's error, if any. Missing tokens give errors wrapping
+// [patkit.ErrNotFound], duplicate digests [patkit.ErrConflict], the
+// rotation of a revoked token [patkit.ErrTokenRevoked].
+//
+// A method called with a done context returns an error wrapping
+// ctx.Err() (context.Canceled or context.DeadlineExceeded), never
+// ErrUnavailable, and changes nothing.
+//
+// [patkit.ErrUnavailable] means that the database cannot be reached for
+// now, and that the same call may succeed later: the Store is closed (or
+// the *sql.DB given to New is); the file cannot be opened
+// (SQLITE_CANTOPEN: a missing directory, no permission); reading or
+// writing it failed (SQLITE_IOERR) or the disk is full (SQLITE_FULL); or
+// another connection, of this process or another, held the write lock for
+// longer than the busy timeout (SQLITE_BUSY, after 10 s with the DSN of
+// Open). That last one is a judgment call: the database is there, but for
+// the caller it is as unreachable as a PostgreSQL server that does not
+// answer, and as transient, so patkit's HTTP layer answers 503 rather
+// than 500.
+//
+// Anything else (a constraint, a database never migrated, a corrupt file,
+// a schema newer than the package) is a fault, wrapped as it is. The
+// Store never logs.
 package sqlitestore

@@ -2,6 +2,8 @@ package sqlitestore_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -50,4 +52,47 @@ func Example() {
 	// Output:
 	// 1 deploy [read_api read_repository] 2025-07-01
 	// active: true
+}
+
+// New wraps a *sql.DB that the host opened (here with the recommended DSN)
+// and does no I/O; Migrate then creates or upgrades the schema, which is
+// safe to do at every start, from every process. Close leaves the host's
+// database open.
+func ExampleNew() {
+	dir, err := os.MkdirTemp("", "sqlitestore-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	db, err := sql.Open("sqlite", sqlitestore.DSN(filepath.Join(dir, "app.db")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+
+	ctx := context.Background()
+	s, err := sqlitestore.New(db, &sqlitestore.Options{TablePrefix: "patkit_"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		log.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM patkit_tokens`).Scan(&n); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("tokens:", n)
+
+	if err := s.Close(); err != nil {
+		log.Fatal(err)
+	}
+	_, err = s.Get(ctx, 1)
+	fmt.Println("after Close, unavailable:", errors.Is(err, patkit.ErrUnavailable))
+	fmt.Println("host's database still open:", db.PingContext(ctx) == nil)
+	// Output:
+	// tokens: 0
+	// after Close, unavailable: true
+	// host's database still open: true
 }

@@ -7,93 +7,53 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/patkit/patkit/internal/migrate"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one embedded schema step: migrations/NNNN_name.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // migrations returns the embedded migrations in version order, with
 // {{prefix}} replaced by prefix.
-func migrations(prefix string) ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+func migrations(prefix string) ([]migrate.Migration, error) {
+	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		return nil, err
 	}
-	var ms []migration
-	for _, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("sqlitestore: migration %s: name must start with a positive version and '_'", base)
-		}
-		b, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{v, strings.TrimSuffix(base, ".sql"), strings.ReplaceAll(string(b), "{{prefix}}", prefix)})
+	ms, err := migrate.Load(sub)
+	if err != nil {
+		return nil, err
 	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("sqlitestore: two migrations have version %d", ms[i].version)
-		}
+	for i := range ms {
+		ms[i].SQL = strings.ReplaceAll(ms[i].SQL, "{{prefix}}", prefix)
 	}
 	return ms, nil
 }
 
-// connect returns a connection of db, retrying while SQLite answers
-// SQLITE_BUSY. The DSN's pragmas run as a connection opens, and switching a
-// new file to WAL mode while another connection does the same can fail
-// with SQLITE_BUSY without waiting on busy_timeout, so concurrent first
-// Opens of one file would otherwise fail at random. It gives up after 10
-// seconds, the busy timeout.
-func connect(ctx context.Context, db *sql.DB) (*sql.Conn, error) {
-	deadline := time.Now().Add(10 * time.Second)
-	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
-		conn, err := db.Conn(ctx)
-		if err == nil || !isBusy(err) || time.Now().After(deadline) {
-			return conn, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-	}
-}
-
-// migrate applies the embedded migrations that the database has not
-// recorded, all in one IMMEDIATE transaction on a dedicated connection, so
-// that concurrent Opens of one file serialize on SQLite's write lock and
-// apply each migration once whatever the DSN's _txlock. It refuses a
-// database that records a version newer than this package knows.
-func migrate(ctx context.Context, db *sql.DB, prefix, op string) (err error) {
-	ms, err := migrations(prefix)
+// Migrate brings the database's schema up to date: it applies the embedded
+// migrations that the database has not recorded in its table
+// patkit_migrations (with Options.TablePrefix), all in one EXCLUSIVE
+// transaction, so that either all of them are applied or none. It is
+// idempotent, and safe when several Stores or processes migrate one file
+// at once: they take SQLite's write lock in turn (waiting for it up to 10
+// seconds, whatever the DSN's busy_timeout), and those that come after the
+// first find nothing to do. A database that records a migration this
+// package does not have, which a newer release of it applied, is refused
+// with an error.
+func (s *Store) Migrate(ctx context.Context) (err error) {
+	const op = "migrate"
+	ms, err := migrations(s.prefix)
 	if err != nil {
-		return err
+		return fmt.Errorf("sqlitestore: %s: %w", op, err)
 	}
-	conn, err := connect(ctx, db)
+	conn, err := s.w.lock(ctx)
 	if err != nil {
-		return wrap(op+": migrate: connect", err)
+		return wrap(op+": begin", err)
 	}
 	defer conn.Close()
-
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return wrap(op+": migrate: begin", err)
-	}
 	defer func() {
 		if err != nil {
 			// Rollback even when ctx is done, so that the connection goes
@@ -104,37 +64,92 @@ func migrate(ctx context.Context, db *sql.DB, prefix, op string) (err error) {
 		}
 	}()
 
-	table := prefix + "patkit_migrations"
+	table := s.prefix + "patkit_migrations"
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT    NOT NULL,
 		applied_at INTEGER NOT NULL
 	)`); err != nil {
-		return wrap(op+": migrate: create "+table, err)
+		return wrap(op+": create "+table, err)
 	}
-	var current int
-	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM `+table).Scan(&current); err != nil {
-		return wrap(op+": migrate: read version", err)
+	applied, err := appliedVersions(ctx, conn, table)
+	if err != nil {
+		return wrap(op+": read "+table, err)
 	}
-	if latest := ms[len(ms)-1].version; current > latest {
-		return fmt.Errorf("sqlitestore: %s: database schema version %d is newer than this package's %d", op, current, latest)
+	pending, err := migrate.Pending(ms, applied)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %s: %w", op, err)
 	}
-	for _, m := range ms {
-		if m.version <= current {
-			continue
-		}
-		if _, err := conn.ExecContext(ctx, m.sql); err != nil {
-			return wrap(op+": migrate: apply "+m.name, err)
+	for _, m := range pending {
+		if _, err := conn.ExecContext(ctx, m.SQL); err != nil {
+			return wrap(op+": apply "+m.Name, err)
 		}
 		if _, err := conn.ExecContext(ctx, `INSERT INTO `+table+` (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.version, m.name, time.Now().UnixMicro()); err != nil {
-			return wrap(op+": migrate: record "+m.name, err)
+			m.Version, m.Name, time.Now().UnixMicro()); err != nil {
+			return wrap(op+": record "+m.Name, err)
 		}
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		return wrap(op+": migrate: commit", err)
+		return wrap(op+": commit", err)
 	}
 	return nil
+}
+
+func appliedVersions(ctx context.Context, conn *sql.Conn, table string) ([]int, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT version FROM `+table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var vs []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		vs = append(vs, v)
+	}
+	return vs, rows.Err()
+}
+
+// lockWait bounds how long Migrate waits for SQLite's write lock, as the
+// busy_timeout of DSN does for every other write.
+const lockWait = 10 * time.Second
+
+// lock returns a connection of the pool inside an EXCLUSIVE transaction,
+// retrying while SQLite answers SQLITE_BUSY for up to lockWait. Opening a
+// connection runs the DSN's pragmas, and switching a new file to WAL mode
+// while another connection does the same fails with SQLITE_BUSY without
+// waiting on busy_timeout; a caller's DSN may have no busy_timeout at all.
+// Without the retries, concurrent first Migrates of one file would fail at
+// random. EXCLUSIVE rather than IMMEDIATE: in WAL mode they are the same,
+// and in a rollback journal the lock that COMMIT needs is then taken here,
+// where it is retried, not at COMMIT, which would fail while another
+// connection merely reads.
+func (h *handle) lock(ctx context.Context) (*sql.Conn, error) {
+	if err := h.check(ctx); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(lockWait)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		conn, err := h.db.Conn(ctx)
+		if err == nil {
+			if _, err = conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err == nil {
+				return conn, nil
+			}
+			conn.Close()
+		}
+		if !isBusy(err) || time.Now().After(deadline) {
+			return nil, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 var errBadPrefix = errors.New("sqlitestore: TablePrefix must be letters, digits and '_', not starting with a digit")

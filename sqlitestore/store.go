@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -31,11 +33,13 @@ type Options struct {
 // concurrent use, also with other Stores (or processes) on the same
 // database file.
 type Store struct {
-	w, r *sql.DB // writes, reads; the same *sql.DB unless Open made two
-	own  bool    // Close closes w and r
-	q    queries
+	w, r   *handle // writes, reads; on the same *sql.DB unless Open made two
+	own    bool    // Close closes w and r
+	prefix string
+	q      queries
+	closed atomic.Bool
 
-	getByID, getByDigest *sql.Stmt // prepared on r
+	getByID, getByDigest lazyStmt // prepared on r
 }
 
 var _ patkit.Store = (*Store)(nil)
@@ -63,9 +67,10 @@ func dsn(path string, readOnly bool) string {
 }
 
 // Open opens, creating it if needed, the SQLite database file at path,
-// brings its schema up to date and returns a Store that owns it: Close
-// closes the database. The path ":memory:" opens a private in-memory
-// database, served by one connection, which lives until Close.
+// brings its schema up to date with Migrate and returns a Store that owns
+// the database: Close closes it. The path ":memory:" opens a private
+// in-memory database, served by one connection, which lives until Close.
+// If Migrate fails, Open closes what it opened and returns the error.
 //
 // Open uses two connection pools on the file: one connection for writes,
 // so that the Store's own writers queue in Go rather than on SQLite's lock,
@@ -75,19 +80,20 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlitestore: empty path")
 	}
-	prefix := prefixOf(opts)
-	if !validPrefix(prefix) {
+	if !validPrefix(prefixOf(opts)) {
 		return nil, errBadPrefix
 	}
-	op := "open " + path
 	memory := path == ":memory:"
 	name := dsn(path, false)
 	if memory {
 		name = "file::memory:?_pragma=foreign_keys(1)&_txlock=immediate"
 	}
+	// sql.Open connects to nothing: Migrate's connection, on the writer,
+	// is the first, so it creates the file and switches it to WAL before
+	// any reader connects.
 	w, err := sql.Open("sqlite", name)
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	// One connection: the Store's writers queue in Go, not on SQLite's
 	// lock, and an in-memory database lives as long as its connection.
@@ -95,51 +101,38 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	// Migrate through the writer first: it creates the file and switches it
-	// to WAL before any reader connects.
-	if err := migrate(ctx, w, prefix, op); err != nil {
-		w.Close()
-		return nil, err
-	}
 	r := w
 	if !memory {
 		if r, err = sql.Open("sqlite", dsn(path, true)); err != nil {
 			w.Close()
-			return nil, wrap(op, err)
+			return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 		}
 		n := max(4, runtime.GOMAXPROCS(0))
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
 	}
-	s, err := newStore(ctx, w, r, true, prefix)
-	if err != nil {
-		if r != w {
-			r.Close()
-		}
-		w.Close()
-		return nil, err
+	s := newStore(w, r, true, opts)
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	return s, nil
 }
 
-// New returns a Store on the caller's database, after bringing its schema
-// up to date. Close does not close db. The Store uses db for reads and
-// writes; open it with the DSN that DSN returns (or at least a busy_timeout
-// and _txlock=immediate) so that concurrent writers wait for each other
-// instead of failing with SQLITE_BUSY.
+// New returns a Store on the caller's database. It does no I/O: call
+// Migrate before using the Store (Open does both). Close does not close db.
+// The Store uses db for reads and writes; open it with the DSN that DSN
+// returns (or at least a busy_timeout and _txlock=immediate) so that
+// concurrent writers wait for each other instead of failing with
+// SQLITE_BUSY.
 func New(db *sql.DB, opts *Options) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlitestore: nil *sql.DB")
 	}
-	prefix := prefixOf(opts)
-	if !validPrefix(prefix) {
+	if !validPrefix(prefixOf(opts)) {
 		return nil, errBadPrefix
 	}
-	ctx := context.Background()
-	if err := migrate(ctx, db, prefix, "new"); err != nil {
-		return nil, err
-	}
-	return newStore(ctx, db, db, false, prefix)
+	return newStore(db, db, false, opts), nil
 }
 
 func prefixOf(opts *Options) string {
@@ -149,33 +142,111 @@ func prefixOf(opts *Options) string {
 	return opts.TablePrefix
 }
 
-// newStore prepares the Store's statements on a migrated database.
-func newStore(ctx context.Context, w, r *sql.DB, own bool, prefix string) (*Store, error) {
-	s := &Store{w: w, r: r, own: own, q: newQueries(prefix)}
-	var err error
-	if s.getByID, err = r.PrepareContext(ctx, s.q.getByID); err != nil {
-		return nil, wrap("prepare", err)
-	}
-	if s.getByDigest, err = r.PrepareContext(ctx, s.q.getByDigest); err != nil {
-		s.getByID.Close()
-		return nil, wrap("prepare", err)
-	}
-	return s, nil
+// newStore returns a Store on w and r; it does no I/O.
+func newStore(w, r *sql.DB, own bool, opts *Options) *Store {
+	prefix := prefixOf(opts)
+	s := &Store{own: own, prefix: prefix, q: newQueries(prefix)}
+	s.w = &handle{db: w, closed: &s.closed}
+	s.r = &handle{db: r, closed: &s.closed}
+	s.getByID.query, s.getByDigest.query = s.q.getByID, s.q.getByDigest
+	return s
 }
 
 // Close releases the Store's prepared statements and, if Open opened the
-// database, closes it. Methods called after Close return errors wrapping
-// patkit.ErrUnavailable.
+// database, closes it. Every method called after Close returns an error
+// wrapping patkit.ErrUnavailable, also on a database given to New, which
+// stays open. Closing again does nothing and returns nil.
 func (s *Store) Close() error {
-	err := errors.Join(s.getByID.Close(), s.getByDigest.Close())
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	err := errors.Join(s.getByID.close(), s.getByDigest.close())
 	if s.own {
-		err = errors.Join(err, s.w.Close())
-		if s.r != s.w {
-			err = errors.Join(err, s.r.Close())
+		err = errors.Join(err, s.w.db.Close())
+		if s.r.db != s.w.db {
+			err = errors.Join(err, s.r.db.Close())
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("sqlitestore: close: %w", err)
+	}
+	return nil
+}
+
+// errClosed is the cause of the errors of a closed Store.
+var errClosed = errors.New("store closed")
+
+// handle is one of the Store's ways to its database. Every access goes
+// through one, which refuses once the Store is closed (the *sql.DB of New
+// stays open) or ctx is done.
+type handle struct {
+	db     *sql.DB
+	closed *atomic.Bool // the Store's
+}
+
+func (h *handle) check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if h.closed.Load() {
+		return errClosed
+	}
+	return nil
+}
+
+func (h *handle) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := h.check(ctx); err != nil {
+		return nil, err
+	}
+	return h.db.ExecContext(ctx, query, args...)
+}
+
+func (h *handle) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error) {
+	if err := h.check(ctx); err != nil {
+		return nil, err
+	}
+	return h.db.BeginTx(ctx, opts)
+}
+
+// lazyStmt is a statement prepared at its first use, so that New does no
+// I/O and a Store can be made before its database is migrated. A failed
+// preparation is tried again at the next use.
+type lazyStmt struct {
+	query string
+	stmt  atomic.Pointer[sql.Stmt]
+	mu    sync.Mutex // serializes preparing and closing
+	done  bool       // closed
+}
+
+// queryRow runs the statement on h.
+func (l *lazyStmt) queryRow(ctx context.Context, h *handle, args ...any) (*sql.Row, error) {
+	if err := h.check(ctx); err != nil {
+		return nil, err
+	}
+	st := l.stmt.Load()
+	if st == nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.done {
+			return nil, errClosed
+		}
+		if st = l.stmt.Load(); st == nil {
+			var err error
+			if st, err = h.db.PrepareContext(ctx, l.query); err != nil {
+				return nil, err
+			}
+			l.stmt.Store(st)
+		}
+	}
+	return st.QueryRowContext(ctx, args...), nil
+}
+
+func (l *lazyStmt) close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.done = true
+	if st := l.stmt.Swap(nil); st != nil {
+		return st.Close()
 	}
 	return nil
 }
@@ -262,9 +333,14 @@ func (s *Store) insert(ctx context.Context, db execer, t *patkit.Token, op strin
 // Get returns the token with the given ID, or an error wrapping
 // patkit.ErrNotFound.
 func (s *Store) Get(ctx context.Context, id int64) (*patkit.Token, error) {
-	t, err := scanToken(s.getByID.QueryRowContext(ctx, id))
+	op := fmt.Sprintf("get token %d", id)
+	row, err := s.getByID.queryRow(ctx, s.r, id)
 	if err != nil {
-		return nil, notFound(fmt.Sprintf("get token %d", id), err)
+		return nil, wrap(op, err)
+	}
+	t, err := scanToken(row)
+	if err != nil {
+		return nil, notFound(op, err)
 	}
 	return t, nil
 }
@@ -275,9 +351,14 @@ func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, 
 	if digest == nil {
 		digest = []byte{}
 	}
-	t, err := scanToken(s.getByDigest.QueryRowContext(ctx, digest))
+	const op = "get token by digest"
+	row, err := s.getByDigest.queryRow(ctx, s.r, digest)
 	if err != nil {
-		return nil, notFound("get token by digest", err)
+		return nil, wrap(op, err)
+	}
+	t, err := scanToken(row)
+	if err != nil {
+		return nil, notFound(op, err)
 	}
 	return t, nil
 }
@@ -471,12 +552,36 @@ func notFound(op string, err error) error {
 	return wrap(op, err)
 }
 
-// wrap adds context to a driver error. Errors of the database itself (I/O,
-// locking, a closed pool) also wrap patkit.ErrUnavailable; a done context is
-// reported as itself.
+// wrap adds the operation to a driver error and classifies it: a done
+// context is reported as itself, a database that cannot be reached wraps
+// patkit.ErrUnavailable too (see unavailable), and anything else is
+// wrapped as it is.
 func wrap(op string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("sqlitestore: %s: %w", op, err)
+	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && unavailable(err) {
+		return fmt.Errorf("sqlitestore: %s: %w: %w", op, patkit.ErrUnavailable, err)
 	}
-	return fmt.Errorf("sqlitestore: %s: %w: %w", op, patkit.ErrUnavailable, err)
+	return fmt.Errorf("sqlitestore: %s: %w", op, err)
+}
+
+// unavailable reports whether err means that the database cannot be
+// reached for now, rather than that the statement is wrong or the data
+// refused it: the Store is closed, or the caller closed its *sql.DB; the
+// file cannot be opened (SQLITE_CANTOPEN); reading or writing it failed
+// (SQLITE_IOERR) or the disk is full (SQLITE_FULL); or another connection
+// held the write lock past the busy timeout (SQLITE_BUSY), which is as
+// transient as an unreachable server.
+func unavailable(err error) bool {
+	if errors.Is(err, errClosed) || errors.Is(err, sql.ErrConnDone) ||
+		strings.Contains(err.Error(), "sql: database is closed") {
+		return true
+	}
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_BUSY:
+		return true
+	}
+	return false
 }

@@ -1,7 +1,6 @@
 package sqlitestore_test
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -53,13 +52,26 @@ func TestConformanceNew(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) patkit.Store {
 		db := openDB(t, filepath.Join(t.TempDir(), "patkit.db"))
-		s, err := sqlitestore.New(db, &sqlitestore.Options{TablePrefix: "patkit_"})
-		if err != nil {
-			t.Fatalf("New: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
+		return newStore(t, db, &sqlitestore.Options{TablePrefix: "patkit_"})
 	})
+}
+
+// newStore returns a migrated Store on db, closed at the end of the test.
+func newStore(t *testing.T, db *sql.DB, opts *sqlitestore.Options) *sqlitestore.Store {
+	t.Helper()
+	s, err := sqlitestore.New(db, opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return s
 }
 
 func TestRotationRaceTwoHandles(t *testing.T) {
@@ -186,10 +198,7 @@ func TestConcurrentOpenOfNewFile(t *testing.T) {
 
 func TestNewDoesNotCloseCallersDB(t *testing.T) {
 	db := openDB(t, filepath.Join(t.TempDir(), "patkit.db"))
-	s, err := sqlitestore.New(db, nil)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
+	s := newStore(t, db, nil)
 	tok := token("mine")
 	if err := s.Create(t.Context(), tok); err != nil {
 		t.Fatal(err)
@@ -204,7 +213,8 @@ func TestNewDoesNotCloseCallersDB(t *testing.T) {
 	if name != "mine" {
 		t.Errorf("name = %q, want %q", name, "mine")
 	}
-	// A second New on the same DB finds the schema in place.
+	// A second New on the same DB finds the schema in place, without
+	// Migrate.
 	s2, err := sqlitestore.New(db, nil)
 	if err != nil {
 		t.Fatalf("second New: %v", err)
@@ -276,33 +286,111 @@ func TestNewerSchemaRefused(t *testing.T) {
 	if s, err := sqlitestore.Open(t.Context(), path, nil); err == nil {
 		s.Close()
 		t.Fatal("Open of a database from a newer version succeeded")
+	} else if errors.Is(err, patkit.ErrUnavailable) {
+		t.Errorf("Open of a database from a newer version: %v; want a fault, not ErrUnavailable", err)
 	}
 }
 
+// A closed Store refuses every call with ErrUnavailable, also when the
+// *sql.DB is the caller's and stays open. (storetest's UseAfterClose checks
+// that every method fails; this checks how.)
 func TestClosedStoreUnavailable(t *testing.T) {
-	s, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "patkit.db"), nil)
+	path := filepath.Join(t.TempDir(), "patkit.db")
+	for name, s := range map[string]*sqlitestore.Store{
+		"Open": openPath(t, path, nil),
+		"New":  newStore(t, openDB(t, path), nil),
+	} {
+		tok := token("before close " + name)
+		if err := s.Create(t.Context(), tok); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("%s: Close: %v", name, err)
+		}
+		for op, err := range calls(t, s, tok) {
+			if !errors.Is(err, patkit.ErrUnavailable) {
+				t.Errorf("%s: %s on a closed Store: %v, want an error wrapping ErrUnavailable", name, op, err)
+			}
+		}
+	}
+}
+
+// calls calls every method of s on tok and returns their errors by name.
+func calls(t *testing.T, s *sqlitestore.Store, tok *patkit.Token) map[string]error {
+	ctx := t.Context()
+	errs := map[string]error{
+		"Migrate":     s.Migrate(ctx),
+		"Create":      s.Create(ctx, token("new")),
+		"Revoke":      s.Revoke(ctx, tok.ID),
+		"Rotate":      s.Rotate(ctx, tok.ID, token("next")),
+		"SetLastUsed": s.SetLastUsed(ctx, tok.ID, base, nil),
+	}
+	_, errs["Get"] = s.Get(ctx, tok.ID)
+	_, errs["GetByDigest"] = s.GetByDigest(ctx, tok.Digest)
+	_, _, errs["List"] = s.List(ctx, &patkit.Query{Filter: patkit.Filter{Page: 1, PerPage: 20}})
+	return errs
+}
+
+// New does no I/O: it succeeds on a database that cannot even be opened,
+// and it is Migrate that fails, with ErrUnavailable. A Store used before
+// Migrate fails with a fault (no such table), not ErrUnavailable: the
+// database answered.
+func TestNewDoesNoIO(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "missing", "patkit.db"))
+	s, err := sqlitestore.New(db, nil)
+	if err != nil {
+		t.Fatalf("New on an unreachable file: %v", err)
+	}
+	err = s.Migrate(t.Context())
+	t.Logf("Migrate: %v", err)
+	if !errors.Is(err, patkit.ErrUnavailable) {
+		t.Errorf("Migrate on a file in a missing directory: %v, want an error wrapping ErrUnavailable", err)
+	}
+
+	db = openDB(t, filepath.Join(t.TempDir(), "patkit.db"))
+	s, err = sqlitestore.New(db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
 	_, err = s.Get(t.Context(), 1)
-	if !errors.Is(err, patkit.ErrUnavailable) {
-		t.Errorf("Get on a closed store: %v, want an error wrapping ErrUnavailable", err)
+	t.Logf("Get before Migrate: %v", err)
+	if err == nil || errors.Is(err, patkit.ErrUnavailable) || errors.Is(err, patkit.ErrNotFound) {
+		t.Errorf("Get before Migrate: %v, want a fault (neither ErrUnavailable nor ErrNotFound)", err)
 	}
-	if err := s.Create(t.Context(), token("x")); !errors.Is(err, patkit.ErrUnavailable) {
-		t.Errorf("Create on a closed store: %v, want an error wrapping ErrUnavailable", err)
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// The statement that failed to prepare is prepared again.
+	if _, err := s.Get(t.Context(), 1); !errors.Is(err, patkit.ErrNotFound) {
+		t.Errorf("Get after Migrate: %v, want ErrNotFound", err)
 	}
 }
 
-func TestCanceledContext(t *testing.T) {
-	s := open(t, nil)
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	if _, err := s.Get(ctx, 1); !errors.Is(err, context.Canceled) {
-		t.Errorf("Get with a canceled context: %v, want context.Canceled", err)
+// Stores migrating one new file at once, each on a *sql.DB of its own
+// whose DSN has no busy_timeout (so SQLite does not wait for its lock):
+// Migrate waits for the lock itself, and each migration is applied once.
+func TestConcurrentMigrateWithoutBusyTimeout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "patkit.db")
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		db, err := sql.Open("sqlite", "file:"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		s, err := sqlitestore.New(db, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { errs[i] = s.Migrate(t.Context()) })
 	}
-	if err := s.Rotate(ctx, 1, token("x")); !errors.Is(err, context.Canceled) {
-		t.Errorf("Rotate with a canceled context: %v, want context.Canceled", err)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if got := migrationRows(t, path); len(got) != 1 {
+		t.Errorf("migrations recorded: %q, want one", got)
 	}
 }
 

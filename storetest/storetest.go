@@ -14,7 +14,16 @@
 // (ListFilters/..., ListSort/..., ListSearch/...) share the fixture of their
 // parent. Backends that serve one database from several handles (processes,
 // connection pools) should also call RunRotationRace with two handles on the
-// same database.
+// same database, and those that are a patkit.Watcher, RunWatcher.
+//
+// Besides what each method does, Run checks the error contract of
+// patkit.Store: every method called with a done context (canceled, or past
+// its deadline) returns an error wrapping ctx.Err() and not
+// patkit.ErrUnavailable, and changes nothing (DoneContext); and, if the
+// store is an io.Closer, every method called after Close returns an error
+// and none panics, nor does a second Close (UseAfterClose). That subtest
+// closes the store itself, so the cleanup registered by newStore closes it
+// a second time: make Close idempotent, or ignore its error there.
 //
 // The suite pins down what patkit.Store leaves to its implementations:
 //
@@ -82,6 +91,8 @@ func Run(t *testing.T, newStore func(t *testing.T) patkit.Store) {
 		{"ListPagination", testListPagination},
 		{"ListSearch", testListSearch},
 		{"ListCount", testListCount},
+		{"DoneContext", testDoneContext},
+		{"UseAfterClose", testUseAfterClose},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
