@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -87,5 +88,26 @@ func testSetDigest(t *testing.T, s patkit.Store) {
 	}
 	if _, err := s.GetByDigest(ctx(t), tok.Digest); !errors.Is(err, patkit.ErrNotFound) {
 		t.Errorf("GetByDigest(old digest) = %v, want ErrNotFound", err)
+	}
+}
+
+// testTextRoundTrip stores names and descriptions at the edges of what the
+// Service lets through and expects them back byte for byte.
+func testTextRoundTrip(t *testing.T, s patkit.Store) {
+	for _, text := range []string{
+		"emoji 🔑 and ünïcödé",
+		"wild % _ \\ cards",
+		"tab\tand newline\n",
+		"no-break\u00a0space and \u200b zero width",
+		strings.Repeat("𝄞", 255), // 255 four-byte characters
+		"'; DROP TABLE tokens; --",
+	} {
+		tok := simple(text)
+		tok.Description = text
+		tok = create(t, s, tok)
+		got := get(t, s, tok.ID)
+		if got.Name != text || got.Description != text {
+			t.Errorf("stored %q, got back name %q, description %q", text, got.Name, got.Description)
+		}
 	}
 }

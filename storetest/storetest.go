@@ -34,19 +34,21 @@
 //   - Empty and nil slices (Scopes, LastUsedIPs) are interchangeable.
 //   - Digests are arbitrary bytes, including 0x00.
 //   - List returns complete tokens, equal to what Get returns.
-//   - Sorts break ties by ID in the sort's direction. NULL expires_at and
-//     last_used_at sort as if larger than every time, as in PostgreSQL:
-//     last for the ascending sorts, first for the descending ones.
-//   - Names in the sort tests are lower-case ASCII words starting with
-//     distinct letters, so that any collation gives the same order.
+//   - Every List query is normalized (patkit.Query.Normalize), as the
+//     Service sends them, and its page must be what patkit.Query.Match,
+//     patkit.Sort.Compare and the offset give (names compare by bytes);
+//     the Reference subtests check exactly that on a fixture full of ties.
 //   - Search follows patkit.ParseSearch and SearchTerms.Match: the
 //     characters %, _ and \ in a search match themselves (a SQL backend
 //     must escape them in LIKE patterns). Case folding is only tested on
 //     ASCII letters.
-//   - The total of List is the number of matching tokens, or -1 when more
-//     than patkit.MaxCount match (exactly MaxCount is still counted).
-//   - A store may ignore an unknown Sort (ID ascending, as GitLab does); the
-//     suite does not test it.
+//   - The count of List is exact up to patkit.MaxCount; above it, any
+//     number above MaxCount will do.
+//   - Text is valid UTF-8 without NUL (the Service refuses anything else)
+//     and must come back byte for byte, whatever its script
+//     (TextRoundTrip).
+//   - A store that is a patkit.KeyStore passes KeyCheck and SetDigest;
+//     for others these subtests skip.
 package storetest
 
 import (
@@ -93,6 +95,9 @@ func Run(t *testing.T, newStore func(t *testing.T) patkit.Store) {
 		{"ListCount", testListCount},
 		{"DoneContext", testDoneContext},
 		{"UseAfterClose", testUseAfterClose},
+		{"TextRoundTrip", testTextRoundTrip},
+		{"KeyCheck", testKeyCheck},
+		{"SetDigest", testSetDigest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
