@@ -37,6 +37,10 @@
 //     impersonation tokens, 'project' or 'group' otherwise. digest (the
 //     keyed hash of the secret, never the secret) is unique. Times are
 //     timestamptz, so a Store returns them in UTC at microsecond precision.
+//   - settings: name/value pairs; key_check holds the check value of the
+//     instance key the digests are made with (the Store is a
+//     patkit.KeyStore), so a Service started with another key fails with
+//     patkit.ErrKeyMismatch instead of answering 401 to every token.
 //   - patkit_migrations: the versions Migrate has applied.
 //
 // # Migrations

@@ -29,6 +29,7 @@ func ExampleMigrationSQL() {
 	}
 	// Output:
 	// CREATE TABLE IF NOT EXISTS tokens (
+	// CREATE TABLE IF NOT EXISTS settings (
 }
 
 // Open a Store in a schema of its own, migrating it, and use it. A

@@ -203,7 +203,8 @@ const columns = `id, user_id, name, description, scopes, impersonation, resource
 
 // queries holds the SQL of a Store, its table names qualified once.
 type queries struct {
-	tokens      string // the qualified table name
+	tokens      string // the qualified table names
+	settings    string
 	insert      string
 	get         string
 	getByDigest string
@@ -215,7 +216,8 @@ type queries struct {
 func newQueries(schema string) queries {
 	t := pgx.Identifier{schema, "tokens"}.Sanitize()
 	return queries{
-		tokens: t,
+		tokens:   t,
+		settings: pgx.Identifier{schema, "settings"}.Sanitize(),
 		insert: `INSERT INTO ` + t + ` (user_id, name, description, scopes, impersonation,
 			resource_type, resource_id, access_level, created_at, expires_at, revoked,
 			last_used_at, last_used_ips, previous_id, digest)
