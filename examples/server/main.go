@@ -116,28 +116,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
-	var store patkit.Store
 	postgres := strings.HasPrefix(*dbPath, "postgres://") || strings.HasPrefix(*dbPath, "postgresql://")
-	if postgres {
-		ps, err := pgstore.Open(ctx, *dbPath, nil)
-		if err != nil {
-			return err
-		}
-		defer ps.Close()
-		store = ps
-		if *keyFile == "" {
-			*keyFile = "patkit.key"
-		}
-	} else {
-		ss, err := sqlitestore.Open(ctx, *dbPath, nil)
-		if err != nil {
-			return err
-		}
-		defer ss.Close()
-		store = ss
-		if *keyFile == "" && *dbPath != ":memory:" {
-			*keyFile = *dbPath + ".key"
-		}
+	store, err := openStore(ctx, *dbPath, postgres)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if *keyFile == "" && postgres {
+		*keyFile = "patkit.key"
+	} else if *keyFile == "" && *dbPath != ":memory:" {
+		*keyFile = *dbPath + ".key"
 	}
 	key, err := loadKey(ctx, *keyFile, store)
 	if err != nil {
@@ -198,6 +186,18 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	<-served
 	return nil
+}
+
+// openStore opens the database: PostgreSQL for a postgres:// DSN, else a
+// SQLite file.
+func openStore(ctx context.Context, db string, postgres bool) (interface {
+	patkit.Store
+	io.Closer
+}, error) {
+	if postgres {
+		return pgstore.Open(ctx, db, nil)
+	}
+	return sqlitestore.Open(ctx, db, nil)
 }
 
 // routes returns the server's handler: GitLab's token API under /api/v4/,
