@@ -68,9 +68,19 @@
 //
 // Bodies are limited to [Options.MaxBodyBytes] (413 beyond). Malformed
 // input answers 4xx in GitLab's shapes; a panic is recovered, logged and
-// answered 500 with a generic body. Logs never contain headers or bodies,
-// and the private_token, access_token and bearer_token query parameters
-// are redacted.
+// answered 500 with a generic body.
+//
+// Logs never contain headers or bodies. The logged path and query are cut
+// at 2 KiB (ending "[TRUNCATED]"), and "[REDACTED]" replaces the value of
+// every parameter whose name contains "token" (after decoding, NUL
+// removal, trimming and case folding: private_token, PRIVATE-TOKEN,
+// private_token%00, token...), and anywhere in the path or query whatever
+// looks like a secret: [Options.SecretPrefix] and the base64url characters
+// after it, a GitLab token shape (glpat-, gldt-... and 20 or more
+// characters), and any run of 34 or more base64url characters, the length
+// of a secret without its prefix. The last rule catches a secret whatever
+// its prefix, and also redacts long words such as a search term of 34
+// letters.
 //
 // # Deviations from GitLab
 //

@@ -58,6 +58,7 @@ func writeMessage(w http.ResponseWriter, status int, msg string) {
 // errorWriter renders errors; log receives what is unexpected.
 type errorWriter struct {
 	log *slog.Logger
+	rd  redactor
 }
 
 // write answers err in GitLab's shape for it: the one table that maps
@@ -112,15 +113,15 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, s
 		// The client went away: nobody reads the answer, and it is no
 		// fault of the server's.
 		ew.log.DebugContext(r.Context(), "patkit: client went away",
-			"method", r.Method, "path", redactedURL(r))
+			"method", r.Method, "path", ew.rd.url(r))
 		writeMessage(w, statusClientClosed, "499 Client Closed Request")
 	case errors.Is(err, patkit.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		ew.log.ErrorContext(r.Context(), "patkit: store unavailable",
-			"method", r.Method, "path", redactedURL(r), "error", err.Error())
+			"method", r.Method, "path", ew.rd.url(r), "error", err.Error())
 		writeMessage(w, http.StatusServiceUnavailable, "503 Service Unavailable")
 	default:
 		ew.log.ErrorContext(r.Context(), "patkit: request failed",
-			"method", r.Method, "path", redactedURL(r), "error", err.Error())
+			"method", r.Method, "path", ew.rd.url(r), "error", err.Error())
 		writeMessage(w, http.StatusInternalServerError, "500 Internal Server Error")
 	}
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -21,8 +22,9 @@ type Options struct {
 	// connection is TLS) and the Host header.
 	ExternalURL string
 
-	// Logger receives one Info record per API request (method, path with
-	// secret parameters redacted, status, duration) and an Error record
+	// Logger receives one Info record per API request (method, path and
+	// query with anything that may be a secret redacted and cut at 2 KiB,
+	// status, duration) and an Error record
 	// for every answer 500 or 503, including recovered panics; a request
 	// whose client went away is logged at Debug. Headers and bodies are
 	// never logged. Default: slog.Default(). To silence it, pass
@@ -37,6 +39,14 @@ type Options struct {
 	// last_used_ips. Default: the host part of r.RemoteAddr. Behind a
 	// trusted proxy, read its forwarding header here.
 	ClientIP func(r *http.Request) string
+
+	// SecretPrefix is the prefix of the Service's secrets
+	// (patkit.Options.Prefix), which logs redact wherever it appears in a
+	// request's path or query, with what follows it. Default
+	// patkit.DefaultPrefix ("glpat-"). Whatever it is, logs also redact
+	// anything shaped like a GitLab token and any run of base64url
+	// characters as long as a secret without its prefix.
+	SecretPrefix string
 }
 
 // DefaultMaxBodyBytes is the default of Options.MaxBodyBytes.
@@ -57,6 +67,7 @@ func (o *Options) withDefaults() Options {
 	if c.ClientIP == nil {
 		c.ClientIP = remoteIP
 	}
+	c.SecretPrefix = cmp.Or(c.SecretPrefix, patkit.DefaultPrefix)
 	return c
 }
 
@@ -66,6 +77,7 @@ type api struct {
 	opts Options
 	auth *authenticator
 	ew   errorWriter
+	rd   redactor
 	mux  *http.ServeMux
 }
 
@@ -84,11 +96,12 @@ func New(svc *patkit.Service, opts *Options) *Handler {
 	h := &Handler{api: api{svc: svc, opts: opts.withDefaults(), mux: http.NewServeMux()}}
 	a := &h.api
 	a.auth = &authenticator{svc: svc, clientIP: a.opts.ClientIP}
-	a.ew = errorWriter{log: a.opts.Logger}
+	a.rd = newRedactor(a.opts.SecretPrefix)
+	a.ew = errorWriter{log: a.opts.Logger, rd: a.rd}
 	for _, rt := range a.routes() {
 		a.mux.Handle(rt.method+" /api/v4"+rt.path, a.endpoint(rt))
 	}
-	h.serve = logRequests(a.opts.Logger, recoverPanics(a.opts.Logger, http.HandlerFunc(a.dispatch)))
+	h.serve = logRequests(a.opts.Logger, a.rd, recoverPanics(a.opts.Logger, a.rd, http.HandlerFunc(a.dispatch)))
 	return h
 }
 
