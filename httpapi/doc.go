@@ -102,6 +102,10 @@
 //     of one; Rack would keep only the last value, and Grape would then
 //     answer "scopes is invalid" there. A comma-separated string is split
 //     only where GitLab splits it.
+//   - Without [Options.ExternalURL] Link URLs are relative unless the
+//     Host header names the address the connection was accepted on;
+//     GitLab always writes them on its configured external URL, and
+//     python-gitlab needs them absolute.
 //   - Link URLs repeat the original query values as sent (GitLab writes
 //     Grape's coerced values, e.g. revoked=true for revoked=1); like
 //     Grape's params they include path parameters and, on the

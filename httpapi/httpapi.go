@@ -17,9 +17,17 @@ import (
 type Options struct {
 	// ExternalURL is the scheme, host and port (and any path prefix the
 	// handler is mounted under) that pagination Link headers use, like
-	// GitLab's configured external URL: "https://tokens.example.com". By
-	// default it is derived from the request: http or https (when the
-	// connection is TLS) and the Host header.
+	// GitLab's configured external URL: "https://tokens.example.com". Set
+	// it: clients follow Link URLs with their credentials, and
+	// python-gitlab follows them only when they are absolute.
+	//
+	// Without it the Host header is not trusted: Link URLs are absolute
+	// only when the Host header names the address the connection was
+	// accepted on (an IP address and port, or localhost on a loopback
+	// listener, as a client connecting directly sends), and otherwise
+	// relative ("/api/v4/personal_access_tokens?page=2&per_page=20"),
+	// which clients resolving them against the request URL, and
+	// client-go's pagination, which reads only their query, follow.
 	ExternalURL string
 
 	// Logger receives one Info record per API request (method, path and
