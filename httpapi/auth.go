@@ -53,6 +53,7 @@ func remoteIP(r *http.Request) string {
 // instead of authenticating the same request twice.
 type authResult struct {
 	p      *patkit.Principal
+	base   *patkit.Principal // the token's own principal, before Sudo
 	sudo   bool
 	by     *authenticator
 	secret string
@@ -76,18 +77,26 @@ type authenticator struct {
 //
 // A request that this authenticator's middleware already authenticated
 // with the same credential and Sudo is not authenticated again: only the
-// scopes are checked.
+// scopes are checked. Nor is it for the credential alone (sudo "" and
+// allowed nil) whatever Sudo the middleware applied.
 func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allowed []patkit.Scope) (*authResult, error) {
 	if secret == "" {
 		return nil, nil
 	}
-	if prev, ok := r.Context().Value(ctxKey{}).(*authResult); ok && prev.by == a && prev.secret == secret && prev.sudoAs == sudo {
-		if !prev.sudo && allowed != nil {
-			if err := patkit.CheckScopes(prev.p.Token().Scopes, allowed); err != nil {
-				return nil, err
+	if prev, ok := r.Context().Value(ctxKey{}).(*authResult); ok && prev.by == a && prev.secret == secret {
+		switch {
+		case prev.sudoAs == sudo:
+			if !prev.sudo && allowed != nil {
+				if err := patkit.CheckScopes(prev.p.Token().Scopes, allowed); err != nil {
+					return nil, err
+				}
 			}
+			return prev, nil
+		case sudo == "" && allowed == nil:
+			// The token alone, which the API asks for when the body may
+			// name another Sudo.
+			return &authResult{p: prev.base, base: prev.base, by: a, secret: secret}, nil
 		}
-		return prev, nil
 	}
 	if sudo != "" {
 		allowed = nil
@@ -100,7 +109,7 @@ func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allow
 	if err != nil {
 		return nil, err
 	}
-	ar := &authResult{p: p, by: a, secret: secret, sudoAs: sudo}
+	ar := &authResult{p: p, base: p, by: a, secret: secret, sudoAs: sudo}
 	if sudo != "" {
 		if ar.p, err = a.svc.Sudo(r.Context(), p, sudo); err != nil {
 			return nil, err
@@ -108,6 +117,28 @@ func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allow
 		ar.sudo = true
 	}
 	return ar, nil
+}
+
+// resudo returns ar's credential acting under sudo ("" for none) instead
+// of the Sudo ar was made with, as when a request body names another Sudo
+// than its query string and headers. Without Sudo the endpoint's scopes,
+// allowed, are checked; under Sudo only the sudo scope is.
+func (a *authenticator) resudo(r *http.Request, ar *authResult, sudo string, allowed []patkit.Scope) (*authResult, error) {
+	out := &authResult{p: ar.base, base: ar.base, by: a, secret: ar.secret, sudoAs: sudo}
+	if sudo == "" {
+		if allowed != nil {
+			if err := patkit.CheckScopes(ar.base.Token().Scopes, allowed); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	p, err := a.svc.Sudo(r.Context(), ar.base, sudo)
+	if err != nil {
+		return nil, err
+	}
+	out.p, out.sudo = p, true
+	return out, nil
 }
 
 // checkScopes applies GitLab's scope rule for an endpoint declaring

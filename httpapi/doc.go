@@ -66,9 +66,27 @@
 //
 // # Robustness
 //
-// Bodies are limited to [Options.MaxBodyBytes] (413 beyond). Malformed
-// input answers 4xx in GitLab's shapes; a panic is recovered, logged and
-// answered 500 with a generic body.
+// A request body is read only after the credential in the headers or the
+// query string has authenticated, so that nobody without a token can make
+// the server hold one; a form body is also read when nothing else carries a
+// credential, since GitLab accepts private_token there. Bodies are limited
+// to [Options.MaxBodyBytes] (413 beyond) and to [Options.BodyReadTimeout]
+// (408 beyond). Malformed input answers 4xx in GitLab's shapes; a panic is
+// recovered, logged and answered 500 with a generic body.
+//
+// The handler cannot bound what happens before it runs. Serve it with an
+// http.Server that does, for example:
+//
+//	srv := &http.Server{
+//		Handler:           h,
+//		ReadHeaderTimeout: 10 * time.Second, // slow headers
+//		ReadTimeout:       20 * time.Second, // headers and body; BodyReadTimeout cuts bodies sooner
+//		IdleTimeout:       60 * time.Second, // idle keep-alive connections
+//		MaxHeaderBytes:    64 << 10,         // request line and headers (the default is 1 MiB)
+//	}
+//
+// A WriteTimeout also bounds slow readers of answers, and every handler's
+// run time with them; no answer of this package is large.
 //
 // Logs never contain headers or bodies. The logged path and query are cut
 // at 2 KiB (ending "[TRUNCATED]"), and "[REDACTED]" replaces the value of
@@ -89,6 +107,14 @@
 //   - A known path with another method answers 404 {"message":"404 Not
 //     Found"}, as GitLab's catch-all route does, not 405. OPTIONS is not
 //     answered with Allow, and the ".json" path suffix is not routed.
+//   - A request with no credential in its headers or query string is
+//     answered 401 without reading its body, unless the body is a form:
+//     GitLab's parsers would answer a malformed JSON body 400 first. A
+//     credential in the headers or query string is used before one in a
+//     form body (GitLab looks at a private_token parameter, form body
+//     included, before the PRIVATE-TOKEN header).
+//   - A body slower than [Options.BodyReadTimeout] answers 408
+//     {"message":"408 Request Timeout"} and closes the connection.
 //   - Malformed JSON answers 400 {"message":"400 Bad request - Malformed
 //     JSON"}, and a malformed percent-encoding in the query or a form body
 //     400 {"message":"400 Bad request - Malformed request parameters"}.

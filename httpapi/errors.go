@@ -76,6 +76,10 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, s
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		writeMessage(w, http.StatusRequestEntityTooLarge, "413 Request Entity Too Large")
+	case errors.Is(err, errBodyTimeout):
+		// What is left of the body cannot be told from a next request.
+		w.Header().Set("Connection", "close")
+		writeMessage(w, http.StatusRequestTimeout, "408 Request Timeout")
 	case errors.Is(err, errMalformedJSON):
 		writeMessage(w, http.StatusBadRequest, "400 Bad request - Malformed JSON")
 	case errors.Is(err, errMalformedQuery):

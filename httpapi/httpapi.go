@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/patkit/patkit"
 )
@@ -43,6 +44,15 @@ type Options struct {
 	// {"message":"413 Request Entity Too Large"}. Default 1 MiB.
 	MaxBodyBytes int64
 
+	// BodyReadTimeout bounds how long reading a request body may take,
+	// from the moment the handler starts reading it, through
+	// http.ResponseController read deadlines; a body still incomplete then
+	// is answered 408 {"message":"408 Request Timeout"} and its connection
+	// closed. It does not extend a shorter http.Server.ReadTimeout.
+	// Default DefaultBodyReadTimeout (10 s); negative means no bound of
+	// the handler's own.
+	BodyReadTimeout time.Duration
+
 	// ClientIP returns the client address recorded in a token's
 	// last_used_ips. Default: the host part of r.RemoteAddr. Behind a
 	// trusted proxy, read its forwarding header here.
@@ -57,8 +67,11 @@ type Options struct {
 	SecretPrefix string
 }
 
-// DefaultMaxBodyBytes is the default of Options.MaxBodyBytes.
-const DefaultMaxBodyBytes = 1 << 20
+// Defaults of Options.
+const (
+	DefaultMaxBodyBytes    = 1 << 20
+	DefaultBodyReadTimeout = 10 * time.Second
+)
 
 func (o *Options) withDefaults() Options {
 	var c Options
@@ -71,6 +84,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.BodyReadTimeout == 0 {
+		c.BodyReadTimeout = DefaultBodyReadTimeout
 	}
 	if c.ClientIP == nil {
 		c.ClientIP = remoteIP
@@ -177,32 +193,16 @@ type call struct {
 
 var wildcard = regexp.MustCompile(`\{(\w+)\}`)
 
-// endpoint returns the handler of rt: parse the parameters, authenticate,
-// check scopes, then run the endpoint.
+// endpoint returns the handler of rt: authenticate (reading the body only
+// once the request is authenticated), check scopes, then run the endpoint
+// on the parameters.
 func (a *api) endpoint(rt route) http.Handler {
 	var names []string
 	for _, m := range wildcard.FindAllStringSubmatch(rt.path, -1) {
 		names = append(names, m[1])
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := readInput(w, r, a.opts.MaxBodyBytes)
-		if err != nil {
-			a.ew.write(w, r, err, rt.invalid)
-			return
-		}
-		for _, n := range names {
-			v := r.PathValue(n)
-			in.vals[n] = value{strs: []string{v}}
-			in.linkParams.Set(n, v)
-		}
-		sudo := ""
-		if v, ok := in.vals["sudo"]; ok {
-			sudo, _ = scalar(v)
-		}
-		if sudo == "" {
-			sudo = r.Header.Get("Sudo")
-		}
-		ar, err := a.auth.authenticate(r, credential(r, in.rackValue), sudo, rt.allowed(r.Method))
+		in, ar, sudo, err := a.admit(w, r, rt.allowed(r.Method))
 		if err == nil && ar == nil {
 			err = &patkit.Error{Code: patkit.ErrUnauthorized}
 		}
@@ -213,11 +213,114 @@ func (a *api) endpoint(rt route) http.Handler {
 			a.ew.write(w, r, err, rt.invalid)
 			return
 		}
+		for _, n := range names {
+			v := r.PathValue(n)
+			in.vals[n] = value{strs: []string{v}}
+			in.linkParams.Set(n, v)
+		}
 		c := &call{api: a, w: w, r: r, in: in, p: ar.p, c: &checker{in: in}}
 		if err := rt.handle(c); err != nil {
 			a.ew.write(w, r, err, rt.invalid)
 		}
 	})
+}
+
+// admit parses r's parameters and authenticates it for an endpoint
+// allowing scopes allowed. It returns (in, nil, "", nil) for a request
+// without credential, and the Sudo it applied.
+//
+// The body is read only once the credential in the headers or query
+// string authenticates, so that nobody without a token can make the server
+// hold a body, or when neither holds a credential and the body is a form,
+// which may (GitLab reads private_token and its kin from form bodies too).
+// A Sudo in the body still applies: the token is authenticated for the
+// Sudo of the query and headers, and then, if the body names another one,
+// for that one.
+func (a *api) admit(w http.ResponseWriter, r *http.Request, allowed []patkit.Scope) (in *input, ar *authResult, sudo string, err error) {
+	if in, err = parseQuery(r); err != nil {
+		return nil, nil, "", err
+	}
+	kind := kindOfBody(r)
+	secret := credential(r, in.rackValue)
+	if secret == "" {
+		if kind != bodyForm {
+			return in, nil, "", nil
+		}
+		if err = a.readBody(w, r, in); err != nil {
+			return nil, nil, "", err
+		}
+		sudo = in.sudo(r)
+		ar, err = a.auth.authenticate(r, credential(r, in.rackValue), sudo, allowed)
+		return in, ar, sudo, err
+	}
+	sudo = in.sudo(r)
+	if kind != bodyJSON && kind != bodyForm {
+		ar, err = a.auth.authenticate(r, secret, sudo, allowed)
+		if err == nil {
+			err = a.readBody(w, r, in) // drained, for 413
+		}
+		return in, ar, sudo, err
+	}
+	// The body may name another Sudo, so authenticate the token alone
+	// first. Without Sudo so far the endpoint's scopes are checked where
+	// the Service checks them, but a token failing only those is genuine:
+	// its body is read, for a Sudo under which they do not matter.
+	var scopeErr error
+	if sudo == "" {
+		ar, err = a.auth.authenticate(r, secret, "", allowed)
+		if errors.Is(err, patkit.ErrInsufficientScope) {
+			scopeErr, err = err, nil
+		}
+	} else {
+		ar, err = a.auth.authenticate(r, secret, "", nil)
+	}
+	if err != nil {
+		return in, nil, sudo, err
+	}
+	if err = a.readBody(w, r, in); err != nil {
+		return nil, nil, sudo, err
+	}
+	final := in.sudo(r)
+	switch {
+	case scopeErr != nil && final == "":
+		return in, nil, "", scopeErr
+	case scopeErr != nil:
+		// Authenticate stopped at the scopes, before recording the use.
+		ar, err = a.auth.authenticate(r, secret, final, allowed)
+	case final != "" || sudo != "":
+		ar, err = a.auth.resudo(r, ar, final, allowed)
+	}
+	if err != nil {
+		return in, nil, final, err
+	}
+	return in, ar, final, nil
+}
+
+// readBody reads r's body into in, within Options.BodyReadTimeout.
+func (a *api) readBody(w http.ResponseWriter, r *http.Request, in *input) error {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	rc := http.NewResponseController(w)
+	bounded := false
+	if d := a.opts.BodyReadTimeout; d > 0 {
+		// A shorter ReadTimeout of the server, which runs from the start
+		// of the request, ends sooner: keep it.
+		srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+		if srv == nil || srv.ReadTimeout <= 0 || srv.ReadTimeout > d {
+			bounded = rc.SetReadDeadline(time.Now().Add(d)) == nil
+		}
+	}
+	err := in.readBody(w, r, a.opts.MaxBodyBytes)
+	if err == nil && bounded {
+		// The body is read whole. The server has cleared the deadline
+		// already, unless the body was read before (then it waits for the
+		// next request with the deadline set, and would end this one when
+		// it passes). After a failure the deadline stays: the server may
+		// still drain what is left of the body.
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	return err
 }
 
 // allowed returns the scopes that pass rt for a request with method.
