@@ -170,8 +170,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           routes(svc, log),
+		Handler: routes(svc, log),
+		// What httpapi cannot bound itself (see its package doc): slow
+		// headers, whole requests (httpapi cuts bodies at 10 s within
+		// this), idle keep-alive connections, and request lines and
+		// headers beyond what a GitLab client sends (1 MiB by default).
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       20 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
