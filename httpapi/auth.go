@@ -3,6 +3,7 @@ package httpapi
 import (
 	"cmp"
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"regexp"
@@ -65,6 +66,7 @@ type authResult struct {
 type authenticator struct {
 	svc      *patkit.Service
 	clientIP func(*http.Request) string
+	throttle *throttle // nil: no throttling
 }
 
 // authenticate resolves the request's credential and the Sudo it asks
@@ -101,12 +103,19 @@ func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allow
 	if sudo != "" {
 		allowed = nil
 	}
+	ip := a.clientIP(r)
+	if err := a.throttled(ip); err != nil {
+		return nil, err
+	}
 	p, err := a.svc.Authenticate(r.Context(), secret, patkit.AuthRequest{
-		RemoteIP: a.clientIP(r),
+		RemoteIP: ip,
 		Rotate:   rotatePath.MatchString(r.URL.Path),
 		Scopes:   allowed,
 	})
 	if err != nil {
+		if a.throttle != nil && failedCredential(err) {
+			a.throttle.fail(ip, a.svc.Now())
+		}
 		return nil, err
 	}
 	ar := &authResult{p: p, base: p, by: a, secret: secret, sudoAs: sudo}
@@ -117,6 +126,22 @@ func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allow
 		ar.sudo = true
 	}
 	return ar, nil
+}
+
+// throttled returns a *throttledError if the client address ip may not
+// present a credential now (see FailedAuthLimit).
+func (a *authenticator) throttled(ip string) error {
+	if a.throttle == nil {
+		return nil
+	}
+	return a.throttle.check(ip, a.svc.Now())
+}
+
+// failedCredential reports whether err refuses the credential itself, as
+// opposed to its use (scopes, Sudo, a blocked user) or a fault.
+func failedCredential(err error) bool {
+	return errors.Is(err, patkit.ErrUnauthorized) || errors.Is(err, patkit.ErrTokenExpired) ||
+		errors.Is(err, patkit.ErrTokenRevoked) || errors.Is(err, patkit.ErrImpersonationDisabled)
 }
 
 // resudo returns ar's credential acting under sudo ("" for none) instead

@@ -74,6 +74,13 @@
 // (408 beyond). Malformed input answers 4xx in GitLab's shapes; a panic is
 // recovered, logged and answered 500 with a generic body.
 //
+// Failed authentication can be throttled by client address
+// ([Options.FailedAuthLimit], off by default): after too many failures an
+// address gets GitLab's 429 throttle answer before any token is looked at,
+// in a table of bounded size. Client addresses come from
+// [Options.ClientIP], which must read forwarding headers only when a
+// trusted proxy sets them.
+//
 // The handler cannot bound what happens before it runs. Serve it with an
 // http.Server that does, for example:
 //
@@ -113,6 +120,10 @@
 //     credential in the headers or query string is used before one in a
 //     form body (GitLab looks at a private_token parameter, form body
 //     included, before the PRIVATE-TOKEN header).
+//   - [Options.FailedAuthLimit] counts only credentials that fail, and then
+//     refuses every credential of the address; GitLab's nearest throttle,
+//     throttle_unauthenticated_api, whose name and 429 answer it uses,
+//     counts every request that does not authenticate.
 //   - A body slower than [Options.BodyReadTimeout] answers 408
 //     {"message":"408 Request Timeout"} and closes the connection.
 //   - Malformed JSON answers 400 {"message":"400 Bad request - Malformed

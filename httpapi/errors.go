@@ -69,6 +69,11 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, s
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": pe.Error()})
 		return
 	}
+	var te *throttledError
+	if errors.As(err, &te) {
+		writeThrottled(w, te)
+		return
+	}
 	var e *patkit.Error
 	if !errors.As(err, &e) {
 		e = &patkit.Error{}

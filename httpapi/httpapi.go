@@ -53,10 +53,24 @@ type Options struct {
 	// the handler's own.
 	BodyReadTimeout time.Duration
 
-	// ClientIP returns the client address recorded in a token's
-	// last_used_ips. Default: the host part of r.RemoteAddr. Behind a
-	// trusted proxy, read its forwarding header here.
+	// ClientIP returns the client address, which a token's last_used_ips
+	// record and FailedAuthLimit counts by. Default: the host part of
+	// r.RemoteAddr.
+	//
+	// Behind a reverse proxy, read the address it forwards here, and only
+	// from a header that proxy sets itself: a header a client can write
+	// (X-Forwarded-For as the client sent it, or any header when the
+	// server is also reachable without the proxy) lets every request
+	// claim a new address and so escape FailedAuthLimit, and fill
+	// last_used_ips with anything. For example, behind one proxy that
+	// overwrites X-Real-IP and is the only way in:
+	//
+	//	ClientIP: func(r *http.Request) string { return r.Header.Get("X-Real-IP") },
 	ClientIP func(r *http.Request) string
+
+	// FailedAuthLimit, when not nil, throttles failed authentication by
+	// client address, for the API and the middleware alike. Default: off.
+	FailedAuthLimit *FailedAuthLimit
 
 	// SecretPrefix is the prefix of the Service's secrets
 	// (patkit.Options.Prefix), which logs redact wherever it appears in a
@@ -119,7 +133,7 @@ type Handler struct {
 func New(svc *patkit.Service, opts *Options) *Handler {
 	h := &Handler{api: api{svc: svc, opts: opts.withDefaults(), mux: http.NewServeMux()}}
 	a := &h.api
-	a.auth = &authenticator{svc: svc, clientIP: a.opts.ClientIP}
+	a.auth = &authenticator{svc: svc, clientIP: a.opts.ClientIP, throttle: newThrottle(a.opts.FailedAuthLimit)}
 	a.rd = newRedactor(a.opts.SecretPrefix)
 	a.ew = errorWriter{log: a.opts.Logger, rd: a.rd}
 	for _, rt := range a.routes() {
@@ -245,6 +259,9 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, allowed []patkit.Sco
 	if secret == "" {
 		if kind != bodyForm {
 			return in, nil, "", nil
+		}
+		if err = a.auth.throttled(a.opts.ClientIP(r)); err != nil {
+			return nil, nil, "", err
 		}
 		if err = a.readBody(w, r, in); err != nil {
 			return nil, nil, "", err
