@@ -205,7 +205,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 // and GET /whoami, a route of the host's own protected by the same tokens
 // (it needs read_user, or api, or read_api).
 func routes(svc *patkit.Service, log *slog.Logger) http.Handler {
-	api := httpapi.New(svc, &httpapi.Options{Logger: log})
+	api := httpapi.New(svc, &httpapi.Options{
+		Logger: log,
+		// A client address that fails to authenticate 30 times in a
+		// 3-minute period (GitLab's failed-authentication ban threshold)
+		// gets 429 "Retry later" until the period ends; 16,384 addresses
+		// are remembered (about 1.2 MB). The address is the connection's:
+		// behind a reverse proxy, set ClientIP to read the header that
+		// proxy sets.
+		FailedAuthLimit: &httpapi.FailedAuthLimit{Limit: 30, Period: 3 * time.Minute, MaxClients: 16384},
+	})
 	mux := http.NewServeMux()
 	mux.Handle("/api/v4/", api)
 	mux.Handle("GET /whoami", api.RequireScopes(patkit.ScopeReadUser)(http.HandlerFunc(whoami)))
