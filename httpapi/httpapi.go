@@ -33,11 +33,10 @@ type Options struct {
 
 	// Logger receives one Info record per API request (method, path and
 	// query with anything that may be a secret redacted and cut at 2 KiB,
-	// status, duration) and an Error record
-	// for every answer 500 or 503, including recovered panics; a request
-	// whose client went away is logged at Debug. Headers and bodies are
-	// never logged. Default: slog.Default(). To silence it, pass
-	// slog.New(slog.DiscardHandler).
+	// status, duration) and an Error record for every answer 500 or 503,
+	// including recovered panics; a request whose client went away is
+	// logged at Debug. Headers and bodies are never logged. Default:
+	// slog.Default(). To silence it, pass slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
 
 	// MaxBodyBytes bounds request bodies; a longer body is answered 413
@@ -247,9 +246,9 @@ func (a *api) endpoint(rt route) http.Handler {
 // string authenticates, so that nobody without a token can make the server
 // hold a body, or when neither holds a credential and the body is a form,
 // which may (GitLab reads private_token and its kin from form bodies too).
-// A Sudo in the body still applies: the token is authenticated for the
-// Sudo of the query and headers, and then, if the body names another one,
-// for that one.
+// A Sudo in the body still applies: when the body may hold parameters the
+// token is authenticated alone first, and the final Sudo applied once the
+// body is read.
 func (a *api) admit(w http.ResponseWriter, r *http.Request, allowed []patkit.Scope) (in *input, ar *authResult, sudo string, err error) {
 	if in, err = parseQuery(r); err != nil {
 		return nil, nil, "", err
