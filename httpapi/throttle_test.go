@@ -186,7 +186,9 @@ func TestFailedAuthThrottleBoundedUnderFlood(t *testing.T) {
 func TestFailedAuthThrottleConcurrent(t *testing.T) {
 	e := newEnv(t, func(_ *patkit.Options, ho *httpapi.Options) {
 		ho.ClientIP = fromHeader
-		ho.FailedAuthLimit = &httpapi.FailedAuthLimit{Limit: 5, Period: time.Minute, MaxClients: 64}
+		// Room for all 200 failing addresses: with less, LRU eviction
+		// may forget each before its fifth failure, as documented.
+		ho.FailedAuthLimit = &httpapi.FailedAuthLimit{Limit: 5, Period: time.Minute, MaxClients: 1024}
 		ho.Logger = slog.New(slog.DiscardHandler)
 	})
 	alice, _ := e.token(aliceID, "alice", patkit.ScopeAPI)
