@@ -240,3 +240,57 @@ func (s *slowCreate) Create(ctx context.Context, tok *patkit.Token) error {
 	}
 	return s.Store.Create(ctx, tok)
 }
+
+// countingBody counts the bytes read from it.
+type countingBody struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// TestAnonymousFormBodyLimit checks that a form body read only to look for
+// a credential is held to 64 KiB, while an authenticated one may use
+// MaxBodyBytes.
+func TestAnonymousFormBodyLimit(t *testing.T) {
+	e := newEnv(t)
+	alice, _ := e.token(aliceID, "alice", patkit.ScopeAPI)
+	big := url.Values{"name": {"agent"}, "scopes[]": {"k8s_proxy"}, "padding": {strings.Repeat("d", 100<<10)}}
+	for _, tt := range []struct {
+		name   string
+		header http.Header
+		form   url.Values
+		code   int
+	}{
+		{"anonymous", nil, url.Values{"private_token": {alice}}, 413},
+		{"authenticated by header", http.Header{"Private-Token": {alice}}, nil, 201},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := url.Values{}
+			for k, v := range big {
+				f[k] = v
+			}
+			for k, v := range tt.form {
+				f[k] = v
+			}
+			body := &countingBody{r: strings.NewReader(f.Encode())}
+			r := httptest.NewRequest("POST", "/api/v4/user/personal_access_tokens", body)
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for k, v := range tt.header {
+				r.Header[k] = v
+			}
+			rec := httptest.NewRecorder()
+			e.h.ServeHTTP(rec, r)
+			if rec.Code != tt.code {
+				t.Fatalf("status %d, want %d: %.200s", rec.Code, tt.code, rec.Body)
+			}
+			if tt.code == 413 && body.n.Load() > 65<<10 {
+				t.Errorf("%d bytes read of an anonymous body, want at most 64 KiB", body.n.Load())
+			}
+		})
+	}
+}

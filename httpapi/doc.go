@@ -69,9 +69,9 @@
 // A request body is read only after the credential in the headers or the
 // query string has authenticated, so that nobody without a token can make
 // the server hold one; a form body is also read when nothing else carries a
-// credential, since GitLab accepts private_token there. Bodies are limited
-// to [Options.MaxBodyBytes] (413 beyond) and to [Options.BodyReadTimeout]
-// (408 beyond). Malformed input answers 4xx in GitLab's shapes; a panic is
+// credential, since GitLab accepts private_token there, but then only up to
+// 64 KiB. Bodies are limited to [Options.MaxBodyBytes] (413 beyond) and to
+// [Options.BodyReadTimeout] (408 beyond). Malformed input answers 4xx in GitLab's shapes; a panic is
 // recovered, logged and answered 500 with a generic body.
 //
 // Failed authentication can be throttled by client address
@@ -119,7 +119,8 @@
 //     GitLab's parsers would answer a malformed JSON body 400 first. A
 //     credential in the headers or query string is used before one in a
 //     form body (GitLab looks at a private_token parameter, form body
-//     included, before the PRIVATE-TOKEN header).
+//     included, before the PRIVATE-TOKEN header), and a form body that
+//     must be read to find the credential answers 413 beyond 64 KiB.
 //   - [Options.FailedAuthLimit] counts only credentials that fail, and then
 //     refuses every credential of the address; GitLab's nearest throttle,
 //     throttle_unauthenticated_api, whose name and 429 answer it uses,

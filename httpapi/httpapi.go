@@ -262,7 +262,7 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, allowed []patkit.Sco
 		if err = a.auth.throttled(a.opts.ClientIP(r)); err != nil {
 			return nil, nil, "", err
 		}
-		if err = a.readBody(w, r, in); err != nil {
+		if err = a.readBody(w, r, in, min(a.opts.MaxBodyBytes, maxAnonymousBody)); err != nil {
 			return nil, nil, "", err
 		}
 		sudo = in.sudo(r)
@@ -273,7 +273,7 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, allowed []patkit.Sco
 	if kind != bodyJSON && kind != bodyForm {
 		ar, err = a.auth.authenticate(r, secret, sudo, allowed)
 		if err == nil {
-			err = a.readBody(w, r, in) // drained, for 413
+			err = a.readBody(w, r, in, a.opts.MaxBodyBytes) // drained, for 413
 		}
 		return in, ar, sudo, err
 	}
@@ -293,7 +293,7 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, allowed []patkit.Sco
 	if err != nil {
 		return in, nil, sudo, err
 	}
-	if err = a.readBody(w, r, in); err != nil {
+	if err = a.readBody(w, r, in, a.opts.MaxBodyBytes); err != nil {
 		return nil, nil, sudo, err
 	}
 	final := in.sudo(r)
@@ -312,8 +312,14 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, allowed []patkit.Sco
 	return in, ar, final, nil
 }
 
-// readBody reads r's body into in, within Options.BodyReadTimeout.
-func (a *api) readBody(w http.ResponseWriter, r *http.Request, in *input) error {
+// maxAnonymousBody bounds a form body read only to look for a credential
+// in it: a form whose credential is in its body is a small request, and a
+// client that has not authenticated should not make the server hold much.
+const maxAnonymousBody = 64 << 10
+
+// readBody reads r's body into in, at most limit bytes within
+// Options.BodyReadTimeout.
+func (a *api) readBody(w http.ResponseWriter, r *http.Request, in *input, limit int64) error {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
@@ -327,7 +333,7 @@ func (a *api) readBody(w http.ResponseWriter, r *http.Request, in *input) error 
 			bounded = rc.SetReadDeadline(time.Now().Add(d)) == nil
 		}
 	}
-	err := in.readBody(w, r, a.opts.MaxBodyBytes)
+	err := in.readBody(w, r, limit)
 	if err == nil && bounded {
 		// The body is read whole. The server has cleared the deadline
 		// already, unless the body was read before (then it waits for the
