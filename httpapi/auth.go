@@ -3,6 +3,7 @@ package httpapi
 import (
 	"cmp"
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"regexp"
@@ -53,6 +54,7 @@ func remoteIP(r *http.Request) string {
 // instead of authenticating the same request twice.
 type authResult struct {
 	p      *patkit.Principal
+	base   *patkit.Principal // the token's own principal, before Sudo
 	sudo   bool
 	by     *authenticator
 	secret string
@@ -64,6 +66,7 @@ type authResult struct {
 type authenticator struct {
 	svc      *patkit.Service
 	clientIP func(*http.Request) string
+	throttle *throttle // nil: no throttling
 }
 
 // authenticate resolves the request's credential and the Sudo it asks
@@ -76,31 +79,46 @@ type authenticator struct {
 //
 // A request that this authenticator's middleware already authenticated
 // with the same credential and Sudo is not authenticated again: only the
-// scopes are checked.
+// scopes are checked. Nor is it for the credential alone (sudo "" and
+// allowed nil) whatever Sudo the middleware applied.
 func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allowed []patkit.Scope) (*authResult, error) {
 	if secret == "" {
 		return nil, nil
 	}
-	if prev, ok := r.Context().Value(ctxKey{}).(*authResult); ok && prev.by == a && prev.secret == secret && prev.sudoAs == sudo {
-		if !prev.sudo && allowed != nil {
-			if err := patkit.CheckScopes(prev.p.Token().Scopes, allowed); err != nil {
-				return nil, err
+	if prev, ok := r.Context().Value(ctxKey{}).(*authResult); ok && prev.by == a && prev.secret == secret {
+		switch {
+		case prev.sudoAs == sudo:
+			if !prev.sudo && allowed != nil {
+				if err := patkit.CheckScopes(prev.p.Token().Scopes, allowed); err != nil {
+					return nil, err
+				}
 			}
+			return prev, nil
+		case sudo == "" && allowed == nil:
+			// The token alone, which the API asks for when the body may
+			// name another Sudo.
+			return &authResult{p: prev.base, base: prev.base, by: a, secret: secret}, nil
 		}
-		return prev, nil
 	}
 	if sudo != "" {
 		allowed = nil
 	}
+	ip := a.clientIP(r)
+	if err := a.throttled(ip); err != nil {
+		return nil, err
+	}
 	p, err := a.svc.Authenticate(r.Context(), secret, patkit.AuthRequest{
-		RemoteIP: a.clientIP(r),
+		RemoteIP: ip,
 		Rotate:   rotatePath.MatchString(r.URL.Path),
 		Scopes:   allowed,
 	})
 	if err != nil {
+		if a.throttle != nil && failedCredential(err) {
+			a.throttle.fail(ip, a.svc.Now())
+		}
 		return nil, err
 	}
-	ar := &authResult{p: p, by: a, secret: secret, sudoAs: sudo}
+	ar := &authResult{p: p, base: p, by: a, secret: secret, sudoAs: sudo}
 	if sudo != "" {
 		if ar.p, err = a.svc.Sudo(r.Context(), p, sudo); err != nil {
 			return nil, err
@@ -108,6 +126,44 @@ func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allow
 		ar.sudo = true
 	}
 	return ar, nil
+}
+
+// throttled returns a *throttledError if the client address ip may not
+// present a credential now (see FailedAuthLimit).
+func (a *authenticator) throttled(ip string) error {
+	if a.throttle == nil {
+		return nil
+	}
+	return a.throttle.check(ip, a.svc.Now())
+}
+
+// failedCredential reports whether err refuses the credential itself, as
+// opposed to its use (scopes, Sudo, a blocked user) or a fault.
+func failedCredential(err error) bool {
+	return errors.Is(err, patkit.ErrUnauthorized) || errors.Is(err, patkit.ErrTokenExpired) ||
+		errors.Is(err, patkit.ErrTokenRevoked) || errors.Is(err, patkit.ErrImpersonationDisabled)
+}
+
+// resudo returns ar's credential acting under sudo ("" for none) instead
+// of the Sudo ar was made with, as when a request body names another Sudo
+// than its query string and headers. Without Sudo the endpoint's scopes,
+// allowed, are checked; under Sudo only the sudo scope is.
+func (a *authenticator) resudo(r *http.Request, ar *authResult, sudo string, allowed []patkit.Scope) (*authResult, error) {
+	out := &authResult{p: ar.base, base: ar.base, by: a, secret: ar.secret, sudoAs: sudo}
+	if sudo == "" {
+		if allowed != nil {
+			if err := patkit.CheckScopes(ar.base.Token().Scopes, allowed); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	p, err := a.svc.Sudo(r.Context(), ar.base, sudo)
+	if err != nil {
+		return nil, err
+	}
+	out.p, out.sudo = p, true
+	return out, nil
 }
 
 // checkScopes applies GitLab's scope rule for an endpoint declaring

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/httpapi"
@@ -62,6 +63,37 @@ func TestAuthenticateOnce(t *testing.T) {
 		}
 		if n := store.n.Load(); n != 1 {
 			t.Errorf("%s: %d store lookups for one request, want 1", c.method, n)
+		}
+	}
+}
+
+// TestAuthenticateOnceWithSudoAndBody checks the same for a request whose
+// body is read after authentication and may name another Sudo.
+func TestAuthenticateOnceWithSudoAndBody(t *testing.T) {
+	e := newEnv(t)
+	sudo, _ := e.token(rootID, "sudo", patkit.ScopeAPI, patkit.ScopeSudo)
+	store := &countingLookups{Store: e.store}
+	svc, err := patkit.New(store, e.dir, bytes.Repeat([]byte("k"), 32), &patkit.Options{CacheSize: -1, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httpapi.New(svc, &httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
+	mux := http.NewServeMux()
+	mux.Handle("/api/v4/", api)
+	h := api.Authenticate(mux)
+	for _, body := range []string{`{"name":"a","scopes":["k8s_proxy"]}`, `{"name":"b","scopes":["k8s_proxy"],"sudo":"bob"}`} {
+		store.n.Store(0)
+		r := httptest.NewRequest("POST", "/api/v4/user/personal_access_tokens", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Private-Token", sudo)
+		r.Header.Set("Sudo", "alice")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != 201 {
+			t.Errorf("%s: %d %s", body, rec.Code, rec.Body)
+		}
+		if n := store.n.Load(); n != 1 {
+			t.Errorf("%s: %d store lookups for one request, want 1", body, n)
 		}
 	}
 }

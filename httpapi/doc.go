@@ -75,11 +75,46 @@
 //
 // # Robustness
 //
-// Bodies are limited to [Options.MaxBodyBytes] (413 beyond). Malformed
-// input answers 4xx in GitLab's shapes; a panic is recovered, logged and
-// answered 500 with a generic body. Logs never contain headers or bodies,
-// and the private_token, access_token and bearer_token query parameters
-// are redacted.
+// A request body is read only after the credential in the headers or the
+// query string has authenticated, so that nobody without a token can make
+// the server hold one; a form body is also read when nothing else carries a
+// credential, since GitLab accepts private_token there, but then only up to
+// 64 KiB. Bodies are limited to [Options.MaxBodyBytes] (413 beyond) and to
+// [Options.BodyReadTimeout] (408 beyond). Malformed input answers 4xx in GitLab's shapes; a panic is
+// recovered, logged and answered 500 with a generic body.
+//
+// Failed authentication can be throttled by client address
+// ([Options.FailedAuthLimit], off by default): after too many failures an
+// address gets GitLab's 429 throttle answer before any token is looked at,
+// in a table of bounded size. Client addresses come from
+// [Options.ClientIP], which must read forwarding headers only when a
+// trusted proxy sets them.
+//
+// The handler cannot bound what happens before it runs. Serve it with an
+// http.Server that does, for example:
+//
+//	srv := &http.Server{
+//		Handler:           h,
+//		ReadHeaderTimeout: 10 * time.Second, // slow headers
+//		ReadTimeout:       20 * time.Second, // headers and body; BodyReadTimeout cuts bodies sooner
+//		IdleTimeout:       60 * time.Second, // idle keep-alive connections
+//		MaxHeaderBytes:    64 << 10,         // request line and headers (the default is 1 MiB)
+//	}
+//
+// A WriteTimeout also bounds slow readers of answers, and every handler's
+// run time with them; no answer of this package is large.
+//
+// Logs never contain headers or bodies. The logged path and query are cut
+// at 2 KiB (ending "[TRUNCATED]"), and "[REDACTED]" replaces the value of
+// every parameter whose name contains "token" (after decoding, NUL
+// removal, trimming and case folding: private_token, PRIVATE-TOKEN,
+// private_token%00, token...), and anywhere in the path or query whatever
+// looks like a secret: [Options.SecretPrefix] and the base64url characters
+// after it, a GitLab token shape (glpat-, gldt-... and 20 or more
+// characters), and any run of 34 or more base64url characters, the length
+// of a secret without its prefix. The last rule catches a secret whatever
+// its prefix, and also redacts long words such as a search term of 34
+// letters.
 //
 // # Deviations from GitLab
 //
@@ -88,6 +123,19 @@
 //   - A known path with another method answers 404 {"message":"404 Not
 //     Found"}, as GitLab's catch-all route does, not 405. OPTIONS is not
 //     answered with Allow, and the ".json" path suffix is not routed.
+//   - A request with no credential in its headers or query string is
+//     answered 401 without reading its body, unless the body is a form:
+//     GitLab's parsers would answer a malformed JSON body 400 first. A
+//     credential in the headers or query string is used before one in a
+//     form body (GitLab looks at a private_token parameter, form body
+//     included, before the PRIVATE-TOKEN header), and a form body that
+//     must be read to find the credential answers 413 beyond 64 KiB.
+//   - [Options.FailedAuthLimit] counts only credentials that fail, and then
+//     refuses every credential of the address; GitLab's nearest throttle,
+//     throttle_unauthenticated_api, whose name and 429 answer it uses,
+//     counts every request that does not authenticate.
+//   - A body slower than [Options.BodyReadTimeout] answers 408
+//     {"message":"408 Request Timeout"} and closes the connection.
 //   - Malformed JSON answers 400 {"message":"400 Bad request - Malformed
 //     JSON"}, and a malformed percent-encoding in the query or a form body
 //     400 {"message":"400 Bad request - Malformed request parameters"}.
@@ -101,6 +149,10 @@
 //     of one; Rack would keep only the last value, and Grape would then
 //     answer "scopes is invalid" there. A comma-separated string is split
 //     only where GitLab splits it.
+//   - Without [Options.ExternalURL] Link URLs are relative unless the
+//     Host header names the address the connection was accepted on;
+//     GitLab always writes them on its configured external URL, and
+//     python-gitlab needs them absolute.
 //   - Link URLs repeat the original query values as sent (GitLab writes
 //     Grape's coerced values, e.g. revoked=true for revoked=1); like
 //     Grape's params they include path parameters and, on the

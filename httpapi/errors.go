@@ -58,6 +58,7 @@ func writeMessage(w http.ResponseWriter, status int, msg string) {
 // errorWriter renders errors; log receives what is unexpected.
 type errorWriter struct {
 	log *slog.Logger
+	rd  redactor
 }
 
 // write answers err in GitLab's shape for it: the one table that maps
@@ -68,6 +69,11 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, s
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": pe.Error()})
 		return
 	}
+	var te *throttledError
+	if errors.As(err, &te) {
+		writeThrottled(w, te)
+		return
+	}
 	var e *patkit.Error
 	if !errors.As(err, &e) {
 		e = &patkit.Error{}
@@ -75,6 +81,10 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, s
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		writeMessage(w, http.StatusRequestEntityTooLarge, "413 Request Entity Too Large")
+	case errors.Is(err, errBodyTimeout):
+		// What is left of the body cannot be told from a next request.
+		w.Header().Set("Connection", "close")
+		writeMessage(w, http.StatusRequestTimeout, "408 Request Timeout")
 	case errors.Is(err, errMalformedJSON):
 		writeMessage(w, http.StatusBadRequest, "400 Bad request - Malformed JSON")
 	case errors.Is(err, errMalformedQuery):
@@ -112,15 +122,15 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, s
 		// The client went away: nobody reads the answer, and it is no
 		// fault of the server's.
 		ew.log.DebugContext(r.Context(), "patkit: client went away",
-			"method", r.Method, "path", redactedURL(r))
+			"method", r.Method, "path", ew.rd.url(r))
 		writeMessage(w, statusClientClosed, "499 Client Closed Request")
 	case errors.Is(err, patkit.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		ew.log.ErrorContext(r.Context(), "patkit: store unavailable",
-			"method", r.Method, "path", redactedURL(r), "error", err.Error())
+			"method", r.Method, "path", ew.rd.url(r), "error", err.Error())
 		writeMessage(w, http.StatusServiceUnavailable, "503 Service Unavailable")
 	default:
 		ew.log.ErrorContext(r.Context(), "patkit: request failed",
-			"method", r.Method, "path", redactedURL(r), "error", err.Error())
+			"method", r.Method, "path", ew.rd.url(r), "error", err.Error())
 		writeMessage(w, http.StatusInternalServerError, "500 Internal Server Error")
 	}
 }

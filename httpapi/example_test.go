@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/httpapi"
@@ -95,4 +97,38 @@ func ExampleHandler_RequireScopes() {
 	// 200 hello alice
 	// 403 {"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"api read_api"}
 	// 401 {"message":"401 Unauthorized"}
+}
+
+// Throttle failed authentication: after three failures from one client
+// address in a minute, that address gets GitLab's 429 until the minute
+// ends, even with a valid token, while other addresses are unaffected.
+func ExampleFailedAuthLimit() {
+	svc, secret := exampleService(patkit.ScopeReadAPI)
+	h := httpapi.New(svc, &httpapi.Options{
+		FailedAuthLimit: &httpapi.FailedAuthLimit{Limit: 3, Period: time.Minute},
+		Logger:          slog.New(slog.DiscardHandler),
+	})
+	get := func(addr, token string) {
+		r := httptest.NewRequest("GET", "/api/v4/personal_access_tokens/self", nil)
+		r.RemoteAddr = addr + ":40000"
+		r.Header.Set("PRIVATE-TOKEN", token)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		body := w.Body.String()
+		if w.Code == http.StatusOK {
+			body = "(the token)"
+		}
+		fmt.Printf("%s %d %q\n", addr, w.Code, body)
+	}
+	for range 3 {
+		get("192.0.2.1", "glpat-wrong")
+	}
+	get("192.0.2.1", secret)
+	get("198.51.100.2", secret)
+	// Output:
+	// 192.0.2.1 401 "{\"message\":\"401 Unauthorized\"}"
+	// 192.0.2.1 401 "{\"message\":\"401 Unauthorized\"}"
+	// 192.0.2.1 401 "{\"message\":\"401 Unauthorized\"}"
+	// 192.0.2.1 429 "Retry later\n"
+	// 198.51.100.2 200 "(the token)"
 }

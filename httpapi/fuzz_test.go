@@ -10,9 +10,19 @@ import (
 	"github.com/patkit/patkit"
 )
 
-// FuzzAPI sends arbitrary paths, queries and bodies: nothing may answer 5xx
-// or anything but JSON.
+// Placeholders a fuzzed path or body may hold, replaced by a real secret
+// of the instance before the request is sent: with and without its prefix.
+const (
+	secretHole = "{SECRET}"
+	bodyHole   = "{BODY}"
+)
+
+// FuzzAPI sends arbitrary paths, queries and bodies, with the credential
+// in a header, in the input itself or nowhere: nothing may answer 5xx or
+// anything but JSON, and no secret may reach the log. Run it longer with
+// go test -run '^$' -fuzz FuzzAPI ./httpapi.
 func FuzzAPI(f *testing.F) {
+	words := strings.Repeat("alpha beta gamma delta ", 500)
 	seeds := []struct{ method, path, ct, body string }{
 		{"GET", "/api/v4/personal_access_tokens?revoked=1&state=active&created_after=2026-01-01&sort=name_desc&page=2&per_page=1", "", ""},
 		{"POST", "/api/v4/users/2/personal_access_tokens", "application/json", `{"name":"x","scopes":["api"],"expires_at":"2026-05-01"}`},
@@ -22,6 +32,31 @@ func FuzzAPI(f *testing.F) {
 		{"DELETE", "/api/v4/personal_access_tokens/1", "multipart/form-data; boundary=x", "--x\r\n"},
 		{"POST", "/api/v4/personal_access_tokens/self/rotate?sudo=alice", "application/json", `{"sudo":{"a":1}}`},
 		{"GET", "/api/v4/users/2/impersonation_tokens/1e9", "", ""},
+		// Near-miss credential names, secrets in the path and in search.
+		{"GET", "/api/v4/personal_access_tokens?private_token%00=" + secretHole, "", ""},
+		{"GET", "/api/v4/personal_access_tokens?private_token%20=" + secretHole + "&per_page=2", "", ""},
+		{"GET", "/api/v4/personal_access_tokens?token=" + secretHole, "", ""},
+		{"GET", "/api/v4/personal_access_tokens?PRIVATE-TOKEN=" + secretHole, "", ""},
+		{"GET", "/api/v4/personal_access_tokens?private_token[]=" + secretHole, "", ""},
+		{"GET", "/api/v4/personal_access_tokens?%70rivate_token=" + secretHole, "", ""},
+		{"GET", "/api/v4/personal_access_tokens?access_token=" + secretHole + "&bearer_token=" + secretHole, "", ""},
+		{"GET", "/api/v4/personal_access_tokens/" + secretHole, "", ""},
+		{"GET", "/api/v4/personal_access_tokens?search=" + secretHole, "", ""},
+		{"GET", "/api/v4/personal_access_tokens?search=" + bodyHole + "&sort=" + secretHole, "", ""},
+		{"POST", "/api/v4/user/personal_access_tokens", "application/x-www-form-urlencoded", "private_token=" + secretHole + "&name=" + secretHole + "&scopes[]=k8s_proxy"},
+		{"POST", "/api/v4/user/personal_access_tokens", "application/x-www-form-urlencoded", "private_token%00=" + secretHole + "&name=x"},
+		{"POST", "/api/v4/user/personal_access_tokens", "application/json", `{"private_token":"` + secretHole + `","name":"` + bodyHole + `"}`},
+		// NUL bytes and invalid UTF-8.
+		{"POST", "/api/v4/users/2/personal_access_tokens?name=a%00b&scopes[]=api", "", ""},
+		{"POST", "/api/v4/users/2/personal_access_tokens", "application/x-www-form-urlencoded", "name=%ff&scopes[]=api"},
+		{"POST", "/api/v4/users/2/personal_access_tokens", "application/json", "{\"name\":\"a\\u0000b\",\"scopes\":[\"api\"]}"},
+		{"GET", "/api/v4/personal_access_tokens?search=%00", "", ""},
+		{"GET", "/api/v4/personal_access_tokens?search=%c0%af&sort=%ff", "", ""},
+		{"GET", "/api/v4/personal_access_tokens/%00", "", ""},
+		// Huge search strings.
+		{"GET", "/api/v4/personal_access_tokens?search=" + url.QueryEscape(words), "", ""},
+		{"GET", "/api/v4/personal_access_tokens?search=" + strings.Repeat("x", 64<<10), "", ""},
+		{"GET", "/api/v4/personal_access_tokens", "application/json", `{"search":"` + words + `"}`},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.ct, s.body)
@@ -31,7 +66,10 @@ func FuzzAPI(f *testing.F) {
 	alice, _ := e.token(aliceID, "alice", patkit.ScopeAPI)
 	e.resourceToken(patkit.ResourceProject, "bot", 30, patkit.ScopeAPI)
 	e.impersonationToken(aliceID, "imp", patkit.ScopeAPI)
+	secrets := []string{root, root[len("glpat-"):], alice, alice[len("glpat-"):]}
+	fill := strings.NewReplacer(secretHole, alice, bodyHole, alice[len("glpat-"):])
 	f.Fuzz(func(t *testing.T, method, path, ct, body string) {
+		path, body = fill.Replace(path), fill.Replace(body)
 		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \r\n\t#") {
 			return
 		}
@@ -43,22 +81,31 @@ func FuzzAPI(f *testing.F) {
 		default:
 			method = "POST"
 		}
-		for _, tok := range []string{root, alice} {
+		e.logs.Reset()
+		for _, tok := range []string{root, alice, ""} {
 			r := httptest.NewRequest(method, "http://example.com"+path, strings.NewReader(body))
 			if ct != "" {
 				r.Header.Set("Content-Type", ct)
 			}
-			r.Header.Set("Private-Token", tok)
+			if tok != "" {
+				r.Header.Set("Private-Token", tok)
+			}
 			rec := httptest.NewRecorder()
 			e.h.ServeHTTP(rec, r)
 			if rec.Code >= 500 {
-				t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+				t.Fatalf("%s %q: %d %s", method, path, rec.Code, rec.Body)
 			}
 			if rec.Code >= 300 && rec.Code < 400 || rec.Code == 204 || method == "HEAD" {
 				continue
 			}
 			if !json.Valid(rec.Body.Bytes()) {
-				t.Fatalf("%s %s: %d not JSON: %q", method, path, rec.Code, rec.Body)
+				t.Fatalf("%s %q: %d not JSON: %q", method, path, rec.Code, rec.Body)
+			}
+		}
+		logs := e.logs.String()
+		for _, s := range secrets {
+			if strings.Contains(logs, s) {
+				t.Fatalf("%s %q: secret in the log:\n%s", method, path, logs)
 			}
 		}
 	})

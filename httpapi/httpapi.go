@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"cmp"
 	"errors"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/patkit/patkit"
 )
@@ -16,31 +18,73 @@ import (
 type Options struct {
 	// ExternalURL is the scheme, host and port (and any path prefix the
 	// handler is mounted under) that pagination Link headers use, like
-	// GitLab's configured external URL: "https://tokens.example.com". By
-	// default it is derived from the request: http or https (when the
-	// connection is TLS) and the Host header.
+	// GitLab's configured external URL: "https://tokens.example.com". Set
+	// it: clients follow Link URLs with their credentials, and
+	// python-gitlab follows them only when they are absolute.
+	//
+	// Without it the Host header is not trusted: Link URLs are absolute
+	// only when the Host header names the address the connection was
+	// accepted on (an IP address and port, or localhost on a loopback
+	// listener, as a client connecting directly sends), and otherwise
+	// relative ("/api/v4/personal_access_tokens?page=2&per_page=20"),
+	// which clients resolving them against the request URL, and
+	// client-go's pagination, which reads only their query, follow.
 	ExternalURL string
 
-	// Logger receives one Info record per API request (method, path with
-	// secret parameters redacted, status, duration) and an Error record
-	// for every answer 500 or 503, including recovered panics; a request
-	// whose client went away is logged at Debug. Headers and bodies are
-	// never logged. Default: slog.Default(). To silence it, pass
-	// slog.New(slog.DiscardHandler).
+	// Logger receives one Info record per API request (method, path and
+	// query with anything that may be a secret redacted and cut at 2 KiB,
+	// status, duration) and an Error record for every answer 500 or 503,
+	// including recovered panics; a request whose client went away is
+	// logged at Debug. Headers and bodies are never logged. Default:
+	// slog.Default(). To silence it, pass slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
 
 	// MaxBodyBytes bounds request bodies; a longer body is answered 413
 	// {"message":"413 Request Entity Too Large"}. Default 1 MiB.
 	MaxBodyBytes int64
 
-	// ClientIP returns the client address recorded in a token's
-	// last_used_ips. Default: the host part of r.RemoteAddr. Behind a
-	// trusted proxy, read its forwarding header here.
+	// BodyReadTimeout bounds how long reading a request body may take,
+	// from the moment the handler starts reading it, through
+	// http.ResponseController read deadlines; a body still incomplete then
+	// is answered 408 {"message":"408 Request Timeout"} and its connection
+	// closed. It does not extend a shorter http.Server.ReadTimeout.
+	// Default DefaultBodyReadTimeout (10 s); negative means no bound of
+	// the handler's own.
+	BodyReadTimeout time.Duration
+
+	// ClientIP returns the client address, which a token's last_used_ips
+	// record and FailedAuthLimit counts by. Default: the host part of
+	// r.RemoteAddr.
+	//
+	// Behind a reverse proxy, read the address it forwards here, and only
+	// from a header that proxy sets itself: a header a client can write
+	// (X-Forwarded-For as the client sent it, or any header when the
+	// server is also reachable without the proxy) lets every request
+	// claim a new address and so escape FailedAuthLimit, and fill
+	// last_used_ips with anything. For example, behind one proxy that
+	// overwrites X-Real-IP and is the only way in:
+	//
+	//	ClientIP: func(r *http.Request) string { return r.Header.Get("X-Real-IP") },
 	ClientIP func(r *http.Request) string
+
+	// FailedAuthLimit, when not nil, throttles failed authentication by
+	// client address, for the API and the middleware alike. Default: off.
+	FailedAuthLimit *FailedAuthLimit
+
+	// SecretPrefix is the prefix of the Service's secrets
+	// (patkit.Options.Prefix), which logs redact wherever it appears in a
+	// request's path or query, with what follows it. Default
+	// patkit.DefaultPrefix ("glpat-"). Whatever it is, logs also redact
+	// anything shaped like a GitLab token and any run of base64url
+	// characters as long as a secret without its prefix.
+	SecretPrefix string
 }
 
-// DefaultMaxBodyBytes is the default of Options.MaxBodyBytes.
-const DefaultMaxBodyBytes = 1 << 20
+// Defaults of Options.
+const (
+	DefaultMaxBodyBytes    = 1 << 20
+	DefaultBodyReadTimeout = 10 * time.Second
+)
 
 func (o *Options) withDefaults() Options {
 	var c Options
@@ -54,9 +98,13 @@ func (o *Options) withDefaults() Options {
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if c.BodyReadTimeout == 0 {
+		c.BodyReadTimeout = DefaultBodyReadTimeout
+	}
 	if c.ClientIP == nil {
 		c.ClientIP = remoteIP
 	}
+	c.SecretPrefix = cmp.Or(c.SecretPrefix, patkit.DefaultPrefix)
 	return c
 }
 
@@ -66,6 +114,7 @@ type api struct {
 	opts Options
 	auth *authenticator
 	ew   errorWriter
+	rd   redactor
 	mux  *http.ServeMux
 }
 
@@ -83,12 +132,13 @@ type Handler struct {
 func New(svc *patkit.Service, opts *Options) *Handler {
 	h := &Handler{api: api{svc: svc, opts: opts.withDefaults(), mux: http.NewServeMux()}}
 	a := &h.api
-	a.auth = &authenticator{svc: svc, clientIP: a.opts.ClientIP}
-	a.ew = errorWriter{log: a.opts.Logger}
+	a.auth = &authenticator{svc: svc, clientIP: a.opts.ClientIP, throttle: newThrottle(a.opts.FailedAuthLimit)}
+	a.rd = newRedactor(a.opts.SecretPrefix)
+	a.ew = errorWriter{log: a.opts.Logger, rd: a.rd}
 	for _, rt := range a.routes() {
 		a.mux.Handle(rt.method+" /api/v4"+rt.path, a.endpoint(rt))
 	}
-	h.serve = logRequests(a.opts.Logger, recoverPanics(a.opts.Logger, http.HandlerFunc(a.dispatch)))
+	h.serve = logRequests(a.opts.Logger, a.rd, recoverPanics(a.opts.Logger, a.rd, http.HandlerFunc(a.dispatch)))
 	return h
 }
 
@@ -156,32 +206,16 @@ type call struct {
 
 var wildcard = regexp.MustCompile(`\{(\w+)\}`)
 
-// endpoint returns the handler of rt: parse the parameters, authenticate,
-// check scopes, then run the endpoint.
+// endpoint returns the handler of rt: authenticate (reading the body only
+// once the request is authenticated), check scopes, then run the endpoint
+// on the parameters.
 func (a *api) endpoint(rt route) http.Handler {
 	var names []string
 	for _, m := range wildcard.FindAllStringSubmatch(rt.path, -1) {
 		names = append(names, m[1])
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := readInput(w, r, a.opts.MaxBodyBytes)
-		if err != nil {
-			a.ew.write(w, r, err, rt.invalid)
-			return
-		}
-		for _, n := range names {
-			v := r.PathValue(n)
-			in.vals[n] = value{strs: []string{v}}
-			in.linkParams.Set(n, v)
-		}
-		sudo := ""
-		if v, ok := in.vals["sudo"]; ok {
-			sudo, _ = scalar(v)
-		}
-		if sudo == "" {
-			sudo = r.Header.Get("Sudo")
-		}
-		ar, err := a.auth.authenticate(r, credential(r, in.rackValue), sudo, rt.allowed(r.Method))
+		in, ar, sudo, err := a.admit(w, r, rt.allowed(r.Method))
 		if err == nil && ar == nil {
 			err = &patkit.Error{Code: patkit.ErrUnauthorized}
 		}
@@ -192,11 +226,123 @@ func (a *api) endpoint(rt route) http.Handler {
 			a.ew.write(w, r, err, rt.invalid)
 			return
 		}
+		for _, n := range names {
+			v := r.PathValue(n)
+			in.vals[n] = value{strs: []string{v}}
+			in.linkParams.Set(n, v)
+		}
 		c := &call{api: a, w: w, r: r, in: in, p: ar.p, c: &checker{in: in}}
 		if err := rt.handle(c); err != nil {
 			a.ew.write(w, r, err, rt.invalid)
 		}
 	})
+}
+
+// admit parses r's parameters and authenticates it for an endpoint
+// allowing scopes allowed. It returns (in, nil, "", nil) for a request
+// without credential, and the Sudo it applied.
+//
+// The body is read only once the credential in the headers or query
+// string authenticates, so that nobody without a token can make the server
+// hold a body, or when neither holds a credential and the body is a form,
+// which may (GitLab reads private_token and its kin from form bodies too).
+// A Sudo in the body still applies: when the body may hold parameters the
+// token is authenticated alone first, and the final Sudo applied once the
+// body is read.
+func (a *api) admit(w http.ResponseWriter, r *http.Request, allowed []patkit.Scope) (in *input, ar *authResult, sudo string, err error) {
+	if in, err = parseQuery(r); err != nil {
+		return nil, nil, "", err
+	}
+	kind := kindOfBody(r)
+	secret := credential(r, in.rackValue)
+	if secret == "" {
+		if kind != bodyForm {
+			return in, nil, "", nil
+		}
+		if err = a.auth.throttled(a.opts.ClientIP(r)); err != nil {
+			return nil, nil, "", err
+		}
+		if err = a.readBody(w, r, in, min(a.opts.MaxBodyBytes, maxAnonymousBody)); err != nil {
+			return nil, nil, "", err
+		}
+		sudo = in.sudo(r)
+		ar, err = a.auth.authenticate(r, credential(r, in.rackValue), sudo, allowed)
+		return in, ar, sudo, err
+	}
+	sudo = in.sudo(r)
+	if kind != bodyJSON && kind != bodyForm {
+		ar, err = a.auth.authenticate(r, secret, sudo, allowed)
+		if err == nil {
+			err = a.readBody(w, r, in, a.opts.MaxBodyBytes) // drained, for 413
+		}
+		return in, ar, sudo, err
+	}
+	// The body may name another Sudo, so authenticate the token alone
+	// first. Without Sudo so far the endpoint's scopes are checked where
+	// the Service checks them, but a token failing only those is genuine:
+	// its body is read, for a Sudo under which they do not matter.
+	var scopeErr error
+	if sudo == "" {
+		ar, err = a.auth.authenticate(r, secret, "", allowed)
+		if errors.Is(err, patkit.ErrInsufficientScope) {
+			scopeErr, err = err, nil
+		}
+	} else {
+		ar, err = a.auth.authenticate(r, secret, "", nil)
+	}
+	if err != nil {
+		return in, nil, sudo, err
+	}
+	if err = a.readBody(w, r, in, a.opts.MaxBodyBytes); err != nil {
+		return nil, nil, sudo, err
+	}
+	final := in.sudo(r)
+	switch {
+	case scopeErr != nil && final == "":
+		return in, nil, "", scopeErr
+	case scopeErr != nil:
+		// Authenticate stopped at the scopes, before recording the use.
+		ar, err = a.auth.authenticate(r, secret, final, allowed)
+	case final != "" || sudo != "":
+		ar, err = a.auth.resudo(r, ar, final, allowed)
+	}
+	if err != nil {
+		return in, nil, final, err
+	}
+	return in, ar, final, nil
+}
+
+// maxAnonymousBody bounds a form body read only to look for a credential
+// in it: a form whose credential is in its body is a small request, and a
+// client that has not authenticated should not make the server hold much.
+const maxAnonymousBody = 64 << 10
+
+// readBody reads r's body into in, at most limit bytes within
+// Options.BodyReadTimeout.
+func (a *api) readBody(w http.ResponseWriter, r *http.Request, in *input, limit int64) error {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	rc := http.NewResponseController(w)
+	bounded := false
+	if d := a.opts.BodyReadTimeout; d > 0 {
+		// A shorter ReadTimeout of the server, which runs from the start
+		// of the request, ends sooner: keep it.
+		srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+		if srv == nil || srv.ReadTimeout <= 0 || srv.ReadTimeout > d {
+			bounded = rc.SetReadDeadline(time.Now().Add(d)) == nil
+		}
+	}
+	err := in.readBody(w, r, limit)
+	if err == nil && bounded {
+		// The body is read whole. The server has cleared the deadline
+		// already, unless the body was read before (then it waits for the
+		// next request with the deadline set, and would end this one when
+		// it passes). After a failure the deadline stays: the server may
+		// still drain what is left of the body.
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	return err
 }
 
 // allowed returns the scopes that pass rt for a request with method.

@@ -5,36 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"runtime/debug"
-	"strings"
 	"time"
 )
-
-// secretParams are the query parameters that carry credentials; logs show
-// them as [REDACTED].
-var secretParams = map[string]bool{"private_token": true, "access_token": true, "bearer_token": true}
-
-// redactedURL returns r's path and query with the values of secret
-// parameters replaced, keeping the order of the query.
-func redactedURL(r *http.Request) string {
-	path := r.URL.EscapedPath()
-	if r.URL.RawQuery == "" {
-		return path
-	}
-	parts := strings.FieldsFunc(r.URL.RawQuery, func(c rune) bool { return c == '&' || c == ';' })
-	for i, p := range parts {
-		k, _, _ := strings.Cut(p, "=")
-		if uk, err := url.QueryUnescape(k); err == nil {
-			k = uk
-		}
-		k = strings.TrimSuffix(k, "[]")
-		if secretParams[strings.ToLower(k)] {
-			parts[i] = url.QueryEscape(k) + "=[REDACTED]"
-		}
-	}
-	return path + "?" + strings.Join(parts, "&")
-}
 
 // statusWriter records the status and size of a response.
 type statusWriter struct {
@@ -63,14 +36,14 @@ func (sw *statusWriter) Write(b []byte) (int, error) {
 func (sw *statusWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter }
 
 // logRequests logs one record per request.
-func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+func logRequests(log *slog.Logger, rd redactor, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		log.InfoContext(r.Context(), "http request",
 			"method", r.Method,
-			"path", redactedURL(r),
+			"path", rd.url(r),
 			"status", cmp.Or(sw.code, http.StatusOK),
 			"bytes", sw.bytes,
 			"duration", time.Since(start),
@@ -80,7 +53,7 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 
 // recoverPanics turns a panic into a logged 500 with a generic body. A
 // panic is a bug: no input should cause one.
-func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
+func recoverPanics(log *slog.Logger, rd redactor, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw, ok := w.(*statusWriter)
 		if !ok {
@@ -95,7 +68,7 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 				panic(v)
 			}
 			log.ErrorContext(r.Context(), "patkit: panic serving request",
-				"method", r.Method, "path", redactedURL(r),
+				"method", r.Method, "path", rd.url(r),
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			if sw.code == 0 {
 				writeMessage(sw, http.StatusInternalServerError, "500 Internal Server Error")

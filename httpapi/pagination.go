@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"maps"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -51,7 +53,7 @@ func (c *call) page(pg *patkit.Page, kind entityKind) error {
 	return c.json(http.StatusOK, entities(pg.Tokens, kind, c.svc.Now()))
 }
 
-// pageURL is the request URL on the external host with every original
+// pageURL is the request URL on baseURL with every original
 // query parameter and the path parameters, page and per_page set, encoded
 // as Rails' to_query does (pairs sorted).
 func (c *call) pageURL(page, perPage int) string {
@@ -70,13 +72,49 @@ func (c *call) pageURL(page, perPage int) string {
 	return c.baseURL() + c.r.URL.EscapedPath() + "?" + strings.Join(pairs, "&")
 }
 
+// baseURL returns the scheme and authority of Link URLs: the configured
+// Options.ExternalURL or, without one, the address the connection was
+// accepted on when the Host header names it, and otherwise "" (relative
+// URLs). A Host header is never trusted as such: clients follow Link URLs
+// with their credentials.
 func (c *call) baseURL() string {
 	if c.opts.ExternalURL != "" {
 		return c.opts.ExternalURL
 	}
-	scheme := "http"
-	if c.r.TLS != nil {
-		scheme = "https"
+	if !hostIsLocalAddr(c.r) {
+		return ""
 	}
-	return scheme + "://" + c.r.Host
+	if c.r.TLS != nil {
+		return "https://" + c.r.Host
+	}
+	return "http://" + c.r.Host
+}
+
+// hostIsLocalAddr reports whether r's Host names the address its
+// connection was accepted on: the same IP address and port, or localhost
+// and the port on a loopback address.
+func hostIsLocalAddr(r *http.Request) bool {
+	la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return false
+	}
+	local, err := netip.ParseAddrPort(la.String())
+	if err != nil {
+		return false
+	}
+	host, port, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host, port = strings.TrimSuffix(strings.TrimPrefix(r.Host, "["), "]"), "80"
+		if r.TLS != nil {
+			port = "443"
+		}
+	}
+	if p, err := strconv.ParseUint(port, 10, 16); err != nil || uint16(p) != local.Port() {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return local.Addr().Unmap().IsLoopback()
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap() == local.Addr().Unmap()
 }

@@ -3,8 +3,10 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/patkit/patkit"
@@ -116,15 +118,54 @@ func TestHeaderLinkNestedRoute(t *testing.T) {
 		`<`+iu+`page=1&per_page=20&state=all&user_id=2>; rel="first", <`+iu+`page=1&per_page=20&state=all&user_id=2>; rel="last"`)
 }
 
-func TestHeaderLinkHostFromRequest(t *testing.T) {
+// TestHeaderLinkNeverFromHost checks that without Options.ExternalURL a
+// Host header cannot point Link URLs elsewhere: clients follow them with
+// their credentials. The links are relative then, unless the Host header
+// names the very address the connection was accepted on.
+func TestHeaderLinkNeverFromHost(t *testing.T) {
 	e, tok := pageEnv(t, func(_ *patkit.Options, ho *httpapi.Options) { ho.ExternalURL = "" })
-	r := httptest.NewRequest("GET", "http://tokens.internal:8080/api/v4/personal_access_tokens?per_page=5", nil)
+	const rel = "/api/v4/personal_access_tokens?"
+	const want = `<` + rel + `page=1&per_page=5>; rel="first", <` + rel + `page=1&per_page=5>; rel="last"`
+
+	r := httptest.NewRequest("GET", "http://evil.example:8080/api/v4/personal_access_tokens?per_page=5", nil)
 	r.Header.Set("Private-Token", tok)
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, r)
-	const u = "http://tokens.internal:8080/api/v4/personal_access_tokens?"
-	if got, want := rec.Header().Get("Link"), `<`+u+`page=1&per_page=5>; rel="first", <`+u+`page=1&per_page=5>; rel="last"`; got != want {
+	if got := rec.Header().Get("Link"); got != want {
 		t.Errorf("Link = %q, want %q", got, want)
+	}
+
+	srv := httptest.NewServer(e.h)
+	t.Cleanup(srv.Close)
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	_, port, _ := net.SplitHostPort(addr)
+	for _, tt := range []struct{ host, base string }{
+		{addr, srv.URL}, // the address connected to
+		{"localhost:" + port, "http://localhost:" + port}, // a loopback listener
+		{"evil.example", ""},
+		{"evil.example:" + port, ""},
+		{"127.0.0.2:" + port, ""},
+		{"localhost:1", ""},
+		{"", ""},
+	} {
+		req, err := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/v4/personal_access_tokens?per_page=5", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = tt.host
+		req.Header.Set("Private-Token", tok)
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		want := `<` + tt.base + rel + `page=1&per_page=5>; rel="first", <` + tt.base + rel + `page=1&per_page=5>; rel="last"`
+		if tt.host == "" {
+			want = `<` + srv.URL + rel + `page=1&per_page=5>; rel="first", <` + srv.URL + rel + `page=1&per_page=5>; rel="last"`
+		}
+		if got := res.Header.Get("Link"); got != want {
+			t.Errorf("Host %q: Link = %q, want %q", tt.host, got, want)
+		}
 	}
 }
 

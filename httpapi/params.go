@@ -9,8 +9,10 @@ import (
 	"math"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,17 +45,18 @@ type input struct {
 	linkParams url.Values
 }
 
-// errBodyTooLarge and errMalformed are answered 413 and 400.
+// errBodyTooLarge, errBodyTimeout and errMalformed are answered 413, 408
+// and 400.
 var (
 	errBodyTooLarge   = errors.New("httpapi: request body too large")
+	errBodyTimeout    = errors.New("httpapi: request body too slow")
 	errMalformedJSON  = errors.New("httpapi: malformed JSON body")
 	errMalformedQuery = errors.New("httpapi: malformed query or form")
 )
 
-// readInput parses the query string and, for JSON, URL-encoded and
-// multipart bodies, the body (at most limit bytes). Other bodies are
-// ignored.
-func readInput(w http.ResponseWriter, r *http.Request, limit int64) (*input, error) {
+// parseQuery returns the parameters of r's query string, the body still
+// unread.
+func parseQuery(r *http.Request) (*input, error) {
 	in := &input{vals: map[string]value{}, rack: url.Values{}, linkParams: url.Values{}}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -61,9 +64,39 @@ func readInput(w http.ResponseWriter, r *http.Request, limit int64) (*input, err
 	}
 	in.query = q
 	in.addForm(q)
+	return in, nil
+}
 
+// bodyKind is what a request body may hold, by its Content-Type.
+type bodyKind int
+
+const (
+	bodyNone  bodyKind = iota // no body
+	bodyOther                 // a body GitLab does not parse into params
+	bodyJSON                  // parameters, where GitLab looks for no credential
+	bodyForm                  // URL-encoded or multipart: parameters and maybe a credential
+)
+
+func kindOfBody(r *http.Request) bodyKind {
 	if r.Body == nil || r.Body == http.NoBody {
-		return in, nil
+		return bodyNone
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		return bodyJSON
+	case mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data":
+		return bodyForm
+	}
+	return bodyOther
+}
+
+// readBody adds the parameters of JSON, URL-encoded and multipart bodies
+// (at most limit bytes) on top of the query's. Other bodies are drained
+// within the limit and ignored.
+func (in *input) readBody(w http.ResponseWriter, r *http.Request, limit int64) error {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
 	}
 	mt, mparams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	isJSON := mt == "application/json" || strings.HasSuffix(mt, "+json")
@@ -71,27 +104,27 @@ func readInput(w http.ResponseWriter, r *http.Request, limit int64) (*input, err
 		// Not a format GitLab parses into params: drain within the limit
 		// so a huge body still gets 413, and ignore it.
 		if _, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, limit)); err != nil {
-			return nil, bodyErr(err)
+			return bodyErr(err)
 		}
-		return in, nil
+		return nil
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
-		return nil, bodyErr(err)
+		return bodyErr(err)
 	}
 	switch {
 	case isJSON:
 		if len(bytes.TrimSpace(body)) == 0 {
-			return in, nil
+			return nil
 		}
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.UseNumber()
 		var v any
 		if err := dec.Decode(&v); err != nil {
-			return nil, errMalformedJSON
+			return errMalformedJSON
 		}
 		if _, err := dec.Token(); err != io.EOF {
-			return nil, errMalformedJSON
+			return errMalformedJSON
 		}
 		// Like Grape, only an object contributes parameters.
 		if obj, ok := v.(map[string]any); ok {
@@ -106,30 +139,47 @@ func readInput(w http.ResponseWriter, r *http.Request, limit int64) (*input, err
 	case mt == "application/x-www-form-urlencoded":
 		f, err := url.ParseQuery(string(body))
 		if err != nil {
-			return nil, errMalformedQuery
+			return errMalformedQuery
 		}
 		in.addForm(f)
 	default: // multipart/form-data
 		boundary := mparams["boundary"]
 		if boundary == "" {
-			return nil, errMalformedQuery
+			return errMalformedQuery
 		}
 		form, err := multipart.NewReader(bytes.NewReader(body), boundary).ReadForm(limit)
 		if err != nil {
-			return nil, errMalformedQuery
+			return errMalformedQuery
 		}
 		defer form.RemoveAll()
 		in.addForm(form.Value)
 	}
-	return in, nil
+	return nil
 }
 
 func bodyErr(err error) error {
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
 		return errBodyTooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return errBodyTimeout
 	}
 	return errMalformedQuery
+}
+
+// sudo returns the Sudo the request asks for: the sudo parameter (a body
+// value over a query value), else the Sudo header; "" for none.
+func (in *input) sudo(r *http.Request) string {
+	s := ""
+	if v, ok := in.vals["sudo"]; ok {
+		s, _ = scalar(v)
+	}
+	if s == "" {
+		s = r.Header.Get("Sudo")
+	}
+	return s
 }
 
 // addForm merges query or form parameters: key[] and repeated keys make a

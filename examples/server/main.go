@@ -164,8 +164,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           routes(svc, log),
+		Handler: routes(svc, log),
+		// What httpapi cannot bound itself (see its package doc): slow
+		// headers, whole requests (httpapi cuts bodies at 10 s within
+		// this), idle keep-alive connections, and request lines and
+		// headers beyond what a GitLab client sends (1 MiB by default).
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       20 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
@@ -204,7 +211,16 @@ func openStore(ctx context.Context, db string, postgres bool) (interface {
 // and GET /whoami, a route of the host's own protected by the same tokens
 // (it needs read_user, or api, or read_api).
 func routes(svc *patkit.Service, log *slog.Logger) http.Handler {
-	api := httpapi.New(svc, &httpapi.Options{Logger: log})
+	api := httpapi.New(svc, &httpapi.Options{
+		Logger: log,
+		// A client address that fails to authenticate 30 times in a
+		// 3-minute period (GitLab's failed-authentication ban threshold)
+		// gets 429 "Retry later" until the period ends; 16,384 addresses
+		// are remembered (about 1.2 MB). The address is the connection's:
+		// behind a reverse proxy, set ClientIP to read the header that
+		// proxy sets.
+		FailedAuthLimit: &httpapi.FailedAuthLimit{Limit: 30, Period: 3 * time.Minute, MaxClients: 16384},
+	})
 	mux := http.NewServeMux()
 	mux.Handle("/api/v4/", api)
 	mux.Handle("GET /whoami", api.RequireScopes(patkit.ScopeReadUser)(http.HandlerFunc(whoami)))

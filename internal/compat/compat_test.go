@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -64,8 +65,9 @@ type env struct {
 	srv   *httptest.Server
 	// root is a client-go client authenticated with an administrator
 	// token of user 1 (api, read_api, read_user, sudo, admin_mode).
-	root      *gitlab.Client
-	rootToken *patkit.Token
+	root       *gitlab.Client
+	rootToken  *patkit.Token
+	rootSecret string
 
 	mu   sync.Mutex
 	last recorded
@@ -125,7 +127,7 @@ func setup(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.rootToken = tok
+	e.rootToken, e.rootSecret = tok, secret
 	e.root = e.client(secret)
 	return e
 }
@@ -603,6 +605,43 @@ func TestPersonalAccessTokensListPagination(t *testing.T) {
 	ok(t, "empty list", resp, err, http.StatusOK)
 	if len(toks) != 0 || resp.TotalItems != 0 || resp.TotalPages != 1 || resp.NextPage != 0 {
 		t.Errorf("empty list: %d tokens, pagination %v", len(toks), pagination(resp))
+	}
+}
+
+// Behind a reverse proxy without httpapi.Options.ExternalURL, the Host
+// header names the proxy, which httpapi cannot verify: Link URLs are then
+// relative, and client-go's iteration, which reads only their query, still
+// pages to the end.
+func TestPaginationWithoutExternalURLBehindAProxyName(t *testing.T) {
+	e := setup(t)
+	for _, name := range []string{"t1", "t2", "t3", "t4"} {
+		e.pat(2, name, "read_api")
+	}
+	addr := e.srv.Listener.Addr().String()
+	proxied := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}}
+	c, err := gitlab.NewClient(e.rootSecret, gitlab.WithBaseURL("http://tokens.example.test/api/v4"),
+		gitlab.WithHTTPClient(proxied), gitlab.WithoutRetries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := &gitlab.ListPersonalAccessTokensOptions{ListOptions: gitlab.ListOptions{PerPage: 2}}
+	_, resp, err := c.PersonalAccessTokens.ListPersonalAccessTokens(opt)
+	ok(t, "list page 1", resp, err, http.StatusOK)
+	if want := "/api/v4/personal_access_tokens?page=2&per_page=2"; resp.NextLink != want {
+		t.Errorf("next link = %q, want %q", resp.NextLink, want)
+	}
+	all, err := gitlab.ScanAndCollect(func(p gitlab.PaginationOptionFunc) ([]*gitlab.PersonalAccessToken, *gitlab.Response, error) {
+		return c.PersonalAccessTokens.ListPersonalAccessTokens(opt, p)
+	})
+	if err != nil {
+		t.Fatalf("scan all: %v", err)
+	}
+	if got, want := patNames(all), []string{"root", "t1", "t2", "t3", "t4"}; !slices.Equal(got, want) {
+		t.Errorf("scan = %v, want %v", got, want)
 	}
 }
 

@@ -1,0 +1,279 @@
+package httpapi
+
+import (
+	"bytes"
+	"net/http"
+	"regexp"
+	"strings"
+)
+
+// Limits of a logged request URL.
+const (
+	// maxLoggedURL bounds the logged path and query; beyond it they are
+	// cut and end with truncatedMark.
+	maxLoggedURL = 2 << 10
+	// maxScannedURL bounds how much of a URL is examined at all: a piece
+	// (path segment or query pair) that reaches beyond it is dropped
+	// whole, so that no part of a secret is logged from a piece that was
+	// not examined in full.
+	maxScannedURL = 16 * maxLoggedURL
+	// minSecretRun is the length of a secret without its prefix (27
+	// base64url and 7 base36 characters). A longer run of base64url
+	// characters may be one, whatever prefix precedes it.
+	minSecretRun = 34
+
+	redactedMark  = "[REDACTED]"
+	truncatedMark = "[TRUNCATED]"
+)
+
+// gitlabToken matches GitLab's token shapes: a "gl" prefix naming the kind
+// (glpat-, gldt-, glrt-, gloas-, ...) and a random part.
+var gitlabToken = regexp.MustCompile(`(?i)gl[a-z]{1,10}-[0-9a-z_-]{20,}`)
+
+// redactor writes the URL of a request for a log without the secrets it
+// may carry. Every path segment, parameter name and parameter value is
+// percent-decoded (leniently: a malformed escape stays as it is) and
+// examined; in the logged text, which is the request's own escaped form,
+//
+//   - the value of any parameter whose name, decoded, with NUL bytes
+//     removed, trimmed and case-folded, contains "token" is replaced,
+//   - and anywhere else, any text that looks like a secret is replaced:
+//     the instance's prefix followed by base64url characters (even a few:
+//     a truncated secret is still a secret), a GitLab token shape, and any
+//     run of 34 or more base64url characters, the length of a secret
+//     without its prefix. The last rule holds whatever the prefix, so a
+//     mistaken Options.SecretPrefix leaks nothing either; its price is
+//     that a long word without separators (a name or search term of 34
+//     characters or more) is redacted too.
+//
+// The result is at most maxLoggedURL bytes plus truncatedMark.
+type redactor struct {
+	prefix []byte // the instance's secret prefix, in ASCII lower case
+}
+
+func newRedactor(prefix string) redactor {
+	return redactor{prefix: []byte(asciiLower(prefix))}
+}
+
+// url returns r's escaped path and query, redacted and capped.
+func (rd redactor) url(r *http.Request) string {
+	if r.URL == nil {
+		return ""
+	}
+	path, query := r.URL.EscapedPath(), r.URL.RawQuery
+	hasQuery := query != "" || r.URL.ForceQuery
+	truncated := false
+	if len(path) > maxScannedURL {
+		path, query, hasQuery, truncated = cutAfterLast(path[:maxScannedURL], "/"), "", false, true
+	} else if hasQuery && len(path)+1+len(query) > maxScannedURL {
+		query, truncated = cutAfterLast(query[:maxScannedURL-len(path)-1], "&;"), true
+	}
+
+	var b strings.Builder
+	var scratch text
+	full := func() bool { return b.Len() > maxLoggedURL }
+	for rest, first := path, true; !full(); first = false {
+		if !first {
+			b.WriteByte('/')
+		}
+		seg, after, more := strings.Cut(rest, "/")
+		scratch.redact(&b, rd, seg, false)
+		if !more {
+			break
+		}
+		rest = after
+	}
+	if hasQuery && !full() {
+		b.WriteByte('?')
+		for rest := query; rest != "" && !full(); {
+			i := strings.IndexAny(rest, "&;")
+			pair := rest
+			if i >= 0 {
+				pair, rest = rest[:i+1], rest[i+1:]
+			} else {
+				rest = ""
+			}
+			sep := ""
+			if n := len(pair) - 1; pair[n] == '&' || pair[n] == ';' {
+				pair, sep = pair[:n], pair[n:]
+			}
+			name, value, eq := strings.Cut(pair, "=")
+			scratch.redact(&b, rd, name, true)
+			switch {
+			case eq && value != "" && credentialName(name):
+				b.WriteString("=" + redactedMark)
+			case eq:
+				b.WriteByte('=')
+				scratch.redact(&b, rd, value, true)
+			}
+			b.WriteString(sep)
+		}
+	}
+	s := b.String()
+	if len(s) > maxLoggedURL {
+		s, truncated = s[:maxLoggedURL], true
+	}
+	if truncated {
+		s += truncatedMark
+	}
+	return s
+}
+
+// cutAfterLast returns s up to and including its last byte in seps, or ""
+// when it has none.
+func cutAfterLast(s, seps string) string {
+	return s[:strings.LastIndexAny(s, seps)+1]
+}
+
+// credentialName reports whether a parameter name, as sent, may name a
+// credential: decoded, without NUL bytes, trimmed and case-folded, it
+// contains "token".
+func credentialName(raw string) bool {
+	var t text
+	t.decode(raw, true)
+	name := strings.ReplaceAll(string(t.dec), "\x00", "")
+	return strings.Contains(strings.ToLower(strings.TrimSpace(name)), "token")
+}
+
+// text is the decoded form of one piece of a URL, with the offset in the
+// raw piece where each decoded byte starts, so that what is found in the
+// decoded text can be cut from the raw one. It is reused from piece to
+// piece.
+type text struct {
+	dec  []byte
+	off  []int // len(dec)+1 offsets into the raw piece
+	mask []bool
+}
+
+// decode percent-decodes raw; plus turns '+' into a space, as in a query.
+func (t *text) decode(raw string, plus bool) {
+	t.dec, t.off = t.dec[:0], t.off[:0]
+	for i := 0; i < len(raw); {
+		t.off = append(t.off, i)
+		c := raw[i]
+		switch {
+		case c == '%' && i+2 < len(raw) && isHex(raw[i+1]) && isHex(raw[i+2]):
+			t.dec = append(t.dec, unhex(raw[i+1])<<4|unhex(raw[i+2]))
+			i += 3
+			continue
+		case c == '+' && plus:
+			c = ' '
+		}
+		t.dec = append(t.dec, c)
+		i++
+	}
+	t.off = append(t.off, len(raw))
+}
+
+// redact writes raw to b with what looks like a secret replaced by
+// redactedMark.
+func (t *text) redact(b *strings.Builder, rd redactor, raw string, plus bool) {
+	t.decode(raw, plus)
+	if !t.find(rd) {
+		b.WriteString(raw)
+		return
+	}
+	prev := 0
+	for i := 0; i < len(t.dec); {
+		if !t.mask[i] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(t.dec) && t.mask[j] {
+			j++
+		}
+		b.WriteString(raw[prev:t.off[i]])
+		b.WriteString(redactedMark)
+		prev = t.off[j]
+		i = j
+	}
+	b.WriteString(raw[prev:])
+}
+
+// find marks in t.mask the decoded bytes that belong to something that
+// looks like a secret, and reports whether there are any.
+func (t *text) find(rd redactor) bool {
+	if n := len(t.dec); cap(t.mask) < n {
+		t.mask = make([]bool, n)
+	} else {
+		t.mask = t.mask[:n]
+		clear(t.mask)
+	}
+	found := false
+	mark := func(i, j int) {
+		for k := i; k < j; k++ {
+			t.mask[k] = true
+		}
+		found = true
+	}
+	// Long base64url runs.
+	for i := 0; i < len(t.dec); {
+		if !isBase64URL(t.dec[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(t.dec) && isBase64URL(t.dec[j]) {
+			j++
+		}
+		if j-i >= minSecretRun {
+			mark(i, j)
+		}
+		i = j
+	}
+	// The instance's prefix followed by anything a secret is made of.
+	if p := rd.prefix; len(p) > 0 && len(t.dec) > len(p) {
+		lower := []byte(asciiLower(string(t.dec)))
+		for i := 0; ; {
+			k := bytes.Index(lower[i:], p)
+			if k < 0 {
+				break
+			}
+			start := i + k
+			end := start + len(p)
+			for end < len(t.dec) && (isBase64URL(t.dec[end]) || t.dec[end] == '.') {
+				end++
+			}
+			if end > start+len(p) {
+				mark(start, end)
+			}
+			i = start + 1
+		}
+	}
+	// GitLab's token shapes.
+	for _, m := range gitlabToken.FindAllIndex(t.dec, -1) {
+		mark(m[0], m[1])
+	}
+	return found
+}
+
+func isBase64URL(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
+// asciiLower lower-cases ASCII letters only, keeping every byte where it
+// is.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
