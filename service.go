@@ -146,6 +146,10 @@ func New(store Store, dir Directory, key []byte, opts *Options) (*Service, error
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }
 
+// Prefix returns the prefix of the secrets s makes (Options.Prefix), for
+// code that must recognise a secret, such as a log redactor.
+func (s *Service) Prefix() string { return s.opts.Prefix }
+
 // Now returns the Service's current time (Options.Now, in UTC): the
 // instant token states are computed at.
 func (s *Service) Now() time.Time { return s.now() }

@@ -109,7 +109,7 @@
 // every parameter whose name contains "token" (after decoding, NUL
 // removal, trimming and case folding: private_token, PRIVATE-TOKEN,
 // private_token%00, token...), and anywhere in the path or query whatever
-// looks like a secret: [Options.SecretPrefix] and the base64url characters
+// looks like a secret: the Service's secret prefix and the base64url characters
 // after it, a GitLab token shape (glpat-, gldt-... and 20 or more
 // characters), and any run of 34 or more base64url characters, the length
 // of a secret without its prefix. The last rule catches a secret whatever

@@ -87,6 +87,11 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, s
 		writeMessage(w, http.StatusRequestTimeout, "408 Request Timeout")
 	case errors.Is(err, errMalformedJSON):
 		writeMessage(w, http.StatusBadRequest, "400 Bad request - Malformed JSON")
+	case errors.Is(err, errMalformedString):
+		// GitLab's Gitlab::Middleware::HandleMalformedStrings answer.
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte("Bad Request"))
 	case errors.Is(err, errMalformedQuery):
 		writeMessage(w, http.StatusBadRequest, "400 Bad request - Malformed request parameters")
 	case errors.Is(err, patkit.ErrUnauthorized):

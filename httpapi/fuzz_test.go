@@ -98,6 +98,9 @@ func FuzzAPI(f *testing.F) {
 			if rec.Code >= 300 && rec.Code < 400 || rec.Code == 204 || method == "HEAD" {
 				continue
 			}
+			if rec.Code == 400 && rec.Body.String() == "Bad Request" {
+				continue // GitLab's answer to NUL and invalid UTF-8, in plain text
+			}
 			if !json.Valid(rec.Body.Bytes()) {
 				t.Fatalf("%s %q: %d not JSON: %q", method, path, rec.Code, rec.Body)
 			}

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"cmp"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -70,14 +69,6 @@ type Options struct {
 	// FailedAuthLimit, when not nil, throttles failed authentication by
 	// client address, for the API and the middleware alike. Default: off.
 	FailedAuthLimit *FailedAuthLimit
-
-	// SecretPrefix is the prefix of the Service's secrets
-	// (patkit.Options.Prefix), which logs redact wherever it appears in a
-	// request's path or query, with what follows it. Default
-	// patkit.DefaultPrefix ("glpat-"). Whatever it is, logs also redact
-	// anything shaped like a GitLab token and any run of base64url
-	// characters as long as a secret without its prefix.
-	SecretPrefix string
 }
 
 // Defaults of Options.
@@ -104,7 +95,6 @@ func (o *Options) withDefaults() Options {
 	if c.ClientIP == nil {
 		c.ClientIP = remoteIP
 	}
-	c.SecretPrefix = cmp.Or(c.SecretPrefix, patkit.DefaultPrefix)
 	return c
 }
 
@@ -133,7 +123,7 @@ func New(svc *patkit.Service, opts *Options) *Handler {
 	h := &Handler{api: api{svc: svc, opts: opts.withDefaults(), mux: http.NewServeMux()}}
 	a := &h.api
 	a.auth = &authenticator{svc: svc, clientIP: a.opts.ClientIP, throttle: newThrottle(a.opts.FailedAuthLimit)}
-	a.rd = newRedactor(a.opts.SecretPrefix)
+	a.rd = newRedactor(svc.Prefix())
 	a.ew = errorWriter{log: a.opts.Logger, rd: a.rd}
 	for _, rt := range a.routes() {
 		a.mux.Handle(rt.method+" /api/v4"+rt.path, a.endpoint(rt))

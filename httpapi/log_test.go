@@ -88,7 +88,6 @@ func TestLogRedaction(t *testing.T) {
 func TestLogRedactionCustomPrefix(t *testing.T) {
 	e := newEnv(t, func(po *patkit.Options, ho *httpapi.Options) {
 		po.Prefix = "acme."
-		ho.SecretPrefix = "acme."
 	})
 	tok, _ := e.token(aliceID, "alice", patkit.ScopeAPI)
 	e.do(req{method: "GET", path: "/api/v4/personal_access_tokens?search=" + tok[:12] + "&q=" + tok, token: tok})

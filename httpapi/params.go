@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/patkit/patkit"
 )
@@ -52,7 +53,46 @@ var (
 	errBodyTimeout    = errors.New("httpapi: request body too slow")
 	errMalformedJSON  = errors.New("httpapi: malformed JSON body")
 	errMalformedQuery = errors.New("httpapi: malformed query or form")
+	// errMalformedString is a NUL or invalid UTF-8 in the path or a
+	// parameter, which GitLab refuses before routing.
+	errMalformedString = errors.New("httpapi: NUL or invalid UTF-8 in the request")
 )
+
+// malformed reports whether s holds a NUL or is not valid UTF-8, which
+// GitLab refuses in any parameter and which no store keeps as it is.
+func malformed(s string) bool { return !utf8.ValidString(s) || strings.ContainsRune(s, 0) }
+
+// malformedJSON reports whether a decoded JSON value holds a malformed
+// string, looking as deep as GitLab does (three levels).
+func malformedJSON(v any, depth int) bool {
+	if depth > 3 {
+		return false
+	}
+	switch x := v.(type) {
+	case string:
+		return malformed(x)
+	case []any:
+		return slices.ContainsFunc(x, func(e any) bool { return malformedJSON(e, depth+1) })
+	case map[string]any:
+		for k, e := range x {
+			if malformed(k) || malformedJSON(e, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkStrings returns errMalformedString if a parameter name or value of
+// in is malformed.
+func (in *input) checkStrings() error {
+	for k, v := range in.vals {
+		if malformed(k) || slices.ContainsFunc(v.strs, malformed) || v.isJSON && malformedJSON(v.js, 1) {
+			return errMalformedString
+		}
+	}
+	return nil
+}
 
 // parseQuery returns the parameters of r's query string, the body still
 // unread.
@@ -64,7 +104,10 @@ func parseQuery(r *http.Request) (*input, error) {
 	}
 	in.query = q
 	in.addForm(q)
-	return in, nil
+	if malformed(r.URL.Path) {
+		return nil, errMalformedString
+	}
+	return in, in.checkStrings()
 }
 
 // bodyKind is what a request body may hold, by its Content-Type.
@@ -154,7 +197,7 @@ func (in *input) readBody(w http.ResponseWriter, r *http.Request, limit int64) e
 		defer form.RemoveAll()
 		in.addForm(form.Value)
 	}
-	return nil
+	return in.checkStrings()
 }
 
 func bodyErr(err error) error {

@@ -41,8 +41,7 @@ var gitlabToken = regexp.MustCompile(`(?i)gl[a-z]{1,10}-[0-9a-z_-]{20,}`)
 //     the instance's prefix followed by base64url characters (even a few:
 //     a truncated secret is still a secret), a GitLab token shape, and any
 //     run of 34 or more base64url characters, the length of a secret
-//     without its prefix. The last rule holds whatever the prefix, so a
-//     mistaken Options.SecretPrefix leaks nothing either; its price is
+//     without its prefix. The last rule holds whatever the prefix; its price is
 //     that a long word without separators (a name or search term of 34
 //     characters or more) is redacted too.
 //

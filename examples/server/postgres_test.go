@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -212,3 +213,36 @@ func (p *proxy) down() {
 }
 
 func (p *proxy) up() { p.listen(p.addr) }
+
+// TestBadTextOnPostgres sends what PostgreSQL cannot store (a NUL, invalid
+// UTF-8) in every text parameter: 400, never a 500 from the database.
+func TestBadTextOnPostgres(t *testing.T) {
+	dsn := testDatabase(t)
+	dir := t.TempDir()
+	s := startArgs(t, "-db", dsn, "-key-file", filepath.Join(dir, "patkit.key"), "-root-token-file", filepath.Join(dir, "root.token"))
+	raw, _ := os.ReadFile(filepath.Join(dir, "root.token"))
+	root := strings.TrimSpace(string(raw))
+	for _, path := range []string{
+		"/api/v4/users/2/personal_access_tokens?name=a%00b&scopes[]=api",
+		"/api/v4/users/2/personal_access_tokens?name=a%ffb&scopes[]=api",
+		"/api/v4/users/2/personal_access_tokens?name=ok&description=%00&scopes[]=api",
+		"/api/v4/personal_access_tokens?search=%00",
+		"/api/v4/personal_access_tokens?search=%ff",
+	} {
+		method := "POST"
+		if strings.Contains(path, "search") {
+			method = "GET"
+		}
+		req, _ := http.NewRequest(method, s.url+path, nil)
+		req.Header.Set("PRIVATE-TOKEN", root)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("%s %s: %d %s, want 400", method, path, resp.StatusCode, body)
+		}
+	}
+}
