@@ -25,6 +25,9 @@ const (
 	// invalidBadRequest is bad_request!(sentence): rotations and
 	// project/group create.
 	invalidBadRequest
+	// invalidParam is Grape's parameter validation, 400 {"error":"search
+	// is too long ..."}: list filters.
+	invalidParam
 )
 
 // The texts of GitLab's token failures.
@@ -116,6 +119,12 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, s
 		switch style {
 		case invalidSentence:
 			writeMessage(w, http.StatusUnprocessableEntity, e.Sentence())
+		case invalidParam:
+			msgs := make([]string, len(e.Fields))
+			for i, f := range e.Fields {
+				msgs[i] = f.Field + " " + f.Message
+			}
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": strings.Join(msgs, ", ")})
 		case invalidFields:
 			writeJSON(w, http.StatusBadRequest, struct {
 				Message fieldErrors `json:"message"`

@@ -1,13 +1,21 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/memstore"
+	"github.com/patkit/patkit/pgstore"
+	"github.com/patkit/patkit/sqlitestore"
 )
 
 // Placeholders a fuzzed path or body may hold, replaced by a real secret
@@ -19,8 +27,13 @@ const (
 
 // FuzzAPI sends arbitrary paths, queries and bodies, with the credential
 // in a header, in the input itself or nowhere: nothing may answer 5xx or
-// anything but JSON, and no secret may reach the log. Run it longer with
-// go test -run '^$' -fuzz FuzzAPI ./httpapi.
+// anything but JSON (or GitLab's plain-text 400 for malformed strings), and
+// no secret may reach the log. CI runs the seeds; run it longer with
+//
+//	go test -run '^$' -fuzz FuzzAPI -fuzztime 5m ./httpapi
+//
+// on memstore, or with PATKIT_FUZZ_STORE=sqlite, or =postgres (with
+// PATKIT_TEST_POSTGRES_DSN), on a real database.
 func FuzzAPI(f *testing.F) {
 	words := strings.Repeat("alpha beta gamma delta ", 500)
 	seeds := []struct{ method, path, ct, body string }{
@@ -61,7 +74,7 @@ func FuzzAPI(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.ct, s.body)
 	}
-	e := newEnv(f)
+	e := newEnvOn(f, fuzzStore(f))
 	root, _ := e.token(rootID, "root", patkit.ScopeAPI, patkit.ScopeSudo)
 	alice, _ := e.token(aliceID, "alice", patkit.ScopeAPI)
 	e.resourceToken(patkit.ResourceProject, "bot", 30, patkit.ScopeAPI)
@@ -112,4 +125,36 @@ func FuzzAPI(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzStore returns the store PATKIT_FUZZ_STORE names: memstore by
+// default, "sqlite" or "postgres".
+func fuzzStore(t testing.TB) patkit.Store {
+	var (
+		s interface {
+			patkit.Store
+			Close() error
+		}
+		err error
+	)
+	switch os.Getenv("PATKIT_FUZZ_STORE") {
+	case "":
+		return memstore.New()
+	case "sqlite":
+		s, err = sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "fuzz.db"), nil)
+	case "postgres":
+		dsn := os.Getenv("PATKIT_TEST_POSTGRES_DSN")
+		if dsn == "" {
+			t.Skip("PATKIT_FUZZ_STORE=postgres needs PATKIT_TEST_POSTGRES_DSN")
+		}
+		schema := fmt.Sprintf("fuzz_%d", time.Now().UnixNano())
+		s, err = pgstore.Open(context.Background(), dsn, &pgstore.Options{Schema: schema})
+	default:
+		t.Fatalf("PATKIT_FUZZ_STORE=%q: want sqlite or postgres", os.Getenv("PATKIT_FUZZ_STORE"))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

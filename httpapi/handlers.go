@@ -20,7 +20,7 @@ var (
 func (a *api) routes() []route {
 	rs := []route{
 		// Personal access tokens.
-		{method: "GET", path: "/personal_access_tokens", handle: patRoute((*call).listTokens)},
+		{method: "GET", path: "/personal_access_tokens", invalid: invalidParam, handle: patRoute((*call).listTokens)},
 		{method: "GET", path: "/personal_access_tokens/self", scopes: anyScope, handle: patRoute((*call).getSelf)},
 		{method: "DELETE", path: "/personal_access_tokens/self", scopes: anyScope, handle: patRoute((*call).revokeSelf)},
 		{method: "POST", path: "/personal_access_tokens/self/rotate", scopes: selfRotate, invalid: invalidBadRequest, handle: patRoute((*call).rotateSelf)},
@@ -32,7 +32,7 @@ func (a *api) routes() []route {
 		// and /user route, but it passes only GET and HEAD.
 		{method: "POST", path: "/users/{user_id}/personal_access_tokens", readScopes: readUser, invalid: invalidSentence, handle: (*call).createToken},
 		{method: "POST", path: "/user/personal_access_tokens", readScopes: readUser, invalid: invalidSentence, handle: (*call).createOwnToken},
-		{method: "GET", path: "/users/{user_id}/impersonation_tokens", readScopes: readUser, handle: (*call).listImpersonation},
+		{method: "GET", path: "/users/{user_id}/impersonation_tokens", readScopes: readUser, invalid: invalidParam, handle: (*call).listImpersonation},
 		{method: "POST", path: "/users/{user_id}/impersonation_tokens", readScopes: readUser, invalid: invalidFields, handle: (*call).createImpersonation},
 		{method: "GET", path: "/users/{user_id}/impersonation_tokens/{impersonation_token_id}", readScopes: readUser, handle: (*call).getImpersonation},
 		{method: "DELETE", path: "/users/{user_id}/impersonation_tokens/{impersonation_token_id}", readScopes: readUser, handle: (*call).revokeImpersonation},
@@ -42,7 +42,7 @@ func (a *api) routes() []route {
 		base := "/" + string(typ) + "s/{id}/access_tokens"
 		res := resourceRoutes{typ}
 		rs = append(rs,
-			route{method: "GET", path: base, handle: res.list},
+			route{method: "GET", path: base, invalid: invalidParam, handle: res.list},
 			route{method: "POST", path: base, invalid: invalidBadRequest, handle: res.create},
 			route{method: "POST", path: base + "/self/rotate", scopes: selfRotate, invalid: invalidBadRequest, handle: res.rotateSelf},
 			route{method: "GET", path: base + "/{token_id}", handle: res.get},

@@ -47,7 +47,13 @@ type envOption func(*patkit.Options, *httpapi.Options)
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
-	e := &env{t: t, dir: &patkit.MemDirectory{}, store: memstore.New(), logs: &bytes.Buffer{}}
+	return newEnvOn(t, memstore.New(), opts...)
+}
+
+// newEnvOn is newEnv on another store.
+func newEnvOn(t testing.TB, store patkit.Store, opts ...envOption) *env {
+	t.Helper()
+	e := &env{t: t, dir: &patkit.MemDirectory{}, store: store, logs: &bytes.Buffer{}}
 	clock := now
 	e.clock = &clock
 	e.dir.AddUser(patkit.User{ID: rootID, Username: "root", Name: "Administrator", Admin: true})

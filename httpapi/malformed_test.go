@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/patkit/patkit"
@@ -33,5 +35,24 @@ func TestMalformedStrings(t *testing.T) {
 	r := e.do(req{method: "GET", path: "/api/v4/personal_access_tokens", token: root})
 	if r.code != 200 || r.header.Get("X-Total") != "1" {
 		t.Errorf("after the refusals: %d, X-Total %s; want only root's token", r.code, r.header.Get("X-Total"))
+	}
+}
+
+// TestSearchLimits checks that a search past the limits is a parameter
+// error, as Grape reports one.
+func TestSearchLimits(t *testing.T) {
+	e := newEnv(t)
+	root, _ := e.token(rootID, "root", patkit.ScopeAPI)
+	long := strings.Repeat("x", patkit.MaxSearchLen+1)
+	var words string
+	for i := range patkit.MaxSearchTerms + 1 {
+		words += fmt.Sprintf("w%03d ", i)
+	}
+	for _, c := range []struct{ path, body string }{
+		{"/api/v4/personal_access_tokens?search=" + long, `{"error":"search is too long (maximum is 4096 characters)"}`},
+		{"/api/v4/projects/1/access_tokens?search=" + long, `{"error":"search is too long (maximum is 4096 characters)"}`},
+		{"/api/v4/personal_access_tokens?search=" + url.QueryEscape(words), `{"error":"search is too long (maximum is 64 terms)"}`},
+	} {
+		e.do(req{method: "GET", path: c.path, token: root}).check(t, 400, c.body)
 	}
 }
