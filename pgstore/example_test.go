@@ -3,13 +3,11 @@ package pgstore_test
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -32,8 +30,9 @@ func ExampleMigrationSQL() {
 	// CREATE TABLE IF NOT EXISTS settings (
 }
 
-// Open a Store in a schema of its own, migrating it, and use it. A
-// patkit.Service normally makes these calls.
+// Open a Store in a schema of its own, migrating it, and give it to a
+// Service; run Watch so that revocations on other instances reach this
+// one's authentication cache at once.
 func ExampleOpen() {
 	ctx := context.Background()
 	s, err := pgstore.Open(ctx, os.Getenv("DATABASE_URL"), &pgstore.Options{Schema: "patkit"})
@@ -45,24 +44,34 @@ func ExampleOpen() {
 	}
 	defer s.Close()
 
-	now := time.Now().UTC()
-	digest := sha256.Sum256([]byte("not how the Service digests secrets"))
-	tok := &patkit.Token{
-		UserID:    1,
-		Name:      "deploy",
-		Scopes:    []patkit.Scope{patkit.ScopeReadAPI},
-		CreatedAt: now,
-		ExpiresAt: patkit.Date(now.AddDate(0, 1, 0)),
-		Digest:    digest[:],
-	}
-	if err := s.Create(ctx, tok); err != nil {
-		log.Fatal(err)
-	}
-	got, err := s.GetByDigest(ctx, digest[:])
+	key, _, err := patkit.LoadOrCreateKey("patkit.key") // the same key file on every instance
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(got.ID == tok.ID, got.Active(now))
+	dir := new(patkit.MemDirectory) // the host's users
+	dir.AddUser(patkit.User{ID: 1, Username: "root", Admin: true})
+	svc, err := patkit.New(s, dir, key, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := svc.VerifyKey(ctx); err != nil {
+		log.Fatal(err) // patkit.ErrKeyMismatch: another key made these tokens
+	}
+	go svc.Watch(ctx)
+
+	root, err := svc.Principal(ctx, 1, false)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, secret, err := svc.CreateToken(ctx, root, 1, patkit.TokenOptions{Name: "deploy", Scopes: []patkit.Scope{patkit.ScopeReadAPI}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := svc.Authenticate(ctx, secret, patkit.AuthRequest{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(p.User().Username, p.Token().Name)
 }
 
 // New wraps a pool the host already has and does no I/O; Close leaves the
