@@ -52,8 +52,18 @@
 // Instance settings are GitLab's defaults: expiry required, at most 365
 // days, impersonation enabled, prefix glpat-.
 //
-// Requests are logged with log/slog to stderr (credentials in the query
-// string redacted); SIGINT and SIGTERM shut the server down gracefully.
+// # Limits
+//
+// A client address that presents 30 failed credentials within 3 minutes
+// gets 429 (Retry-After) until the period ends, valid tokens of other
+// clients unaffected (httpapi's FailedAuthLimit, 16,384 addresses
+// tracked). Request headers must arrive within 10 s and stay under 64 KiB,
+// a whole request within 20 s (its body within 10 s); idle connections
+// close after 60 s. The server listens on 127.0.0.1: behind a reverse
+// proxy, set httpapi's ClientIP to the header that proxy sets.
+//
+// Requests are logged with log/slog to stderr, anything that looks like a
+// secret redacted; SIGINT and SIGTERM shut the server down gracefully.
 package main
 
 import (
