@@ -2,6 +2,7 @@ package patkit
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -40,12 +41,14 @@ type AuthRequest struct {
 // write does not fail authentication.
 func (s *Service) Authenticate(ctx context.Context, secret string, req AuthRequest) (*Principal, error) {
 	if !wellFormed(s.opts.Prefix, secret) {
-		return nil, newError(ErrUnauthorized, "")
+		return nil, errUnknownToken
 	}
-	d := s.digest(secret)
+	var sum [sha256.Size]byte
+	s.digestInto(&sum, secret)
 	now := s.now()
-	tok, version := s.cache.get(d, now)
+	tok, version := s.cache.get(sum[:], now)
 	if tok == nil {
+		d := slices.Clone(sum[:]) // sum stays on the stack on the cached path
 		if err := s.VerifyKey(ctx); err != nil {
 			return nil, err
 		}
@@ -55,7 +58,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 			tok, err = s.byPreviousKey(ctx, secret, d)
 		}
 		if errors.Is(err, ErrNotFound) {
-			return nil, newError(ErrUnauthorized, "")
+			return nil, errUnknownToken
 		}
 		if err != nil {
 			return nil, fmt.Errorf("patkit: authenticate: %w", err)
@@ -95,6 +98,11 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 }
 
 func errBlocked() *Error { return newError(ErrForbidden, "Your account has been blocked.") }
+
+// errUnknownToken is Authenticate's answer to a secret that is malformed or
+// unknown: one shared value, so that rejecting costs no allocation. Like
+// every *Error the Service returns, it must not be modified.
+var errUnknownToken = &Error{Code: ErrUnauthorized}
 
 // Principal returns the Principal of a user the host authenticated by
 // other means, such as a session cookie: no token, so "self" endpoints

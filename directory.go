@@ -152,25 +152,25 @@ func (d *MemDirectory) SetAccess(typ ResourceType, resourceID, userID int64, lev
 	d.members[k] = level
 }
 
-// UserByID implements Directory.
+// UserByID implements Directory. The User returned is shared (AddUser
+// replaces it rather than changing it) and must not be modified.
 func (d *MemDirectory) UserByID(_ context.Context, id int64) (*User, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	if u, ok := d.users[id]; ok {
-		c := *u
-		return &c, nil
+		return u, nil
 	}
 	return nil, fmt.Errorf("user %d: %w", id, ErrNotFound)
 }
 
-// UserByUsername implements Directory.
+// UserByUsername implements Directory. The User returned is shared and
+// must not be modified.
 func (d *MemDirectory) UserByUsername(_ context.Context, username string) (*User, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	for _, u := range d.users {
 		if strings.EqualFold(u.Username, username) {
-			c := *u
-			return &c, nil
+			return u, nil
 		}
 	}
 	return nil, fmt.Errorf("user %q: %w", username, ErrNotFound)

@@ -82,7 +82,8 @@ func fieldLabel(field string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// Error is the error type returned by the Service. Code is one of the
+// Error is the error type returned by the Service. A returned *Error may
+// be shared between calls and must not be modified. Code is one of the
 // sentinel errors above; Message carries GitLab's text for the case (for
 // ErrNotFound the part before "Not Found", for ErrBadRequest and ErrForbidden
 // the reason after the dash); Fields lists validation failures for

@@ -83,7 +83,7 @@ type Service struct {
 	keyVerified atomic.Bool // VerifyKey succeeded
 	leases      sync.Map    // token ID -> struct{}: a last-used write in progress
 	cache       *authCache
-	macs        sync.Pool // of hash.Hash: HMAC-SHA-256 keyed with key, reused
+	macs        sync.Pool // of *mac: HMAC-SHA-256 keyed with key, reused
 }
 
 // MinKeyLen is the minimum length of the instance key given to New.
@@ -194,18 +194,33 @@ func (p *Page) HasNext() bool {
 	return p.Page < p.TotalPages()
 }
 
-// digest returns digest(s.key, secret), reusing HMAC states: keying one
-// costs two SHA-256 blocks and four allocations.
-func (s *Service) digest(secret string) []byte {
-	m, _ := s.macs.Get().(hash.Hash)
+// mac is a reusable HMAC-SHA-256 state keyed with the instance key, with
+// scratch space, so that digesting a secret allocates nothing: keying a
+// state costs two SHA-256 blocks and four allocations.
+type mac struct {
+	h   hash.Hash
+	in  []byte // the secret, copied: hash.Hash.Write takes bytes
+	sum []byte // capacity sha256.Size
+}
+
+// digestInto writes HMAC-SHA-256(s.key, secret) into d.
+func (s *Service) digestInto(d *[sha256.Size]byte, secret string) {
+	m, _ := s.macs.Get().(*mac)
 	if m == nil {
-		m = hmac.New(sha256.New, s.key)
+		m = &mac{h: hmac.New(sha256.New, s.key), sum: make([]byte, 0, sha256.Size)}
 	}
-	m.Reset()
-	io.WriteString(m, secret)
-	d := m.Sum(nil)
+	m.h.Reset()
+	m.in = append(m.in[:0], secret...)
+	m.h.Write(m.in)
+	copy(d[:], m.h.Sum(m.sum[:0]))
 	s.macs.Put(m)
-	return d
+}
+
+// digest returns HMAC-SHA-256(s.key, secret) in a new slice.
+func (s *Service) digest(secret string) []byte {
+	d := new([sha256.Size]byte)
+	s.digestInto(d, secret)
+	return d[:]
 }
 
 // seal gives t a new secret and its digest, and returns the secret. It

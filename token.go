@@ -128,8 +128,19 @@ func newSecret(prefix string, rand io.Reader) (string, error) {
 }
 
 func checksum(s string) string {
-	c := strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(s))), 36)
+	c := strconv.FormatUint(uint64(crcString(s)), 36)
 	return strings.Repeat("0", secretCRCLen-len(c)) + c
+}
+
+var crcTable = crc32.MakeTable(crc32.IEEE)
+
+// crcString is crc32.ChecksumIEEE([]byte(s)) without copying s.
+func crcString(s string) uint32 {
+	crc := ^uint32(0)
+	for i := 0; i < len(s); i++ {
+		crc = crcTable[byte(crc)^s[i]] ^ crc>>8
+	}
+	return ^crc
 }
 
 // wellFormed reports whether secret has the prefix, the length and a valid
@@ -152,5 +163,5 @@ func wellFormed(prefix, secret string) bool {
 		}
 	}
 	v, err := strconv.ParseUint(sum, 36, 64)
-	return err == nil && v == uint64(crc32.ChecksumIEEE([]byte(body)))
+	return err == nil && v == uint64(crcString(body))
 }
