@@ -25,6 +25,35 @@ func BenchmarkAuthenticate(b *testing.B) {
 	})
 }
 
+// BenchmarkAuthenticateSequential is BenchmarkAuthenticate on one
+// goroutine.
+func BenchmarkAuthenticateSequential(b *testing.B) {
+	w := newWorld(b, nil)
+	_, secret := w.pat(b, 2)
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := w.svc.Authenticate(ctx, secret, patkit.AuthRequest{RemoteIP: "10.0.0.1"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAuthenticateUnknown presents a well-formed secret that no token
+// has (anyone can compute the checksum).
+func BenchmarkAuthenticateUnknown(b *testing.B) {
+	w := newWorld(b, nil)
+	w.pat(b, 2)
+	unknown := patkit.UnknownSecret(w.svc)
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := w.svc.Authenticate(ctx, unknown, patkit.AuthRequest{}); err == nil {
+			b.Fatal("unknown secret accepted")
+		}
+	}
+}
+
 func BenchmarkAuthenticateMalformed(b *testing.B) {
 	w := newWorld(b, nil)
 	_, secret := w.pat(b, 2)
