@@ -46,7 +46,10 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 	var sum [sha256.Size]byte
 	s.digestInto(&sum, secret)
 	now := s.now()
-	tok, version := s.cache.get(sum[:], now)
+	tok, version, known := s.cache.get(sum[:], now)
+	if !known {
+		return nil, errUnknownToken
+	}
 	if tok == nil {
 		d := slices.Clone(sum[:]) // sum stays on the stack on the cached path
 		if err := s.VerifyKey(ctx); err != nil {
@@ -58,6 +61,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 			tok, err = s.byPreviousKey(ctx, secret, d)
 		}
 		if errors.Is(err, ErrNotFound) {
+			s.cache.putUnknown(d, now)
 			return nil, errUnknownToken
 		}
 		if err != nil {

@@ -56,7 +56,8 @@ type authCache struct {
 	mu      sync.RWMutex
 	byKey   map[string]*cacheEntry
 	byID    map[int64]string
-	version uint64 // bumped by every invalidation
+	unknown map[string]time.Time // digests no token has, and when seen so
+	version uint64               // bumped by every invalidation
 }
 
 type cacheEntry struct {
@@ -68,23 +69,59 @@ func newAuthCache(size int, ttl time.Duration) *authCache {
 	if size <= 0 || ttl <= 0 {
 		return nil
 	}
-	return &authCache{ttl: ttl, max: size, byKey: make(map[string]*cacheEntry), byID: make(map[int64]string)}
+	return &authCache{ttl: ttl, max: size, byKey: make(map[string]*cacheEntry), byID: make(map[int64]string),
+		unknown: make(map[string]time.Time)}
 }
 
 // get returns the cached token for digest if it is fresh at now, and the
 // cache version to pass to put after a storage lookup. The token must not
-// be modified.
-func (c *authCache) get(digest []byte, now time.Time) (*Token, uint64) {
+// be modified. known is false if the digest was recently found to belong
+// to no token.
+func (c *authCache) get(digest []byte, now time.Time) (tok *Token, version uint64, known bool) {
 	if c == nil {
-		return nil, 0
+		return nil, 0, true
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	e, ok := c.byKey[string(digest)]
 	if !ok || !c.fresh(e, now) {
-		return nil, c.version // a stale entry is replaced by put
+		if seen, ok := c.unknown[string(digest)]; ok && c.fresh(&cacheEntry{fetched: seen}, now) {
+			return nil, c.version, false
+		}
+		return nil, c.version, true // a stale entry is replaced by put
 	}
-	return e.tok, c.version
+	return e.tok, c.version, true
+}
+
+// putUnknown remembers, for the cache's TTL, that no token has digest.
+// Secrets are 160 random bits and a new token's digest is forgotten here
+// when this Service makes it (known), so a remembered digest cannot belong
+// to a token made meanwhile, unless another process made it in that window
+// from a secret presented before it existed. When full, an arbitrary entry
+// makes room.
+func (c *authCache) putUnknown(digest []byte, now time.Time) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.unknown[string(digest)]; !ok && len(c.unknown) >= c.max {
+		for k := range c.unknown {
+			delete(c.unknown, k)
+			break
+		}
+	}
+	c.unknown[string(digest)] = now
+}
+
+// known forgets that digest belonged to no token.
+func (c *authCache) known(digest []byte) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.unknown, string(digest))
 }
 
 func (c *authCache) fresh(e *cacheEntry, now time.Time) bool {
@@ -175,4 +212,5 @@ func (c *authCache) purge() {
 	c.version++
 	clear(c.byKey)
 	clear(c.byID)
+	clear(c.unknown)
 }

@@ -254,3 +254,38 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// zeros is a Rand that makes the same secret every time.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// TestUnknownSecretsCached checks that a well-formed secret no token has
+// costs one store lookup per CacheTTL, not one per request, and that a
+// token this Service then makes with that very secret works at once.
+func TestUnknownSecretsCached(t *testing.T) {
+	w := newWorld(t, &patkit.Options{Rand: zeros{}})
+	ctx := t.Context()
+	secret := patkit.UnknownSecret(w.svc)
+	w.store.getByDigest.Store(0)
+	for range 5 {
+		if _, err := w.svc.Authenticate(ctx, secret, patkit.AuthRequest{}); !errors.Is(err, patkit.ErrUnauthorized) {
+			t.Fatalf("unknown secret: %v", err)
+		}
+	}
+	if n := w.store.getByDigest.Load(); n != 1 {
+		t.Errorf("%d store lookups for 5 presentations of one unknown secret, want 1", n)
+	}
+	w.clock.Add(11 * time.Second) // past CacheTTL: asked again
+	w.svc.Authenticate(ctx, secret, patkit.AuthRequest{})
+	if n := w.store.getByDigest.Load(); n != 2 {
+		t.Errorf("%d store lookups after CacheTTL, want 2", n)
+	}
+	_, made := w.pat(t, 2) // the same secret, from the same "randomness"
+	if made != secret {
+		t.Fatal("the test's Rand did not repeat the secret")
+	}
+	if _, err := w.svc.Authenticate(ctx, secret, patkit.AuthRequest{}); err != nil {
+		t.Errorf("the token made with a secret once unknown: %v", err)
+	}
+}

@@ -235,5 +235,6 @@ func (s *Service) seal(ctx context.Context, t *Token) (string, error) {
 		return "", fmt.Errorf("patkit: generate secret: %w", err)
 	}
 	t.Digest = s.digest(secret)
+	s.cache.known(t.Digest)
 	return secret, nil
 }
