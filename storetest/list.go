@@ -65,7 +65,6 @@ func (f *fixture) list(t *testing.T, s patkit.Store, q patkit.Query) ([]string, 
 	return f.labelsOf(got), total
 }
 
-func ptr[T any](v T) *T { return &v }
 
 // The list fixture. now is the Query.Now of the state filters; "gamma"
 // expires exactly at now, which makes it inactive.
@@ -152,8 +151,8 @@ func testListFilters(t *testing.T, s patkit.Store) {
 		{"All", Q{}, []string{"T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8"}},
 		{"UserID", Q{UserID: 1}, []string{"T1", "T2", "T6"}},
 		{"UserIDNone", Q{UserID: 99}, []string{}},
-		{"ImpersonationTrue", Q{Impersonation: ptr(true)}, []string{"T3"}},
-		{"ImpersonationFalse", Q{Impersonation: ptr(false)}, []string{"T1", "T2", "T4", "T5", "T6", "T7", "T8"}},
+		{"ImpersonationTrue", Q{Impersonation: new(true)}, []string{"T3"}},
+		{"ImpersonationFalse", Q{Impersonation: new(false)}, []string{"T1", "T2", "T4", "T5", "T6", "T7", "T8"}},
 		{"Project100", Q{ResourceType: patkit.ResourceProject, ResourceID: 100}, []string{"T4"}},
 		{"Project101", Q{ResourceType: patkit.ResourceProject, ResourceID: 101}, []string{"T7"}},
 		{"Group200", Q{ResourceType: patkit.ResourceGroup, ResourceID: 200}, []string{"T5"}},
@@ -161,8 +160,8 @@ func testListFilters(t *testing.T, s patkit.Store) {
 		{"GroupWithProjectID", Q{ResourceType: patkit.ResourceGroup, ResourceID: 100}, []string{}},
 		{"PreviousID", Q{PreviousID: f.tokens["T1"].ID}, []string{"T6"}},
 		{"PreviousIDNone", Q{PreviousID: f.tokens["T2"].ID}, []string{}},
-		{"RevokedTrue", Q{Filter: F{Revoked: ptr(true)}}, []string{"T5", "T6"}},
-		{"RevokedFalse", Q{Filter: F{Revoked: ptr(false)}}, []string{"T1", "T2", "T3", "T4", "T7", "T8"}},
+		{"RevokedTrue", Q{Filter: F{Revoked: new(true)}}, []string{"T5", "T6"}},
+		{"RevokedFalse", Q{Filter: F{Revoked: new(false)}}, []string{"T1", "T2", "T3", "T4", "T7", "T8"}},
 		{"StateActive", Q{Filter: F{State: patkit.StateActive}, Now: listNow}, []string{"T1", "T2", "T4", "T8"}},
 		{"StateInactive", Q{Filter: F{State: patkit.StateInactive}, Now: listNow}, []string{"T3", "T5", "T6", "T7"}},
 		{"StateActiveLater", Q{Filter: F{State: patkit.StateActive}, Now: date(2025, 7, 1)}, []string{"T2"}},
@@ -184,10 +183,10 @@ func testListFilters(t *testing.T, s patkit.Store) {
 		{"ExpiresBeforeAll", Q{Filter: F{ExpiresBefore: date(2100, 1, 1)}}, []string{"T1", "T3", "T4", "T5", "T7", "T8"}},
 		{"ExpiresBetween", Q{Filter: F{ExpiresAfter: date(2025, 6, 15), ExpiresBefore: date(2025, 8, 1)}}, []string{"T1", "T3", "T4", "T8"}},
 		{"Search", Q{Filter: F{Search: "alpha"}}, []string{"T1", "T8"}},
-		{"UserAndRevoked", Q{UserID: 1, Filter: F{Revoked: ptr(false)}}, []string{"T1", "T2"}},
+		{"UserAndRevoked", Q{UserID: 1, Filter: F{Revoked: new(false)}}, []string{"T1", "T2"}},
 		{"ProjectLastUsedExpires", Q{ResourceType: patkit.ResourceProject, ResourceID: 100, Filter: F{LastUsedAfter: used(3), ExpiresAfter: date(2025, 7, 1)}}, []string{"T4"}},
 		{"UserSearchSort", Q{UserID: 1, Filter: F{Search: "a", Sort: patkit.SortCreatedDesc}}, []string{}},
-		{"ImpersonationFalseNameDesc", Q{Impersonation: ptr(false), Filter: F{Search: "bot", Sort: patkit.SortNameDesc}}, []string{"T5", "T4"}},
+		{"ImpersonationFalseNameDesc", Q{Impersonation: new(false), Filter: F{Search: "bot", Sort: patkit.SortNameDesc}}, []string{"T5", "T4"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -182,8 +182,8 @@ func filterQueries(f *fixture) []namedQuery {
 		{"UserID1", Q{UserID: 1}},
 		{"UserID4", Q{UserID: 4}},
 		{"UserIDNone", Q{UserID: 99}},
-		{"ImpersonationTrue", Q{Impersonation: ptr(true)}},
-		{"ImpersonationFalse", Q{Impersonation: ptr(false)}},
+		{"ImpersonationTrue", Q{Impersonation: new(true)}},
+		{"ImpersonationFalse", Q{Impersonation: new(false)}},
 		{"Project100", Q{ResourceType: patkit.ResourceProject, ResourceID: 100}},
 		{"Project200", Q{ResourceType: patkit.ResourceProject, ResourceID: 200}},
 		{"Group200", Q{ResourceType: patkit.ResourceGroup, ResourceID: 200}},
@@ -192,8 +192,8 @@ func filterQueries(f *fixture) []namedQuery {
 		{"PreviousIDV00", Q{PreviousID: f.tokens["V00"].ID}},
 		{"PreviousIDV30", Q{PreviousID: f.tokens["V30"].ID}},
 		{"PreviousIDNone", Q{PreviousID: f.tokens["V01"].ID}},
-		{"RevokedTrue", Q{Filter: F{Revoked: ptr(true)}}},
-		{"RevokedFalse", Q{Filter: F{Revoked: ptr(false)}}},
+		{"RevokedTrue", Q{Filter: F{Revoked: new(true)}}},
+		{"RevokedFalse", Q{Filter: F{Revoked: new(false)}}},
 		{"ActiveAtExpiry", Q{Filter: F{State: patkit.StateActive}, Now: expiry}},
 		{"InactiveAtExpiry", Q{Filter: F{State: patkit.StateInactive}, Now: expiry}},
 		{"ActiveJustBeforeExpiry", Q{Filter: F{State: patkit.StateActive}, Now: expiry.Add(-ns)}},
@@ -243,17 +243,17 @@ func filterQueries(f *fixture) []namedQuery {
 	}
 	now := date(2025, 6, 15)
 	qs = append(qs, []namedQuery{
-		{"UserRevoked", Q{UserID: 1, Filter: F{Revoked: ptr(false)}}},
-		{"UserPersonalActive", Q{UserID: 2, Impersonation: ptr(false), Filter: F{State: patkit.StateActive}, Now: now}},
+		{"UserRevoked", Q{UserID: 1, Filter: F{Revoked: new(false)}}},
+		{"UserPersonalActive", Q{UserID: 2, Impersonation: new(false), Filter: F{State: patkit.StateActive}, Now: now}},
 		{"ProjectActive", Q{ResourceType: patkit.ResourceProject, ResourceID: 100, Filter: F{State: patkit.StateActive}, Now: now}},
 		{"GroupInactive", Q{ResourceType: patkit.ResourceGroup, ResourceID: 200, Filter: F{State: patkit.StateInactive}, Now: now}},
 		{"UserSearch", Q{UserID: 3, Filter: F{Search: "coverage"}}},
 		{"CreatedAndLastUsed", Q{Filter: F{CreatedAfter: created(3), CreatedBefore: created(8), LastUsedAfter: used(2), LastUsedBefore: used(5)}}},
-		{"ExpiresNotRevoked", Q{Filter: F{ExpiresAfter: date(2025, 6, 12), ExpiresBefore: date(2025, 6, 18), Revoked: ptr(false)}}},
-		{"SearchRevokedNotImpersonation", Q{Impersonation: ptr(false), Filter: F{Search: "token", Revoked: ptr(true)}}},
-		{"PreviousNotRevoked", Q{PreviousID: f.tokens["V00"].ID, Filter: F{Revoked: ptr(false)}}},
-		{"Everything", Q{UserID: 1, Impersonation: ptr(false), Now: now, Filter: F{
-			Revoked: ptr(false), State: patkit.StateActive, CreatedAfter: created(2), LastUsedBefore: used(6),
+		{"ExpiresNotRevoked", Q{Filter: F{ExpiresAfter: date(2025, 6, 12), ExpiresBefore: date(2025, 6, 18), Revoked: new(false)}}},
+		{"SearchRevokedNotImpersonation", Q{Impersonation: new(false), Filter: F{Search: "token", Revoked: new(true)}}},
+		{"PreviousNotRevoked", Q{PreviousID: f.tokens["V00"].ID, Filter: F{Revoked: new(false)}}},
+		{"Everything", Q{UserID: 1, Impersonation: new(false), Now: now, Filter: F{
+			Revoked: new(false), State: patkit.StateActive, CreatedAfter: created(2), LastUsedBefore: used(6),
 			ExpiresAfter: date(2025, 6, 12), Search: "api",
 		}}},
 	}...)
