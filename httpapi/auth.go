@@ -6,16 +6,26 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/patkit/patkit"
 )
 
-// rotatePath matches the paths on which a revoked token revokes its
+// rotatePath reports whether path is one on which a revoked token revokes its
 // family: a token that rotation replaced is being reused.
-var rotatePath = regexp.MustCompile(`access_tokens/(\d+|self)/rotate$`)
+func rotatePath(path string) bool {
+	rest, ok := strings.CutSuffix(path, "/rotate")
+	if !ok {
+		return false
+	}
+	i := strings.LastIndexByte(rest, '/')
+	id := rest[i+1:]
+	if !strings.HasSuffix(rest[:max(i, 0)], "access_tokens") || id == "" {
+		return false
+	}
+	return id == "self" || strings.Trim(id, "0123456789") == ""
+}
 
 // credential returns the secret a request presents, in GitLab's order:
 // the private_token parameter, the PRIVATE-TOKEN header, the access_token
@@ -109,7 +119,7 @@ func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allow
 	}
 	p, err := a.svc.Authenticate(r.Context(), secret, patkit.AuthRequest{
 		RemoteIP: ip,
-		Rotate:   rotatePath.MatchString(r.URL.Path),
+		Rotate:   rotatePath(r.URL.Path),
 		Scopes:   allowed,
 	})
 	if err != nil {

@@ -128,48 +128,17 @@ func New(svc *patkit.Service, opts *Options) *Handler {
 	for _, rt := range a.routes() {
 		a.mux.Handle(rt.method+" /api/v4"+rt.path, a.endpoint(rt))
 	}
-	h.serve = logRequests(a.opts.Logger, a.rd, recoverPanics(a.opts.Logger, a.rd, http.HandlerFunc(a.dispatch)))
+	// GitLab's catch-all route answers unknown paths, and known paths with
+	// another method, 404. (ServeMux still redirects unclean paths.)
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeMessage(w, http.StatusNotFound, "404 Not Found")
+	})
+	h.serve = logRequests(a.opts.Logger, a.rd, recoverPanics(a.opts.Logger, a.rd, a.mux))
 	return h
 }
 
 // ServeHTTP serves the API.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.serve.ServeHTTP(w, r) }
-
-// dispatch routes r, answering GitLab's 404 for unknown paths and for
-// known paths with another method (GitLab's catch-all route answers both).
-func (a *api) dispatch(w http.ResponseWriter, r *http.Request) {
-	if h, pattern := a.mux.Handler(r); pattern == "" {
-		// No route: the mux answers 404, 405 or a redirect to the
-		// clean path. Keep redirects, answer the rest GitLab's way.
-		rec := &headerRecorder{h: http.Header{}}
-		h.ServeHTTP(rec, r)
-		if rec.code != http.StatusNotFound && rec.code != http.StatusMethodNotAllowed {
-			h.ServeHTTP(w, r)
-			return
-		}
-		writeMessage(w, http.StatusNotFound, "404 Not Found")
-		return
-	}
-	a.mux.ServeHTTP(w, r)
-}
-
-// headerRecorder records the status a handler writes and discards the
-// rest.
-type headerRecorder struct {
-	h    http.Header
-	code int
-}
-
-func (rec *headerRecorder) Header() http.Header { return rec.h }
-func (rec *headerRecorder) WriteHeader(code int) {
-	if rec.code == 0 {
-		rec.code = code
-	}
-}
-func (rec *headerRecorder) Write(b []byte) (int, error) {
-	rec.WriteHeader(http.StatusOK)
-	return len(b), nil
-}
 
 // route is one endpoint.
 type route struct {
@@ -204,8 +173,13 @@ func (a *api) endpoint(rt route) http.Handler {
 	for _, m := range wildcard.FindAllStringSubmatch(rt.path, -1) {
 		names = append(names, m[1])
 	}
+	readAllowed, writeAllowed := rt.allowed(http.MethodGet), rt.allowed(http.MethodPost)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, ar, sudo, err := a.admit(w, r, rt.allowed(r.Method))
+		allowed := writeAllowed
+		if readOnly(r.Method) {
+			allowed = readAllowed
+		}
+		in, ar, sudo, err := a.admit(w, r, allowed)
 		if err == nil && ar == nil {
 			err = &patkit.Error{Code: patkit.ErrUnauthorized}
 		}
