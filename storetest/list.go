@@ -65,7 +65,6 @@ func (f *fixture) list(t *testing.T, s patkit.Store, q patkit.Query) ([]string, 
 	return f.labelsOf(got), total
 }
 
-
 // The list fixture. now is the Query.Now of the state filters; "gamma"
 // expires exactly at now, which makes it inactive.
 var (
