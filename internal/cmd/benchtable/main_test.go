@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+)
+
+// TestQuickRun runs the command as -quick does, with shorter loads, on
+// memstore and SQLite only, and checks that the table has every row, each
+// measured or, for PostgreSQL, skipped. It asserts no timing: whether a
+// goal is met depends on the machine.
+func TestQuickRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures every memstore and SQLite row")
+	}
+	args := []string{"-quick", "-pg", "", "-benchtime", "20ms", "-tokens", "5000"}
+	var out, progress bytes.Buffer
+	if err := run(t.Context(), args, &out, &progress); err != nil {
+		t.Fatalf("run: %v\nprogress:\n%s", err, &progress)
+	}
+	cfg, err := parseFlags(args, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := out.String()
+	lines := make(map[string]string)
+	for line := range strings.Lines(table) {
+		if id, _, ok := strings.Cut(strings.TrimPrefix(line, "| `"), "`"); ok && strings.HasPrefix(line, "| `") {
+			lines[id] = line
+		}
+	}
+	for _, want := range []string{"| row | what | measured | reference | ratio | goal | met |", "- Go: go", "- CPU: ", "**quick run**"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("no %q in the table:\n%s", want, table)
+		}
+	}
+	rows := allRows(cfg)
+	if len(lines) != len(rows) {
+		t.Errorf("the table has %d rows, want %d:\n%s", len(lines), len(rows), table)
+	}
+	for _, r := range rows {
+		line, ok := lines[r.id]
+		switch {
+		case !ok:
+			t.Errorf("row %s is missing", r.id)
+		case r.pg && !strings.Contains(line, "skipped: no -pg DSN"):
+			t.Errorf("row %s ran without PostgreSQL: %s", r.id, line)
+		case !r.pg && (strings.Contains(line, "skipped") || strings.Contains(line, "error")):
+			t.Errorf("row %s was not measured: %s", r.id, line)
+		case !r.pg && !strings.HasSuffix(strings.TrimSpace(line), "| yes |") && !strings.HasSuffix(strings.TrimSpace(line), "| **no** |") && !strings.HasSuffix(strings.TrimSpace(line), "| – |"):
+			t.Errorf("row %s has no verdict: %s", r.id, line)
+		}
+	}
+}
+
+func TestRowsFlag(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"-quick", "-pg", "", "-rows", "^reject$", "-benchtime", "10ms"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "| `"); n != 1 || !strings.Contains(out.String(), "| `reject` |") {
+		t.Errorf("-rows ^reject$ printed %d rows:\n%s", n, &out)
+	}
+	if err := run(t.Context(), []string{"-rows", "^nothing$"}, io.Discard, io.Discard); err == nil {
+		t.Error("-rows matching nothing: no error")
+	}
+}

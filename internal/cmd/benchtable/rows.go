@@ -1,0 +1,48 @@
+package main
+
+import "fmt"
+
+// allRows returns the table's rows, in the order of issue 10's table.
+func allRows(cfg *config) []row {
+	big, small := count(cfg.tokens), count(cfg.small)
+	backends := []struct{ id, name string }{{"sqlite", "SQLite"}, {"postgres", "PostgreSQL"}}
+	rows := []row{
+		{id: "reject", what: "reject a bad-checksum secret, no I/O (memstore)",
+			goal: "≤ 1.5× one SHA-256, 0 allocs", run: rowReject},
+		{id: "auth-cached", what: "Authenticate, memstore, cached, 1 goroutine",
+			goal: "≤ 3× floor, ≤ 1 alloc", run: rowAuthCached},
+		{id: "auth-cached-parallel", what: "same, RunParallel on every core",
+			goal: "≥ 3 M/s", run: rowAuthCachedParallel},
+		{id: "auth-uncached-sqlite", what: fmt.Sprintf("Authenticate, sqlitestore, cache off, %s tokens", big),
+			goal: "≤ 10 µs", run: rowAuthUncached("sqlite")},
+	}
+	for _, b := range backends {
+		rows = append(rows, row{id: "auth-scale-" + b.id, pg: b.id == "postgres",
+			what: fmt.Sprintf("Authenticate cache off at %s tokens vs %s, %s", big, small, b.name),
+			goal: "≤ 1.2×", run: rowAuthScale(b.id)})
+	}
+	lists := []struct{ shape, what, goal string }{
+		{"user-expires", "one user with %s tokens, active, `sort=expires_asc`", "≤ 2 ms"},
+		{"notrevoked-lastused-3", "administrator, `revoked=false`, `last_used_desc`, page 3", "≤ 2 ms"},
+		{"active-newest", "administrator, active, newest first", "≤ 1 ms"},
+	}
+	for _, l := range lists {
+		what := l.what
+		if l.shape == "user-expires" {
+			what = fmt.Sprintf(what, count(cfg.tokens/100))
+		}
+		for _, b := range backends {
+			rows = append(rows, row{id: "list-" + l.shape + "-" + b.id, pg: b.id == "postgres",
+				what: fmt.Sprintf("list a page of 20 at %s tokens: %s, %s", big, what, b.name),
+				goal: l.goal, run: rowList(b.id, l.shape)})
+		}
+	}
+	for _, op := range []string{"create", "revoke"} {
+		for _, w := range []int{1, 16} {
+			rows = append(rows, row{id: fmt.Sprintf("%s-sqlite-%dw", op, w),
+				what: fmt.Sprintf("durable %ss through the Service, SQLite, %d writer%s", op, w, map[bool]string{true: "s"}[w > 1]),
+				goal: "≥ 1,000/s", run: rowWrite("sqlite", op, w)})
+		}
+	}
+	return rows
+}
