@@ -1,24 +1,35 @@
 // Command benchtable measures the rows of patkit's performance table (issue
 // 10, "Performance at the floor") in one run and prints them as a Markdown
-// table, each with its reference (the physical floor, or the same
-// measurement on a small dataset), the ratio the goal is stated in, the
-// goal, and whether it is met, under the date, Go version, CPU model and
-// core count.
+// table, each with its reference (the physical floor, the bare net/http
+// ceiling, or the same measurement on a small dataset), the ratio the goal
+// is stated in, the goal, and whether it is met, under the date, Go
+// version, CPU model and core count.
 //
-//	go run ./internal/cmd/benchtable                      # every row
-//	go run ./internal/cmd/benchtable -quick               # small sizes, short benchmarks: a smoke run
+//	go run ./internal/cmd/benchtable                      # every row, about five minutes
+//	go run ./internal/cmd/benchtable -quick               # small sizes, 2 s loads: a smoke run
 //	go run ./internal/cmd/benchtable -rows 'list|auth'    # the rows whose name matches
 //
-// The rows are Go benchmarks run in process with testing.Benchmark:
-// rejecting a malformed secret and authenticating a cached token on
-// memstore, against the floor (one SHA-256 of the secret, plus one map
-// lookup); authentication with the cache off, list pages and durable
-// writes on sqlitestore and pgstore. They run on datasets of 1,000,000
-// tokens (-tokens) shaped like a large instance (see dataset), and 1,000
-// (-small) for the ratios, built in bulk: one transaction through a
-// prepared statement into a SQLite file kept in a temporary directory for
-// the run, and COPY into a schema of its own that pgstore.Open migrates,
-// dropped at the end.
+// Three kinds of rows:
+//
+//   - Go benchmarks run in process with testing.Benchmark: rejecting a
+//     malformed secret and authenticating a cached token on memstore,
+//     against the floor (one SHA-256 of the secret, plus one map lookup);
+//     authentication with the cache off, list pages and durable writes on
+//     sqlitestore and pgstore.
+//   - HTTP loads from a Go client (keep-alive, N connections, a fixed
+//     duration after a warm-up, counting requests and errors) on
+//     127.0.0.1 against the handler examples/server builds (httpapi with
+//     its failed-authentication throttle and its /whoami route, logging at
+//     Warn as a production host would), on a real TCP listener in this
+//     process, and against a bare net/http handler that checks a static
+//     header and writes a small JSON body: the ceiling. The load generator
+//     shares the machine's cores with the server, as wrk on the same
+//     machine would.
+//   - Datasets of 1,000,000 tokens (-tokens) shaped like a large instance
+//     (see dataset), and 1,000 (-small) for the ratios, built in bulk: one
+//     transaction through a prepared statement into a SQLite file kept in a
+//     temporary directory for the run, and COPY into a schema of its own
+//     that pgstore.Open migrates, dropped at the end.
 //
 // PostgreSQL rows run when -pg (default $PATKIT_TEST_POSTGRES_DSN) names a
 // database, and are listed as skipped otherwise. Progress goes to stderr,
@@ -60,6 +71,8 @@ type config struct {
 	quick     bool
 	rows      *regexp.Regexp
 	pgDSN     string
+	duration  time.Duration // of each HTTP load
+	warmup    time.Duration // before each HTTP load
 	benchtime time.Duration // of each Go benchmark
 	tokens    int           // the large dataset
 	small     int           // the small dataset of the ratios
@@ -69,9 +82,10 @@ type config struct {
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fl := flag.NewFlagSet("benchtable", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	quick := fl.Bool("quick", false, "a smoke run: 10,000 tokens, 100 ms benchmarks (flags given explicitly win)")
+	quick := fl.Bool("quick", false, "a smoke run: 10,000 tokens, 2 s loads, 100 ms benchmarks (flags given explicitly win)")
 	rows := fl.String("rows", "", "a regexp: measure only the rows whose name matches")
 	pg := fl.String("pg", os.Getenv("PATKIT_TEST_POSTGRES_DSN"), "PostgreSQL DSN; empty skips the PostgreSQL rows (default $PATKIT_TEST_POSTGRES_DSN)")
+	duration := fl.Duration("duration", 10*time.Second, "length of each HTTP load")
 	benchtime := fl.Duration("benchtime", time.Second, "length of each Go benchmark (testing's -benchtime)")
 	tokens := fl.Int("tokens", 1_000_000, "tokens in the large dataset")
 	small := fl.Int("small", 1_000, "tokens in the small dataset the ratios compare with")
@@ -96,8 +110,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			fmt.Fprintf(&shown, " -%s '%s'", f.Name, f.Value)
 		}
 	})
-	c := &config{quick: *quick, pgDSN: *pg, benchtime: *benchtime, tokens: *tokens, small: *small, shown: shown.String()}
+	c := &config{quick: *quick, pgDSN: *pg, duration: *duration, benchtime: *benchtime, tokens: *tokens, small: *small, shown: shown.String()}
 	if c.quick {
+		if !set["duration"] {
+			c.duration = 2 * time.Second
+		}
 		if !set["benchtime"] {
 			c.benchtime = 100 * time.Millisecond
 		}
@@ -109,12 +126,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.rows, err = regexp.Compile(*rows); err != nil {
 		return nil, fmt.Errorf("-rows: %w", err)
 	}
-	if c.benchtime <= 0 {
-		return nil, errors.New("-benchtime must be positive")
+	if c.duration <= 0 || c.benchtime <= 0 {
+		return nil, errors.New("-duration and -benchtime must be positive")
 	}
 	if c.tokens < 1000 || c.small < 100 {
 		return nil, errors.New("-tokens must be at least 1000 and -small at least 100")
 	}
+	c.warmup = min(c.duration/10, time.Second)
 	return c, nil
 }
 
@@ -208,9 +226,10 @@ func writeTable(w io.Writer, cfg *config, e *env, rows []measured, start time.Ti
 	fmt.Fprintf(w, "- load average: %s at the start, %s at the end; run took %s\n", load0, load1, time.Since(start).Round(time.Second))
 	fmt.Fprintf(w, "- SQLite files in %s (TMPDIR): durable writes are as durable as its file system\n", filepath.Dir(e.tmp))
 	fmt.Fprintf(w, "- datasets: %s tokens (%s users) and %s%s\n", count(cfg.tokens), count(newDataset(cfg.tokens, start).users), count(cfg.small), e.buildTimes())
-	fmt.Fprintf(w, "- Go rows: testing.Benchmark, %s each\n", cfg.benchtime)
+	fmt.Fprintf(w, "- Go rows: testing.Benchmark, %s each; HTTP rows: Go client, keep-alive, on 127.0.0.1, %s per load after %s of warm-up, in the server's process\n",
+		cfg.benchtime, cfg.duration, cfg.warmup)
 	if cfg.quick {
-		fmt.Fprintf(w, "- **quick run**: small sizes and short benchmarks, a smoke test; the goals are stated for the full run\n")
+		fmt.Fprintf(w, "- **quick run**: small sizes and short loads, a smoke test; the goals are stated for the full run\n")
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| row | what | measured | reference | ratio | goal | met |")

@@ -13,9 +13,9 @@ import (
 // goal is met depends on the machine.
 func TestQuickRun(t *testing.T) {
 	if testing.Short() {
-		t.Skip("measures every memstore and SQLite row")
+		t.Skip("measures every memstore and SQLite row, with loads of 300 ms")
 	}
-	args := []string{"-quick", "-pg", "", "-benchtime", "20ms", "-tokens", "5000"}
+	args := []string{"-quick", "-pg", "", "-duration", "300ms", "-benchtime", "20ms", "-tokens", "5000"}
 	var out, progress bytes.Buffer
 	if err := run(t.Context(), args, &out, &progress); err != nil {
 		t.Fatalf("run: %v\nprogress:\n%s", err, &progress)

@@ -44,5 +44,41 @@ func allRows(cfg *config) []row {
 				goal: "≥ 1,000/s", run: rowWrite("sqlite", op, w)})
 		}
 	}
+	for _, c := range []int{2, 16} {
+		rows = append(rows,
+			row{id: fmt.Sprintf("http-bare-ok-%d", c), what: fmt.Sprintf("HTTP bare handler, valid header → 200, %d conns", c),
+				goal: "the ceiling", run: rowBare(true, c)},
+			row{id: fmt.Sprintf("http-bare-401-%d", c), what: fmt.Sprintf("HTTP bare handler, other header → 401, %d conns", c),
+				goal: "the ceiling", run: rowBare(false, c)})
+	}
+	for _, b := range backends {
+		for _, c := range []int{2, 16} {
+			rows = append(rows, row{id: fmt.Sprintf("http-self-%s-%d", b.id, c), pg: b.id == "postgres",
+				what: fmt.Sprintf("HTTP `GET /personal_access_tokens/self`, valid token, %d conns, %s", c, b.name),
+				goal: "≥ 85% of bare", run: rowHTTPAuth(b.id, true, c)})
+		}
+	}
+	for _, b := range backends {
+		for _, c := range []int{2, 16} {
+			rows = append(rows, row{id: fmt.Sprintf("http-unknown-%s-%d", b.id, c), pg: b.id == "postgres",
+				what: fmt.Sprintf("HTTP unknown well-formed token → 401, %d conns, %s (one secret repeated; throttle off)", c, b.name),
+				goal: "≥ 90% of bare", run: rowHTTPAuth(b.id, false, c)})
+		}
+	}
+	for _, b := range backends {
+		rows = append(rows, row{id: "http-list-" + b.id + "-16", pg: b.id == "postgres",
+			what: fmt.Sprintf("HTTP list page of 20 (root: `GET /personal_access_tokens?per_page=20` of %s tokens), 16 conns, %s", big, b.name),
+			goal: "≥ 50× Gitea (≥ 9k/s)", run: rowHTTPList(b.id)})
+	}
+	rows = append(rows,
+		row{id: "http-create-postgres", pg: true, what: "HTTP create, sequential, PostgreSQL",
+			goal: "≥ 1,000/s", run: rowHTTPCreate("postgres")},
+		row{id: "http-revoke-postgres", pg: true, what: "HTTP revoke, sequential, PostgreSQL",
+			goal: "≥ 1,000/s", run: rowHTTPRevoke("postgres")})
+	for _, b := range backends {
+		rows = append(rows, row{id: "http-lastused-" + b.id + "-16", pg: b.id == "postgres",
+			what: fmt.Sprintf("last-used writes for one token, %s at 16 conns, %s", cfg.duration, b.name),
+			goal: "≤ 1 per 10 min, always", run: rowLastUsed(b.id)})
+	}
 	return rows
 }

@@ -1,0 +1,491 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/httpapi"
+)
+
+// httpServer is a handler served on 127.0.0.1 with examples/server's
+// http.Server settings.
+type httpServer struct {
+	url string // http://127.0.0.1:port
+}
+
+func (e *env) serve(h http.Handler) (*httpServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       20 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(warnLogger(e.log).Handler(), slog.LevelWarn),
+	}
+	go srv.Serve(ln)
+	e.onClose(srv.Close)
+	return &httpServer{url: "http://" + ln.Addr().String()}, nil
+}
+
+// warnLogger logs Warn and above to w: what a production host keeps of
+// httpapi's one Info record per request.
+func warnLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// routes is examples/server's handler (its routes function; a command
+// cannot import another): GitLab's token API under /api/v4/ with the
+// failed-authentication throttle, and GET /whoami protected by the same
+// tokens. throttle false leaves the throttle out, for the rows that
+// present an unknown token from one address: with it, every request after
+// the 30th would be answered 429 before the token is looked at.
+func routes(svc *patkit.Service, log *slog.Logger, throttle bool) http.Handler {
+	opts := &httpapi.Options{Logger: log}
+	if throttle {
+		opts.FailedAuthLimit = &httpapi.FailedAuthLimit{Limit: 30, Period: 3 * time.Minute, MaxClients: 16384}
+	}
+	api := httpapi.New(svc, opts)
+	mux := http.NewServeMux()
+	mux.Handle("/api/v4/", api)
+	mux.Handle("GET /whoami", api.RequireScopes(patkit.ScopeReadUser)(http.HandlerFunc(
+		func(w http.ResponseWriter, r *http.Request) {
+			p, _ := httpapi.PrincipalFrom(r.Context())
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(map[string]string{"username": p.User().Username})
+		})))
+	return mux
+}
+
+// bareToken is the static header value the bare handler accepts.
+const bareToken = "glpat-bare-handler-static-token-0000000"
+
+// bare is the ceiling: a net/http handler that checks a static header and
+// writes a small JSON body, or a 401 like GitLab's.
+func bare() http.Handler {
+	body := []byte(`{"id":1,"name":"bare","revoked":false,"created_at":"2026-01-01T00:00:00.000Z","scopes":["api"],"user_id":2,"active":true,"expires_at":"2027-01-01"}`)
+	unauthorized := []byte(`{"message":"401 Unauthorized"}`)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get("PRIVATE-TOKEN") != bareToken {
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write(unauthorized)
+			return
+		}
+		w.Write(body)
+	})
+}
+
+// apiServer is examples/server's handler on a dataset, served twice: with
+// the throttle and without.
+type apiServer struct {
+	f          *fixture
+	svc        *patkit.Service
+	throttled  *httpServer
+	open       *httpServer
+	setLastUse atomic.Int64 // SetLastUsed calls
+}
+
+func (e *env) apiServer(backend string) (*apiServer, error) {
+	return memo(e, "api/"+backend, func() (*apiServer, error) {
+		f, err := e.fixture(backend, e.cfg.tokens)
+		if err != nil {
+			return nil, err
+		}
+		a := &apiServer{f: f}
+		// The Service examples/server makes: default Options.
+		a.svc, err = patkit.New(f.counted(&a.setLastUse), f.dir, benchKey, nil)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.svc.VerifyKey(e.ctx); err != nil {
+			return nil, err
+		}
+		if backend == "postgres" {
+			ctx, cancel := context.WithCancel(e.ctx)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if err := a.svc.Watch(ctx); err != nil && ctx.Err() == nil {
+					e.logf("revocation feed stopped: %v", err)
+				}
+			}()
+			e.onClose(func() error { cancel(); <-done; return nil })
+		}
+		log := warnLogger(e.log)
+		if a.throttled, err = e.serve(routes(a.svc, log, true)); err != nil {
+			return nil, err
+		}
+		if a.open, err = e.serve(routes(a.svc, log, false)); err != nil {
+			return nil, err
+		}
+		return a, nil
+	})
+}
+
+func (e *env) bareServer() (*httpServer, error) {
+	return memo(e, "bare", func() (*httpServer, error) { return e.serve(bare()) })
+}
+
+// loadResult is the outcome of one load.
+type loadResult struct {
+	ok, errs int64
+	elapsed  time.Duration
+	firstErr string
+}
+
+func (r loadResult) perSecond() float64 { return float64(r.ok) / r.elapsed.Seconds() }
+
+func (r loadResult) String() string {
+	s := rate(r.perSecond())
+	if r.errs > 0 {
+		s += fmt.Sprintf(", %d errors (%s)", r.errs, r.firstErr)
+	}
+	return s
+}
+
+// load sends requests made by newReq on conns keep-alive connections for
+// e.cfg.duration, after e.cfg.warmup on the same connections, and counts
+// the answers with status want and the others (errors).
+func (e *env) load(conns int, want int, newReq func() (*http.Request, error)) (loadResult, error) {
+	tr := &http.Transport{
+		MaxIdleConns:        conns,
+		MaxIdleConnsPerHost: conns,
+		MaxConnsPerHost:     conns,
+		IdleConnTimeout:     time.Minute,
+		DisableCompression:  true,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	reqs := make([]*http.Request, conns)
+	for i := range reqs {
+		r, err := newReq()
+		if err != nil {
+			return loadResult{}, err
+		}
+		reqs[i] = r.WithContext(e.ctx)
+	}
+	phase := func(d time.Duration) loadResult {
+		var ok, errs atomic.Int64
+		var first atomic.Pointer[string]
+		fail := func(s string) {
+			errs.Add(1)
+			first.CompareAndSwap(nil, &s)
+		}
+		start := time.Now()
+		end := start.Add(d)
+		var wg sync.WaitGroup
+		for _, req := range reqs {
+			wg.Go(func() {
+				for time.Now().Before(end) && e.ctx.Err() == nil {
+					resp, err := client.Do(req)
+					if err != nil {
+						fail(err.Error())
+						time.Sleep(time.Millisecond)
+						continue
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == want {
+						ok.Add(1)
+					} else {
+						fail(fmt.Sprintf("status %d", resp.StatusCode))
+					}
+				}
+			})
+		}
+		wg.Wait()
+		r := loadResult{ok: ok.Load(), errs: errs.Load(), elapsed: time.Since(start)}
+		if p := first.Load(); p != nil {
+			r.firstErr = *p
+		}
+		return r
+	}
+	phase(e.cfg.warmup)
+	r := phase(e.cfg.duration)
+	if err := e.ctx.Err(); err != nil {
+		return r, err
+	}
+	if r.ok == 0 {
+		return r, fmt.Errorf("no request answered %d: %d errors, the first: %s", want, r.errs, r.firstErr)
+	}
+	return r, nil
+}
+
+// get returns a request maker for GET url with token in PRIVATE-TOKEN.
+func get(url, token string) func() (*http.Request, error) {
+	return func() (*http.Request, error) {
+		r, err := http.NewRequest(http.MethodGet, url, nil)
+		if err == nil {
+			r.Header.Set("PRIVATE-TOKEN", token)
+		}
+		return r, err
+	}
+}
+
+// bareLoad measures the bare handler with a valid (200) or an unknown
+// (401) header on conns connections.
+func (e *env) bareLoad(valid bool, conns int) (loadResult, error) {
+	return memo(e, fmt.Sprintf("bare/%v/%d", valid, conns), func() (loadResult, error) {
+		s, err := e.bareServer()
+		if err != nil {
+			return loadResult{}, err
+		}
+		token, want := bareToken, http.StatusOK
+		if !valid {
+			token, want = makeSecret("unknown", 0), http.StatusUnauthorized
+		}
+		return e.load(conns, want, get(s.url+"/api/v4/personal_access_tokens/self", token))
+	})
+}
+
+func rowBare(valid bool, conns int) func(e *env) (result, error) {
+	return func(e *env) (result, error) {
+		r, err := e.bareLoad(valid, conns)
+		if err != nil {
+			return result{}, err
+		}
+		return result{measured: r.String(), reference: "–", ratio: "–"}, nil
+	}
+}
+
+// rowHTTPAuth is GET /personal_access_tokens/self with a valid token
+// (valid) or an unknown well-formed one, against the bare handler's same
+// answer.
+func rowHTTPAuth(backend string, valid bool, conns int) func(e *env) (result, error) {
+	return func(e *env) (result, error) {
+		a, err := e.apiServer(backend)
+		if err != nil {
+			return result{}, err
+		}
+		srv, token, want, goal := a.throttled, a.f.d.known[0].Secret, http.StatusOK, 0.85
+		if !valid {
+			srv, token, want, goal = a.open, a.f.d.unknown, http.StatusUnauthorized, 0.90
+		}
+		r, err := e.load(conns, want, get(srv.url+"/api/v4/personal_access_tokens/self", token))
+		if err != nil {
+			return result{}, err
+		}
+		ceiling, err := e.bareLoad(valid, conns)
+		if err != nil {
+			return result{}, err
+		}
+		ratio := r.perSecond() / ceiling.perSecond()
+		return result{
+			measured:  r.String(),
+			reference: "bare: " + rate(ceiling.perSecond()),
+			ratio:     fmt.Sprintf("%.0f%% of bare", 100*ratio),
+			met:       ptr(ratio >= goal && r.errs == 0),
+		}, nil
+	}
+}
+
+// giteaList is Gitea 1.26.4's rate for a page of 20 tokens at 16
+// connections on SQLite, measured on the same machine for issue 10.
+const giteaList = 181
+
+func rowHTTPList(backend string) func(e *env) (result, error) {
+	return func(e *env) (result, error) {
+		a, err := e.apiServer(backend)
+		if err != nil {
+			return result{}, err
+		}
+		r, err := e.load(16, http.StatusOK, get(a.throttled.url+"/api/v4/personal_access_tokens?per_page=20", a.f.d.root.Secret))
+		if err != nil {
+			return result{}, err
+		}
+		ratio := r.perSecond() / giteaList
+		return result{
+			measured:  r.String(),
+			reference: fmt.Sprintf("Gitea 1.26.4: %d/s (issue 10)", giteaList),
+			ratio:     fmt.Sprintf("%.0f× Gitea", ratio),
+			met:       ptr(ratio >= 50 && r.errs == 0),
+		}, nil
+	}
+}
+
+// createdIDs are the tokens rowHTTPCreate made, for rowHTTPRevoke.
+type createdIDs struct{ ids []int64 }
+
+// httpCreate creates tokens for the dataset's writer, one request at a
+// time on one connection, for e.cfg.duration.
+func (e *env) httpCreate(backend string) (loadResult, *createdIDs, error) {
+	type out struct {
+		r   loadResult
+		ids *createdIDs
+	}
+	o, err := memo(e, "http-create/"+backend, func() (out, error) {
+		a, err := e.apiServer(backend)
+		if err != nil {
+			return out{}, err
+		}
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+		defer client.CloseIdleConnections()
+		target := fmt.Sprintf("%s/api/v4/users/%d/personal_access_tokens", a.throttled.url, a.f.d.writer)
+		form := url.Values{"name": {"benchtable http"}, "scopes[]": {"api"},
+			"expires_at": {time.Now().AddDate(0, 0, 30).Format(time.DateOnly)}}.Encode()
+		ids := &createdIDs{}
+		create := func() error {
+			req, err := http.NewRequestWithContext(e.ctx, http.MethodPost, target, strings.NewReader(form))
+			if err != nil {
+				return err
+			}
+			req.Header.Set("PRIVATE-TOKEN", a.f.d.root.Secret)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			var tok struct{ ID int64 }
+			if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusCreated {
+				return fmt.Errorf("status %d (%v)", resp.StatusCode, err)
+			}
+			ids.ids = append(ids.ids, tok.ID)
+			return nil
+		}
+		r, err := e.sequential(create, func() bool { return true })
+		return out{r, ids}, err
+	})
+	return o.r, o.ids, err
+}
+
+// sequential runs op one call at a time for e.cfg.duration, or until more
+// returns false, after e.cfg.warmup.
+func (e *env) sequential(op func() error, more func() bool) (loadResult, error) {
+	phase := func(d time.Duration) loadResult {
+		var r loadResult
+		start := time.Now()
+		for time.Since(start) < d && more() && e.ctx.Err() == nil {
+			if err := op(); err != nil {
+				r.errs++
+				if r.firstErr == "" {
+					r.firstErr = err.Error()
+				}
+				continue
+			}
+			r.ok++
+		}
+		r.elapsed = time.Since(start)
+		return r
+	}
+	phase(e.cfg.warmup)
+	r := phase(e.cfg.duration)
+	if err := e.ctx.Err(); err != nil {
+		return r, err
+	}
+	if r.ok == 0 {
+		return r, fmt.Errorf("no request succeeded: %d errors, the first: %s", r.errs, r.firstErr)
+	}
+	return r, nil
+}
+
+func rowHTTPCreate(backend string) func(e *env) (result, error) {
+	return func(e *env) (result, error) {
+		r, _, err := e.httpCreate(backend)
+		if err != nil {
+			return result{}, err
+		}
+		return writeResult(r), nil
+	}
+}
+
+func writeResult(r loadResult) result {
+	const goal = 1000
+	return result{
+		measured:  r.String(),
+		reference: "–",
+		ratio:     fmt.Sprintf("%.2f× goal", r.perSecond()/goal),
+		met:       ptr(r.perSecond() >= goal && r.errs == 0),
+	}
+}
+
+// rowHTTPRevoke revokes the tokens rowHTTPCreate made, one request at a
+// time, until they or e.cfg.duration run out.
+func rowHTTPRevoke(backend string) func(e *env) (result, error) {
+	return func(e *env) (result, error) {
+		_, created, err := e.httpCreate(backend)
+		if err != nil {
+			return result{}, err
+		}
+		a, err := e.apiServer(backend)
+		if err != nil {
+			return result{}, err
+		}
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+		defer client.CloseIdleConnections()
+		revoke := func() error {
+			id := created.ids[len(created.ids)-1]
+			created.ids = created.ids[:len(created.ids)-1]
+			req, err := http.NewRequestWithContext(e.ctx, http.MethodDelete,
+				fmt.Sprintf("%s/api/v4/personal_access_tokens/%d", a.throttled.url, id), nil)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("PRIVATE-TOKEN", a.f.d.root.Secret)
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent {
+				return fmt.Errorf("status %d", resp.StatusCode)
+			}
+			return nil
+		}
+		r, err := e.sequential(revoke, func() bool { return len(created.ids) > 0 })
+		if err != nil {
+			return result{}, err
+		}
+		res := writeResult(r)
+		if r.elapsed < e.cfg.duration {
+			res.measured += fmt.Sprintf(" (all %d in %s)", r.ok, r.elapsed.Round(time.Millisecond))
+		}
+		return res, nil
+	}
+}
+
+// rowLastUsed authenticates the dataset's never-used token on 16
+// connections for e.cfg.duration and counts the last-used writes: GitLab
+// writes at most one per 10 minutes.
+func rowLastUsed(backend string) func(e *env) (result, error) {
+	return func(e *env) (result, error) {
+		a, err := e.apiServer(backend)
+		if err != nil {
+			return result{}, err
+		}
+		before := a.setLastUse.Load()
+		r, err := e.load(16, http.StatusOK, get(a.throttled.url+"/api/v4/personal_access_tokens/self", a.f.d.fresh.Secret))
+		if err != nil {
+			return result{}, err
+		}
+		writes := a.setLastUse.Load() - before
+		total := e.cfg.duration + e.cfg.warmup
+		allowed := 1 + int64(total/(10*time.Minute))
+		if writes == 0 {
+			return result{}, errors.New("no last-used write: was the token used before?")
+		}
+		return result{
+			measured:  fmt.Sprintf("%d write%s in %s (at %s)", writes, map[bool]string{true: "s"}[writes != 1], total.Round(time.Millisecond), r),
+			reference: "GitLab: ≤ 1 per 10 min",
+			ratio:     fmt.Sprintf("%d of %d allowed", writes, allowed),
+			met:       ptr(writes <= allowed),
+		}, nil
+	}
+}
