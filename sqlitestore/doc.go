@@ -23,6 +23,11 @@
 // so concurrent writers wait rather than fail with SQLITE_BUSY when a read
 // lock would have to be upgraded.
 //
+// A database file that Open creates is created with mode 0600, whatever
+// the umask, before SQLite opens it, and SQLite gives the -wal and -shm
+// files beside it the same mode: they hold token digests, readable by the
+// file's owner only. An existing file keeps its mode.
+//
 // # Concurrency
 //
 // A Store is safe for concurrent use. Open makes two pools on the file: a

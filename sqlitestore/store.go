@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -87,6 +88,8 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	name := dsn(path, false)
 	if memory {
 		name = "file::memory:?_pragma=foreign_keys(1)&_txlock=immediate"
+	} else if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	// sql.Open connects to nothing: Migrate's connection, on the writer,
 	// is the first, so it creates the file and switches it to WAL before
@@ -117,6 +120,25 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// createPrivate creates the database file at path, empty and with mode
+// 0600 whatever the umask, if nothing is there yet. SQLite gives the -wal
+// and -shm files it creates beside a database the database file's mode, so
+// they are private too. An existing file, or link, keeps its mode. Failing
+// to create the file is left for SQLite to report when it opens it (a
+// missing directory, no permission), so that the error is classified as
+// every other failure to open.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil
+	}
+	err = f.Chmod(0o600) // the umask may have removed bits from 0600
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // New returns a Store on the caller's database. It does no I/O: call
