@@ -13,11 +13,15 @@
 // connects with the DSN that [DSN] returns:
 //
 //	file:<path>?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)
-//	    &_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate
+//	    &_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate
 //
-// WAL lets reads proceed while a write is in progress; synchronous=NORMAL
-// is durable across application crashes and, in WAL mode, loses at most the
-// last transactions on a power failure, never consistency. busy_timeout
+// WAL lets reads proceed while a write is in progress. synchronous=FULL
+// makes every acknowledged write durable: a commit returns once the
+// write-ahead log is on the disk, so a created or revoked token survives a
+// power failure or an operating system crash, not only the application
+// crashing. [Options].RelaxedDurability trades that for cheaper commits
+// (synchronous=NORMAL, which in WAL mode may lose the last acknowledged
+// transactions on a power failure, never consistency). busy_timeout
 // makes a connection wait up to 10 s for another's write lock, and
 // _txlock=immediate makes every write transaction take that lock at BEGIN,
 // so concurrent writers wait rather than fail with SQLITE_BUSY when a read

@@ -28,6 +28,18 @@ type Options struct {
 	// It may hold ASCII letters, digits and '_', and must not start with a
 	// digit. The same prefix must be used every time a database is opened.
 	TablePrefix string
+
+	// RelaxedDurability makes Open commit with synchronous=NORMAL rather
+	// than FULL. By default an acknowledged write (a new token, and above
+	// all a revocation) survives a power failure or an operating system
+	// crash: every commit waits for the write-ahead log to reach the disk.
+	// With RelaxedDurability a commit returns once the log is written,
+	// without that wait: the database stays consistent and survives the
+	// application crashing, but the last transactions acknowledged before
+	// a power failure may be lost, so a revoked token may authenticate
+	// again after it. Writes are then cheaper. It has no effect on New,
+	// whose *sql.DB has its own DSN.
+	RelaxedDurability bool
 }
 
 // Store is a patkit.Store on an SQLite database. Its methods are safe for
@@ -46,25 +58,37 @@ type Store struct {
 var _ patkit.Store = (*Store)(nil)
 
 // DSN returns the data source name Open uses for the database file at path:
-// WAL journal, a 10 s busy timeout, foreign keys on, synchronous=NORMAL and
-// IMMEDIATE write transactions. Pass it to sql.Open("sqlite", ...) to build
-// the *sql.DB given to New.
+// WAL journal, a 10 s busy timeout, foreign keys on, synchronous=FULL (every
+// commit durable) and IMMEDIATE write transactions. Pass it to
+// sql.Open("sqlite", ...) to build the *sql.DB given to New.
 func DSN(path string) string {
-	return dsn(path, false)
+	return dsn(path, connWrite)
 }
 
-func dsn(path string, readOnly bool) string {
+// connKind is what a connection of the Store is for.
+type connKind int
+
+const (
+	connWrite        connKind = iota // durable commits
+	connWriteRelaxed                 // commits that may be lost on power failure
+	connRead                         // query_only
+)
+
+func dsn(path string, kind connKind) string {
 	// SQLite URI: '?' and '#' would end the path and '%' starts an escape.
 	p := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 	s := "file:" + p +
 		"?_pragma=busy_timeout(10000)" +
 		"&_pragma=journal_mode(WAL)" +
-		"&_pragma=foreign_keys(1)" +
-		"&_pragma=synchronous(NORMAL)"
-	if readOnly {
+		"&_pragma=foreign_keys(1)"
+	switch kind {
+	case connRead:
+		// Readers commit nothing: synchronous does not matter to them.
 		return s + "&_pragma=query_only(1)"
+	case connWriteRelaxed:
+		return s + "&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	}
-	return s + "&_txlock=immediate"
+	return s + "&_pragma=synchronous(FULL)&_txlock=immediate"
 }
 
 // Open opens, creating it if needed, the SQLite database file at path,
@@ -85,7 +109,11 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		return nil, errBadPrefix
 	}
 	memory := path == ":memory:"
-	name := dsn(path, false)
+	kind := connWrite
+	if opts != nil && opts.RelaxedDurability {
+		kind = connWriteRelaxed
+	}
+	name := dsn(path, kind)
 	if memory {
 		name = "file::memory:?_pragma=foreign_keys(1)&_txlock=immediate"
 	} else if err := createPrivate(path); err != nil {
@@ -106,7 +134,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	r := w
 	if !memory {
-		if r, err = sql.Open("sqlite", dsn(path, true)); err != nil {
+		if r, err = sql.Open("sqlite", dsn(path, connRead)); err != nil {
 			w.Close()
 			return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 		}
