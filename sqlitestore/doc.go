@@ -35,14 +35,37 @@
 // # Concurrency
 //
 // A Store is safe for concurrent use. Open makes two pools on the file: a
-// single connection for writes, on which the Store's writers queue in Go,
-// and up to max(4, GOMAXPROCS) read-only connections. Several Stores, or
-// processes, may open the same file: their writes serialize on SQLite's
-// lock under busy_timeout. [Store.Rotate] revokes the old token with a
-// conditional UPDATE inside its transaction, so of concurrent rotations of
-// one token exactly one succeeds and the others get
-// [patkit.ErrTokenRevoked]. [Store.List] reads its page and its count in one
-// read transaction, a consistent snapshot.
+// single connection for writes and up to max(4, GOMAXPROCS) read-only
+// connections. Several Stores, or processes, may open the same file: their
+// writes serialize on SQLite's lock under busy_timeout. [Store.Rotate]
+// revokes the old token with a conditional UPDATE inside its transaction,
+// so of concurrent rotations of one token exactly one succeeds and the
+// others get [patkit.ErrTokenRevoked]. [Store.List] reads its page and its
+// count in one read transaction, a consistent snapshot.
+//
+// # Group commit
+//
+// Every write of a Store (Create, Revoke, Rotate, SetLastUsed and the
+// KeyStore methods) is queued to one writer goroutine, which commits the
+// writes queued at that moment together, in one transaction, so that one
+// wait for the disk serves all of them: while a commit waits, the next
+// writes queue for the one after. Each write runs inside a SAVEPOINT of
+// its own, so that one that fails (a duplicate digest, a missing token) is
+// rolled back alone and fails only its caller; every caller is answered
+// once the transaction has committed, with its own result, and if the
+// commit fails, every write of it fails and none is made. A write whose
+// context ends while it is queued is dropped, and its caller gets the
+// context's error at once; once the writer has taken it, the caller waits
+// for its outcome (a statement is never interrupted: SQLite would roll
+// back the whole transaction).
+//
+// The writer goroutine is started by the Store's first write, not by New
+// or Open, and stopped by [Store.Close], which refuses new writes, waits
+// for those already queued to commit, and returns once the goroutine has
+// ended. Measured on a 2-vCPU virtual machine with a virtio disk (see
+// BenchmarkDurableCreate and its neighbours), durable creates went from
+// about 600/s, whether 1 or 16 goroutines wrote, to about 1,600/s for one
+// writer and 8,000/s for 16; revocations to about 3,100/s and 15,000/s.
 //
 // SQLite has no notification feed, so the Store is not a [patkit.Watcher]:
 // when several processes share one file, a token revoked through one

@@ -9,3 +9,27 @@ func (s *Store) Synchronous(ctx context.Context) (int, error) {
 	err := s.w.db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&n)
 	return n, err
 }
+
+// Queued returns the number of writes waiting for the writer goroutine
+// (not those in the transaction it is committing).
+func (s *Store) Queued() int {
+	s.wr.mu.Lock()
+	defer s.wr.mu.Unlock()
+	return len(s.wr.queue)
+}
+
+// WriterRunning reports whether the Store's writer goroutine is running.
+func (s *Store) WriterRunning() bool {
+	s.wr.mu.Lock()
+	running := s.wr.running
+	s.wr.mu.Unlock()
+	if !running {
+		return false
+	}
+	select {
+	case <-s.wr.exited:
+		return false
+	default:
+		return true
+	}
+}

@@ -53,6 +53,10 @@ type Store struct {
 	closed atomic.Bool
 
 	getByID, getByDigest lazyStmt // prepared on r
+
+	wr writer // the group commit of every write
+	// Prepared on w, used by the writer only.
+	insertStmt, revokeStmt, revokeIfValidStmt, setLastUsedStmt lazyStmt
 }
 
 var _ patkit.Store = (*Store)(nil)
@@ -195,14 +199,17 @@ func prefixOf(opts *Options) string {
 // newStore returns a Store on w and r; it does no I/O.
 func newStore(w, r *sql.DB, own bool, opts *Options) *Store {
 	prefix := prefixOf(opts)
-	s := &Store{own: own, prefix: prefix, q: newQueries(prefix)}
+	s := &Store{own: own, prefix: prefix, q: newQueries(prefix), wr: newWriter()}
 	s.w = &handle{db: w, closed: &s.closed}
 	s.r = &handle{db: r, closed: &s.closed}
 	s.getByID.query, s.getByDigest.query = s.q.getByID, s.q.getByDigest
+	s.insertStmt.query, s.revokeStmt.query = s.q.insert, s.q.revoke
+	s.revokeIfValidStmt.query, s.setLastUsedStmt.query = s.q.revokeIfValid, s.q.setLastUsed
 	return s
 }
 
-// Close releases the Store's prepared statements and, if Open opened the
+// Close waits for the writes already queued to commit, refusing new ones,
+// releases the Store's prepared statements and, if Open opened the
 // database, closes it. Every method called after Close returns an error
 // wrapping patkit.ErrUnavailable, also on a database given to New, which
 // stays open. Closing again does nothing and returns nil.
@@ -210,7 +217,11 @@ func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	err := errors.Join(s.getByID.close(), s.getByDigest.close())
+	s.stopWriter()
+	var err error
+	for _, l := range append([]*lazyStmt{&s.getByID, &s.getByDigest}, s.writeStmts()...) {
+		err = errors.Join(err, l.close())
+	}
 	if s.own {
 		err = errors.Join(err, s.w.db.Close())
 		if s.r.db != s.w.db {
@@ -244,13 +255,6 @@ func (h *handle) check(ctx context.Context) error {
 	return nil
 }
 
-func (h *handle) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if err := h.check(ctx); err != nil {
-		return nil, err
-	}
-	return h.db.ExecContext(ctx, query, args...)
-}
-
 func (h *handle) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error) {
 	if err := h.check(ctx); err != nil {
 		return nil, err
@@ -268,25 +272,37 @@ type lazyStmt struct {
 	done  bool       // closed
 }
 
+// prepare prepares the statement on db if it is not yet.
+func (l *lazyStmt) prepare(ctx context.Context, db *sql.DB) error {
+	if l.stmt.Load() != nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done {
+		return errClosed
+	}
+	if l.stmt.Load() == nil {
+		st, err := db.PrepareContext(ctx, l.query)
+		if err != nil {
+			return err
+		}
+		l.stmt.Store(st)
+	}
+	return nil
+}
+
 // queryRow runs the statement on h.
 func (l *lazyStmt) queryRow(ctx context.Context, h *handle, args ...any) (*sql.Row, error) {
 	if err := h.check(ctx); err != nil {
 		return nil, err
 	}
+	if err := l.prepare(ctx, h.db); err != nil {
+		return nil, err
+	}
 	st := l.stmt.Load()
-	if st == nil {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if l.done {
-			return nil, errClosed
-		}
-		if st = l.stmt.Load(); st == nil {
-			var err error
-			if st, err = h.db.PrepareContext(ctx, l.query); err != nil {
-				return nil, err
-			}
-			l.stmt.Store(st)
-		}
+	if st == nil { // closed meanwhile
+		return nil, errClosed
 	}
 	return st.QueryRowContext(ctx, args...), nil
 }
@@ -332,54 +348,6 @@ func newQueries(prefix string) queries {
 	}
 }
 
-// Create saves t and sets t.ID. A duplicate Digest returns an error wrapping
-// patkit.ErrConflict and saves nothing.
-func (s *Store) Create(ctx context.Context, t *patkit.Token) error {
-	id, err := s.insert(ctx, s.w, t, "create token")
-	if err != nil {
-		return err
-	}
-	t.ID = id
-	return nil
-}
-
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-// insert saves t through db and returns its new ID; op names the operation
-// in errors.
-func (s *Store) insert(ctx context.Context, db execer, t *patkit.Token, op string) (int64, error) {
-	scopes, err := json.Marshal(nonNil(t.Scopes))
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: %s: encode scopes: %w", op, err)
-	}
-	ips, err := json.Marshal(nonNil(t.LastUsedIPs))
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: %s: encode last used IPs: %w", op, err)
-	}
-	digest := t.Digest
-	if digest == nil {
-		digest = []byte{}
-	}
-	res, err := db.ExecContext(ctx, s.q.insert,
-		t.UserID, t.Name, strings.ToLower(t.Name), t.Description, string(scopes), t.Impersonation,
-		nullString(string(t.ResourceType)), t.ResourceID, int64(t.AccessLevel),
-		t.CreatedAt.UnixMicro(), nullTime(t.ExpiresAt), t.Revoked, nullTime(t.LastUsedAt),
-		string(ips), nullInt(t.PreviousID), digest)
-	if err != nil {
-		if isUnique(err) {
-			return 0, fmt.Errorf("sqlitestore: %s: digest exists: %w", op, patkit.ErrConflict)
-		}
-		return 0, wrap(op, err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return 0, wrap(op+": read id", err)
-	}
-	return id, nil
-}
-
 // Get returns the token with the given ID, or an error wrapping
 // patkit.ErrNotFound.
 func (s *Store) Get(ctx context.Context, id int64) (*patkit.Token, error) {
@@ -411,93 +379,6 @@ func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, 
 		return nil, notFound(op, err)
 	}
 	return t, nil
-}
-
-// Revoke marks the token revoked. Revoking a revoked token returns nil; a
-// missing token returns an error wrapping patkit.ErrNotFound.
-func (s *Store) Revoke(ctx context.Context, id int64) error {
-	// SQLite counts the rows the WHERE clause matches, changed or not.
-	res, err := s.w.ExecContext(ctx, s.q.revoke, id)
-	if err != nil {
-		return wrap(fmt.Sprintf("revoke token %d", id), err)
-	}
-	return mustAffect(res, fmt.Sprintf("revoke token %d", id))
-}
-
-// Rotate revokes the token oldID and creates next, setting next.ID, in one
-// transaction: either both happen or neither. It returns an error wrapping
-// patkit.ErrNotFound if oldID does not exist, patkit.ErrTokenRevoked if it
-// is already revoked, and patkit.ErrConflict if next.Digest exists. Of
-// several concurrent rotations of one token, through any number of Stores
-// on the database, exactly one succeeds.
-func (s *Store) Rotate(ctx context.Context, oldID int64, next *patkit.Token) (err error) {
-	op := fmt.Sprintf("rotate token %d", oldID)
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return wrap(op+": begin", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	// Write first: even in a DEFERRED transaction (a caller's DB given to New
-	// without _txlock=immediate) the first statement then takes the write
-	// lock under busy_timeout, and the conditional UPDATE decides the race.
-	res, err := tx.ExecContext(ctx, s.q.revokeIfValid, oldID)
-	if err != nil {
-		return wrap(op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return wrap(op, err)
-	}
-	if n == 0 {
-		var revoked bool
-		switch err := tx.QueryRowContext(ctx, s.q.revokedOf, oldID).Scan(&revoked); {
-		case errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("sqlitestore: %s: %w", op, patkit.ErrNotFound)
-		case err != nil:
-			return wrap(op, err)
-		}
-		return fmt.Errorf("sqlitestore: %s: %w", op, patkit.ErrTokenRevoked)
-	}
-	id, err := s.insert(ctx, tx, next, op+": create token")
-	if err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return wrap(op+": commit", err)
-	}
-	next.ID = id
-	return nil
-}
-
-// SetLastUsed sets the token's last use time (NULL for the zero Time) and
-// replaces its list of client addresses. A missing token returns an error
-// wrapping patkit.ErrNotFound.
-func (s *Store) SetLastUsed(ctx context.Context, id int64, at time.Time, ips []string) error {
-	b, err := json.Marshal(nonNil(ips))
-	if err != nil {
-		return fmt.Errorf("sqlitestore: encode last used IPs: %w", err)
-	}
-	op := fmt.Sprintf("set last used of token %d", id)
-	res, err := s.w.ExecContext(ctx, s.q.setLastUsed, nullTime(at), string(b), id)
-	if err != nil {
-		return wrap(op, err)
-	}
-	return mustAffect(res, op)
-}
-
-func mustAffect(res sql.Result, op string) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return wrap(op, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("sqlitestore: %s: %w", op, patkit.ErrNotFound)
-	}
-	return nil
 }
 
 type scanner interface{ Scan(dest ...any) error }
