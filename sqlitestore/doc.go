@@ -86,11 +86,16 @@
 // the package does not have (a newer release migrated it) is refused.
 //
 // Tokens live in one table, tokens, with [Options.TablePrefix] prepended to
-// every table and index name. Times are stored as integer Unix microseconds,
-// so they keep microsecond precision and are returned in UTC; a never
-// expiring or never used token stores NULL. Scopes and last-used addresses
-// are JSON arrays. The digest is unique, and indexes serve lookups by
-// owner, resource and previous token and each list order.
+// every table and index name. Times are stored as integer Unix
+// microseconds, so they keep microsecond precision and are returned in
+// UTC; a never expiring or never used token stores NULL. Scopes and
+// last-used addresses are JSON arrays. The digest is unique, and indexes
+// serve lookups by owner, resource and previous token and each list order.
+//
+// The table patkit_meta keeps values about the database as a whole, by
+// name: the key check value of [patkit.KeyStore], so that a Service
+// started with the wrong instance key refuses to work
+// ([patkit.ErrKeyMismatch]) rather than answer every token 401.
 //
 // # Errors
 //

@@ -22,8 +22,9 @@ import (
 // Options configures a Store. The zero value, and a nil *Options, are the
 // defaults.
 type Options struct {
-	// TablePrefix is prepended to the names of the tables and indexes the
-	// Store creates ("tokens" and "patkit_migrations"), so that they can
+	// TablePrefix is prepended to the names of the tables, indexes and
+	// triggers the Store creates ("tokens", "patkit_meta" and
+	// "patkit_migrations", and theirs), so that they can
 	// share a database with the host's own tables, for example "patkit_".
 	// It may hold ASCII letters, digits and '_', and must not start with a
 	// digit. The same prefix must be used every time a database is opened.
@@ -320,6 +321,7 @@ func (l *lazyStmt) close() error {
 // queries holds the SQL text of a Store, with its table prefix applied.
 type queries struct {
 	table                 string
+	meta                  string
 	insert                string
 	getByID, getByDigest  string
 	revoke, revokeIfValid string
@@ -335,6 +337,7 @@ func newQueries(prefix string) queries {
 	t := prefix + "tokens"
 	return queries{
 		table: t,
+		meta:  prefix + "patkit_meta",
 		insert: `INSERT INTO ` + t + ` (user_id, name, name_folded, description, scopes, impersonation,
 			resource_type, resource_id, access_level, created_at, expires_at, revoked, last_used_at,
 			last_used_ips, previous_id, digest)
