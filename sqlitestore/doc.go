@@ -67,12 +67,30 @@
 // about 600/s, whether 1 or 16 goroutines wrote, to about 1,600/s for one
 // writer and 8,000/s for 16; revocations to about 3,100/s and 15,000/s.
 //
-// SQLite has no notification feed, so the Store is not a [patkit.Watcher]:
-// when several processes share one file, a token revoked through one
-// process stays in the others' authentication caches until the entry's
-// lifetime, [patkit.Options].CacheTTL (10 seconds by default), ends. Lower
-// CacheTTL, or set a negative CacheSize to disable the cache, where that
-// bound is too long; within one process revocation is immediate.
+// # Revocations across processes
+//
+// A Store is a [patkit.Watcher]: run [patkit.Service.Watch] in every
+// process that shares a file, and a token revoked or rotated through any
+// of them leaves the others' authentication caches within milliseconds,
+// not at the end of [patkit.Options].CacheTTL. A trigger records each
+// revocation in the table patkit_revocations, in the transaction that
+// revokes; [Store.Watch] asks SQLite every 10 ms, on a connection of its
+// own, whether another connection has committed (PRAGMA data_version: no
+// file is read), and then reads the new revocations. Measured on a 2-vCPU
+// virtual machine, from the start of RevokeToken in one Service (its
+// durable commit included) to another Service on the file refusing the
+// token it had cached, revoking at random moments of the 10 ms cycle
+// (BenchmarkRevocationVisibility, two runs of 200 trials, the watching
+// side polling every 200 µs): two Stores in one process, p50 5.7 to 6.0 ms
+// and p99 12.6 ms; two processes, p50 5.7 to 6.3 ms and p99 12.7 to
+// 13.2 ms; never more than 13.4 ms. That is well within the 100 ms patkit
+// aims for.
+// While nothing is revoked, Watch costs one 13 µs look every 10 ms (0.13%
+// of a core, BenchmarkWatchPoll). Without Watch the bound is CacheTTL. If
+// the feed's reads fail, Watch calls stale at once and again once it has
+// reconnected, each emptying the cache, so a revocation made meanwhile
+// takes effect at the reconnection at the latest, and within CacheTTL in
+// any case. Within one Service revocation is immediate, watched or not.
 //
 // # Schema and migrations
 //
@@ -95,7 +113,10 @@
 // The table patkit_meta keeps values about the database as a whole, by
 // name: the key check value of [patkit.KeyStore], so that a Service
 // started with the wrong instance key refuses to work
-// ([patkit.ErrKeyMismatch]) rather than answer every token 401.
+// ([patkit.ErrKeyMismatch]) rather than answer every token 401, and the
+// highest seq pruned from patkit_revocations, the log [Store.Watch] reads,
+// which keeps the newest 10,000 revocations (a feed that falls further
+// behind calls stale).
 //
 // # Errors
 //

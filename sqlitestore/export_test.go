@@ -33,3 +33,20 @@ func (s *Store) WriterRunning() bool {
 		return true
 	}
 }
+
+// SetPollFault makes every read of Watch's feed first call fault, and
+// fail with its error if it returns one; nil removes it.
+func (s *Store) SetPollFault(fault func() error) {
+	if fault == nil {
+		s.pollFault.Store(nil)
+		return
+	}
+	s.pollFault.Store(&fault)
+}
+
+// SetRevocationLog makes the Store keep the newest keep revocations of
+// the log, pruning it after every prune it commits. Call it before the
+// Store's first write.
+func (s *Store) SetRevocationLog(keep, every int64) {
+	s.keep, s.pruneEvery = keep, every
+}

@@ -23,11 +23,12 @@ import (
 // defaults.
 type Options struct {
 	// TablePrefix is prepended to the names of the tables, indexes and
-	// triggers the Store creates ("tokens", "patkit_meta" and
-	// "patkit_migrations", and theirs), so that they can
-	// share a database with the host's own tables, for example "patkit_".
-	// It may hold ASCII letters, digits and '_', and must not start with a
-	// digit. The same prefix must be used every time a database is opened.
+	// triggers the Store creates ("tokens", "patkit_meta",
+	// "patkit_revocations" and "patkit_migrations", and theirs), so that
+	// they can share a database with the host's own tables, for example
+	// "patkit_". It may hold ASCII letters, digits and '_', and must not
+	// start with a digit. The same prefix must be used every time a
+	// database is opened.
 	TablePrefix string
 
 	// RelaxedDurability makes Open commit with synchronous=NORMAL rather
@@ -58,6 +59,19 @@ type Store struct {
 	wr writer // the group commit of every write
 	// Prepared on w, used by the writer only.
 	insertStmt, revokeStmt, revokeIfValidStmt, setLastUsedStmt lazyStmt
+
+	// Watch: the file it opens a connection on (Open on a file only), and
+	// whether the database is Open's private in-memory one.
+	path    string
+	memory  bool
+	closing chan struct{} // closed by Close: Watch returns
+	subsMu  sync.Mutex
+	subs    map[chan struct{}]struct{} // Watch calls to wake after a revocation
+
+	// The revocation log: how many revocations to keep, and how many to
+	// commit between two prunings; tests lower them.
+	keep, pruneEvery int64
+	pollFault        atomic.Pointer[func() error] // a test's injected failure of Watch's reads
 }
 
 var _ patkit.Store = (*Store)(nil)
@@ -148,6 +162,10 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		r.SetMaxIdleConns(n)
 	}
 	s := newStore(w, r, true, opts)
+	s.memory = memory
+	if !memory {
+		s.path = path
+	}
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
@@ -200,7 +218,8 @@ func prefixOf(opts *Options) string {
 // newStore returns a Store on w and r; it does no I/O.
 func newStore(w, r *sql.DB, own bool, opts *Options) *Store {
 	prefix := prefixOf(opts)
-	s := &Store{own: own, prefix: prefix, q: newQueries(prefix), wr: newWriter()}
+	s := &Store{own: own, prefix: prefix, q: newQueries(prefix), wr: newWriter(),
+		closing: make(chan struct{}), keep: revocationsKept, pruneEvery: pruneEvery}
 	s.w = &handle{db: w, closed: &s.closed}
 	s.r = &handle{db: r, closed: &s.closed}
 	s.getByID.query, s.getByDigest.query = s.q.getByID, s.q.getByDigest
@@ -218,6 +237,7 @@ func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
+	close(s.closing)
 	s.stopWriter()
 	var err error
 	for _, l := range append([]*lazyStmt{&s.getByID, &s.getByDigest}, s.writeStmts()...) {
@@ -321,7 +341,7 @@ func (l *lazyStmt) close() error {
 // queries holds the SQL text of a Store, with its table prefix applied.
 type queries struct {
 	table                 string
-	meta                  string
+	meta, revocations     string
 	insert                string
 	getByID, getByDigest  string
 	revoke, revokeIfValid string
@@ -336,8 +356,9 @@ const columns = `id, user_id, name, description, scopes, impersonation, resource
 func newQueries(prefix string) queries {
 	t := prefix + "tokens"
 	return queries{
-		table: t,
-		meta:  prefix + "patkit_meta",
+		table:       t,
+		meta:        prefix + "patkit_meta",
+		revocations: prefix + "patkit_revocations",
 		insert: `INSERT INTO ` + t + ` (user_id, name, name_folded, description, scopes, impersonation,
 			resource_type, resource_id, access_level, created_at, expires_at, revoked, last_used_at,
 			last_used_ips, previous_id, digest)

@@ -1,6 +1,7 @@
 package sqlitestore_test
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -529,4 +530,10 @@ func TestListEdgeCases(t *testing.T) {
 	if err != nil || len(list) != 0 || total != 5 {
 		t.Errorf("page past the end: %d tokens, total %d, %v; want 0, 5", len(list), total, err)
 	}
+}
+
+// contextWithCancel returns a context canceled at the end of the test, or
+// by cancel.
+func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
+	return context.WithCancel(t.Context())
 }

@@ -32,9 +32,10 @@ const maxBatch = 128
 
 // writeOp is one write, queued, then run in a batch.
 type writeOp struct {
-	ctx  context.Context // the caller's: checked before running, never interrupts a statement
-	name string          // the operation, for errors
-	run  func(tx *writeTx) (int64, error)
+	ctx     context.Context // the caller's: checked before running, never interrupts a statement
+	name    string          // the operation, for errors
+	revokes bool            // it may revoke tokens: Watch is woken once it commits
+	run     func(tx *writeTx) (int64, error)
 
 	state atomic.Int32 // opQueued, then opTaken by the writer or opCanceled by the caller
 	id    int64
@@ -61,6 +62,8 @@ type writer struct {
 	running bool // the goroutine was started
 	closed  bool // no more writes are accepted
 
+	sincePrune int64 // revocations committed since the log was last pruned; the goroutine's
+
 	wake   chan struct{} // capacity 1: something was queued, or closed
 	exited chan struct{} // closed when the goroutine returns
 }
@@ -82,10 +85,20 @@ func (w *writer) signal() {
 // writer has taken it, write waits for its outcome, which is then final:
 // an interrupted statement would roll back every write of the batch.
 func (s *Store) write(ctx context.Context, name string, run func(tx *writeTx) (int64, error)) (int64, error) {
+	return s.submit(ctx, &writeOp{ctx: ctx, name: name, run: run})
+}
+
+// writeRevoking is write for a write that may revoke tokens.
+func (s *Store) writeRevoking(ctx context.Context, name string, run func(tx *writeTx) (int64, error)) (int64, error) {
+	return s.submit(ctx, &writeOp{ctx: ctx, name: name, run: run, revokes: true})
+}
+
+func (s *Store) submit(ctx context.Context, o *writeOp) (int64, error) {
+	name := o.name
 	if err := s.w.check(ctx); err != nil {
 		return 0, wrap(name, err)
 	}
-	o := &writeOp{ctx: ctx, name: name, run: run, done: make(chan struct{})}
+	o.done = make(chan struct{})
 	w := &s.wr
 	w.mu.Lock()
 	if w.closed {
@@ -132,6 +145,10 @@ func (s *Store) writeLoop() {
 		batch := s.wr.take()
 		if batch == nil {
 			return
+		}
+		if s.wr.sincePrune >= s.pruneEvery {
+			s.wr.sincePrune = 0
+			batch = append(batch, s.pruneOp())
 		}
 		for _, o := range s.runBatch(batch) {
 			s.runBatch([]*writeOp{o}) // alone, it gets its own error
@@ -210,7 +227,7 @@ func (s *Store) runBatch(ops []*writeOp) (again []*writeOp) {
 		return nil
 	}
 	tx := &writeTx{s: s, tx: sqlTx, stmts: make(map[*lazyStmt]*sql.Stmt)}
-	ran := make([]*writeOp, 0, len(ops))
+	ran := make([]*writeOp, 0, len(ops)+1)
 	for i, o := range ops {
 		if err := o.ctx.Err(); err != nil {
 			o.finish(0, wrap(o.name, err)) // it ran nothing
@@ -234,8 +251,16 @@ func (s *Store) runBatch(ops []*writeOp) (again []*writeOp) {
 		}
 		return nil
 	}
+	revoked := int64(0)
 	for _, o := range ran {
+		if o.revokes && o.err == nil {
+			revoked++
+		}
 		o.finish(o.id, o.err)
+	}
+	if revoked > 0 {
+		s.wr.sincePrune += revoked
+		s.notifyRevoked()
 	}
 	return nil
 }
@@ -339,7 +364,7 @@ func (tx *writeTx) insert(args []any, name string) (int64, error) {
 // missing token returns an error wrapping patkit.ErrNotFound.
 func (s *Store) Revoke(ctx context.Context, id int64) error {
 	name := fmt.Sprintf("revoke token %d", id)
-	_, err := s.write(ctx, name, func(tx *writeTx) (int64, error) {
+	_, err := s.writeRevoking(ctx, name, func(tx *writeTx) (int64, error) {
 		// SQLite counts the rows the WHERE clause matches, changed or not.
 		res, err := tx.exec(&tx.s.revokeStmt, id)
 		return 0, mustAffect(res, err, name)
@@ -359,7 +384,7 @@ func (s *Store) Rotate(ctx context.Context, oldID int64, next *patkit.Token) err
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %s: %w", name, err)
 	}
-	id, err := s.write(ctx, name, func(tx *writeTx) (int64, error) {
+	id, err := s.writeRevoking(ctx, name, func(tx *writeTx) (int64, error) {
 		// The conditional UPDATE decides the race, under SQLite's write
 		// lock: one rotation finds the token unrevoked.
 		res, err := tx.exec(&tx.s.revokeIfValidStmt, oldID)

@@ -69,3 +69,24 @@ func TestBrokenBatchRunsWritesAgainAlone(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkWatchPoll is what Watch costs while nothing is revoked: one
+// look at PRAGMA data_version on its connection, every pollInterval.
+func BenchmarkWatchPoll(b *testing.B) {
+	s, err := Open(b.Context(), filepath.Join(b.TempDir(), "patkit.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	f, err := s.openFeed(b.Context())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.close()
+	for b.Loop() {
+		if changed, err := f.changed(b.Context()); err != nil || changed {
+			b.Fatal(changed, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(pollInterval)*100, "%core")
+}
