@@ -62,10 +62,11 @@
 // The writer goroutine is started by the Store's first write, not by New
 // or Open, and stopped by [Store.Close], which refuses new writes, waits
 // for those already queued to commit, and returns once the goroutine has
-// ended. Measured on a 2-vCPU virtual machine with a virtio disk (see
-// BenchmarkDurableCreate and its neighbours), durable creates went from
-// about 600/s, whether 1 or 16 goroutines wrote, to about 1,600/s for one
-// writer and 8,000/s for 16; revocations to about 3,100/s and 15,000/s.
+// ended. Measured on a 2-vCPU virtual machine with a virtio disk (one
+// fsync per commit; BenchmarkDurableCreate and its neighbours, three runs),
+// durable creates went from about 600/s, whether 1 or 16 goroutines
+// wrote, to 1,600 to 2,600/s for one writer and 7,200 to 8,200/s for 16;
+// revocations to 2,200 to 4,100/s and 15,000 to 21,000/s.
 //
 // # Revocations across processes
 //
