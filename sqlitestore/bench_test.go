@@ -155,9 +155,8 @@ func BenchmarkCreate(b *testing.B) {
 	}
 }
 
-// BenchmarkCreateParallel compares writers queueing on Open's single write
-// connection with writers that each hold a connection of a caller's pool
-// (New) and wait on SQLite's lock under busy_timeout.
+// BenchmarkCreateParallel creates from 8×GOMAXPROCS goroutines on a Store
+// from Open and one from New on a caller's pool; both commit in groups.
 func BenchmarkCreateParallel(b *testing.B) {
 	for _, bc := range []struct {
 		name string

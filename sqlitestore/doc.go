@@ -13,34 +13,85 @@
 // connects with the DSN that [DSN] returns:
 //
 //	file:<path>?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)
-//	    &_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate
+//	    &_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate
 //
-// WAL lets reads proceed while a write is in progress; synchronous=NORMAL
-// is durable across application crashes and, in WAL mode, loses at most the
-// last transactions on a power failure, never consistency. busy_timeout
+// WAL lets reads proceed while a write is in progress. synchronous=FULL
+// makes every acknowledged write durable: a commit returns once the
+// write-ahead log is on the disk, so a created or revoked token survives a
+// power failure or an operating system crash, not only the application
+// crashing. [Options].RelaxedDurability trades that for cheaper commits
+// (synchronous=NORMAL, which in WAL mode may lose the last acknowledged
+// transactions on a power failure, never consistency). busy_timeout
 // makes a connection wait up to 10 s for another's write lock, and
 // _txlock=immediate makes every write transaction take that lock at BEGIN,
 // so concurrent writers wait rather than fail with SQLITE_BUSY when a read
 // lock would have to be upgraded.
 //
+// A database file that Open creates is created with mode 0600, whatever
+// the umask, before SQLite opens it, and SQLite gives the -wal and -shm
+// files beside it the same mode: they hold token digests, readable by the
+// file's owner only. An existing file keeps its mode.
+//
 // # Concurrency
 //
 // A Store is safe for concurrent use. Open makes two pools on the file: a
-// single connection for writes, on which the Store's writers queue in Go,
-// and up to max(4, GOMAXPROCS) read-only connections. Several Stores, or
-// processes, may open the same file: their writes serialize on SQLite's
-// lock under busy_timeout. [Store.Rotate] revokes the old token with a
-// conditional UPDATE inside its transaction, so of concurrent rotations of
-// one token exactly one succeeds and the others get
-// [patkit.ErrTokenRevoked]. [Store.List] reads its page and its count in one
-// read transaction, a consistent snapshot.
+// single connection for writes and up to max(4, GOMAXPROCS) read-only
+// connections. Several Stores, or processes, may open the same file: their
+// writes serialize on SQLite's lock under busy_timeout. [Store.Rotate]
+// revokes the old token with a conditional UPDATE inside its transaction,
+// so of concurrent rotations of one token exactly one succeeds and the
+// others get [patkit.ErrTokenRevoked]. [Store.List] reads its page and its
+// count in one read transaction, a consistent snapshot.
 //
-// SQLite has no notification feed, so the Store is not a [patkit.Watcher]:
-// when several processes share one file, a token revoked through one
-// process stays in the others' authentication caches until the entry's
-// lifetime, [patkit.Options].CacheTTL (10 seconds by default), ends. Lower
-// CacheTTL, or set a negative CacheSize to disable the cache, where that
-// bound is too long; within one process revocation is immediate.
+// # Group commit
+//
+// Every write of a Store (Create, Revoke, Rotate, SetLastUsed and the
+// KeyStore methods) is queued to one writer goroutine, which commits the
+// writes queued at that moment together, in one transaction, so that one
+// wait for the disk serves all of them: while a commit waits, the next
+// writes queue for the one after. Each write runs inside a SAVEPOINT of
+// its own, so that one that fails (a duplicate digest, a missing token) is
+// rolled back alone and fails only its caller; every caller is answered
+// once the transaction has committed, with its own result, and if the
+// commit fails, every write of it fails and none is made. A write whose
+// context ends while it is queued is dropped, and its caller gets the
+// context's error at once; once the writer has taken it, the caller waits
+// for its outcome (a statement is never interrupted: SQLite would roll
+// back the whole transaction).
+//
+// The writer goroutine is started by the Store's first write, not by New
+// or Open, and stopped by [Store.Close], which refuses new writes, waits
+// for those already queued to commit, and returns once the goroutine has
+// ended. Measured on a 2-vCPU virtual machine with a virtio disk (one
+// fsync per commit; BenchmarkDurableCreate and its neighbours, three runs),
+// durable creates went from about 600/s, whether 1 or 16 goroutines
+// wrote, to 1,600 to 2,600/s for one writer and 7,200 to 8,200/s for 16;
+// revocations to 2,200 to 4,100/s and 15,000 to 21,000/s.
+//
+// # Revocations across processes
+//
+// A Store is a [patkit.Watcher]: run [patkit.Service.Watch] in every
+// process that shares a file, and a token revoked or rotated through any
+// of them leaves the others' authentication caches within milliseconds,
+// not at the end of [patkit.Options].CacheTTL. A trigger records each
+// revocation in the table patkit_revocations, in the transaction that
+// revokes; [Store.Watch] asks SQLite every 10 ms, on a connection of its
+// own, whether another connection has committed (PRAGMA data_version: no
+// file is read), and then reads the new revocations. Measured on a 2-vCPU
+// virtual machine, from the start of RevokeToken in one Service (its
+// durable commit included) to another Service on the file refusing the
+// token it had cached, revoking at random moments of the 10 ms cycle
+// (BenchmarkRevocationVisibility, two runs of 200 trials, the watching
+// side polling every 200 µs): two Stores in one process, p50 5.7 to 6.0 ms
+// and p99 12.6 ms; two processes, p50 5.7 to 6.3 ms and p99 12.7 to
+// 13.2 ms; never more than 13.4 ms. That is well within the 100 ms patkit
+// aims for.
+// While nothing is revoked, Watch costs one 13 µs look every 10 ms (0.13%
+// of a core, BenchmarkWatchPoll). Without Watch the bound is CacheTTL. If
+// the feed's reads fail, Watch calls stale at once and again once it has
+// reconnected, each emptying the cache, so a revocation made meanwhile
+// takes effect at the reconnection at the latest, and within CacheTTL in
+// any case. Within one Service revocation is immediate, watched or not.
 //
 // # Schema and migrations
 //
@@ -54,11 +105,19 @@
 // the package does not have (a newer release migrated it) is refused.
 //
 // Tokens live in one table, tokens, with [Options.TablePrefix] prepended to
-// every table and index name. Times are stored as integer Unix microseconds,
-// so they keep microsecond precision and are returned in UTC; a never
-// expiring or never used token stores NULL. Scopes and last-used addresses
-// are JSON arrays. The digest is unique, and indexes serve lookups by
-// owner, resource and previous token and each list order.
+// every table and index name. Times are stored as integer Unix
+// microseconds, so they keep microsecond precision and are returned in
+// UTC; a never expiring or never used token stores NULL. Scopes and
+// last-used addresses are JSON arrays. The digest is unique, and indexes
+// serve lookups by owner, resource and previous token and each list order.
+//
+// The table patkit_meta keeps values about the database as a whole, by
+// name: the key check value of [patkit.KeyStore], so that a Service
+// started with the wrong instance key refuses to work
+// ([patkit.ErrKeyMismatch]) rather than answer every token 401, and the
+// highest seq pruned from patkit_revocations, the log [Store.Watch] reads,
+// which keeps the newest 10,000 revocations (a feed that falls further
+// behind calls stale).
 //
 // # Errors
 //

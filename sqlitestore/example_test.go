@@ -96,3 +96,59 @@ func ExampleNew() {
 	// after Close, unavailable: true
 	// host's database still open: true
 }
+
+// Every process that shares a database file runs Watch, through
+// patkit.Service.Watch, so that a token revoked by one leaves the others'
+// authentication caches at once. Here two Stores on one file stand for two
+// processes.
+func ExampleStore_Watch() {
+	dir, err := os.MkdirTemp("", "sqlitestore-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "patkit.db")
+
+	ctx := context.Background()
+	a, err := sqlitestore.Open(ctx, path, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+	b, err := sqlitestore.Open(ctx, path, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer b.Close()
+
+	wctx, cancel := context.WithCancel(ctx)
+	started := make(chan struct{}, 1)
+	revoked := make(chan int64, 1)
+	watched := make(chan error, 1)
+	go func() {
+		watched <- b.Watch(wctx,
+			func(id int64) { revoked <- id },
+			func() { // stale: the feed (re)started; a Service empties its cache
+				select {
+				case started <- struct{}{}:
+				default:
+				}
+			})
+	}()
+	<-started
+
+	tok := &patkit.Token{UserID: 1, Name: "ci", CreatedAt: time.Now(), Digest: []byte("digest of ci")}
+	if err := a.Create(ctx, tok); err != nil {
+		log.Fatal(err)
+	}
+	if err := a.Revoke(ctx, tok.ID); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("b learns that token", <-revoked, "was revoked through a")
+
+	cancel()
+	fmt.Println("Watch returned:", <-watched)
+	// Output:
+	// b learns that token 1 was revoked through a
+	// Watch returned: context canceled
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -21,12 +22,26 @@ import (
 // Options configures a Store. The zero value, and a nil *Options, are the
 // defaults.
 type Options struct {
-	// TablePrefix is prepended to the names of the tables and indexes the
-	// Store creates ("tokens" and "patkit_migrations"), so that they can
-	// share a database with the host's own tables, for example "patkit_".
-	// It may hold ASCII letters, digits and '_', and must not start with a
-	// digit. The same prefix must be used every time a database is opened.
+	// TablePrefix is prepended to the names of the tables, indexes and
+	// triggers the Store creates ("tokens", "patkit_meta",
+	// "patkit_revocations" and "patkit_migrations", and theirs), so that
+	// they can share a database with the host's own tables, for example
+	// "patkit_". It may hold ASCII letters, digits and '_', and must not
+	// start with a digit. The same prefix must be used every time a
+	// database is opened.
 	TablePrefix string
+
+	// RelaxedDurability makes Open commit with synchronous=NORMAL rather
+	// than FULL. By default an acknowledged write (a new token, and above
+	// all a revocation) survives a power failure or an operating system
+	// crash: every commit waits for the write-ahead log to reach the disk.
+	// With RelaxedDurability a commit returns once the log is written,
+	// without that wait: the database stays consistent and survives the
+	// application crashing, but the last transactions acknowledged before
+	// a power failure may be lost, so a revoked token may authenticate
+	// again after it. Writes are then cheaper. It has no effect on New,
+	// whose *sql.DB has its own DSN.
+	RelaxedDurability bool
 }
 
 // Store is a patkit.Store on an SQLite database. Its methods are safe for
@@ -40,30 +55,59 @@ type Store struct {
 	closed atomic.Bool
 
 	getByID, getByDigest lazyStmt // prepared on r
+
+	wr writer // the group commit of every write
+	// Prepared on w, used by the writer only.
+	insertStmt, revokeStmt, revokeIfValidStmt, setLastUsedStmt lazyStmt
+
+	// Watch: the file it opens a connection on (Open on a file only), and
+	// whether the database is Open's private in-memory one.
+	path    string
+	memory  bool
+	closing chan struct{} // closed by Close: Watch returns
+	subsMu  sync.Mutex
+	subs    map[chan struct{}]struct{} // Watch calls to wake after a revocation
+
+	// The revocation log: how many revocations to keep, and how many to
+	// commit between two prunings; tests lower them.
+	keep, pruneEvery int64
+	pollFault        atomic.Pointer[func() error] // a test's injected failure of Watch's reads
 }
 
 var _ patkit.Store = (*Store)(nil)
 
 // DSN returns the data source name Open uses for the database file at path:
-// WAL journal, a 10 s busy timeout, foreign keys on, synchronous=NORMAL and
-// IMMEDIATE write transactions. Pass it to sql.Open("sqlite", ...) to build
-// the *sql.DB given to New.
+// WAL journal, a 10 s busy timeout, foreign keys on, synchronous=FULL (every
+// commit durable) and IMMEDIATE write transactions. Pass it to
+// sql.Open("sqlite", ...) to build the *sql.DB given to New.
 func DSN(path string) string {
-	return dsn(path, false)
+	return dsn(path, connWrite)
 }
 
-func dsn(path string, readOnly bool) string {
+// connKind is what a connection of the Store is for.
+type connKind int
+
+const (
+	connWrite        connKind = iota // durable commits
+	connWriteRelaxed                 // commits that may be lost on power failure
+	connRead                         // query_only
+)
+
+func dsn(path string, kind connKind) string {
 	// SQLite URI: '?' and '#' would end the path and '%' starts an escape.
 	p := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 	s := "file:" + p +
 		"?_pragma=busy_timeout(10000)" +
 		"&_pragma=journal_mode(WAL)" +
-		"&_pragma=foreign_keys(1)" +
-		"&_pragma=synchronous(NORMAL)"
-	if readOnly {
+		"&_pragma=foreign_keys(1)"
+	switch kind {
+	case connRead:
+		// Readers commit nothing: synchronous does not matter to them.
 		return s + "&_pragma=query_only(1)"
+	case connWriteRelaxed:
+		return s + "&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	}
-	return s + "&_txlock=immediate"
+	return s + "&_pragma=synchronous(FULL)&_txlock=immediate"
 }
 
 // Open opens, creating it if needed, the SQLite database file at path,
@@ -84,9 +128,15 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		return nil, errBadPrefix
 	}
 	memory := path == ":memory:"
-	name := dsn(path, false)
+	kind := connWrite
+	if opts != nil && opts.RelaxedDurability {
+		kind = connWriteRelaxed
+	}
+	name := dsn(path, kind)
 	if memory {
 		name = "file::memory:?_pragma=foreign_keys(1)&_txlock=immediate"
+	} else if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	// sql.Open connects to nothing: Migrate's connection, on the writer,
 	// is the first, so it creates the file and switches it to WAL before
@@ -103,7 +153,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	r := w
 	if !memory {
-		if r, err = sql.Open("sqlite", dsn(path, true)); err != nil {
+		if r, err = sql.Open("sqlite", dsn(path, connRead)); err != nil {
 			w.Close()
 			return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 		}
@@ -112,11 +162,34 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		r.SetMaxIdleConns(n)
 	}
 	s := newStore(w, r, true, opts)
+	s.memory = memory
+	if !memory {
+		s.path = path
+	}
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// createPrivate creates the database file at path, empty and with mode
+// 0600 whatever the umask, if nothing is there yet. SQLite gives the -wal
+// and -shm files it creates beside a database the database file's mode, so
+// they are private too. An existing file, or link, keeps its mode. Failing
+// to create the file is left for SQLite to report when it opens it (a
+// missing directory, no permission), so that the error is classified as
+// every other failure to open.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil
+	}
+	err = f.Chmod(0o600) // the umask may have removed bits from 0600
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // New returns a Store on the caller's database. It does no I/O: call
@@ -145,14 +218,18 @@ func prefixOf(opts *Options) string {
 // newStore returns a Store on w and r; it does no I/O.
 func newStore(w, r *sql.DB, own bool, opts *Options) *Store {
 	prefix := prefixOf(opts)
-	s := &Store{own: own, prefix: prefix, q: newQueries(prefix)}
+	s := &Store{own: own, prefix: prefix, q: newQueries(prefix), wr: newWriter(),
+		closing: make(chan struct{}), keep: revocationsKept, pruneEvery: pruneEvery}
 	s.w = &handle{db: w, closed: &s.closed}
 	s.r = &handle{db: r, closed: &s.closed}
 	s.getByID.query, s.getByDigest.query = s.q.getByID, s.q.getByDigest
+	s.insertStmt.query, s.revokeStmt.query = s.q.insert, s.q.revoke
+	s.revokeIfValidStmt.query, s.setLastUsedStmt.query = s.q.revokeIfValid, s.q.setLastUsed
 	return s
 }
 
-// Close releases the Store's prepared statements and, if Open opened the
+// Close waits for the writes already queued to commit, refusing new ones,
+// releases the Store's prepared statements and, if Open opened the
 // database, closes it. Every method called after Close returns an error
 // wrapping patkit.ErrUnavailable, also on a database given to New, which
 // stays open. Closing again does nothing and returns nil.
@@ -160,7 +237,12 @@ func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	err := errors.Join(s.getByID.close(), s.getByDigest.close())
+	close(s.closing)
+	s.stopWriter()
+	var err error
+	for _, l := range append([]*lazyStmt{&s.getByID, &s.getByDigest}, s.writeStmts()...) {
+		err = errors.Join(err, l.close())
+	}
 	if s.own {
 		err = errors.Join(err, s.w.db.Close())
 		if s.r.db != s.w.db {
@@ -194,13 +276,6 @@ func (h *handle) check(ctx context.Context) error {
 	return nil
 }
 
-func (h *handle) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if err := h.check(ctx); err != nil {
-		return nil, err
-	}
-	return h.db.ExecContext(ctx, query, args...)
-}
-
 func (h *handle) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error) {
 	if err := h.check(ctx); err != nil {
 		return nil, err
@@ -218,25 +293,37 @@ type lazyStmt struct {
 	done  bool       // closed
 }
 
+// prepare prepares the statement on db if it is not yet.
+func (l *lazyStmt) prepare(ctx context.Context, db *sql.DB) error {
+	if l.stmt.Load() != nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done {
+		return errClosed
+	}
+	if l.stmt.Load() == nil {
+		st, err := db.PrepareContext(ctx, l.query)
+		if err != nil {
+			return err
+		}
+		l.stmt.Store(st)
+	}
+	return nil
+}
+
 // queryRow runs the statement on h.
 func (l *lazyStmt) queryRow(ctx context.Context, h *handle, args ...any) (*sql.Row, error) {
 	if err := h.check(ctx); err != nil {
 		return nil, err
 	}
+	if err := l.prepare(ctx, h.db); err != nil {
+		return nil, err
+	}
 	st := l.stmt.Load()
-	if st == nil {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if l.done {
-			return nil, errClosed
-		}
-		if st = l.stmt.Load(); st == nil {
-			var err error
-			if st, err = h.db.PrepareContext(ctx, l.query); err != nil {
-				return nil, err
-			}
-			l.stmt.Store(st)
-		}
+	if st == nil { // closed meanwhile
+		return nil, errClosed
 	}
 	return st.QueryRowContext(ctx, args...), nil
 }
@@ -254,6 +341,7 @@ func (l *lazyStmt) close() error {
 // queries holds the SQL text of a Store, with its table prefix applied.
 type queries struct {
 	table                 string
+	meta, revocations     string
 	insert                string
 	getByID, getByDigest  string
 	revoke, revokeIfValid string
@@ -268,7 +356,9 @@ const columns = `id, user_id, name, description, scopes, impersonation, resource
 func newQueries(prefix string) queries {
 	t := prefix + "tokens"
 	return queries{
-		table: t,
+		table:       t,
+		meta:        prefix + "patkit_meta",
+		revocations: prefix + "patkit_revocations",
 		insert: `INSERT INTO ` + t + ` (user_id, name, name_folded, description, scopes, impersonation,
 			resource_type, resource_id, access_level, created_at, expires_at, revoked, last_used_at,
 			last_used_ips, previous_id, digest)
@@ -280,54 +370,6 @@ func newQueries(prefix string) queries {
 		revokedOf:     `SELECT revoked FROM ` + t + ` WHERE id = ?`,
 		setLastUsed:   `UPDATE ` + t + ` SET last_used_at = ?, last_used_ips = ? WHERE id = ?`,
 	}
-}
-
-// Create saves t and sets t.ID. A duplicate Digest returns an error wrapping
-// patkit.ErrConflict and saves nothing.
-func (s *Store) Create(ctx context.Context, t *patkit.Token) error {
-	id, err := s.insert(ctx, s.w, t, "create token")
-	if err != nil {
-		return err
-	}
-	t.ID = id
-	return nil
-}
-
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-// insert saves t through db and returns its new ID; op names the operation
-// in errors.
-func (s *Store) insert(ctx context.Context, db execer, t *patkit.Token, op string) (int64, error) {
-	scopes, err := json.Marshal(nonNil(t.Scopes))
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: %s: encode scopes: %w", op, err)
-	}
-	ips, err := json.Marshal(nonNil(t.LastUsedIPs))
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: %s: encode last used IPs: %w", op, err)
-	}
-	digest := t.Digest
-	if digest == nil {
-		digest = []byte{}
-	}
-	res, err := db.ExecContext(ctx, s.q.insert,
-		t.UserID, t.Name, strings.ToLower(t.Name), t.Description, string(scopes), t.Impersonation,
-		nullString(string(t.ResourceType)), t.ResourceID, int64(t.AccessLevel),
-		t.CreatedAt.UnixMicro(), nullTime(t.ExpiresAt), t.Revoked, nullTime(t.LastUsedAt),
-		string(ips), nullInt(t.PreviousID), digest)
-	if err != nil {
-		if isUnique(err) {
-			return 0, fmt.Errorf("sqlitestore: %s: digest exists: %w", op, patkit.ErrConflict)
-		}
-		return 0, wrap(op, err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return 0, wrap(op+": read id", err)
-	}
-	return id, nil
 }
 
 // Get returns the token with the given ID, or an error wrapping
@@ -361,93 +403,6 @@ func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, 
 		return nil, notFound(op, err)
 	}
 	return t, nil
-}
-
-// Revoke marks the token revoked. Revoking a revoked token returns nil; a
-// missing token returns an error wrapping patkit.ErrNotFound.
-func (s *Store) Revoke(ctx context.Context, id int64) error {
-	// SQLite counts the rows the WHERE clause matches, changed or not.
-	res, err := s.w.ExecContext(ctx, s.q.revoke, id)
-	if err != nil {
-		return wrap(fmt.Sprintf("revoke token %d", id), err)
-	}
-	return mustAffect(res, fmt.Sprintf("revoke token %d", id))
-}
-
-// Rotate revokes the token oldID and creates next, setting next.ID, in one
-// transaction: either both happen or neither. It returns an error wrapping
-// patkit.ErrNotFound if oldID does not exist, patkit.ErrTokenRevoked if it
-// is already revoked, and patkit.ErrConflict if next.Digest exists. Of
-// several concurrent rotations of one token, through any number of Stores
-// on the database, exactly one succeeds.
-func (s *Store) Rotate(ctx context.Context, oldID int64, next *patkit.Token) (err error) {
-	op := fmt.Sprintf("rotate token %d", oldID)
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return wrap(op+": begin", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	// Write first: even in a DEFERRED transaction (a caller's DB given to New
-	// without _txlock=immediate) the first statement then takes the write
-	// lock under busy_timeout, and the conditional UPDATE decides the race.
-	res, err := tx.ExecContext(ctx, s.q.revokeIfValid, oldID)
-	if err != nil {
-		return wrap(op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return wrap(op, err)
-	}
-	if n == 0 {
-		var revoked bool
-		switch err := tx.QueryRowContext(ctx, s.q.revokedOf, oldID).Scan(&revoked); {
-		case errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("sqlitestore: %s: %w", op, patkit.ErrNotFound)
-		case err != nil:
-			return wrap(op, err)
-		}
-		return fmt.Errorf("sqlitestore: %s: %w", op, patkit.ErrTokenRevoked)
-	}
-	id, err := s.insert(ctx, tx, next, op+": create token")
-	if err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return wrap(op+": commit", err)
-	}
-	next.ID = id
-	return nil
-}
-
-// SetLastUsed sets the token's last use time (NULL for the zero Time) and
-// replaces its list of client addresses. A missing token returns an error
-// wrapping patkit.ErrNotFound.
-func (s *Store) SetLastUsed(ctx context.Context, id int64, at time.Time, ips []string) error {
-	b, err := json.Marshal(nonNil(ips))
-	if err != nil {
-		return fmt.Errorf("sqlitestore: encode last used IPs: %w", err)
-	}
-	op := fmt.Sprintf("set last used of token %d", id)
-	res, err := s.w.ExecContext(ctx, s.q.setLastUsed, nullTime(at), string(b), id)
-	if err != nil {
-		return wrap(op, err)
-	}
-	return mustAffect(res, op)
-}
-
-func mustAffect(res sql.Result, op string) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return wrap(op, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("sqlitestore: %s: %w", op, patkit.ErrNotFound)
-	}
-	return nil
 }
 
 type scanner interface{ Scan(dest ...any) error }

@@ -1,10 +1,12 @@
 package sqlitestore_test
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -174,6 +176,27 @@ func migrationRows(t *testing.T, path string) []string {
 	return out
 }
 
+// checkMigratedOnce checks that the database at path records every
+// migration of the package's migrations directory, each once.
+func checkMigratedOnce(t *testing.T, path string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, f := range files {
+		want = append(want, strings.TrimSuffix(filepath.Base(f), ".sql"))
+	}
+	var got []string
+	for _, row := range migrationRows(t, path) {
+		got = append(got, strings.Fields(row)[1]) // "version name applied_at"
+	}
+	if diff := cmp.Diff(want, got); diff != "" || len(want) == 0 {
+		t.Errorf("migrations recorded (-want +got):\n%s", diff)
+	}
+}
+
 func TestConcurrentOpenOfNewFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "patkit.db")
 	var wg sync.WaitGroup
@@ -191,9 +214,7 @@ func TestConcurrentOpenOfNewFile(t *testing.T) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	if got := migrationRows(t, path); len(got) != 1 {
-		t.Errorf("migrations recorded: %q, want one", got)
-	}
+	checkMigratedOnce(t, path)
 }
 
 func TestNewDoesNotCloseCallersDB(t *testing.T) {
@@ -328,6 +349,9 @@ func calls(t *testing.T, s *sqlitestore.Store, tok *patkit.Token) map[string]err
 	_, errs["Get"] = s.Get(ctx, tok.ID)
 	_, errs["GetByDigest"] = s.GetByDigest(ctx, tok.Digest)
 	_, _, errs["List"] = s.List(ctx, &patkit.Query{Filter: patkit.Filter{Page: 1, PerPage: 20}})
+	_, errs["KeyCheck"] = s.KeyCheck(ctx)
+	_, errs["SwapKeyCheck"] = s.SwapKeyCheck(ctx, nil, []byte("check"))
+	errs["SetDigest"] = s.SetDigest(ctx, tok.ID, tok.Digest, []byte("next"))
 	return errs
 }
 
@@ -389,9 +413,7 @@ func TestConcurrentMigrateWithoutBusyTimeout(t *testing.T) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	if got := migrationRows(t, path); len(got) != 1 {
-		t.Errorf("migrations recorded: %q, want one", got)
-	}
+	checkMigratedOnce(t, path)
 }
 
 // TestConcurrentWriters checks that SQLITE_BUSY never surfaces when two
@@ -508,4 +530,10 @@ func TestListEdgeCases(t *testing.T) {
 	if err != nil || len(list) != 0 || total != 5 {
 		t.Errorf("page past the end: %d tokens, total %d, %v; want 0, 5", len(list), total, err)
 	}
+}
+
+// contextWithCancel returns a context canceled at the end of the test, or
+// by cancel.
+func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
+	return context.WithCancel(t.Context())
 }

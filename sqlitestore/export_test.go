@@ -1,0 +1,52 @@
+package sqlitestore
+
+import "context"
+
+// Synchronous returns the synchronous setting of the connection the Store
+// writes with: 1 NORMAL, 2 FULL.
+func (s *Store) Synchronous(ctx context.Context) (int, error) {
+	var n int
+	err := s.w.db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&n)
+	return n, err
+}
+
+// Queued returns the number of writes waiting for the writer goroutine
+// (not those in the transaction it is committing).
+func (s *Store) Queued() int {
+	s.wr.mu.Lock()
+	defer s.wr.mu.Unlock()
+	return len(s.wr.queue)
+}
+
+// WriterRunning reports whether the Store's writer goroutine is running.
+func (s *Store) WriterRunning() bool {
+	s.wr.mu.Lock()
+	running := s.wr.running
+	s.wr.mu.Unlock()
+	if !running {
+		return false
+	}
+	select {
+	case <-s.wr.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// SetPollFault makes every read of Watch's feed first call fault, and
+// fail with its error if it returns one; nil removes it.
+func (s *Store) SetPollFault(fault func() error) {
+	if fault == nil {
+		s.pollFault.Store(nil)
+		return
+	}
+	s.pollFault.Store(&fault)
+}
+
+// SetRevocationLog makes the Store keep the newest keep revocations of
+// the log, pruning it after every prune it commits. Call it before the
+// Store's first write.
+func (s *Store) SetRevocationLog(keep, every int64) {
+	s.keep, s.pruneEvery = keep, every
+}
