@@ -19,7 +19,7 @@ import (
 
 // A whole host on SQLite: the Service, GitLab's API mounted, and a route
 // of the host's own protected by the same tokens.
-func Example_host() {
+func Example() {
 	dir, err := os.MkdirTemp("", "patkit-host")
 	if err != nil {
 		log.Fatal(err)

@@ -10,7 +10,8 @@
 // and several servers on one database behave as one: they share the
 // instance key (-key-file), know project and group bot users from the
 // shared tokens, and drop a token revoked on any of them from their
-// authentication caches through LISTEN/NOTIFY (Service.Watch).
+// authentication caches through LISTEN/NOTIFY (Service.Watch). Several
+// servers on one SQLite file do the same, through SQLite's data_version.
 //
 //	go run ./examples/server -db 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable' -key-file patkit.key
 //
@@ -148,17 +149,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := svc.VerifyKey(ctx); err != nil {
 		return fmt.Errorf("instance key %s: %w", *keyFile, err)
 	}
-	if postgres {
-		// Revocations on other servers of the database reach this one's
-		// authentication cache at once.
-		wctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		go func() {
-			if err := svc.Watch(wctx); err != nil && wctx.Err() == nil {
-				log.Error("revocation feed stopped", "err", err)
-			}
-		}()
-	}
+	// Revocations by other servers of the database (PostgreSQL) or other
+	// processes on the file (SQLite) reach this one's authentication cache
+	// within milliseconds.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		if err := svc.Watch(wctx); err != nil && wctx.Err() == nil {
+			log.Error("revocation feed stopped", "err", err)
+		}
+	}()
 	created, err := ensureRootToken(ctx, svc, *rootFile, log)
 	if err != nil {
 		return err

@@ -54,9 +54,18 @@ func testDatabase(t *testing.T) string {
 // created on one work on the other, bot users included, and a revocation
 // on one stops the token on the other although it was cached there.
 func TestTwoServersOnPostgres(t *testing.T) {
-	dsn := testDatabase(t)
+	testTwoServers(t, testDatabase(t))
+}
+
+// TestTwoServersOnSQLite is the same on one SQLite file: two processes
+// would behave as these two servers do.
+func TestTwoServersOnSQLite(t *testing.T) {
+	testTwoServers(t, filepath.Join(t.TempDir(), "shared.db"))
+}
+
+func testTwoServers(t *testing.T, db string) {
 	dir := t.TempDir()
-	flags := []string{"-db", dsn, "-key-file", filepath.Join(dir, "patkit.key"), "-root-token-file", filepath.Join(dir, "root.token")}
+	flags := []string{"-db", db, "-key-file", filepath.Join(dir, "patkit.key"), "-root-token-file", filepath.Join(dir, "root.token")}
 	a := startArgs(t, flags...)
 	b := startArgs(t, flags...)
 	if !strings.Contains(b.stderr.String(), "created=false") {

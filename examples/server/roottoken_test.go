@@ -115,3 +115,20 @@ func TestRootTokenFile(t *testing.T) {
 		}
 	})
 }
+
+// TestWrongKey starts the server over a database with another key file: it
+// must refuse to start, not mint a new root token.
+func TestWrongKey(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, dir)
+	s.shutdown(t)
+	other := filepath.Join(dir, "other.key")
+	if err := os.WriteFile(other, []byte(strings.Repeat("k", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := readToken(t, filepath.Join(dir, "root.token"))
+	runFails(t, "does not match", "-db", filepath.Join(dir, "patkit.db"), "-root-token-file", filepath.Join(dir, "root.token"), "-key-file", other)
+	if after := readToken(t, filepath.Join(dir, "root.token")); after != before {
+		t.Error("the root token file changed")
+	}
+}
