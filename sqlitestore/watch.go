@@ -191,11 +191,11 @@ type feed struct {
 }
 
 // openFeed opens a feed placed after the newest revocation of the log.
-func (s *Store) openFeed(ctx context.Context) (f *feed, err error) {
-	f = &feed{s: s}
+func (s *Store) openFeed(ctx context.Context) (_ *feed, err error) {
+	f := &feed{s: s}
 	defer func() {
 		if err != nil {
-			f.close()
+			f.close() // f, not the nil returned
 		}
 	}()
 	switch {

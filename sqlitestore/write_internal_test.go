@@ -90,3 +90,19 @@ func BenchmarkWatchPoll(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(pollInterval)*100, "%core")
 }
+
+// TestOpenFeedFails checks that a feed that cannot open (here: its context
+// ends first, as when a server shuts down while Watch starts) returns the
+// error and releases what it opened, without panicking.
+func TestOpenFeedFails(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "patkit.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if f, err := s.openFeed(ctx); err == nil || f != nil {
+		t.Fatalf("openFeed with a done context = %v, %v; want an error", f, err)
+	}
+}
