@@ -84,8 +84,8 @@ func (c *authCache) get(digest []byte, now time.Time) (tok *Token, version uint6
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	e, ok := c.byKey[string(digest)]
-	if !ok || !c.fresh(e, now) {
-		if seen, ok := c.unknown[string(digest)]; ok && c.fresh(&cacheEntry{fetched: seen}, now) {
+	if !ok || !c.fresh(e.fetched, now) {
+		if seen, ok := c.unknown[string(digest)]; ok && c.fresh(seen, now) {
 			return nil, c.version, false
 		}
 		return nil, c.version, true // a stale entry is replaced by put
@@ -124,8 +124,10 @@ func (c *authCache) known(digest []byte) {
 	delete(c.unknown, string(digest))
 }
 
-func (c *authCache) fresh(e *cacheEntry, now time.Time) bool {
-	return now.Sub(e.fetched) < c.ttl && !now.Before(e.fetched)
+// fresh reports whether what was read at fetched may still be trusted at
+// now.
+func (c *authCache) fresh(fetched, now time.Time) bool {
+	return now.Sub(fetched) < c.ttl && !now.Before(fetched)
 }
 
 // put caches t as read from storage at now and returns the token to use:
@@ -142,7 +144,7 @@ func (c *authCache) put(t *Token, now time.Time, version uint64) *Token {
 		return t
 	}
 	key := string(t.Digest)
-	if e, ok := c.byKey[key]; ok && c.fresh(e, now) && e.tok.ID == t.ID {
+	if e, ok := c.byKey[key]; ok && c.fresh(e.fetched, now) && e.tok.ID == t.ID {
 		return e.tok
 	}
 	if _, ok := c.byKey[key]; !ok && len(c.byKey) >= c.max {

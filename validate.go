@@ -16,7 +16,7 @@ func validateFilter(f *Filter) error {
 		return invalid(FieldError{"state", "does not have a valid value"})
 	}
 	switch {
-	case !validText(f.Search):
+	case !ValidText(f.Search):
 		return invalid(FieldError{"search", "is invalid"})
 	case utf8.RuneCountInString(f.Search) > MaxSearchLen:
 		return invalid(FieldError{"search", fmt.Sprintf("is too long (maximum is %d characters)", MaxSearchLen)})
@@ -26,9 +26,11 @@ func validateFilter(f *Filter) error {
 	return nil
 }
 
-// validText reports whether s is valid UTF-8 without NUL characters: text
-// every store keeps as it is (PostgreSQL refuses both).
-func validText(s string) bool {
+// ValidText reports whether s is valid UTF-8 without NUL characters: text
+// every Store keeps as it is (PostgreSQL refuses both). The Service refuses
+// names, descriptions and searches that are not, and package httpapi any
+// parameter, as GitLab does.
+func ValidText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
@@ -40,12 +42,12 @@ func (s *Service) newToken(u *User, o TokenOptions, allowed []Scope, defaultExpi
 	var errs []FieldError
 	if strings.TrimSpace(o.Name) == "" {
 		errs = append(errs, FieldError{"name", "can't be blank"})
-	} else if !validText(o.Name) {
+	} else if !ValidText(o.Name) {
 		errs = append(errs, FieldError{"name", "is invalid"})
 	} else if utf8.RuneCountInString(o.Name) > 255 {
 		errs = append(errs, FieldError{"name", "is too long (maximum is 255 characters)"})
 	}
-	if !validText(o.Description) {
+	if !ValidText(o.Description) {
 		errs = append(errs, FieldError{"description", "is invalid"})
 	} else if utf8.RuneCountInString(o.Description) > 255 {
 		errs = append(errs, FieldError{"description", "is too long (maximum is 255 characters)"})

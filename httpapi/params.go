@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/patkit/patkit"
 )
@@ -59,8 +58,8 @@ var (
 )
 
 // malformed reports whether s holds a NUL or is not valid UTF-8, which
-// GitLab refuses in any parameter and which no store keeps as it is.
-func malformed(s string) bool { return !utf8.ValidString(s) || strings.ContainsRune(s, 0) }
+// GitLab refuses in any parameter (see patkit.ValidText).
+func malformed(s string) bool { return !patkit.ValidText(s) }
 
 // malformedJSON reports whether a decoded JSON value holds a malformed
 // string, looking as deep as GitLab does (three levels).

@@ -178,7 +178,7 @@ func rowReject(e *env) (result, error) {
 		measured:  fmt.Sprintf("%s, %d allocs", dur(r.ns), r.allocs),
 		reference: "one SHA-256 of the secret: " + dur(sha.ns),
 		ratio:     fmt.Sprintf("%.2f× SHA-256", ratio),
-		met:       ptr(ratio <= 1.5 && r.allocs == 0),
+		met:       new(ratio <= 1.5 && r.allocs == 0),
 	}, nil
 }
 
@@ -207,7 +207,7 @@ func rowAuthCached(e *env) (result, error) {
 		measured:  fmt.Sprintf("%s, %d allocs (%d B)", dur(r.ns), r.allocs, r.bytes),
 		reference: fmt.Sprintf("floor (SHA-256 + lookup in a map of %s): %s", count(memTokens), dur(floor.ns)),
 		ratio:     fmt.Sprintf("%.2f× floor", ratio),
-		met:       ptr(ratio <= 3 && r.allocs <= 1),
+		met:       new(ratio <= 3 && r.allocs <= 1),
 	}, nil
 }
 
@@ -243,7 +243,7 @@ func rowAuthCachedParallel(e *env) (result, error) {
 		measured:  fmt.Sprintf("%s, %d allocs", rate(r.perSecond()), r.allocs),
 		reference: fmt.Sprintf("floor on one core: %s", rate(floor.perSecond())),
 		ratio:     fmt.Sprintf("%.2f× goal", r.perSecond()/goal),
-		met:       ptr(r.perSecond() >= goal),
+		met:       new(r.perSecond() >= goal),
 	}, nil
 }
 
@@ -303,7 +303,7 @@ func rowAuthUncached(backend string) func(e *env) (result, error) {
 			measured:  fmt.Sprintf("%s, %d allocs", dur(r.ns), r.allocs),
 			reference: "–",
 			ratio:     fmt.Sprintf("%.2f× goal", r.ns/goal),
-			met:       ptr(r.ns <= goal),
+			met:       new(r.ns <= goal),
 		}, nil
 	}
 }
@@ -323,7 +323,7 @@ func rowAuthScale(backend string) func(e *env) (result, error) {
 			measured:  fmt.Sprintf("%s at %s tokens", dur(big.ns), count(e.cfg.tokens)),
 			reference: fmt.Sprintf("%s at %s", dur(small.ns), count(e.cfg.small)),
 			ratio:     fmt.Sprintf("%.2f×", ratio),
-			met:       ptr(ratio <= 1.2),
+			met:       new(ratio <= 1.2),
 		}, nil
 	}
 }
@@ -404,7 +404,7 @@ func rowList(backend, shape string) func(e *env) (result, error) {
 			measured:  m,
 			reference: fmt.Sprintf("%s tokens: %s", count(e.cfg.small), dur(small.ns)),
 			ratio:     fmt.Sprintf("%.2f× goal", big.ns/goal),
-			met:       ptr(big.ns <= goal),
+			met:       new(big.ns <= goal),
 		}, nil
 	}
 }
@@ -506,7 +506,7 @@ func rowWrite(backend, op string, writers int) func(e *env) (result, error) {
 			measured:  rate(r.perSecond()),
 			reference: "–",
 			ratio:     fmt.Sprintf("%.2f× goal", r.perSecond()/goal),
-			met:       ptr(r.perSecond() >= goal),
+			met:       new(r.perSecond() >= goal),
 		}, nil
 	}
 }

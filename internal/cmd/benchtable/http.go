@@ -290,7 +290,7 @@ func rowHTTPAuth(backend string, valid bool, conns int) func(e *env) (result, er
 			measured:  r.String(),
 			reference: "bare: " + rate(ceiling.perSecond()),
 			ratio:     fmt.Sprintf("%.0f%% of bare", 100*ratio),
-			met:       ptr(ratio >= goal && r.errs == 0),
+			met:       new(ratio >= goal && r.errs == 0),
 		}, nil
 	}
 }
@@ -314,7 +314,7 @@ func rowHTTPList(backend string) func(e *env) (result, error) {
 			measured:  r.String(),
 			reference: fmt.Sprintf("Gitea 1.26.4: %d/s (issue 10)", giteaList),
 			ratio:     fmt.Sprintf("%.0f× Gitea", ratio),
-			met:       ptr(ratio >= 50 && r.errs == 0),
+			met:       new(ratio >= 50 && r.errs == 0),
 		}, nil
 	}
 }
@@ -411,7 +411,7 @@ func writeResult(r loadResult) result {
 		measured:  r.String(),
 		reference: "–",
 		ratio:     fmt.Sprintf("%.2f× goal", r.perSecond()/goal),
-		met:       ptr(r.perSecond() >= goal && r.errs == 0),
+		met:       new(r.perSecond() >= goal && r.errs == 0),
 	}
 }
 
@@ -485,7 +485,7 @@ func rowLastUsed(backend string) func(e *env) (result, error) {
 			measured:  fmt.Sprintf("%d write%s in %s (at %s)", writes, map[bool]string{true: "s"}[writes != 1], total.Round(time.Millisecond), r),
 			reference: "GitLab: ≤ 1 per 10 min",
 			ratio:     fmt.Sprintf("%d of %d allowed", writes, allowed),
-			met:       ptr(writes <= allowed),
+			met:       new(writes <= allowed),
 		}, nil
 	}
 }

@@ -315,4 +315,3 @@ func rate(r float64) string {
 	}
 }
 
-func ptr(b bool) *bool { return &b }
