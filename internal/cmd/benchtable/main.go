@@ -314,4 +314,3 @@ func rate(r float64) string {
 		return fmt.Sprintf("%.0f/s", r)
 	}
 }
-
