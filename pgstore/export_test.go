@@ -7,7 +7,9 @@ import (
 )
 
 // ListSQL exposes the SQL of List to the EXPLAIN test.
-func (s *Store) ListSQL(q *patkit.Query) (page, count string, args []any) { return s.listSQL(q) }
+func (s *Store) ListSQL(q *patkit.Query) (page string, pageArgs []any, count string, countArgs []any) {
+	return s.listSQL(q)
+}
 
 // ChannelName exposes the NOTIFY channel of a schema.
 var ChannelName = channelName

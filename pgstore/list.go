@@ -17,15 +17,18 @@ import (
 var dialect = sqlq.Dialect{
 	Param: func(n int) string { return "$" + strconv.Itoa(n) },
 	Time:  func(t time.Time) any { return t },
-	Unexpired: func(now string) string {
-		return "(expires_at IS NULL OR expires_at > " + now + ")"
-	},
+	// The sort keys coalesce(expires_at, 'infinity') and the same of
+	// last_used_at, as in the indexes.
+	Never: "'infinity'::timestamptz",
 	// tokens_lower_name_idx.
 	FoldedName: "lower(name)",
 	// The trigram index of names, where Migrate could create it.
 	NameLike: "name ILIKE",
 	// Bytewise on every server whatever its locale: tokens_name_id_idx.
 	SortName: `name COLLATE "C"`,
+	// The indexes INCLUDE the filtered columns: an index-only scan finds
+	// the page.
+	IDsFirst: true,
 }
 
 // List returns one page of the tokens q.Match keeps, in the order of
@@ -34,13 +37,17 @@ var dialect = sqlq.Dialect{
 // by the migrations. The page and the count are sent in one round trip.
 // q must be normalized.
 func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int, error) {
-	page, count, args := s.listSQL(q)
+	page, pageArgs, count, countArgs := s.listSQL(q)
 	var b pgx.Batch
-	b.Queue(page, args...)
-	b.Queue(count, args...)
+	b.Queue(customPlans)
+	b.Queue(page, pageArgs...)
+	b.Queue(count, countArgs...)
 	res := s.pool.SendBatch(ctx, &b)
 	defer res.Close()
 
+	if _, err := res.Exec(); err != nil {
+		return nil, 0, wrap("list", err)
+	}
 	rows, err := res.Query()
 	if err != nil {
 		return nil, 0, wrap("list", err)
@@ -59,8 +66,17 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 	return tokens, total, nil
 }
 
+// customPlans makes the server plan the list's statements, which pgx
+// prepares and caches, for their arguments at every execution. By default
+// it switches to a generic plan after five executions, planned for an
+// average owner or resource: for an owner with thousands of tokens, that
+// plan reads them all and sorts them (40 ms at 10,000 tokens) rather than
+// read 20 in the order of an index. The batch runs in one implicit
+// transaction, which SET LOCAL lasts for.
+const customPlans = "SET LOCAL plan_cache_mode = force_custom_plan"
+
 // listSQL returns the page query of q, its count query, and the arguments
-// of both.
-func (s *Store) listSQL(q *patkit.Query) (page, count string, args []any) {
+// of each.
+func (s *Store) listSQL(q *patkit.Query) (page string, pageArgs []any, count string, countArgs []any) {
 	return dialect.List(columns, s.q.tokens, q)
 }

@@ -1,6 +1,10 @@
 package sqlitestore
 
-import "context"
+import (
+	"context"
+
+	"github.com/patkit/patkit"
+)
 
 // Synchronous returns the synchronous setting of the connection the Store
 // writes with: 1 NORMAL, 2 FULL.
@@ -49,4 +53,9 @@ func (s *Store) SetPollFault(fault func() error) {
 // Store's first write.
 func (s *Store) SetRevocationLog(keep, every int64) {
 	s.keep, s.pruneEvery = keep, every
+}
+
+// ListSQL exposes the SQL of List to the plan tests.
+func (s *Store) ListSQL(q *patkit.Query) (page string, pageArgs []any, count string, countArgs []any) {
+	return dialect.List(columns, s.q.table, q)
 }

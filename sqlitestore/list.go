@@ -9,21 +9,27 @@ import (
 	"github.com/patkit/patkit/internal/sqlq"
 )
 
-// dialect is SQLite's part of the translation of a Query.
+// dialect is SQLite's part of the translation of a Query. Each sort key
+// is an expression an index of the migrations has (see Indexes and
+// EXPLAIN in the package documentation).
 var dialect = sqlq.Dialect{
 	Param: func(int) string { return "?" },
 	// Times are stored as integer Unix microseconds.
 	Time: func(t time.Time) any { return t.UnixMicro() },
-	// expires_at IS NULL OR expires_at > now, written so that the planner
-	// does not turn the OR into two index searches, several times slower
-	// than the scan it replaces.
-	Unexpired: func(now string) string { return "coalesce(expires_at, 9223372036854775807) > " + now },
+	// The largest integer: the sort keys of the nullable times are
+	// coalesce(expires_at, 9223372036854775807) and the same of
+	// last_used_at, as in the indexes.
+	Never: "9223372036854775807",
 	// name_folded is the name lower-cased by Go's strings.ToLower when it
 	// is saved, so search folds case exactly as patkit.SearchTerms.Match.
 	FoldedName: "name_folded",
 	NameLike:   "name_folded LIKE",
-	// The BINARY collation, bytewise, of the index on (name, id).
+	// The BINARY collation, bytewise, of the indexes on the name and id.
 	SortName: "name",
+	// SQLite has no statistics (the Store never runs ANALYZE): a unary +
+	// keeps the planner from choosing, for a page, an index that filters
+	// over the one that orders.
+	Unindexed: func(expr string) string { return "+" + expr },
 }
 
 // List returns one page of the tokens q.Match keeps, in the order of
@@ -32,7 +38,7 @@ var dialect = sqlq.Dialect{
 // skipped when the page itself shows where the matches end. The page and
 // the count read one snapshot of the database. q must be normalized.
 func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, total int, err error) {
-	page, count, args := dialect.List(columns, s.q.table, q)
+	page, pageArgs, count, countArgs := dialect.List(columns, s.q.table, q)
 
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -40,7 +46,7 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 	}
 	defer tx.Rollback() // read-only: nothing to commit
 
-	rows, err := tx.QueryContext(ctx, page, args...)
+	rows, err := tx.QueryContext(ctx, page, pageArgs...)
 	if err != nil {
 		return nil, 0, wrap("list tokens", err)
 	}
@@ -60,7 +66,7 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 	if n := len(tokens); n > 0 && n < q.PerPage {
 		// A short, non-empty page is the last one: it gives the total.
 		total = int(q.Offset()) + n
-	} else if err := tx.QueryRowContext(ctx, count, args...).Scan(&total); err != nil {
+	} else if err := tx.QueryRowContext(ctx, count, countArgs...).Scan(&total); err != nil {
 		return nil, 0, wrap("count tokens", err)
 	}
 	return tokens, total, nil

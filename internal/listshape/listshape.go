@@ -1,0 +1,117 @@
+// Package listshape enumerates the shapes of Store.List queries that the
+// SQL stores' plan tests and the benchmark command check: every scope, sort
+// and filter a caller of the Service can send.
+package listshape
+
+import (
+	"time"
+
+	"github.com/patkit/patkit"
+)
+
+// Scope is the set of tokens a list is restricted to, as the Service sets
+// it.
+type Scope struct {
+	Name string
+	// Set sets the scope's fields of q.
+	Set func(q *patkit.Query)
+}
+
+// Shape is one query: a scope, a filter and a sort.
+type Shape struct {
+	Name  string
+	Scope string
+	// Filter names the filter, "" for none.
+	Filter string
+	Sort   patkit.Sort
+	Query  patkit.Query
+	// Search is true for a search by words, which no B-tree index serves.
+	Search bool
+}
+
+// Scopes returns the scopes of the Service's lists: an administrator's view
+// of all tokens; one user's own personal tokens (user, not impersonation);
+// an administrator's view of one user's tokens; one user's impersonation
+// tokens; one project's access tokens.
+func Scopes(userID, projectID int64) []Scope {
+	no, yes := false, true
+	return []Scope{
+		{"all", func(*patkit.Query) {}},
+		{"user", func(q *patkit.Query) { q.UserID, q.Impersonation = userID, &no }},
+		{"admin-user", func(q *patkit.Query) { q.UserID = userID }},
+		{"impersonation", func(q *patkit.Query) { q.UserID, q.Impersonation = userID, &yes }},
+		{"project", func(q *patkit.Query) {
+			q.ResourceType, q.ResourceID, q.Impersonation = patkit.ResourceProject, projectID, &no
+		}},
+	}
+}
+
+// Sorts are every sort of a list, SortDefault first.
+var Sorts = []patkit.Sort{
+	patkit.SortDefault,
+	patkit.SortCreatedAsc, patkit.SortCreatedDesc,
+	patkit.SortExpiresAsc, patkit.SortExpiresDesc,
+	patkit.SortLastUsedAsc, patkit.SortLastUsedDesc,
+	patkit.SortNameAsc, patkit.SortNameDesc,
+}
+
+// Filters returns the filters of a list, relative to now: none, each
+// state, each value of revoked, each time bound, and searches.
+func Filters(now time.Time) []struct {
+	Name   string
+	Filter patkit.Filter
+} {
+	no, yes := false, true
+	day := 24 * time.Hour
+	return []struct {
+		Name   string
+		Filter patkit.Filter
+	}{
+		{"none", patkit.Filter{}},
+		{"active", patkit.Filter{State: patkit.StateActive}},
+		{"inactive", patkit.Filter{State: patkit.StateInactive}},
+		{"not-revoked", patkit.Filter{Revoked: &no}},
+		{"revoked", patkit.Filter{Revoked: &yes}},
+		{"active-page-3", patkit.Filter{State: patkit.StateActive, Page: 3}},
+		{"created-after", patkit.Filter{CreatedAfter: now.Add(-90 * day)}},
+		{"created-before", patkit.Filter{CreatedBefore: now.Add(-600 * day)}},
+		{"last-used-after", patkit.Filter{LastUsedAfter: now.Add(-7 * day)}},
+		{"last-used-before", patkit.Filter{LastUsedBefore: now.Add(-365 * day)}},
+		{"expires-before", patkit.Filter{ExpiresBefore: now.Add(30 * day)}},
+		{"expires-after", patkit.Filter{ExpiresAfter: now.Add(180 * day)}},
+		{"search-exact", patkit.Filter{Search: "ab"}},
+		{"search-word", patkit.Filter{Search: "deploy"}},
+	}
+}
+
+// All returns every scope × filter × sort, normalized as the Service
+// normalizes a Query, with Now set to now.
+func All(userID, projectID int64, now time.Time) []Shape {
+	var shapes []Shape
+	for _, sc := range Scopes(userID, projectID) {
+		for _, f := range Filters(now) {
+			for _, s := range Sorts {
+				if sc.Name == "impersonation" && s != patkit.SortDefault {
+					continue // impersonation tokens are listed in the default order only
+				}
+				q := patkit.Query{Filter: f.Filter, Now: now}
+				q.Sort = s
+				sc.Set(&q)
+				q.Normalize()
+				name := string(s)
+				if name == "" {
+					name = "default"
+				}
+				shapes = append(shapes, Shape{
+					Name:   sc.Name + "/" + f.Name + "/" + name,
+					Scope:  sc.Name,
+					Filter: f.Name,
+					Sort:   s,
+					Query:  q,
+					Search: f.Filter.Search != "" && len(q.Terms().Words) > 0,
+				})
+			}
+		}
+	}
+	return shapes
+}

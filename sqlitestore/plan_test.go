@@ -1,0 +1,250 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/listshape"
+	"github.com/patkit/patkit/sqlitestore"
+)
+
+// millionEnv is the environment variable that runs the tests on a million
+// tokens.
+const millionEnv = "PATKIT_TEST_MILLION"
+
+// TestListPlans checks the plan (EXPLAIN QUERY PLAN) of the page and count
+// queries of every list shape: every scope, sort and filter the Service
+// sends. Each page reads the index of its scope and sort key in order,
+// never sorting (USE TEMP B-TREE FOR ORDER BY) but the tokens of one name
+// for an exact search, and the count of a filter that depends on time (a
+// state, a time bound) reads an index, never the table. The Store never
+// runs ANALYZE, and without statistics SQLite plans the same whatever the
+// number of rows, so a small table checks the plans of a large one;
+// TestListPlansMillion checks them at 1,000,000 tokens, also after
+// ANALYZE.
+func TestListPlans(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "patkit.db")
+	s := openPath(t, path, nil)
+	for i := range 50 {
+		tok := token(fmt.Sprintf("token %d", i))
+		tok.UserID = int64(i%5 + 1)
+		if err := s.Create(t.Context(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkPlans(t, s, openReader(t, path), listshape.All(3, 7, base), false)
+}
+
+// TestListPlansMillion fills a table with 1,000,000 tokens (about a
+// minute), checks the plans of every list shape as TestListPlans does,
+// without statistics and after ANALYZE, and logs each plan with the time
+// List takes (-v). It runs only when PATKIT_TEST_MILLION=1.
+func TestListPlansMillion(t *testing.T) {
+	if os.Getenv(millionEnv) != "1" {
+		t.Skipf("fills a table with 1,000,000 tokens; run it with %s=1", millionEnv)
+	}
+	path := filepath.Join(t.TempDir(), "patkit.db")
+	s := openPath(t, path, nil)
+	start := time.Now()
+	fillMillion(t, path)
+	t.Logf("filled 1,000,000 tokens in %v", time.Since(start).Round(time.Millisecond))
+	now := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	shapes := listshape.All(4321, 321, now)
+	db := openReader(t, path)
+	t.Run("NoStatistics", func(t *testing.T) { checkPlans(t, s, db, shapes, true) })
+	if _, err := db.ExecContext(t.Context(), "ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("Analyzed", func(t *testing.T) { checkPlans(t, s, db, shapes, true) })
+}
+
+// openReader opens a second pool on path, for EXPLAIN.
+func openReader(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// pageIndex returns the index a page of shape sh must read: the one of
+// its scope and sort key, "" for the table itself (all tokens by id).
+func pageIndex(sh listshape.Shape) string {
+	name := "tokens"
+	switch sh.Scope {
+	case "user", "admin-user", "impersonation":
+		name += "_user"
+	case "project":
+		name += "_resource"
+	}
+	switch sh.Sort {
+	case patkit.SortCreatedAsc, patkit.SortCreatedDesc:
+		name += "_created"
+	case patkit.SortExpiresAsc, patkit.SortExpiresDesc:
+		name += "_expiry"
+	case patkit.SortLastUsedAsc, patkit.SortLastUsedDesc:
+		name += "_last_used"
+	case patkit.SortNameAsc, patkit.SortNameDesc:
+		name += "_name"
+	default:
+		if name == "tokens" {
+			return ""
+		}
+	}
+	return name
+}
+
+// timeFilters are the filters of listshape.Filters whose counts the
+// Store cannot keep (they depend on the time of the query).
+var timeFilters = []string{"active", "inactive", "active-page-3", "created-after", "created-before",
+	"last-used-after", "last-used-before", "expires-before", "expires-after"}
+
+// checkPlans checks the plans of shapes on s (db reading the same file),
+// and, if timed, logs each with the time List takes.
+func checkPlans(t *testing.T, s *sqlitestore.Store, db *sql.DB, shapes []listshape.Shape, timed bool) {
+	t.Helper()
+	ctx := t.Context()
+	for _, sh := range shapes {
+		q := sh.Query
+		page, pageArgs, count, countArgs := s.ListSQL(&q)
+		pagePlan := queryPlan(t, db, page, pageArgs)
+		countPlan := queryPlan(t, db, count, countArgs)
+		if timed {
+			best := time.Duration(1 << 62)
+			for range 3 {
+				start := time.Now()
+				if _, _, err := s.List(ctx, &q); err != nil {
+					t.Fatal(err)
+				}
+				best = min(best, time.Since(start))
+			}
+			t.Logf("%s: %v\n  page: %s\n  count: %s", sh.Name, best.Round(time.Microsecond), pagePlan, countPlan)
+		}
+		exact := sh.Filter == "search-exact"
+		if strings.Contains(pagePlan, "USE TEMP B-TREE FOR ORDER BY") && !exact {
+			t.Errorf("%s: the page is sorted:\n%s\n%s", sh.Name, page, pagePlan)
+		}
+		want := pageIndex(sh)
+		if exact {
+			want = "tokens_name_folded"
+		}
+		switch {
+		case want == "" && !regexp.MustCompile(`^SCAN tokens$`).MatchString(pagePlan):
+			t.Errorf("%s: the page does not read the table in id order:\n%s\n%s", sh.Name, page, pagePlan)
+		case want != "" && !regexp.MustCompile(`INDEX `+want+`\b`).MatchString(pagePlan):
+			t.Errorf("%s: the page does not read %s:\n%s\n%s", sh.Name, want, page, pagePlan)
+		}
+		if slices.Contains(timeFilters, sh.Filter) && !strings.Contains(countPlan, " INDEX ") {
+			t.Errorf("%s: the count reads the table:\n%s\n%s", sh.Name, count, countPlan)
+		}
+	}
+}
+
+// queryPlan returns the details of EXPLAIN QUERY PLAN of query, joined by
+// "; ", without the count's subquery steps.
+func queryPlan(t *testing.T, db *sql.DB, query string, args []any) string {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatalf("EXPLAIN QUERY PLAN %s: %v", query, err)
+	}
+	defer rows.Close()
+	var steps []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		if detail != "CO-ROUTINE matches" && detail != "SCAN matches" {
+			steps = append(steps, detail)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(steps, "; ")
+}
+
+// fillMillion inserts 1,000,000 tokens into the file at path, shaped like
+// a large instance: 50,000 users with 20 tokens each, a fifth of them
+// project or group tokens of 1,000 projects and groups, one in 50 an
+// impersonation token, one in 7 revoked, one in 10 never expiring, one in
+// 3 never used. It drops the indexes of tokens during the load and
+// creates them again from their own definitions.
+func fillMillion(t *testing.T, path string) {
+	t.Helper()
+	ctx := t.Context()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=cache_size(-262144)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	exec := func(ctx context.Context, query string) {
+		t.Helper()
+		if _, err := conn.ExecContext(ctx, query); err != nil {
+			t.Fatalf("%.60s: %v", query, err)
+		}
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT name, sql FROM sqlite_master
+		WHERE type = 'index' AND tbl_name = 'tokens' AND sql IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names, defs []string
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			t.Fatal(err)
+		}
+		names, defs = append(names, name), append(defs, def)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	exec(ctx, "BEGIN IMMEDIATE")
+	for _, name := range names {
+		exec(ctx, `DROP INDEX "`+name+`"`)
+	}
+	// Times in microseconds from 2020-01-01: created every 2 minutes,
+	// expiring from 2024-01-01 plus up to 1,000 days, last used from
+	// 2024-01-01 plus i minutes.
+	exec(ctx, `WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 1000000)
+	INSERT INTO tokens (user_id, name, name_folded, scopes, impersonation, resource_type, resource_id,
+		access_level, created_at, expires_at, revoked, last_used_at, previous_id, digest)
+	SELECT i % 50000 + 1,
+		'token ' || i || CASE i % 5 WHEN 0 THEN ' deploy' WHEN 1 THEN ' ci' ELSE '' END,
+		'token ' || i || CASE i % 5 WHEN 0 THEN ' deploy' WHEN 1 THEN ' ci' ELSE '' END,
+		'["api"]', i % 50 = 0,
+		CASE i % 10 WHEN 1 THEN 'project' WHEN 2 THEN 'group' END,
+		CASE WHEN i % 10 IN (1, 2) THEN i % 1000 ELSE 0 END,
+		CASE WHEN i % 10 IN (1, 2) THEN 30 ELSE 0 END,
+		1577836800000000 + i * 120000000,
+		CASE WHEN i % 10 = 0 THEN NULL ELSE 1704067200000000 + (i % 1000) * 86400000000 END,
+		i % 7 = 0,
+		CASE WHEN i % 3 = 0 THEN NULL ELSE 1704067200000000 + i * 60000000 END,
+		CASE WHEN i % 7 = 0 THEN i - 1 END,
+		randomblob(32)
+	FROM seq`)
+	for _, def := range defs {
+		exec(ctx, def)
+	}
+	exec(ctx, "COMMIT")
+}
