@@ -1,0 +1,113 @@
+package pgstore_test
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/listshape"
+)
+
+// TestListPlans checks that an index serves the order of every list shape
+// (every scope, sort and filter the Service sends): with sorts and
+// sequential scans disabled (enable_sort, enable_seqscan and
+// enable_bitmapscan off), which the planner then chooses only when no
+// index can do without them, the page of each shape reads the index of its
+// scope and sort key, and never sorts; the count of a filter that depends
+// on time (a state, a time bound) reads an index. On a small table the
+// planner would rightly read it all and sort, whatever the indexes;
+// TestExplainMillion checks the plans it chooses by itself at 1,000,000
+// tokens.
+func TestListPlans(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	s := openStore(t, schema)
+	ctx := t.Context()
+	for i := range 50 {
+		tok := token(fmt.Sprintf("token %d", i))
+		tok.UserID = int64(i%5 + 1)
+		if err := s.Create(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, err := newPool(t).Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SET LOCAL enable_sort = off; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off"); err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range listshape.All(3, 7, time.Now()) {
+		page, pageArgs, count, countArgs := s.ListSQL(&sh.Query)
+		pagePlan := explainPlan(t, tx, page, pageArgs)
+		countPlan := explainPlan(t, tx, count, countArgs)
+		if strings.Contains(pagePlan, "Sort") {
+			t.Errorf("%s: the page is sorted:\n%s\n%s", sh.Name, page, pagePlan)
+		}
+		if strings.Contains(pagePlan, "Seq Scan") {
+			t.Errorf("%s: the page reads the table:\n%s\n%s", sh.Name, page, pagePlan)
+		}
+		if want := pageIndex(sh); !sh.Search && sh.Filter != "search-exact" &&
+			!regexp.MustCompile(`Limit\n\s*->  Index (Only )?Scan( Backward)? using `+want+` on tokens`).MatchString(pagePlan) {
+			t.Errorf("%s: the page does not read %s:\n%s\n%s", sh.Name, want, page, pagePlan)
+		}
+		if slices.Contains(timeFilters, sh.Filter) && strings.Contains(countPlan, "Seq Scan") {
+			t.Errorf("%s: the count reads the table:\n%s\n%s", sh.Name, count, countPlan)
+		}
+	}
+}
+
+// timeFilters are the filters of listshape.Filters whose counts the
+// Store cannot keep (they depend on the time of the query).
+var timeFilters = []string{"active", "inactive", "active-page-3", "created-after", "created-before",
+	"last-used-after", "last-used-before", "expires-before", "expires-after"}
+
+// pageIndex returns the index whose order serves a page of sh: the one of
+// its scope and sort key.
+func pageIndex(sh listshape.Shape) string {
+	scope := ""
+	switch sh.Scope {
+	case "user", "admin-user", "impersonation":
+		scope = "_user"
+	case "project":
+		scope = "_resource"
+	}
+	switch sh.Sort {
+	case patkit.SortCreatedAsc, patkit.SortCreatedDesc:
+		return "tokens" + scope + "_created_idx"
+	case patkit.SortExpiresAsc, patkit.SortExpiresDesc:
+		return "tokens" + scope + "_expiry_idx"
+	case patkit.SortLastUsedAsc, patkit.SortLastUsedDesc:
+		return "tokens" + scope + "_last_used_idx"
+	case patkit.SortNameAsc, patkit.SortNameDesc:
+		return "tokens" + scope + "_name_idx"
+	}
+	switch scope {
+	case "_user":
+		return "tokens_user_idx"
+	case "_resource":
+		return "tokens_resource_id_idx"
+	}
+	return "tokens_pkey"
+}
+
+// explainPlan returns the plan of sql run with args, without running it.
+func explainPlan(t *testing.T, tx pgx.Tx, sql string, args []any) string {
+	t.Helper()
+	rows, err := tx.Query(t.Context(), "EXPLAIN (COSTS off) "+sql, args...)
+	if err != nil {
+		t.Fatalf("EXPLAIN %s: %v", sql, err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("EXPLAIN %s: %v", sql, err)
+	}
+	return strings.Join(lines, "\n")
+}
