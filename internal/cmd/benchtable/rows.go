@@ -37,6 +37,11 @@ func allRows(cfg *config) []row {
 				goal: l.goal, run: rowList(b.id, l.shape)})
 		}
 	}
+	for _, b := range backends {
+		rows = append(rows, row{id: "list-shapes-" + b.id, pg: b.id == "postgres",
+			what: fmt.Sprintf("list a page of 20 at %s tokens, every scope, sort and filter (Store.List; each shape's time on stderr), %s", big, b.name),
+			goal: "≤ 2 ms", run: rowListShapes(b.id)})
+	}
 	for _, op := range []string{"create", "revoke"} {
 		for _, w := range []int{1, 16} {
 			rows = append(rows, row{id: fmt.Sprintf("%s-sqlite-%dw", op, w),

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/patkit/patkit/internal/listshape"
+)
+
+// shapeTime is the time of one list shape.
+type shapeTime struct {
+	name string
+	ns   float64 // median of the runs
+	max  float64
+}
+
+// shapeRuns is the number of timed calls of List per shape, after one
+// untimed.
+const shapeRuns = 7
+
+// listShapes times Store.List for every shape of internal/listshape (every
+// scope, sort and filter the Service sends) on the dataset of n tokens on
+// backend: the heavy user, one project, the build time as now. It logs
+// every shape's time, and returns them slowest first.
+func (e *env) listShapes(backend string, n int) ([]shapeTime, error) {
+	return memo(e, fmt.Sprintf("shapes/%s/%d", backend, n), func() ([]shapeTime, error) {
+		f, err := e.fixture(backend, n)
+		if err != nil {
+			return nil, err
+		}
+		var times []shapeTime
+		for _, sh := range listshape.All(f.d.heavy, 500, f.d.now) {
+			var runs []float64
+			for i := range shapeRuns + 1 {
+				q := sh.Query
+				start := time.Now()
+				if _, _, err := f.store.List(e.ctx, &q); err != nil {
+					return nil, fmt.Errorf("%s: %w", sh.Name, err)
+				}
+				if i > 0 {
+					runs = append(runs, float64(time.Since(start).Nanoseconds()))
+				}
+			}
+			slices.Sort(runs)
+			st := shapeTime{name: sh.Name, ns: runs[len(runs)/2], max: runs[len(runs)-1]}
+			times = append(times, st)
+			e.logf("%s %s: median %s, max %s", backend, sh.Name, dur(st.ns), dur(st.max))
+		}
+		sort.SliceStable(times, func(i, j int) bool { return times[i].ns > times[j].ns })
+		return times, nil
+	})
+}
+
+// crossKey reports whether shape filters a time range of all tokens on a
+// key other than the one it sorts by, which no index serves both ways.
+func crossKey(name string) bool {
+	return strings.HasPrefix(name, "all/created-") || strings.HasPrefix(name, "all/last-used-") ||
+		strings.HasPrefix(name, "all/expires-")
+}
+
+func rowListShapes(backend string) func(e *env) (result, error) {
+	return func(e *env) (result, error) {
+		times, err := e.listShapes(backend, e.cfg.tokens)
+		if err != nil {
+			return result{}, err
+		}
+		const goal = 2e6
+		met := 0
+		var rest []shapeTime // neither searches by words nor cross-key bounds
+		for _, st := range times {
+			if st.ns <= goal {
+				met++
+			}
+			if !strings.Contains(st.name, "/search-word/") && !crossKey(st.name) {
+				rest = append(rest, st)
+			}
+		}
+		worst := fmt.Sprintf("worst %s %s", times[0].name, dur(times[0].ns))
+		if len(rest) > 0 {
+			worst += fmt.Sprintf("; without word searches and time bounds of all tokens: worst %s %s", rest[0].name, dur(rest[0].ns))
+		}
+		return result{
+			measured:  worst,
+			reference: fmt.Sprintf("%d of %d shapes ≤ 2 ms (medians of %d)", met, len(times), shapeRuns),
+			ratio:     fmt.Sprintf("%.2f× goal", times[0].ns/goal),
+			met:       new(times[0].ns <= goal),
+		}, nil
+	}
+}
