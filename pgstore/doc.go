@@ -77,66 +77,150 @@
 //
 // Every filter, sort, search and page of [Store.List] is one SQL query
 // with positional arguments, and the total is counted by a second query in
-// the same round trip that stops after [patkit.MaxCount]+1 rows. The
-// migrations create, besides the primary key and the unique digest index
-// of the authentication lookup, one index per scoping filter and one per
-// sort, each ending in id for the tie-break: (user_id, id),
-// (resource_type, resource_id, id), (previous_id), (created_at, id),
-// (expires_at, id), (last_used_at, id), (name COLLATE "C", id), and
-// lower(name) for the exact-name search; Migrate adds a trigram index of
-// name for the search by words where it can (see The search index).
-// Descending sorts scan the same
-// indexes backwards, which is why NULLs sort last ascending and first
-// descending (PostgreSQL's default). Names sort bytewise (COLLATE "C"), the
-// same on every server whatever its locale.
+// the same round trip that stops after [patkit.MaxCount]+1 rows.
 //
+// Every order is a sort key then id, in the sort's direction. The keys are
+// id, created_at, name COLLATE "C" (bytewise, the same on every server
+// whatever its locale), and, for the nullable times,
+// coalesce(expires_at, 'infinity') and the same of last_used_at: NULL,
+// never, is then larger than every time (last ascending, first
+// descending), and the filters on those times are ranges of the same key
+// (active: NOT revoked and key > now; a bound: key < b, or b <= key <
+// 'infinity', which leaves NULL out), which the index of the key serves.
+//
+// The migrations create, besides the primary key and the unique digest
+// index of the authentication lookup, one index per scope and key, read
+// forwards for the ascending sorts and backwards for the descending ones:
+//
+//	scope                   id                       created_at                   expiry key                  last-used key                  name
+//	all tokens              tokens_pkey              tokens_created_idx           tokens_expiry_idx           tokens_last_used_idx           tokens_name_idx
+//	one owner (user_id)     tokens_user_idx          tokens_user_created_idx      tokens_user_expiry_idx      tokens_user_last_used_idx      tokens_user_name_idx
+//	one project or group    tokens_resource_id_idx   tokens_resource_created_idx  tokens_resource_expiry_idx  tokens_resource_last_used_idx  tokens_resource_name_idx
+//
+// Each INCLUDEs the columns the filters read: revoked, expires_at and
+// impersonation, and, in the indexes of one owner or resource,
+// created_at and last_used_at. With them a page and a count are
+// index-only scans: the page query finds the IDs of the page in a
+// subquery that reads the index in order and filters its entries, and
+// only then joins the 20 rows of the page (a nested loop on the primary
+// key keeps the subquery's order, so nothing is sorted), where a plain
+// index scan would read the table for every entry it filters out. An
+// index-only scan reads the table for pages the visibility map does not
+// mark all-visible: autovacuum sets it after a bulk load or many writes
+// (VACUUM sets it at once). tokens_previous_id_idx serves the tokens that
+// replaced one, tokens_lower_name_idx the exact name search, and the
+// trigram index the search by words (see The search index).
+//
+// pgx prepares and caches every statement, and after five executions the
+// server may switch to a generic plan, planned for an average owner: for
+// an owner of 10,000 tokens, such a plan read all of them and sorted them
+// (40 ms) rather than read 20 in the order of an index. So the batch of a
+// List sets plan_cache_mode to force_custom_plan for itself (SET LOCAL, in
+// the batch's implicit transaction): every list is planned for its
+// arguments, which costs a fraction of a millisecond of planning.
+//
+// TestListPlans checks, on a small table with sorts and sequential scans
+// disabled, that the page of every scope, sort and filter the Service
+// sends reads the index of its scope and key, and never sorts.
 // TestExplainMillion fills a table with 1,000,000 tokens (50,000 users,
-// 1,000 projects and groups) and checks that no page query of List reads
-// the table sequentially, and that a search by rare words across all
-// tokens uses the trigram index. Some plans it logs, with EXPLAIN ANALYZE
-// on PostgreSQL 15:
+// 1,000 projects and groups), vacuums and analyzes it, and checks with
+// the planner's own choices that no page query sorts (but a search's few
+// matches) or reads the table sequentially, and that a search by rare
+// words across all tokens uses the trigram index. Some plans, with
+// EXPLAIN ANALYZE on PostgreSQL 15, on the 1,000,000 tokens of the
+// benchmark command (internal/cmd/benchtable: a user holds 10,000 of
+// them), times from a 2-CPU machine under load:
 //
-//	-- every token, active ones, newest first, page 3
-//	SELECT ... FROM patkit.tokens WHERE NOT revoked AND (expires_at IS NULL OR expires_at > $1)
-//	ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 40
-//	Limit (actual time=0.028..0.032 rows=20 loops=1)
-//	  ->  Index Scan Backward using tokens_created_at_id_idx on tokens (actual time=0.017..0.029 rows=60 loops=1)
-//	        Filter: ((NOT revoked) AND ((expires_at IS NULL) OR (expires_at > '2025-06-01 00:00:00+00'::timestamp with time zone)))
-//	        Rows Removed by Filter: 10
-//	Execution Time: 0.044 ms
-//
-//	-- a user's own active personal tokens, newest first
-//	SELECT ... WHERE user_id = $1 AND impersonation = $2 AND NOT revoked
-//	AND (expires_at IS NULL OR expires_at > $3) ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0
-//	Limit (actual time=0.027..0.029 rows=17 loops=1)
-//	  ->  Sort (actual time=0.027..0.027 rows=17 loops=1)
-//	        Sort Key: created_at DESC, id DESC
-//	        ->  Bitmap Heap Scan on tokens (actual time=0.010..0.021 rows=17 loops=1)
-//	              Recheck Cond: (user_id = '4321'::bigint)
-//	              ->  Bitmap Index Scan on tokens_user_id_id_idx (actual time=0.006..0.006 rows=20 loops=1)
-//	Execution Time: 0.043 ms
-//
-//	-- every token, last used first, page 50
-//	SELECT ... ORDER BY last_used_at DESC NULLS FIRST, id DESC LIMIT 20 OFFSET 980
-//	Limit (actual time=0.317..0.324 rows=20 loops=1)
-//	  ->  Index Scan Backward using tokens_last_used_at_id_idx on tokens (actual time=0.016..0.295 rows=1000 loops=1)
-//	Execution Time: 0.330 ms
-//
-//	-- the count beside an unscoped page stops at MaxCount+1 rows
+//	-- one owner's active personal tokens, expiring first
+//	SELECT t.id, ... FROM (SELECT id, coalesce(expires_at, 'infinity'::timestamptz) AS k FROM patkit.tokens
+//	WHERE user_id = $1 AND impersonation = $2 AND NOT revoked AND coalesce(expires_at, 'infinity'::timestamptz) > $3
+//	ORDER BY coalesce(expires_at, 'infinity'::timestamptz) ASC, id ASC LIMIT 20 OFFSET 0) AS p
+//	JOIN patkit.tokens AS t ON t.id = p.id ORDER BY p.k ASC, p.id ASC
+//	Nested Loop (actual time=0.091..2.326 rows=20 loops=1)
+//	  ->  Limit (actual time=0.039..0.047 rows=20 loops=1)
+//	        ->  Index Only Scan using tokens_user_expiry_idx on tokens (actual time=0.038..0.044 rows=20 loops=1)
+//	              Index Cond: ((user_id = 2) AND ((COALESCE(expires_at, 'infinity'::timestamp with time zone)) > '2026-12-01 12:00:00+00'::timestamp with time zone))
+//	              Filter: ((NOT impersonation) AND (NOT revoked))
+//	              Rows Removed by Filter: 3
+//	              Heap Fetches: 0
+//	  ->  Index Scan using tokens_pkey on tokens t (actual time=0.113..0.113 rows=1 loops=20)
+//	        Index Cond: (id = tokens.id)
+//	-- its count: the owner's unexpired tokens, from the same index
 //	SELECT count(*) FROM (SELECT 1 FROM patkit.tokens WHERE ... LIMIT 10001) AS matches
-//	Aggregate (actual time=3.456..3.457 rows=1 loops=1)
-//	  ->  Limit (actual time=0.006..3.126 rows=10001 loops=1)
-//	        ->  Seq Scan on tokens (actual time=0.006..2.590 rows=10001 loops=1)
-//	              Rows Removed by Filter: 11550
-//	Execution Time: 3.467 ms
+//	Aggregate (actual time=0.533..0.534 rows=1 loops=1)
+//	  ->  Limit (actual time=0.013..0.464 rows=2310 loops=1)
+//	        ->  Index Only Scan using tokens_user_expiry_idx on tokens (actual time=0.013..0.373 rows=2310 loops=1)
+//	              Index Cond: ((user_id = 2) AND ((COALESCE(expires_at, 'infinity'::timestamp with time zone)) > '2026-12-01 12:00:00+00'::timestamp with time zone))
+//	              Filter: ((NOT impersonation) AND (NOT revoked))
+//	              Heap Fetches: 0
 //
-// It takes half a minute, so go test skips it unless the environment
-// variable PATKIT_TEST_MILLION is 1; with -v it logs every plan:
+//	-- the same owner's active tokens, oldest first: 5,498 entries filtered in the index
+//	Nested Loop (actual time=2.795..3.168 rows=20 loops=1)
+//	  ->  Limit (actual time=2.783..2.831 rows=20 loops=1)
+//	        ->  Index Only Scan using tokens_user_created_idx on tokens (actual time=2.782..2.829 rows=20 loops=1)
+//	              Index Cond: (user_id = 2)
+//	              Filter: ((NOT impersonation) AND (NOT revoked) AND (COALESCE(expires_at, 'infinity'::timestamp with time zone) > '2026-12-01 12:00:00+00'::timestamp with time zone))
+//	              Rows Removed by Filter: 5498
+//	              Heap Fetches: 0
+//
+//	-- every active token, newest first
+//	Nested Loop (actual time=0.131..0.152 rows=20 loops=1)
+//	  ->  Limit (actual time=0.119..0.123 rows=20 loops=1)
+//	        ->  Index Only Scan Backward using tokens_created_idx on tokens (actual time=0.118..0.121 rows=20 loops=1)
+//	              Filter: ((NOT revoked) AND (COALESCE(expires_at, 'infinity'::timestamp with time zone) > '2026-12-01 12:00:00+00'::timestamp with time zone))
+//	              Rows Removed by Filter: 3
+//	              Heap Fetches: 0
+//	  ->  Index Scan using tokens_pkey on tokens t (actual time=0.001..0.001 rows=1 loops=20)
+//	-- its count stops after 10,001 of the unexpired tokens
+//	Aggregate (actual time=6.192..6.193 rows=1 loops=1)
+//	  ->  Limit (actual time=0.024..3.117 rows=10001 loops=1)
+//	        ->  Index Only Scan using tokens_expiry_idx on tokens (actual time=0.024..2.700 rows=10001 loops=1)
+//	              Index Cond: ((COALESCE(expires_at, 'infinity'::timestamp with time zone)) > '2026-12-01 12:00:00+00'::timestamp with time zone)
+//	              Filter: (NOT revoked)
+//	              Rows Removed by Filter: 1731
+//	              Heap Fetches: 0
+//
+//	-- every token not revoked, last used first, page 3
+//	Nested Loop (actual time=0.262..0.288 rows=20 loops=1)
+//	  ->  Limit (actual time=0.242..0.245 rows=20 loops=1)
+//	        ->  Index Only Scan Backward using tokens_last_used_idx on tokens (actual time=0.238..0.243 rows=60 loops=1)
+//	              Filter: (NOT revoked)
+//	              Rows Removed by Filter: 9
+//	              Heap Fetches: 0
+//	  ->  Index Scan using tokens_pkey on tokens t (actual time=0.002..0.002 rows=1 loops=20)
+//
+//	-- the count of the inactive tokens of all: a sequential scan that stops
+//	-- after 10,001 matches (most tokens are inactive, so it reads few more)
+//	Aggregate (actual time=2.657..2.658 rows=1 loops=1)
+//	  ->  Limit (actual time=0.020..2.368 rows=10001 loops=1)
+//	        ->  Seq Scan on tokens (actual time=0.020..1.977 rows=10001 loops=1)
+//	              Filter: (revoked OR (COALESCE(expires_at, 'infinity'::timestamp with time zone) <= '2026-12-01 12:00:00+00'::timestamp with time zone))
+//	              Rows Removed by Filter: 947
+//
+// Where an owner or resource has few tokens (20), the planner rightly reads
+// them all and sorts them (a Bitmap Heap Scan under a Sort of 20 rows).
+//
+// It takes a minute, so go test skips it unless the environment variable
+// PATKIT_TEST_MILLION is 1; with -v it logs every plan:
 //
 //	PATKIT_TEST_MILLION=1 PATKIT_TEST_POSTGRES_DSN=postgres://... go test -run TestExplainMillion -v ./pgstore
 //
-// OFFSET pages cost in proportion to their depth, as in GitLab: page 500
-// of 20 reads 10,000 index entries.
+// What a page costs is the index entries it walks before it has the page:
+// few when the filters keep most tokens in the walk's direction, up to the
+// scope's size when they keep few. Within one owner or resource that is
+// bounded (10,000 index entries, about a millisecond). Across all tokens,
+// a time bound on one key with the order of another can walk most of the
+// index (tokens created in the last 90 days, sorted by expiry ascending,
+// come after the old ones in that order): no single index serves a range
+// of one key in the order of another, and the planner, which cannot tell
+// that the two are correlated, chooses the ordered walk. OFFSET pages cost
+// in proportion to their depth, as in GitLab: page 500 of 20 reads 10,000
+// index entries.
+//
+// The indexes cost space and writes: 15 indexes besides the primary key,
+// the digest's and previous_id's, each written by a Create; and as
+// revoked and last_used_at are indexed, a Revoke or a SetLastUsed is
+// never a HOT update: it writes a new entry in every index of the table.
 //
 // # The search index
 //
@@ -151,15 +235,18 @@
 // few index entries instead:
 //
 //	-- every token named with the word "12345": 20 of 1,000,000
-//	SELECT ... FROM patkit.tokens WHERE name ILIKE $1 ESCAPE '\' ORDER BY id ASC LIMIT 20 OFFSET 0
-//	Limit (actual time=0.303..0.306 rows=20 loops=1)
-//	  ->  Sort (actual time=0.302..0.303 rows=20 loops=1)
-//	        Sort Key: id
-//	        ->  Bitmap Heap Scan on tokens (actual time=0.216..0.293 rows=20 loops=1)
-//	              Recheck Cond: (name ~~* '%12345%'::text)
-//	              ->  Bitmap Index Scan on tokens_name_trgm_idx (actual time=0.209..0.209 rows=20 loops=1)
-//	                    Index Cond: (name ~~* '%12345%'::text)
-//	Execution Time: 0.334 ms
+//	SELECT t.id, ... FROM (SELECT id FROM patkit.tokens WHERE name ILIKE $1 ESCAPE '\'
+//	ORDER BY id ASC LIMIT 20 OFFSET 0) AS p JOIN patkit.tokens AS t ON t.id = p.id ORDER BY p.id ASC
+//	Nested Loop (actual time=0.281..0.495 rows=20 loops=1)
+//	  ->  Limit (actual time=0.271..0.273 rows=20 loops=1)
+//	        ->  Sort (actual time=0.270..0.272 rows=20 loops=1)
+//	              Sort Key: tokens.id
+//	              ->  Bitmap Heap Scan on tokens (actual time=0.212..0.266 rows=20 loops=1)
+//	                    Recheck Cond: (name ~~* '%12345%'::text)
+//	                    ->  Bitmap Index Scan on tokens_name_trgm_idx (actual time=0.203..0.203 rows=20 loops=1)
+//	                          Index Cond: (name ~~* '%12345%'::text)
+//	  ->  Index Scan using tokens_pkey on tokens t (actual time=0.011..0.011 rows=1 loops=20)
+//	Execution Time: 0.521 ms
 //
 //	-- and without the index
 //	Limit (actual time=299.292..313.219 rows=20 loops=1)

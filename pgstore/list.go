@@ -24,7 +24,8 @@ var dialect = sqlq.Dialect{
 	FoldedName: "lower(name)",
 	// The trigram index of names, where Migrate could create it.
 	NameLike: "name ILIKE",
-	// Bytewise on every server whatever its locale: tokens_name_id_idx.
+	// Bytewise on every server whatever its locale, as the name indexes
+	// (tokens_name_idx and those of one owner or resource) are.
 	SortName: `name COLLATE "C"`,
 	// The indexes INCLUDE the filtered columns: an index-only scan finds
 	// the page.
