@@ -143,12 +143,15 @@
 //	one owner (user_id)     tokens_user       tokens_user_created      tokens_user_expiry       tokens_user_last_used       tokens_user_name
 //	one project or group    tokens_resource   tokens_resource_created  tokens_resource_expiry   tokens_resource_last_used   tokens_resource_name
 //
-// Each is the scope's columns, the key and id, followed by the columns the
-// filters read: revoked, the expiry key and impersonation, and, in the
-// indexes of one owner or resource, created_at and the last-used key too.
-// SQLite evaluates a condition on an index column from the index entry,
-// so a page walks its index, reads the table only for the rows it keeps,
-// and stops after the offset and the page; a count reads an index only.
+// Each is the scope's columns, the key and id, followed by columns the
+// filters read that no write changes: the expiry key and impersonation,
+// and, in the indexes of one owner or resource, created_at. SQLite
+// evaluates the conditions on index columns first, from the index entry,
+// so a page walks its index past the tokens they reject (an expired
+// token, another owner's impersonation token) without reading the table,
+// and stops after the offset and the page. revoked is in the expiry
+// indexes only: the count of a state filter, a range of the scope's
+// expiry index, reads that index alone.
 // tokens_previous_id serves the tokens that replaced one (rotation), and
 // tokens_name_folded the exact name search.
 //
@@ -223,8 +226,12 @@
 //
 // The indexes cost space and writes: at 1,000,000 tokens the file grows
 // from about 315 MB (the table and the indexes of lookups) to about
-// 800 MB, and a Create writes 17 index entries, a Revoke rewrites 14 and a
-// SetLastUsed 11 (the ones holding the last-used key).
+// 580 MB. A Create writes 11 index entries for a personal token, 16 for a
+// project or group token (the indexes of one resource are partial, WHERE
+// resource_type IS NOT NULL) and one more for a rotation (previous_id, a
+// partial index too), where it wrote 8 before these indexes; a Revoke
+// rewrites the 3 entries of the expiry indexes and a SetLastUsed the 3 of
+// the last-used ones.
 //
 // # Errors
 //

@@ -145,11 +145,13 @@ func (d *Dialect) where(q *patkit.Query, page bool) (string, []any) {
 	// microseconds, so now rounds down. NULL expiry is Never, after every
 	// now.
 	expires, lastUsed := col(d.ExpiresKey(), false), col(d.LastUsedKey(), false)
+	// The expiry comes first: where an index holds the expiry key but not
+	// revoked, a token it decides is judged from the index entry alone.
 	switch now := d.Time(floor(q.Now)); q.State {
 	case patkit.StateActive:
-		conds = append(conds, "NOT revoked AND "+expires+" > "+arg(now))
+		conds = append(conds, expires+" > "+arg(now)+" AND NOT revoked")
 	case patkit.StateInactive:
-		conds = append(conds, "(revoked OR "+expires+" <= "+arg(now)+")")
+		conds = append(conds, "("+expires+" <= "+arg(now)+" OR revoked)")
 	}
 	// Inclusive bounds but ExpiresBefore. NULL (never used, never
 	// expires) compares to nothing, so it falls outside every bound: its
