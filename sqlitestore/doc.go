@@ -144,14 +144,15 @@
 //	one project or group    tokens_resource   tokens_resource_created  tokens_resource_expiry   tokens_resource_last_used   tokens_resource_name
 //
 // Each is the scope's columns, the key and id, followed by columns the
-// filters read that no write changes: the expiry key and impersonation,
-// and, in the indexes of one owner or resource, created_at. SQLite
+// filters read: the expiry key and impersonation, and, in the indexes of
+// one owner or resource, created_at and the last-used key. SQLite
 // evaluates the conditions on index columns first, from the index entry,
 // so a page walks its index past the tokens they reject (an expired
-// token, another owner's impersonation token) without reading the table,
-// and stops after the offset and the page. revoked is in the expiry
-// indexes only: the count of a state filter, a range of the scope's
-// expiry index, reads that index alone.
+// token, an impersonation token, one used too long ago) without reading
+// the table, and stops after the offset and the page. revoked is in the
+// expiry indexes only: the count of a state filter, a range of the
+// scope's expiry index, reads that index alone, and a revocation rewrites
+// three entries.
 // tokens_previous_id serves the tokens that replaced one (rotation), and
 // tokens_name_folded the exact name search.
 //
@@ -230,8 +231,9 @@
 // project or group token (the indexes of one resource are partial, WHERE
 // resource_type IS NOT NULL) and one more for a rotation (previous_id, a
 // partial index too), where it wrote 8 before these indexes; a Revoke
-// rewrites the 3 entries of the expiry indexes and a SetLastUsed the 3 of
-// the last-used ones.
+// rewrites the 3 entries of the expiry indexes, and a SetLastUsed the
+// entries that hold the last-used key, 6 for a personal token and 11 for a
+// project or group token.
 //
 // # Errors
 //

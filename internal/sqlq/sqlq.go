@@ -48,7 +48,9 @@ type Dialect struct {
 	// page query applies it to every condition but the scope (owner,
 	// resource, previous token) and the sort key, so that the planner,
 	// which has no statistics, always reads the index that serves the
-	// order instead of sorting the rows of another.
+	// order instead of sorting the rows of another; for an exact name
+	// search, to every condition but the name, whose tokens are few and
+	// are sorted.
 	Unindexed func(expr string) string
 	// IDsFirst makes the page query find the IDs of the page first, in a
 	// subquery that reads the index of the order and the filtered columns

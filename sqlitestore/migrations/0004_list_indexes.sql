@@ -10,15 +10,16 @@
 -- sort. Across all tokens the table itself (the rowid is id) serves the
 -- default order.
 --
--- After id, each index holds the columns the filters read that a write
--- never changes: the expiry key (the state filters: active is revoked = 0
--- AND key > now, a range of the expiry indexes), impersonation, and, for
--- one owner's or resource's tokens, created_at. SQLite evaluates the
+-- After id, each index holds the columns the filters read: the expiry
+-- key (the state filters: active is revoked = 0 AND key > now, a range of
+-- the expiry indexes), impersonation, and, for one owner's or resource's
+-- tokens, created_at and the last-used key. SQLite evaluates the
 -- conditions on them from the index entry, so that walking past the
 -- tokens a filter rejects reads no table row. revoked is in the expiry
 -- indexes only, so that counting the active or inactive tokens of a scope
--- reads an index alone, and a revocation rewrites three index entries;
--- the last-used key is in its own indexes only, for SetLastUsed likewise.
+-- reads an index alone while a revocation rewrites three index entries; a
+-- SetLastUsed rewrites those that hold the last-used key, six for a
+-- personal token (at most once per token every ten minutes).
 
 -- The indexes on the plain nullable times are dropped: lists no longer
 -- order or filter by those columns. The others are replaced by ones with
@@ -40,19 +41,19 @@ CREATE INDEX {{prefix}}tokens_last_used ON {{prefix}}tokens (coalesce(last_used_
 CREATE INDEX {{prefix}}tokens_name ON {{prefix}}tokens (name, id, coalesce(expires_at, 9223372036854775807), impersonation);
 
 -- One owner's tokens.
-CREATE INDEX {{prefix}}tokens_user ON {{prefix}}tokens (user_id, id, coalesce(expires_at, 9223372036854775807), impersonation, created_at);
-CREATE INDEX {{prefix}}tokens_user_created ON {{prefix}}tokens (user_id, created_at, id, coalesce(expires_at, 9223372036854775807), impersonation);
-CREATE INDEX {{prefix}}tokens_user_expiry ON {{prefix}}tokens (user_id, coalesce(expires_at, 9223372036854775807), id, revoked, impersonation, created_at);
+CREATE INDEX {{prefix}}tokens_user ON {{prefix}}tokens (user_id, id, coalesce(expires_at, 9223372036854775807), impersonation, created_at, coalesce(last_used_at, 9223372036854775807));
+CREATE INDEX {{prefix}}tokens_user_created ON {{prefix}}tokens (user_id, created_at, id, coalesce(expires_at, 9223372036854775807), impersonation, coalesce(last_used_at, 9223372036854775807));
+CREATE INDEX {{prefix}}tokens_user_expiry ON {{prefix}}tokens (user_id, coalesce(expires_at, 9223372036854775807), id, revoked, impersonation, created_at, coalesce(last_used_at, 9223372036854775807));
 CREATE INDEX {{prefix}}tokens_user_last_used ON {{prefix}}tokens (user_id, coalesce(last_used_at, 9223372036854775807), id, coalesce(expires_at, 9223372036854775807), impersonation, created_at);
-CREATE INDEX {{prefix}}tokens_user_name ON {{prefix}}tokens (user_id, name, id, coalesce(expires_at, 9223372036854775807), impersonation, created_at);
+CREATE INDEX {{prefix}}tokens_user_name ON {{prefix}}tokens (user_id, name, id, coalesce(expires_at, 9223372036854775807), impersonation, created_at, coalesce(last_used_at, 9223372036854775807));
 
 -- One project's or group's tokens: partial indexes, which the creation of a
 -- personal token does not write (resource_type = ? implies IS NOT NULL).
-CREATE INDEX {{prefix}}tokens_resource ON {{prefix}}tokens (resource_type, resource_id, id, coalesce(expires_at, 9223372036854775807), impersonation, created_at) WHERE resource_type IS NOT NULL;
-CREATE INDEX {{prefix}}tokens_resource_created ON {{prefix}}tokens (resource_type, resource_id, created_at, id, coalesce(expires_at, 9223372036854775807), impersonation) WHERE resource_type IS NOT NULL;
-CREATE INDEX {{prefix}}tokens_resource_expiry ON {{prefix}}tokens (resource_type, resource_id, coalesce(expires_at, 9223372036854775807), id, revoked, impersonation, created_at) WHERE resource_type IS NOT NULL;
+CREATE INDEX {{prefix}}tokens_resource ON {{prefix}}tokens (resource_type, resource_id, id, coalesce(expires_at, 9223372036854775807), impersonation, created_at, coalesce(last_used_at, 9223372036854775807)) WHERE resource_type IS NOT NULL;
+CREATE INDEX {{prefix}}tokens_resource_created ON {{prefix}}tokens (resource_type, resource_id, created_at, id, coalesce(expires_at, 9223372036854775807), impersonation, coalesce(last_used_at, 9223372036854775807)) WHERE resource_type IS NOT NULL;
+CREATE INDEX {{prefix}}tokens_resource_expiry ON {{prefix}}tokens (resource_type, resource_id, coalesce(expires_at, 9223372036854775807), id, revoked, impersonation, created_at, coalesce(last_used_at, 9223372036854775807)) WHERE resource_type IS NOT NULL;
 CREATE INDEX {{prefix}}tokens_resource_last_used ON {{prefix}}tokens (resource_type, resource_id, coalesce(last_used_at, 9223372036854775807), id, coalesce(expires_at, 9223372036854775807), impersonation, created_at) WHERE resource_type IS NOT NULL;
-CREATE INDEX {{prefix}}tokens_resource_name ON {{prefix}}tokens (resource_type, resource_id, name, id, coalesce(expires_at, 9223372036854775807), impersonation, created_at) WHERE resource_type IS NOT NULL;
+CREATE INDEX {{prefix}}tokens_resource_name ON {{prefix}}tokens (resource_type, resource_id, name, id, coalesce(expires_at, 9223372036854775807), impersonation, created_at, coalesce(last_used_at, 9223372036854775807)) WHERE resource_type IS NOT NULL;
 
 -- The exact name search: the tokens of one name, then sorted.
 CREATE INDEX {{prefix}}tokens_name_folded ON {{prefix}}tokens (name_folded);
