@@ -133,7 +133,7 @@
 //
 //	-- one owner's active personal tokens, expiring first
 //	SELECT t.id, ... FROM (SELECT id, coalesce(expires_at, 'infinity'::timestamptz) AS k FROM patkit.tokens
-//	WHERE user_id = $1 AND impersonation = $2 AND NOT revoked AND coalesce(expires_at, 'infinity'::timestamptz) > $3
+//	WHERE user_id = $1 AND impersonation = $2 AND coalesce(expires_at, 'infinity'::timestamptz) > $3 AND NOT revoked
 //	ORDER BY coalesce(expires_at, 'infinity'::timestamptz) ASC, id ASC LIMIT 20 OFFSET 0) AS p
 //	JOIN patkit.tokens AS t ON t.id = p.id ORDER BY p.k ASC, p.id ASC
 //	Nested Loop (actual time=0.091..2.326 rows=20 loops=1)

@@ -152,8 +152,7 @@
 // the table, and stops after the offset and the page. revoked is in the
 // expiry indexes only: the count of a state filter, a range of the
 // scope's expiry index, reads that index alone, and a revocation rewrites
-// three entries.
-// tokens_previous_id serves the tokens that replaced one (rotation), and
+// three entries. tokens_previous_id serves the tokens that replaced one (rotation), and
 // tokens_name_folded the exact name search.
 //
 // The Store never runs ANALYZE, and without statistics SQLite's planner
@@ -171,15 +170,15 @@
 // of them:
 //
 //	-- one owner's active personal tokens, expiring first
-//	SELECT ... FROM tokens WHERE user_id = ? AND +impersonation = ? AND NOT revoked
-//	AND coalesce(expires_at, 9223372036854775807) > ?
+//	SELECT ... FROM tokens WHERE user_id = ? AND +impersonation = ?
+//	AND coalesce(expires_at, 9223372036854775807) > ? AND NOT revoked
 //	ORDER BY coalesce(expires_at, 9223372036854775807) ASC, id ASC LIMIT 20 OFFSET 0
 //	SEARCH tokens USING INDEX tokens_user_expiry (user_id=? AND <expr>>?)
 //	-- its count
 //	SEARCH tokens USING COVERING INDEX tokens_user_expiry (user_id=? AND <expr>>?)
 //
 //	-- every active token, newest first
-//	SELECT ... WHERE NOT revoked AND +coalesce(expires_at, 9223372036854775807) > ?
+//	SELECT ... WHERE +coalesce(expires_at, 9223372036854775807) > ? AND NOT revoked
 //	ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0
 //	SCAN tokens USING INDEX tokens_created
 //	-- its count
@@ -194,11 +193,11 @@
 //	SEARCH tokens USING INDEX tokens_user (user_id=?)
 //
 //	-- a project's inactive tokens by name
-//	SELECT ... WHERE resource_type = ? AND resource_id = ? AND +impersonation = ?
-//	AND (revoked OR +coalesce(expires_at, 9223372036854775807) <= ?) ORDER BY name ASC, id ASC ...
+//	SELECT ... WHERE +impersonation = ? AND resource_type = ? AND resource_id = ?
+//	AND (+coalesce(expires_at, 9223372036854775807) <= ? OR revoked) ORDER BY name ASC, id ASC ...
 //	SEARCH tokens USING INDEX tokens_resource_name (resource_type=? AND resource_id=?)
 //	-- its count
-//	SEARCH tokens USING COVERING INDEX tokens_resource_name (resource_type=? AND resource_id=?)
+//	SEARCH tokens USING COVERING INDEX tokens_resource_expiry (resource_type=? AND resource_id=?)
 //
 //	-- an exact name search: the tokens of that name, sorted
 //	SEARCH tokens USING INDEX tokens_name_folded (name_folded=?)
@@ -226,8 +225,8 @@
 // their depth.
 //
 // The indexes cost space and writes: at 1,000,000 tokens the file grows
-// from about 315 MB (the table and the indexes of lookups) to about
-// 580 MB. A Create writes 11 index entries for a personal token, 16 for a
+// from about 320 MB (the table and the indexes of lookups) to about
+// 625 MB. A Create writes 11 index entries for a personal token, 16 for a
 // project or group token (the indexes of one resource are partial, WHERE
 // resource_type IS NOT NULL) and one more for a rotation (previous_id, a
 // partial index too), where it wrote 8 before these indexes; a Revoke
