@@ -199,7 +199,6 @@ func (p *Page) HasNext() bool {
 // state costs two SHA-256 blocks and four allocations.
 type mac struct {
 	h   hash.Hash
-	in  []byte // the secret, copied: hash.Hash.Write takes bytes
 	sum []byte // capacity sha256.Size
 }
 
@@ -210,8 +209,7 @@ func (s *Service) digestInto(d *[sha256.Size]byte, secret string) {
 		m = &mac{h: hmac.New(sha256.New, s.key), sum: make([]byte, 0, sha256.Size)}
 	}
 	m.h.Reset()
-	m.in = append(m.in[:0], secret...)
-	m.h.Write(m.in)
+	m.h.Write(readOnlyBytes(secret)) // a hash.Hash only reads what it is given
 	copy(d[:], m.h.Sum(m.sum[:0]))
 	s.macs.Put(m)
 }
