@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -150,18 +151,24 @@ func (s *Service) recordUse(ctx context.Context, tok *Token, ip string, now time
 	if !s.useDue(tok, ip, now) {
 		return tok
 	}
-	if _, busy := s.leases.LoadOrStore(tok.ID, struct{}{}); busy {
+	prev, ok := s.uses.acquire(tok.ID)
+	if !ok { // another request is writing this token's use
 		return tok
 	}
-	defer s.leases.Delete(tok.ID)
-	// A use recorded since tok was read, by a request that held the lease
-	// before us, may make this one unnecessary.
+	var next *Token
+	defer func() { s.uses.release(tok.ID, next, now, s.opts.LastUsedInterval) }()
+	// A use recorded since tok was read, by another request of this
+	// process, may make this one unnecessary: what the cache holds now,
+	// or (if the cache dropped or never held the token) what was written.
 	if cur := s.cache.current(tok); cur != tok {
 		if tok = cur; !s.useDue(tok, ip, now) {
 			return tok
 		}
 	}
-	next := *tok
+	if prev != nil && !s.useDue(prev, ip, now) {
+		return tok
+	}
+	next = new(*tok)
 	never, since := tok.LastUsedAt.IsZero(), now.Sub(tok.LastUsedAt)
 	if never || since >= s.opts.LastUsedInterval {
 		next.LastUsedAt = now
@@ -170,11 +177,69 @@ func (s *Service) recordUse(ctx context.Context, tok *Token, ip string, now time
 		ips := append(slices.Clone(tok.LastUsedIPs), ip)
 		next.LastUsedIPs = ips[max(0, len(ips)-5):]
 	}
-	s.cache.replace(tok, &next)
+	s.cache.replace(tok, next)
 	// Best effort, as in GitLab: a failed bookkeeping write must not
 	// refuse a valid token.
 	_ = s.store.SetLastUsed(ctx, next.ID, next.LastUsedAt, next.LastUsedIPs)
-	return &next
+	return next
+}
+
+// useLog is what a Service knows of its own last-used writes, by token ID:
+// whether one is in progress, so that concurrent uses of a token never
+// wait on a write or make a second one, and the last one written, so that
+// a request holding a snapshot read before that write does not repeat it.
+// Entries older than the last-used interval tell nothing the snapshot
+// does not, and are dropped as the log grows.
+type useLog struct {
+	mu    sync.Mutex
+	m     map[int64]*useEntry
+	prune int // len(m) at which release next drops old entries
+}
+
+type useEntry struct {
+	busy bool
+	last *Token // the last use written, or nil
+}
+
+// acquire marks a write of id's use in progress and returns the last use
+// written, unless one is in progress already (ok false).
+func (l *useLog) acquire(id int64) (last *Token, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil {
+		l.m = make(map[int64]*useEntry)
+	}
+	e := l.m[id]
+	if e == nil {
+		e = new(useEntry)
+		l.m[id] = e
+	}
+	if e.busy {
+		return nil, false
+	}
+	e.busy = true
+	return e.last, true
+}
+
+// release ends the write acquire began; written is the use written, or
+// nil if none was.
+func (l *useLog) release(id int64, written *Token, now time.Time, interval time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.m[id]
+	e.busy = false
+	if written != nil {
+		e.last = written
+	}
+	if len(l.m) < max(l.prune, 1024) {
+		return
+	}
+	for id, e := range l.m {
+		if !e.busy && (e.last == nil || now.Sub(e.last.LastUsedAt) >= interval) {
+			delete(l.m, id)
+		}
+	}
+	l.prune = 2 * len(l.m)
 }
 
 // useDue reports whether a use of tok from ip at now is to be written:

@@ -81,7 +81,7 @@ type Service struct {
 	opts  Options
 
 	keyVerified atomic.Bool // VerifyKey succeeded
-	leases      sync.Map    // token ID -> struct{}: a last-used write in progress
+	uses        useLog      // this process's last-used writes
 	cache       *authCache
 	macs        sync.Pool // of *mac: HMAC-SHA-256 keyed with key, reused
 }
