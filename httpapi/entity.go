@@ -47,14 +47,22 @@ const (
 type timestamp time.Time
 
 func (t timestamp) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Time(t).UTC().Format("2006-01-02T15:04:05.000Z") + `"`), nil
+	return quotedTime(time.Time(t), "2006-01-02T15:04:05.000Z"), nil
 }
 
 // date is a date rendered YYYY-MM-DD.
 type date time.Time
 
 func (d date) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Time(d).UTC().Format(time.DateOnly) + `"`), nil
+	return quotedTime(time.Time(d), time.DateOnly), nil
+}
+
+// quotedTime returns t in UTC formatted by layout, as a JSON string.
+func quotedTime(t time.Time, layout string) []byte {
+	b := make([]byte, 0, len(layout)+2)
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, layout)
+	return append(b, '"')
 }
 
 // newEntity renders t as the entity of kind at now; a non-empty secret

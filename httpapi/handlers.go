@@ -235,7 +235,7 @@ func (c *call) listImpersonation() error {
 		return err
 	}
 	if !c.c.has("state") {
-		c.in.linkParams.Set("state", "all") // Grape's default is in params.
+		c.in.link("state", "all") // Grape's default is in params.
 	}
 	pg, err := c.svc.ListImpersonationTokens(c.r.Context(), c.p, userID, f)
 	if err != nil {

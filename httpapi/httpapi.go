@@ -192,8 +192,8 @@ func (a *api) endpoint(rt route) http.Handler {
 		}
 		for _, n := range names {
 			v := r.PathValue(n)
-			in.vals[n] = value{strs: []string{v}}
-			in.linkParams.Set(n, v)
+			in.set(n, value{strs: []string{v}})
+			in.link(n, v)
 		}
 		c := &call{api: a, w: w, r: r, in: in, p: ar.p, c: &checker{in: in}}
 		if err := rt.handle(c); err != nil {
