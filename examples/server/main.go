@@ -34,6 +34,12 @@
 //     refuses to start with a new key over a database that holds tokens.
 //   - the root-token file.
 //
+// # Logs
+//
+// To stderr, as text: at INFO (the default) one line per API request with
+// the path redacted of anything shaped like a secret; -log-level WARN keeps
+// only what needs attention, as a busy production host would.
+//
 // # Demo directory
 //
 // Users 1 root (administrator), 2 alice and 3 bob; project 1 acme/widgets
@@ -119,13 +125,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	dbPath := fl.String("db", "patkit.db", "SQLite database file, or a postgres:// DSN")
 	keyFile := fl.String("key-file", "", "instance key file (default <db>.key for SQLite, patkit.key for PostgreSQL)")
 	rootFile := fl.String("root-token-file", "root.token", "file holding the administrator token")
+	var level slog.Level
+	fl.TextVar(&level, "log-level", slog.LevelInfo, "least level logged: DEBUG, INFO (one line per request), WARN or ERROR")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
 	if fl.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fl.Args())
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	postgres := strings.HasPrefix(*dbPath, "postgres://") || strings.HasPrefix(*dbPath, "postgresql://")
 	store, err := openStore(ctx, *dbPath, postgres)
