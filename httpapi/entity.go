@@ -46,23 +46,17 @@ const (
 // milliseconds and Z.
 type timestamp time.Time
 
-func (t timestamp) MarshalJSON() ([]byte, error) {
-	return quotedTime(time.Time(t), "2006-01-02T15:04:05.000Z"), nil
+// MarshalText, rather than MarshalJSON, lets encoding/json write the
+// string itself instead of parsing what a MarshalJSON returns.
+func (t timestamp) MarshalText() ([]byte, error) {
+	return time.Time(t).UTC().AppendFormat(make([]byte, 0, 24), "2006-01-02T15:04:05.000Z"), nil
 }
 
 // date is a date rendered YYYY-MM-DD.
 type date time.Time
 
-func (d date) MarshalJSON() ([]byte, error) {
-	return quotedTime(time.Time(d), time.DateOnly), nil
-}
-
-// quotedTime returns t in UTC formatted by layout, as a JSON string.
-func quotedTime(t time.Time, layout string) []byte {
-	b := make([]byte, 0, len(layout)+2)
-	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, layout)
-	return append(b, '"')
+func (d date) MarshalText() ([]byte, error) {
+	return time.Time(d).UTC().AppendFormat(make([]byte, 0, 10), time.DateOnly), nil
 }
 
 // newEntity renders t as the entity of kind at now; a non-empty secret
