@@ -2,7 +2,6 @@ package patkit
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -44,31 +43,30 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 	if !wellFormed(s.opts.Prefix, secret) {
 		return nil, errUnknownToken
 	}
-	var sum [sha256.Size]byte
-	s.digestInto(&sum, secret)
+	key := cacheKey(secret)
 	now := s.now()
-	tok, version, known := s.cache.get(sum[:], now)
+	tok, version, known := s.cache.get(key[:], now)
 	if !known {
 		return nil, errUnknownToken
 	}
 	if tok == nil {
-		d := slices.Clone(sum[:]) // sum stays on the stack on the cached path
 		if err := s.VerifyKey(ctx); err != nil {
 			return nil, err
 		}
+		d := s.digest(secret)
 		var err error
 		tok, err = s.store.GetByDigest(ctx, d)
 		if errors.Is(err, ErrNotFound) && len(s.opts.PreviousKeys) > 0 {
 			tok, err = s.byPreviousKey(ctx, secret, d)
 		}
 		if errors.Is(err, ErrNotFound) {
-			s.cache.putUnknown(d, now)
+			s.cache.putUnknown(key[:], now)
 			return nil, errUnknownToken
 		}
 		if err != nil {
 			return nil, fmt.Errorf("patkit: authenticate: %w", err)
 		}
-		tok = s.cache.put(tok, now, version)
+		tok = s.cache.put(key[:], tok, now, version)
 	}
 	switch {
 	case tok.Expired(now):

@@ -233,6 +233,7 @@ func (s *Service) seal(ctx context.Context, t *Token) (string, error) {
 		return "", fmt.Errorf("patkit: generate secret: %w", err)
 	}
 	t.Digest = s.digest(secret)
-	s.cache.known(t.Digest)
+	key := cacheKey(secret)
+	s.cache.known(key[:])
 	return secret, nil
 }
