@@ -60,7 +60,7 @@ type authCache struct {
 	byKey   map[string]*cacheEntry // by cacheKey
 	byID    map[int64]string       // the cacheKey of each token cached
 	unknown map[string]time.Time   // cache keys of no token, and when seen so
-	version uint64               // bumped by every invalidation
+	version uint64                 // bumped by every invalidation
 }
 
 type cacheEntry struct {
