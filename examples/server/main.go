@@ -231,13 +231,13 @@ func openStore(ctx context.Context, db string, postgres bool) (interface {
 func routes(svc *patkit.Service, log *slog.Logger) http.Handler {
 	api := httpapi.New(svc, &httpapi.Options{
 		Logger: log,
-		// A client address that fails to authenticate 30 times in a
-		// 3-minute period (GitLab's failed-authentication ban threshold)
-		// gets 429 "Retry later" until the period ends; 16,384 addresses
-		// are remembered (about 1.2 MB). The address is the connection's:
-		// behind a reverse proxy, set ClientIP to read the header that
-		// proxy sets.
-		FailedAuthLimit: &httpapi.FailedAuthLimit{Limit: 30, Period: 3 * time.Minute, MaxClients: 16384},
+		// The defaults, GitLab's failed-authentication ban threshold: a
+		// client address that fails to authenticate 30 times in a
+		// 3-minute period gets 429 "Retry later" until the period ends;
+		// 16,384 addresses are remembered (about 1.2 MB). The address is
+		// the connection's: behind a reverse proxy, set ClientIP to read
+		// the header that proxy sets.
+		FailedAuthLimit: &httpapi.FailedAuthLimit{},
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/api/v4/", api)
