@@ -62,7 +62,14 @@ func (d date) MarshalText() ([]byte, error) {
 // newEntity renders t as the entity of kind at now; a non-empty secret
 // adds the token field (the *WithToken entities of create and rotate).
 func newEntity(t *patkit.Token, kind entityKind, secret string, now time.Time) *entity {
-	e := &entity{
+	e := new(entity)
+	e.fill(t, kind, secret, now)
+	return e
+}
+
+// fill sets e to the entity of t, as newEntity describes.
+func (e *entity) fill(t *patkit.Token, kind entityKind, secret string, now time.Time) {
+	*e = entity{
 		ID:        t.ID,
 		Name:      t.Name,
 		Revoked:   t.Revoked,
@@ -101,13 +108,13 @@ func newEntity(t *patkit.Token, kind entityKind, secret string, now time.Time) *
 	if secret != "" {
 		e.Token = new(secret)
 	}
-	return e
 }
 
-func entities(toks []*patkit.Token, kind entityKind, now time.Time) []*entity {
-	out := make([]*entity, len(toks))
+// entities renders a page, its entities allocated together.
+func entities(toks []*patkit.Token, kind entityKind, now time.Time) []entity {
+	out := make([]entity, len(toks))
 	for i, t := range toks {
-		out[i] = newEntity(t, kind, "", now)
+		out[i].fill(t, kind, "", now)
 	}
 	return out
 }
