@@ -50,15 +50,8 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 		return nil, errUnknownToken
 	}
 	if tok == nil {
-		if err := s.VerifyKey(ctx); err != nil {
-			return nil, err
-		}
-		d := s.digest(secret)
 		var err error
-		tok, err = s.store.GetByDigest(ctx, d)
-		if errors.Is(err, ErrNotFound) && len(s.opts.PreviousKeys) > 0 {
-			tok, err = s.byPreviousKey(ctx, secret, d)
-		}
+		tok, err = s.lookup(ctx, secret)
 		if errors.Is(err, ErrNotFound) {
 			s.cache.putUnknown(key[:], now)
 			return nil, errUnknownToken
@@ -98,6 +91,20 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 	}
 	tok = s.recordUse(ctx, tok, req.RemoteIP, now)
 	return &Principal{user: user, token: tok, admin: s.actsAsAdmin(user, tok, false)}, nil
+}
+
+// lookup reads the token of a well-formed secret from the Store, under
+// the instance key or else the previous keys.
+func (s *Service) lookup(ctx context.Context, secret string) (*Token, error) {
+	if err := s.VerifyKey(ctx); err != nil {
+		return nil, err
+	}
+	d := s.digest(secret)
+	tok, err := s.store.GetByDigest(ctx, d)
+	if errors.Is(err, ErrNotFound) && len(s.opts.PreviousKeys) > 0 {
+		tok, err = s.byPreviousKey(ctx, secret, d)
+	}
+	return tok, err
 }
 
 func errBlocked() *Error { return newError(ErrForbidden, "Your account has been blocked.") }

@@ -72,6 +72,9 @@ const (
 	// RevokeResourceToken: revoke the access token Target.Token of
 	// Target.Resource, whose bot user is Target.Bot.
 	RevokeResourceToken
+	// ManageAnyToken: identify or revoke any token of the instance by its
+	// secret (the token information API).
+	ManageAnyToken
 )
 
 // Target is what an Action applies to. Only the fields an action needs are
@@ -94,7 +97,8 @@ type Target struct {
 // zero Principal are never allowed anything.
 //
 //   - Administrators read, revoke and rotate every token, create tokens for
-//     any user and manage impersonation tokens.
+//     any user, manage impersonation tokens, and identify or revoke any
+//     token by its secret.
 //   - A user reads and rotates their own tokens, and revokes them unless
 //     they are impersonation tokens.
 //   - Any user except a bot creates limited tokens for themselves.
@@ -110,7 +114,7 @@ func Allowed(p *Principal, a Action, t Target) bool {
 		return p.admin || p.user.ID == t.OwnerID
 	case RevokeToken:
 		return t.Token != nil && (p.admin || p.user.ID == t.Token.UserID && !t.Token.Impersonation)
-	case CreateUserToken, ManageImpersonation:
+	case CreateUserToken, ManageImpersonation, ManageAnyToken:
 		return p.admin
 	case CreateOwnToken:
 		return !p.user.Bot
@@ -136,6 +140,7 @@ func Allowed(p *Principal, a Action, t Target) bool {
 //	CreateResourceToken   ErrBadRequest "User does not have permission to create project access token"
 //	RotateResourceToken   ErrNotFound for administrators, else ErrUnauthorized
 //	RevokeResourceToken   ErrBadRequest "<caller's name> cannot delete <bot's name>"
+//	ManageAnyToken        ErrForbidden
 //
 // The Service calls it for every decision, and package httpapi for the
 // checks GitLab makes before it reads parameters, so both answer alike.
@@ -149,7 +154,7 @@ func Authorize(p *Principal, a Action, t Target) error {
 	switch a {
 	case RevokeToken:
 		return newError(ErrBadRequest, "Not permitted to revoke")
-	case CreateUserToken, ManageImpersonation:
+	case CreateUserToken, ManageImpersonation, ManageAnyToken:
 		return newError(ErrForbidden, "")
 	case CreateOwnToken:
 		return invalid(FieldError{"base", "Not permitted to create"})

@@ -57,6 +57,9 @@ func TestAllowed(t *testing.T) {
 		{"admin manages impersonation", admin, patkit.ManageImpersonation, patkit.Target{}, true},
 		{"user cannot manage impersonation", alice, patkit.ManageImpersonation, patkit.Target{}, false},
 		{"admin outside admin mode cannot manage impersonation", noMode, patkit.ManageImpersonation, patkit.Target{}, false},
+		{"admin manages any token", admin, patkit.ManageAnyToken, patkit.Target{}, true},
+		{"user cannot manage any token", alice, patkit.ManageAnyToken, patkit.Target{}, false},
+		{"admin outside admin mode cannot manage any token", noMode, patkit.ManageAnyToken, patkit.Target{}, false},
 
 		// POST /user/personal_access_tokens
 		{"user creates own", alice, patkit.CreateOwnToken, patkit.Target{}, true},
