@@ -26,6 +26,15 @@
 //	DELETE /projects/:id/access_tokens/:token_id
 //	POST   /projects/:id/access_tokens/:token_id/rotate
 //	POST   /projects/:id/access_tokens/self/rotate
+//	POST   /admin/token                                  administrators: whose token is this secret?
+//	DELETE /admin/token                                  administrators: revoke it
+//
+// The last two are GitLab's token information API
+// (https://docs.gitlab.com/api/admin/token/): the token parameter holds a
+// secret of any kind; the answer is the PersonalAccessToken entity
+// (never the secret), 404 {"message":{"error":"Not found"}} for a
+// secret no token has, and 422 {"message":"Token type not supported."}
+// for a value without the instance's prefix.
 //
 // A project or group :id is a numeric ID or a URL-encoded full path
 // (acme%2Fwidgets). Statuses, bodies, headers and entities follow GitLab's

@@ -64,6 +64,16 @@ type message struct {
 	Message string `json:"message"`
 }
 
+// nestedError is an error GitLab renders as {"message":{"error":msg}}
+// (render_api_error! given a hash), such as the token information API's
+// 404.
+type nestedError struct {
+	status int
+	msg    string
+}
+
+func (e *nestedError) Error() string { return e.msg }
+
 // errorWriter renders errors; log receives what is unexpected.
 type errorWriter struct {
 	log *slog.Logger
@@ -80,6 +90,16 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, s
 	}
 	if te, ok := errors.AsType[*throttledError](err); ok {
 		writeThrottled(w, te)
+		return
+	}
+	if ne, ok := errors.AsType[*nestedError](err); ok {
+		writeJSON(w, ne.status, struct {
+			Message struct {
+				Error string `json:"error"`
+			} `json:"message"`
+		}{struct {
+			Error string `json:"error"`
+		}{ne.msg}})
 		return
 	}
 	e, ok := errors.AsType[*patkit.Error](err)
@@ -120,6 +140,8 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, s
 		writeMessage(w, http.StatusBadRequest, withReason("400 Bad request", e.Message))
 	case errors.Is(err, patkit.ErrNotAllowed):
 		writeMessage(w, http.StatusMethodNotAllowed, "405 Method Not Allowed")
+	case errors.Is(err, patkit.ErrInvalid) && len(e.Fields) == 0 && e.Message != "":
+		writeMessage(w, http.StatusUnprocessableEntity, e.Message)
 	case errors.Is(err, patkit.ErrInvalid) && len(e.Fields) > 0:
 		switch style {
 		case invalidSentence:

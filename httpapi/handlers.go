@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -37,6 +38,11 @@ func (a *api) routes() []route {
 		{method: "GET", path: "/users/{user_id}/impersonation_tokens/{impersonation_token_id}", readScopes: readUser, handle: (*call).getImpersonation},
 		{method: "DELETE", path: "/users/{user_id}/impersonation_tokens/{impersonation_token_id}", readScopes: readUser, handle: (*call).revokeImpersonation},
 	}
+	// GitLab's token information API.
+	rs = append(rs,
+		route{method: "POST", path: "/admin/token", handle: (*call).identifyToken},
+		route{method: "DELETE", path: "/admin/token", handle: (*call).revokeBySecret},
+	)
 	// Project and group access tokens.
 	for _, typ := range []patkit.ResourceType{patkit.ResourceProject, patkit.ResourceGroup} {
 		base := "/" + string(typ) + "s/{id}/access_tokens"
@@ -381,4 +387,50 @@ func (res resourceRoutes) rotateSelf(c *call) error {
 		return err
 	}
 	return c.entity(http.StatusOK, t, kindResource, secret)
+}
+
+// ---------------------------------------------------------------------------
+// Token information API (administrators)
+
+// adminTokenParam is the token parameter of /admin/token, after GitLab's
+// before hook (authenticated_as_admin!), which answers 401 or 403 before
+// parameters are validated.
+func (c *call) adminTokenParam() (string, error) {
+	if err := patkit.Authorize(c.p, patkit.ManageAnyToken, patkit.Target{}); err != nil {
+		return "", err
+	}
+	secret := c.c.String("token", true)
+	return secret, c.c.err()
+}
+
+func (c *call) identifyToken() error {
+	secret, err := c.adminTokenParam()
+	if err != nil {
+		return err
+	}
+	t, err := c.svc.IdentifyToken(c.r.Context(), c.p, secret)
+	if err != nil {
+		return adminTokenErr(err)
+	}
+	return c.entity(http.StatusOK, t, kindBase, "")
+}
+
+func (c *call) revokeBySecret() error {
+	secret, err := c.adminTokenParam()
+	if err != nil {
+		return err
+	}
+	if _, err := c.svc.RevokeTokenBySecret(c.r.Context(), c.p, secret); err != nil {
+		return adminTokenErr(err)
+	}
+	return c.noContent()
+}
+
+// adminTokenErr gives an unknown token the body GitLab's token information
+// API answers: {"message":{"error":"Not found"}}.
+func adminTokenErr(err error) error {
+	if errors.Is(err, patkit.ErrNotFound) {
+		return &nestedError{status: http.StatusNotFound, msg: "Not found"}
+	}
+	return err
 }
