@@ -174,7 +174,11 @@
 //   - description is null when empty: the Service does not distinguish an
 //     empty description from none. granular is always false; granular_scopes
 //     and the expired field are not produced, and POST
-//     /user/personal_access_tokens requires scopes ("scopes is missing").
+//     /user/personal_access_tokens requires scopes. Without name and scopes
+//     the create endpoints answer GitLab 18's 400 {"error":"name is
+//     missing, scopes is missing"}, not GitLab 19's "scopes,
+//     granular_scopes are missing, exactly one parameter must be
+//     provided": that message offers a parameter patkit does not accept.
 //   - GET /{projects,groups}/:id/access_tokens/self is an unknown token
 //     (404), as in the GitLab code read; a non-numeric :token_id finds no
 //     token (Rails would cast "12abc" to 12).
