@@ -12,8 +12,8 @@ import (
 // and one Revoke per member. A Service finds it by type assertion and uses
 // it when a revoked token is presented on a rotation request
 // (AuthRequest.Rotate); without it the Service walks the family with List
-// and revokes each active member with Revoke. memstore and sqlitestore
-// have it.
+// and revokes each active member with Revoke. memstore, sqlitestore and
+// pgstore have it.
 type FamilyRevoker interface {
 	// RevokeDescendants revokes every token descending from token id
 	// through rotation that is not revoked yet, and returns the IDs it
