@@ -302,37 +302,3 @@ func (s *Service) revokeInStore(ctx context.Context, id int64) error {
 	}
 	return nil
 }
-
-// revokeDescendants revokes every active token descending from id through
-// rotation. IDs grow along a family, which bounds the walk.
-func (s *Service) revokeDescendants(ctx context.Context, id int64, now time.Time) error {
-	queue := []int64{id}
-	for len(queue) > 0 {
-		parent := queue[0]
-		queue = queue[1:]
-		q := &Query{PreviousID: parent, Filter: Filter{Page: 1, PerPage: 100}, Now: now}
-		for {
-			q.Normalize()
-			children, _, err := s.store.List(ctx, q)
-			if err != nil {
-				return fmt.Errorf("patkit: revoke token family: %w", err)
-			}
-			for _, c := range children {
-				if c.ID <= parent {
-					continue
-				}
-				if !c.Revoked {
-					if err := s.revokeInStore(ctx, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
-						return err
-					}
-				}
-				queue = append(queue, c.ID)
-			}
-			if len(children) < q.PerPage {
-				break
-			}
-			q.Page++
-		}
-	}
-	return nil
-}

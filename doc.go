@@ -97,5 +97,6 @@
 // against Match and Compare, the 10,000-row count cut-off, cancelled
 // contexts, use after Close, and concurrent rotation with exactly one
 // winner. A Store whose database serves several processes should also be
-// a [Watcher].
+// a [Watcher], and one that can revoke a rotation family in one
+// transaction a [FamilyRevoker].
 package patkit

@@ -314,11 +314,11 @@
 //	}()
 //	// serve with svc
 //
-// Revoke and Rotate send the revoked token's ID with pg_notify on a
-// channel of the schema ("patkit_revoked_" and a hash of the schema name,
-// so schemas sharing a database do not hear each other), in the
-// transaction that revokes: PostgreSQL delivers it at commit, never for a
-// rotation rolled back. [Store.Watch] LISTENs on a connection of its own and
+// Revoke, Rotate and RevokeDescendants send each revoked token's ID with
+// pg_notify on a channel of the schema ("patkit_revoked_" and a hash of
+// the schema name, so schemas sharing a database do not hear each other),
+// in the transaction that revokes: PostgreSQL delivers it at commit, never
+// for a transaction rolled back. [Store.Watch] LISTENs on a connection of its own and
 // drops each notified token from the cache. The bound on how long another
 // instance keeps accepting a revoked token is:
 //
