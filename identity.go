@@ -211,6 +211,9 @@ func (s *Service) Resource(ctx context.Context, p *Principal, typ ResourceType, 
 	if p.User() == nil {
 		return s.anonymousResource(ctx, typ, ref)
 	}
+	if p.user.Blocked { // a Principal never holds one; a hand-made one might
+		return nil, newError(ErrUnauthorized, "")
+	}
 	r, level, err := s.resource(ctx, p, typ, ref, 0)
 	if err != nil {
 		return nil, err
