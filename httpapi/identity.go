@@ -58,7 +58,7 @@ func (c *call) listUsers() error {
 	provider := c.c.String("provider", false)
 	bools := map[string]*bool{}
 	for _, name := range []string{"active", "humans", "external", "blocked", "exclude_active",
-		"exclude_external", "exclude_internal", "without_projects", "admins", "without_project_bots"} {
+		"exclude_external", "exclude_internal", "exclude_humans", "without_projects", "admins", "without_project_bots"} {
 		bools[name] = c.c.Bool(name)
 	}
 	c.c.oneOf("order_by", userOrders...)
