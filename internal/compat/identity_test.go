@@ -223,3 +223,59 @@ func TestVersionGetVersion(t *testing.T) {
 	_, _, err = e.client("").Version.GetVersion()
 	apiError(t, "anonymous", err, http.StatusUnauthorized, `{"message":"401 Unauthorized"}`)
 }
+
+// TestTokenCommandsResolveUsersFirst makes, with client-go (which glab is
+// built on), the sequence of calls the issue describes for glab's token
+// commands: resolve --user @me (GET /user) or --user NAME (GET
+// /users?username=NAME), or the project (GET /projects/:id), then manage
+// that user's or project's tokens. glab itself could not be installed
+// here, so this is the calls, not glab.
+func TestTokenCommandsResolveUsersFirst(t *testing.T) {
+	e := setup(t)
+	_, alice := e.pat(2, "alice", "api")
+
+	// glab token list --user @me
+	me, resp, err := alice.Users.CurrentUser()
+	ok(t, "@me", resp, err, http.StatusOK)
+	mine, resp, err := alice.PersonalAccessTokens.ListPersonalAccessTokens(&gitlab.ListPersonalAccessTokensOptions{UserID: &me.ID})
+	ok(t, "list @me", resp, err, http.StatusOK)
+	if len(mine) != 1 || mine[0].Name != "alice" || mine[0].UserID != me.ID {
+		t.Errorf("alice's tokens = %v", patNames(mine))
+	}
+
+	// glab token create --user bob (an administrator)
+	us, resp, err := e.root.Users.ListUsers(&gitlab.ListUsersOptions{Username: new("bob")})
+	ok(t, "resolve bob", resp, err, http.StatusOK)
+	if len(us) != 1 {
+		t.Fatalf("bob = %+v", us)
+	}
+	tok, resp, err := e.root.Users.CreatePersonalAccessToken(us[0].ID, &gitlab.CreatePersonalAccessTokenOptions{
+		Name: new("ci"), Scopes: &[]string{"read_api"},
+	})
+	ok(t, "create for bob", resp, err, http.StatusCreated)
+	if tok.UserID != 3 {
+		t.Errorf("created = %+v", tok)
+	}
+
+	// glab token create --repo acme/widgets
+	p, resp, err := alice.Projects.GetProject("acme/widgets", nil)
+	ok(t, "resolve project", resp, err, http.StatusOK)
+	ptok, resp, err := alice.ProjectAccessTokens.CreateProjectAccessToken(p.ID, &gitlab.CreateProjectAccessTokenOptions{
+		Name: new("deploy"), Scopes: &[]string{"read_repository"}, AccessLevel: new(gitlab.DeveloperPermissions),
+	})
+	ok(t, "create project token", resp, err, http.StatusCreated)
+	list, resp, err := alice.ProjectAccessTokens.ListProjectAccessTokens(p.PathWithNamespace, nil)
+	ok(t, "list project tokens", resp, err, http.StatusOK)
+	if len(list) != 1 || list[0].ID != ptok.ID {
+		t.Errorf("project tokens = %+v", list)
+	}
+
+	// glab token list --group acme
+	g, resp, err := alice.Groups.GetGroup("acme", nil)
+	ok(t, "resolve group", resp, err, http.StatusOK)
+	gl, resp, err := alice.GroupAccessTokens.ListGroupAccessTokens(g.ID, nil)
+	ok(t, "list group tokens", resp, err, http.StatusOK)
+	if len(gl) != 0 {
+		t.Errorf("group tokens = %+v", gl)
+	}
+}
