@@ -3,6 +3,7 @@ package patkit
 import (
 	"cmp"
 	"runtime/debug"
+	"sync"
 )
 
 // The GitLab release whose REST API patkit follows, as GET /version
@@ -18,10 +19,13 @@ const (
 const modulePath = "github.com/patkit/patkit"
 
 // Version returns the version of the patkit module built into the running
-// program, from its build information: a release tag ("v1.2.3"), a
-// pseudo-version, or "(devel)" when patkit is the main module or the
-// information is missing.
-func Version() string {
+// program, from its build information: a release tag ("v1.2.3") or a
+// pseudo-version, as the go command recorded it, and "(devel)" when it
+// recorded none (go run, tests) or the information is missing.
+func Version() string { return version() }
+
+// version reads the build information once.
+var version = sync.OnceValue(func() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "(devel)"
@@ -39,4 +43,4 @@ func Version() string {
 		}
 	}
 	return cmp.Or(v, "(devel)")
-}
+})
