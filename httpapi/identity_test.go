@@ -11,7 +11,7 @@ import (
 	"github.com/patkit/patkit/httpapi"
 )
 
-// User entities as GitLab's lookups render them (§ the package docs):
+// User entities as GitLab's lookups render them (see the package docs):
 // each level adds fields to the one before.
 const (
 	levelBasic = iota
