@@ -75,6 +75,14 @@ const (
 	// ManageAnyToken: identify or revoke any token of the instance by its
 	// secret (the token information API).
 	ManageAnyToken
+	// ReadCurrentUser: see oneself (GET /user) and one's token's
+	// associations.
+	ReadCurrentUser
+	// ReadUser: see a user by ID (GET /users/:id).
+	ReadUser
+	// ListUsers: list or search users (GET /users without a username;
+	// with one, anyone may look a user up).
+	ListUsers
 )
 
 // Target is what an Action applies to. Only the fields an action needs are
@@ -105,6 +113,9 @@ type Target struct {
 //   - Project access tokens need Maintainer (40) or more, group access
 //     tokens Owner (50); creating and rotating them also needs the resource
 //     to allow token creation and a caller who is not a bot.
+//   - Any user, bots included, sees themselves and other users, and lists
+//     and searches users. Which projects and groups a user sees is the
+//     ResourceDirectory's decision, not an Action.
 func Allowed(p *Principal, a Action, t Target) bool {
 	if p == nil || p.user == nil || p.user.Blocked {
 		return false
@@ -123,13 +134,16 @@ func Allowed(p *Principal, a Action, t Target) bool {
 	case CreateResourceToken, RotateResourceToken:
 		return t.Resource != nil && !t.Resource.TokenCreationDisabled && !p.user.Bot &&
 			(p.admin || t.Level >= managerLevel(t.Resource.Type))
+	case ReadCurrentUser, ReadUser, ListUsers:
+		return true
 	}
 	return false
 }
 
 // Authorize is Allowed with GitLab's answer: nil when p may perform a on t,
 // otherwise the *Error GitLab gives for the refusal. The zero Principal
-// always gets ErrUnauthorized.
+// gets ErrUnauthorized, except for ReadUser and ListUsers, which GitLab
+// refuses anonymous callers with 403.
 //
 //	ReadUserTokens        ErrUnauthorized (GitLab hides whose tokens exist)
 //	RevokeToken           ErrBadRequest "Not permitted to revoke"
@@ -141,12 +155,21 @@ func Allowed(p *Principal, a Action, t Target) bool {
 //	RotateResourceToken   ErrNotFound for administrators, else ErrUnauthorized
 //	RevokeResourceToken   ErrBadRequest "<caller's name> cannot delete <bot's name>"
 //	ManageAnyToken        ErrForbidden
+//	ReadCurrentUser       ErrUnauthorized
+//	ReadUser              ErrForbidden "Not authorized!"
+//	ListUsers             ErrForbidden "Not authorized to access /api/v4/users"
 //
 // The Service calls it for every decision, and package httpapi for the
 // checks GitLab makes before it reads parameters, so both answer alike.
 func Authorize(p *Principal, a Action, t Target) error {
 	if Allowed(p, a, t) {
 		return nil
+	}
+	switch a {
+	case ReadUser:
+		return newError(ErrForbidden, "Not authorized!")
+	case ListUsers:
+		return newError(ErrForbidden, "Not authorized to access /api/v4/users")
 	}
 	if p == nil || p.user == nil {
 		return newError(ErrUnauthorized, "")

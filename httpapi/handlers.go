@@ -38,6 +38,15 @@ func (a *api) routes() []route {
 		{method: "GET", path: "/users/{user_id}/impersonation_tokens/{impersonation_token_id}", readScopes: readUser, handle: (*call).getImpersonation},
 		{method: "DELETE", path: "/users/{user_id}/impersonation_tokens/{impersonation_token_id}", readScopes: readUser, handle: (*call).revokeImpersonation},
 	}
+	// Identity lookups GitLab's clients make first (GitLab's Users API
+	// registers read_user too; /version accepts it as well).
+	rs = append(rs,
+		route{method: "GET", path: "/user", readScopes: readUser, handle: (*call).currentUser},
+		route{method: "GET", path: "/users", readScopes: readUser, anonymous: true, invalid: invalidParam, handle: (*call).listUsers},
+		route{method: "GET", path: "/users/{id}", readScopes: readUser, anonymous: true, handle: (*call).getUser},
+		route{method: "GET", path: "/version", readScopes: readUser, handle: (*call).version},
+		route{method: "GET", path: "/personal_access_tokens/self/associations", scopes: anyScope, invalid: invalidParam, handle: (*call).associations},
+	)
 	// GitLab's token information API.
 	rs = append(rs,
 		route{method: "POST", path: "/admin/token", handle: (*call).identifyToken},
@@ -48,6 +57,7 @@ func (a *api) routes() []route {
 		base := "/" + string(typ) + "s/{id}/access_tokens"
 		res := resourceRoutes{typ}
 		rs = append(rs,
+			route{method: "GET", path: "/" + string(typ) + "s/{id}", anonymous: true, handle: res.show},
 			route{method: "GET", path: base, invalid: invalidParam, handle: res.list},
 			route{method: "POST", path: base, invalid: invalidBadRequest, handle: res.create},
 			route{method: "POST", path: base + "/self/rotate", scopes: selfRotate, invalid: invalidBadRequest, handle: res.rotateSelf},

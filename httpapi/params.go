@@ -619,3 +619,20 @@ func (c *checker) pagination() (page, perPage int) {
 	}
 	return page, perPage
 }
+
+// oneOf reads a String parameter declared with values: ("does not have a
+// valid value" otherwise); absent is "".
+func (c *checker) oneOf(name string, values ...string) string {
+	if !c.has(name) {
+		return ""
+	}
+	s := c.String(name, false)
+	if c.lastFailed(name) {
+		return ""
+	}
+	if !slices.Contains(values, s) {
+		c.fail(name, "does not have a valid value")
+		return ""
+	}
+	return s
+}

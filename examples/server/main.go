@@ -253,8 +253,8 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 }
 
 // demoDirectory returns the users, project and group of the demo. It is a
-// patkit.Directory and a patkit.ResourceDirectory but deliberately not a
-// patkit.BotDirectory: patkit then manages the bot users of project and
+// patkit.Directory, a patkit.ResourceDirectory, a patkit.UserSearcher and a
+// patkit.MembershipDirectory, but deliberately not a patkit.BotDirectory: patkit then manages the bot users of project and
 // group access tokens itself, from the tokens in the database, so those
 // tokens keep working across restarts and on every server of a database.
 func demoDirectory() *directory {
@@ -271,9 +271,17 @@ func demoDirectory() *directory {
 	return &directory{d}
 }
 
-// directory exposes a MemDirectory's users and resources, and not its
-// bots.
+// directory exposes a MemDirectory's users, resources, user search and
+// memberships, and not its bots.
 type directory struct{ mem *patkit.MemDirectory }
+
+func (d *directory) SearchUsers(ctx context.Context, q *patkit.UserQuery) ([]*patkit.User, int, error) {
+	return d.mem.SearchUsers(ctx, q)
+}
+
+func (d *directory) Memberships(ctx context.Context, userID int64, typ patkit.ResourceType, minLevel patkit.AccessLevel, offset, limit int) ([]*patkit.Resource, int, error) {
+	return d.mem.Memberships(ctx, userID, typ, minLevel, offset, limit)
+}
 
 func (d *directory) UserByID(ctx context.Context, id int64) (*patkit.User, error) {
 	return d.mem.UserByID(ctx, id)

@@ -310,3 +310,36 @@ func TestLogLevel(t *testing.T) {
 		}
 	}
 }
+
+// TestLookups checks the demo directory's abilities through the lookups
+// GitLab's clients make: user search and memberships reach the
+// MemDirectory behind it.
+func TestLookups(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, dir)
+	b, _ := os.ReadFile(filepath.Join(dir, "root.token"))
+	root := strings.TrimSpace(string(b))
+	code, _, created, _ := s.call(t, "POST", "/api/v4/users/2/personal_access_tokens", root,
+		map[string]any{"name": "alice", "scopes": []string{"read_api"}})
+	if code != 201 {
+		t.Fatalf("create: %d %v", code, created)
+	}
+	alice := created["token"].(string)
+
+	code, _, me, _ := s.call(t, "GET", "/api/v4/user", alice, nil)
+	if code != 200 || me["username"] != "alice" || me["web_url"] != s.url+"/alice" {
+		t.Errorf("GET /user: %d %v", code, me)
+	}
+	code, _, _, found := s.call(t, "GET", "/api/v4/users?search=o", alice, nil)
+	if code != 200 || len(found) != 2 {
+		t.Errorf("search: %d %v", code, found)
+	}
+	code, _, assoc, _ := s.call(t, "GET", "/api/v4/personal_access_tokens/self/associations", alice, nil)
+	if code != 200 || len(assoc["groups"].([]any)) != 1 || len(assoc["projects"].([]any)) != 1 {
+		t.Errorf("associations: %d %v", code, assoc)
+	}
+	code, _, proj, _ := s.call(t, "GET", "/api/v4/projects/acme%2Fwidgets", "", nil)
+	if code != 404 || proj["message"] != "404 Project Not Found" {
+		t.Errorf("anonymous, private project: %d %v", code, proj)
+	}
+}
