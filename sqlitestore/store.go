@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -350,8 +351,12 @@ type queries struct {
 }
 
 // columns is the column list every read selects, in scanToken's order.
-const columns = `id, user_id, name, description, scopes, impersonation, resource_type, resource_id,
-	access_level, created_at, expires_at, revoked, last_used_at, last_used_ips, previous_id, digest`
+const columns = lookupColumns + `, digest`
+
+// lookupColumns is columns less the digest, which GetByDigest is given: a
+// column fewer to convert, on the path of every uncached authentication.
+const lookupColumns = `id, user_id, name, description, scopes, impersonation, resource_type, resource_id,
+	access_level, created_at, expires_at, revoked, last_used_at, last_used_ips, previous_id`
 
 func newQueries(prefix string) queries {
 	t := prefix + "tokens"
@@ -364,7 +369,7 @@ func newQueries(prefix string) queries {
 			last_used_ips, previous_id, digest)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		getByID:       `SELECT ` + columns + ` FROM ` + t + ` WHERE id = ?`,
-		getByDigest:   `SELECT ` + columns + ` FROM ` + t + ` WHERE digest = ?`,
+		getByDigest:   `SELECT ` + lookupColumns + ` FROM ` + t + ` WHERE digest = ?`,
 		revoke:        `UPDATE ` + t + ` SET revoked = 1 WHERE id = ?`,
 		revokeIfValid: `UPDATE ` + t + ` SET revoked = 1 WHERE id = ? AND revoked = 0`,
 		revokedOf:     `SELECT revoked FROM ` + t + ` WHERE id = ?`,
@@ -398,9 +403,13 @@ func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, 
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	t, err := scanToken(row)
+	t, err := scanRow(row, false)
 	if err != nil {
 		return nil, notFound(op, err)
+	}
+	// SQLite compares BLOBs byte for byte: the row's digest is digest.
+	if len(digest) > 0 {
+		t.Digest = bytes.Clone(digest)
 	}
 	return t, nil
 }
@@ -408,26 +417,46 @@ func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, 
 type scanner interface{ Scan(dest ...any) error }
 
 // scanToken reads one row of columns.
-func scanToken(row scanner) (*patkit.Token, error) {
-	var (
-		t                 patkit.Token
-		scopes, ips       string
-		resType           sql.NullString
-		prev              sql.NullInt64
-		created           int64
-		expires, lastUsed sql.NullInt64
-		accessLevel       int64
-	)
-	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Description, &scopes, &t.Impersonation,
-		&resType, &t.ResourceID, &accessLevel, &created, &expires, &t.Revoked, &lastUsed, &ips, &prev,
-		&t.Digest); err != nil {
+func scanToken(row scanner) (*patkit.Token, error) { return scanRow(row, true) }
+
+// rowBuf is what scanRow reads the columns that need converting into,
+// with the destinations Scan is given: one allocation rather than one for
+// each variable that Scan's interface makes escape. The token is allocated
+// apart, so that it does not keep the buffer alive.
+type rowBuf struct {
+	scopes, ips       string
+	resType           sql.NullString
+	prev              sql.NullInt64
+	created           int64
+	expires, lastUsed sql.NullInt64
+	accessLevel       int64
+	dest              [16]any
+}
+
+// scanRow reads one row of columns, or of lookupColumns if withDigest is
+// false, and leaves the digest nil.
+func scanRow(row scanner, withDigest bool) (*patkit.Token, error) {
+	b, t := new(rowBuf), new(patkit.Token)
+	b.dest = [16]any{&t.ID, &t.UserID, &t.Name, &t.Description, &b.scopes, &t.Impersonation,
+		&b.resType, &t.ResourceID, &b.accessLevel, &b.created, &b.expires, &t.Revoked, &b.lastUsed, &b.ips, &b.prev,
+		&t.Digest}
+	dest := b.dest[:]
+	if !withDigest {
+		dest = dest[:15]
+	}
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(scopes), &t.Scopes); err != nil {
-		return nil, fmt.Errorf("sqlitestore: token %d: decode scopes: %w", t.ID, err)
+	var ok bool
+	if t.Scopes, ok = decodeScopes(b.scopes); !ok {
+		if err := json.Unmarshal([]byte(b.scopes), &t.Scopes); err != nil {
+			return nil, fmt.Errorf("sqlitestore: token %d: decode scopes: %w", t.ID, err)
+		}
 	}
-	if err := json.Unmarshal([]byte(ips), &t.LastUsedIPs); err != nil {
-		return nil, fmt.Errorf("sqlitestore: token %d: decode last used IPs: %w", t.ID, err)
+	if t.LastUsedIPs, ok = decodeStrings(b.ips); !ok {
+		if err := json.Unmarshal([]byte(b.ips), &t.LastUsedIPs); err != nil {
+			return nil, fmt.Errorf("sqlitestore: token %d: decode last used IPs: %w", t.ID, err)
+		}
 	}
 	// Empty lists read back as nil, as patkit.Token.Clone copies them.
 	if len(t.Scopes) == 0 {
@@ -439,17 +468,17 @@ func scanToken(row scanner) (*patkit.Token, error) {
 	if len(t.Digest) == 0 {
 		t.Digest = nil
 	}
-	t.ResourceType = patkit.ResourceType(resType.String)
-	t.PreviousID = prev.Int64
-	t.AccessLevel = patkit.AccessLevel(accessLevel)
-	t.CreatedAt = fromMicro(created)
-	if expires.Valid {
-		t.ExpiresAt = fromMicro(expires.Int64)
+	t.ResourceType = patkit.ResourceType(b.resType.String)
+	t.PreviousID = b.prev.Int64
+	t.AccessLevel = patkit.AccessLevel(b.accessLevel)
+	t.CreatedAt = fromMicro(b.created)
+	if b.expires.Valid {
+		t.ExpiresAt = fromMicro(b.expires.Int64)
 	}
-	if lastUsed.Valid {
-		t.LastUsedAt = fromMicro(lastUsed.Int64)
+	if b.lastUsed.Valid {
+		t.LastUsedAt = fromMicro(b.lastUsed.Int64)
 	}
-	return &t, nil
+	return t, nil
 }
 
 func fromMicro(us int64) time.Time { return time.UnixMicro(us).UTC() }
