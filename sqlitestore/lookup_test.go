@@ -2,6 +2,8 @@ package sqlitestore_test
 
 import (
 	"fmt"
+	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -43,5 +45,23 @@ func TestListsRoundTrip(t *testing.T) {
 				t.Errorf("read back (-stored +read):\n%s", diff)
 			}
 		}
+	}
+}
+
+// TestReadersMapTheFile checks that Open's read connections map the
+// database file, and that a Store on a caller's *sql.DB is left as the
+// caller opened it.
+func TestReadersMapTheFile(t *testing.T) {
+	if strconv.IntSize != 64 {
+		t.Skip("the read pool maps the file on 64-bit platforms only")
+	}
+	path := filepath.Join(t.TempDir(), "patkit.db")
+	s := openPath(t, path, nil)
+	if n, err := s.ReadMmapSize(t.Context()); err != nil || n < 1<<30 {
+		t.Errorf("read pool's mmap_size = %d, %v; want at least 1 GiB", n, err)
+	}
+	n, err := newStore(t, openDB(t, path), nil).ReadMmapSize(t.Context())
+	if err != nil || n != 0 {
+		t.Errorf("mmap_size on the caller's *sql.DB = %d, %v; want 0, SQLite's default", n, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,6 +95,20 @@ const (
 	connRead                         // query_only
 )
 
+// readMmapSize is how much of the database file each read connection maps
+// into memory (PRAGMA mmap_size), on 64-bit platforms: SQLite's largest,
+// about 2 GiB, some 6 million tokens. A lookup then reads the pages of the
+// digest index and of the table where the operating system caches them,
+// rather than copying each into the connection's page cache with a
+// pread: that cache holds 2 MB by default, and SQLite empties it whenever
+// another connection has written, so on a large table most lookups missed
+// it. Measured on 1,000,000 tokens, an uncached authentication went from
+// 1.3-1.7 times its cost on 1,000 tokens to 1.1-1.3 times. SQLite maps the
+// file read-only, so no stray write can reach the database through it; an
+// I/O error while reading a mapped page is a SIGBUS rather than an error
+// returned, as for any memory-mapped file.
+const readMmapSize = 1<<31 - 1<<16
+
 func dsn(path string, kind connKind) string {
 	// SQLite URI: '?' and '#' would end the path and '%' starts an escape.
 	p := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
@@ -104,7 +119,11 @@ func dsn(path string, kind connKind) string {
 	switch kind {
 	case connRead:
 		// Readers commit nothing: synchronous does not matter to them.
-		return s + "&_pragma=query_only(1)"
+		s += "&_pragma=query_only(1)"
+		if strconv.IntSize == 64 {
+			s += "&_pragma=mmap_size(" + strconv.Itoa(readMmapSize) + ")"
+		}
+		return s
 	case connWriteRelaxed:
 		return s + "&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	}
