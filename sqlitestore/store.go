@@ -407,7 +407,8 @@ func newQueries(prefix string) queries {
 }
 
 // Get returns the token with the given ID, or an error wrapping
-// patkit.ErrNotFound.
+// patkit.ErrNotFound. A ctx already done returns its error; once the
+// lookup has started, it completes (see GetByDigest).
 func (s *Store) Get(ctx context.Context, id int64) (*patkit.Token, error) {
 	op := fmt.Sprintf("get token %d", id)
 	row, err := s.getByID.queryRow(ctx, s.r, id)
@@ -423,6 +424,13 @@ func (s *Store) Get(ctx context.Context, id int64) (*patkit.Token, error) {
 
 // GetByDigest returns the token whose Digest is digest, through the unique
 // index on digest, or an error wrapping patkit.ErrNotFound.
+//
+// A ctx already done returns its error. Once the lookup has started, a
+// few microseconds of work, it completes whatever becomes of ctx: watching
+// ctx would cost more than the lookup. The waits ctx then no longer ends
+// are for one of the read connections, which other reads hold for as long
+// as they run, and SQLite's busy timeout, which a reader meets only while
+// the log of a crashed writer is recovered.
 func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, error) {
 	if digest == nil {
 		digest = []byte{}
