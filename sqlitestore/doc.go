@@ -36,7 +36,10 @@
 //
 // A Store is safe for concurrent use. Open makes two pools on the file: a
 // single connection for writes and up to max(4, GOMAXPROCS) read-only
-// connections. Several Stores, or processes, may open the same file: their
+// connections, which on 64-bit platforms map the file into memory
+// (PRAGMA mmap_size, up to about 2 GiB), so that a lookup among millions
+// of tokens reads the pages the operating system caches rather than
+// copying them into each connection's small page cache. Several Stores, or processes, may open the same file: their
 // writes serialize on SQLite's lock under busy_timeout. [Store.Rotate]
 // revokes the old token with a conditional UPDATE inside its transaction,
 // so of concurrent rotations of one token exactly one succeeds and the
