@@ -205,6 +205,7 @@ const columns = `id, user_id, name, description, scopes, impersonation, resource
 type queries struct {
 	tokens      string // the qualified table names
 	settings    string
+	counts      string
 	insert      string
 	get         string
 	getByDigest string
@@ -218,6 +219,7 @@ func newQueries(schema string) queries {
 	return queries{
 		tokens:   t,
 		settings: pgx.Identifier{schema, "settings"}.Sanitize(),
+		counts:   pgx.Identifier{schema, "token_counts"}.Sanitize(),
 		insert: `INSERT INTO ` + t + ` (user_id, name, description, scopes, impersonation,
 			resource_type, resource_id, access_level, created_at, expires_at, revoked,
 			last_used_at, last_used_ips, previous_id, digest)
