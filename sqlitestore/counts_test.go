@@ -94,9 +94,21 @@ func checkCounts(t *testing.T, s *sqlitestore.Store, db *sql.DB, step string) {
 		// total from a short page.
 		q.Page = patkit.MaxPage
 		if _, got, err := s.List(t.Context(), &q); err != nil || got != want {
-			t.Errorf("%s: List(%+v) total = %d, %v; want %d", step, q, got, err, want)
+			t.Errorf("%s: List(%s) total = %d, %v; want %d", step, describe(&q), got, err, want)
 		}
 	}
+}
+
+// describe returns the filters of a query of countQueries.
+func describe(q *patkit.Query) string {
+	b := func(p *bool) string {
+		if p == nil {
+			return "any"
+		}
+		return fmt.Sprint(*p)
+	}
+	return fmt.Sprintf("user %d, resource %q %d, impersonation %s, revoked %s",
+		q.UserID, q.ResourceType, q.ResourceID, b(q.Impersonation), b(q.Revoked))
 }
 
 // countQueries returns the queries the counters answer: every combination
