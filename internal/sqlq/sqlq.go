@@ -1,6 +1,7 @@
 // Package sqlq translates a patkit.Query into SQL for the SQL stores
 // (sqlitestore, pgstore): the WHERE clause of Query.Match, the ORDER BY of
-// Sort.Compare, and the page and count queries of List. It holds the
+// Sort.Compare, and the page and count queries of List, the count reading
+// the stores' counters where they answer it. It holds the
 // translation once; what differs between the databases (placeholders, how
 // times and case folding are stored, the expression the planner serves
 // best) is a Dialect.
@@ -80,7 +81,7 @@ const (
 //
 // counts has one row per scope and, where writers are spread over several
 // rows of a scope, per stripe: columns scope (0 every token, 1 a user's, 2
-// a resource's), resource_type (the resource's, else ”), id (the user's
+// a resource's), resource_type (the resource's, else empty), id (the user's
 // or resource's, else 0), and the counters n, n_revoked, n_imp and
 // n_imp_revoked of the tokens that are neither impersonation tokens nor
 // revoked, only revoked, only impersonation tokens, and both.
