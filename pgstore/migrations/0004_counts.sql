@@ -85,11 +85,19 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- Rows whose counted columns did not change cancel out, so an UPDATE of
--- other columns writes nothing.
+-- Rows whose counted columns did not change cancel out. An UPDATE that
+-- changed none (SetLastUsed) returns after one join.
 CREATE OR REPLACE FUNCTION token_counts_update() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM old_tokens AS o FULL JOIN new_tokens AS n ON o.id = n.id
+        WHERE o.id IS NULL OR n.id IS NULL
+        OR (o.user_id, o.resource_type, o.resource_id, o.impersonation, o.revoked)
+            IS DISTINCT FROM (n.user_id, n.resource_type, n.resource_id, n.impersonation, n.revoked)
+    ) THEN
+        RETURN NULL;
+    END IF;
     WITH gone AS (
         SELECT user_id, resource_type, resource_id, impersonation, revoked FROM old_tokens
         EXCEPT ALL SELECT user_id, resource_type, resource_id, impersonation, revoked FROM new_tokens
