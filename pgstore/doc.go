@@ -286,9 +286,13 @@
 // time (pgbench, one client, synchronous_commit off), an UPDATE that
 // changes no counted column about 0.07 ms more; a durable commit costs
 // more than either. Sixteen goroutines creating tokens for one user
-// (BenchmarkCreate/Parallel, -cpu 16, durable) took 0.45 to 1.0 ms a
-// create, within the spread of the same runs without counters (0.2 to
-// 1.3 ms), where a single row per scope took 2.8 to 3.6 ms. One INSERT of
+// (BenchmarkCreate/Parallel, -cpu 16, durable) took 0.36 to 1.0 ms a
+// create over five runs, within the spread of the runs without counters
+// (0.2 to 1.3 ms). With a single row per scope instead of stripes they
+// took 1.0 to 3.6 ms in three runs on the busy machine, and 0.42 to 0.45
+// ms, as the others did then, in two runs once it was quieter and the
+// processors rather than the disk set the pace: the stripes matter when
+// commits wait for the disk. One INSERT of
 // 1,000,000 tokens takes about a quarter longer. A transaction that changes tokens in many separate statements
 // updates the same counter rows in each, and each update passes the row
 // versions the transaction made before it: 4,000 single-row UPDATEs in
