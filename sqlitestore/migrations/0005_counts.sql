@@ -51,18 +51,18 @@ BEGIN
 	INSERT INTO {{prefix}}token_counts VALUES (0, '', 0,
 		NEW.impersonation = 0 AND NEW.revoked = 0, NEW.impersonation = 0 AND NEW.revoked <> 0,
 		NEW.impersonation <> 0 AND NEW.revoked = 0, NEW.impersonation <> 0 AND NEW.revoked <> 0)
-	ON CONFLICT DO UPDATE SET n = n + excluded.n, n_revoked = n_revoked + excluded.n_revoked,
+	ON CONFLICT (scope, resource_type, id) DO UPDATE SET n = n + excluded.n, n_revoked = n_revoked + excluded.n_revoked,
 		n_imp = n_imp + excluded.n_imp, n_imp_revoked = n_imp_revoked + excluded.n_imp_revoked;
 	INSERT INTO {{prefix}}token_counts VALUES (1, '', NEW.user_id,
 		NEW.impersonation = 0 AND NEW.revoked = 0, NEW.impersonation = 0 AND NEW.revoked <> 0,
 		NEW.impersonation <> 0 AND NEW.revoked = 0, NEW.impersonation <> 0 AND NEW.revoked <> 0)
-	ON CONFLICT DO UPDATE SET n = n + excluded.n, n_revoked = n_revoked + excluded.n_revoked,
+	ON CONFLICT (scope, resource_type, id) DO UPDATE SET n = n + excluded.n, n_revoked = n_revoked + excluded.n_revoked,
 		n_imp = n_imp + excluded.n_imp, n_imp_revoked = n_imp_revoked + excluded.n_imp_revoked;
 	INSERT INTO {{prefix}}token_counts SELECT 2, NEW.resource_type, NEW.resource_id,
 		NEW.impersonation = 0 AND NEW.revoked = 0, NEW.impersonation = 0 AND NEW.revoked <> 0,
 		NEW.impersonation <> 0 AND NEW.revoked = 0, NEW.impersonation <> 0 AND NEW.revoked <> 0
 	WHERE NEW.resource_type <> ''
-	ON CONFLICT DO UPDATE SET n = n + excluded.n, n_revoked = n_revoked + excluded.n_revoked,
+	ON CONFLICT (scope, resource_type, id) DO UPDATE SET n = n + excluded.n, n_revoked = n_revoked + excluded.n_revoked,
 		n_imp = n_imp + excluded.n_imp, n_imp_revoked = n_imp_revoked + excluded.n_imp_revoked;
 END;
 
@@ -72,18 +72,18 @@ BEGIN
 	INSERT INTO {{prefix}}token_counts VALUES (0, '', 0,
 		-(OLD.impersonation = 0 AND OLD.revoked = 0), -(OLD.impersonation = 0 AND OLD.revoked <> 0),
 		-(OLD.impersonation <> 0 AND OLD.revoked = 0), -(OLD.impersonation <> 0 AND OLD.revoked <> 0))
-	ON CONFLICT DO UPDATE SET n = n + excluded.n, n_revoked = n_revoked + excluded.n_revoked,
+	ON CONFLICT (scope, resource_type, id) DO UPDATE SET n = n + excluded.n, n_revoked = n_revoked + excluded.n_revoked,
 		n_imp = n_imp + excluded.n_imp, n_imp_revoked = n_imp_revoked + excluded.n_imp_revoked;
 	INSERT INTO {{prefix}}token_counts VALUES (1, '', OLD.user_id,
 		-(OLD.impersonation = 0 AND OLD.revoked = 0), -(OLD.impersonation = 0 AND OLD.revoked <> 0),
 		-(OLD.impersonation <> 0 AND OLD.revoked = 0), -(OLD.impersonation <> 0 AND OLD.revoked <> 0))
-	ON CONFLICT DO UPDATE SET n = n + excluded.n, n_revoked = n_revoked + excluded.n_revoked,
+	ON CONFLICT (scope, resource_type, id) DO UPDATE SET n = n + excluded.n, n_revoked = n_revoked + excluded.n_revoked,
 		n_imp = n_imp + excluded.n_imp, n_imp_revoked = n_imp_revoked + excluded.n_imp_revoked;
 	INSERT INTO {{prefix}}token_counts SELECT 2, OLD.resource_type, OLD.resource_id,
 		-(OLD.impersonation = 0 AND OLD.revoked = 0), -(OLD.impersonation = 0 AND OLD.revoked <> 0),
 		-(OLD.impersonation <> 0 AND OLD.revoked = 0), -(OLD.impersonation <> 0 AND OLD.revoked <> 0)
 	WHERE OLD.resource_type <> ''
-	ON CONFLICT DO UPDATE SET n = n + excluded.n, n_revoked = n_revoked + excluded.n_revoked,
+	ON CONFLICT (scope, resource_type, id) DO UPDATE SET n = n + excluded.n, n_revoked = n_revoked + excluded.n_revoked,
 		n_imp = n_imp + excluded.n_imp, n_imp_revoked = n_imp_revoked + excluded.n_imp_revoked;
 END;
 
@@ -141,12 +141,12 @@ BEGIN
 	INSERT INTO {{prefix}}token_counts VALUES (1, '', NEW.user_id,
 		NEW.impersonation = 0 AND NEW.revoked = 0, NEW.impersonation = 0 AND NEW.revoked <> 0,
 		NEW.impersonation <> 0 AND NEW.revoked = 0, NEW.impersonation <> 0 AND NEW.revoked <> 0)
-	ON CONFLICT DO UPDATE SET n = n + excluded.n, n_revoked = n_revoked + excluded.n_revoked,
+	ON CONFLICT (scope, resource_type, id) DO UPDATE SET n = n + excluded.n, n_revoked = n_revoked + excluded.n_revoked,
 		n_imp = n_imp + excluded.n_imp, n_imp_revoked = n_imp_revoked + excluded.n_imp_revoked;
 	INSERT INTO {{prefix}}token_counts SELECT 2, NEW.resource_type, NEW.resource_id,
 		NEW.impersonation = 0 AND NEW.revoked = 0, NEW.impersonation = 0 AND NEW.revoked <> 0,
 		NEW.impersonation <> 0 AND NEW.revoked = 0, NEW.impersonation <> 0 AND NEW.revoked <> 0
 	WHERE NEW.resource_type <> ''
-	ON CONFLICT DO UPDATE SET n = n + excluded.n, n_revoked = n_revoked + excluded.n_revoked,
+	ON CONFLICT (scope, resource_type, id) DO UPDATE SET n = n + excluded.n, n_revoked = n_revoked + excluded.n_revoked,
 		n_imp = n_imp + excluded.n_imp, n_imp_revoked = n_imp_revoked + excluded.n_imp_revoked;
 END;
