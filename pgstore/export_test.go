@@ -6,8 +6,13 @@ import (
 	"github.com/patkit/patkit"
 )
 
-// ListSQL exposes the SQL of List to the EXPLAIN test.
-func (s *Store) ListSQL(q *patkit.Query) (page, count string, args []any) { return s.listSQL(q) }
+// ListSQL exposes the SQL of List to the EXPLAIN test: the page query and
+// its arguments, the count query and its.
+func (s *Store) ListSQL(q *patkit.Query) (page string, args []any, count string, countArgs []any) {
+	page, args = s.pageSQL(q)
+	count, countArgs, _ = dialect.Count(s.q.tokens, s.q.counts, q)
+	return page, args, count, countArgs
+}
 
 // ChannelName exposes the NOTIFY channel of a schema.
 var ChannelName = channelName

@@ -31,13 +31,16 @@ var dialect = sqlq.Dialect{
 // List returns one page of the tokens q.Match keeps, in the order of
 // q.Sort.Compare, and their number, which stops at patkit.MaxCount+1.
 // Filtering, ordering and paging all happen in SQL, on the indexes created
-// by the migrations. The page and the count are sent in one round trip.
+// by the migrations. The count sums the counters of token_counts when q's
+// filters do not depend on time (see the package documentation). The page
+// and the count are sent in one round trip.
 // q must be normalized.
 func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int, error) {
-	page, count, args := s.listSQL(q)
+	page, args := s.pageSQL(q)
+	count, countArgs, _ := dialect.Count(s.q.tokens, s.q.counts, q)
 	var b pgx.Batch
 	b.Queue(page, args...)
-	b.Queue(count, args...)
+	b.Queue(count, countArgs...)
 	res := s.pool.SendBatch(ctx, &b)
 	defer res.Close()
 
@@ -59,8 +62,8 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 	return tokens, total, nil
 }
 
-// listSQL returns the page query of q, its count query, and the arguments
-// of both.
-func (s *Store) listSQL(q *patkit.Query) (page, count string, args []any) {
-	return dialect.List(columns, s.q.tokens, q)
+// pageSQL returns the page query of q and its arguments.
+func (s *Store) pageSQL(q *patkit.Query) (page string, args []any) {
+	page, _, args = dialect.List(columns, s.q.tokens, q)
+	return page, args
 }

@@ -211,6 +211,7 @@ const lookupColumns = `id, user_id, name, description, scopes, impersonation, re
 type queries struct {
 	tokens      string // the qualified table names
 	settings    string
+	counts      string
 	insert      string
 	get         string
 	getByDigest string
@@ -224,6 +225,7 @@ func newQueries(schema string) queries {
 	return queries{
 		tokens:   t,
 		settings: pgx.Identifier{schema, "settings"}.Sanitize(),
+		counts:   pgx.Identifier{schema, "token_counts"}.Sanitize(),
 		insert: `INSERT INTO ` + t + ` (user_id, name, description, scopes, impersonation,
 			resource_type, resource_id, access_level, created_at, expires_at, revoked,
 			last_used_at, last_used_ips, previous_id, digest)

@@ -181,7 +181,7 @@ func TestConformanceTrigramIndex(t *testing.T) {
 			t.Fatal("no trigram index")
 		}
 		q := patkit.Query{Filter: patkit.Filter{Search: `100%`, Page: 1, PerPage: 20}}
-		page, _, args := s.ListSQL(&q)
+		page, args, _, _ := s.ListSQL(&q)
 		if plan := explain(t, pool, page, args); !strings.Contains(plan, "Bitmap Index Scan on tokens_name_trgm_idx") {
 			t.Fatalf("search does not use the trigram index:\n%s", plan)
 		}
