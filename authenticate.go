@@ -2,11 +2,11 @@ package patkit
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -43,31 +43,23 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 	if !wellFormed(s.opts.Prefix, secret) {
 		return nil, errUnknownToken
 	}
-	var sum [sha256.Size]byte
-	s.digestInto(&sum, secret)
+	key := cacheKey(secret)
 	now := s.now()
-	tok, version, known := s.cache.get(sum[:], now)
+	tok, version, known := s.cache.get(key[:], now)
 	if !known {
 		return nil, errUnknownToken
 	}
 	if tok == nil {
-		d := slices.Clone(sum[:]) // sum stays on the stack on the cached path
-		if err := s.VerifyKey(ctx); err != nil {
-			return nil, err
-		}
 		var err error
-		tok, err = s.store.GetByDigest(ctx, d)
-		if errors.Is(err, ErrNotFound) && len(s.opts.PreviousKeys) > 0 {
-			tok, err = s.byPreviousKey(ctx, secret, d)
-		}
+		tok, err = s.lookup(ctx, secret)
 		if errors.Is(err, ErrNotFound) {
-			s.cache.putUnknown(d, now)
+			s.cache.putUnknown(key[:], now)
 			return nil, errUnknownToken
 		}
 		if err != nil {
 			return nil, fmt.Errorf("patkit: authenticate: %w", err)
 		}
-		tok = s.cache.put(tok, now, version)
+		tok = s.cache.put(key[:], tok, now, version)
 	}
 	switch {
 	case tok.Expired(now):
@@ -99,6 +91,20 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 	}
 	tok = s.recordUse(ctx, tok, req.RemoteIP, now)
 	return &Principal{user: user, token: tok, admin: s.actsAsAdmin(user, tok, false)}, nil
+}
+
+// lookup reads the token of a well-formed secret from the Store, under
+// the instance key or else the previous keys.
+func (s *Service) lookup(ctx context.Context, secret string) (*Token, error) {
+	if err := s.VerifyKey(ctx); err != nil {
+		return nil, err
+	}
+	d := s.digest(secret)
+	tok, err := s.store.GetByDigest(ctx, d)
+	if errors.Is(err, ErrNotFound) && len(s.opts.PreviousKeys) > 0 {
+		tok, err = s.byPreviousKey(ctx, secret, d)
+	}
+	return tok, err
 }
 
 func errBlocked() *Error { return newError(ErrForbidden, "Your account has been blocked.") }
@@ -150,18 +156,24 @@ func (s *Service) recordUse(ctx context.Context, tok *Token, ip string, now time
 	if !s.useDue(tok, ip, now) {
 		return tok
 	}
-	if _, busy := s.leases.LoadOrStore(tok.ID, struct{}{}); busy {
+	prev, ok := s.uses.acquire(tok.ID)
+	if !ok { // another request is writing this token's use
 		return tok
 	}
-	defer s.leases.Delete(tok.ID)
-	// A use recorded since tok was read, by a request that held the lease
-	// before us, may make this one unnecessary.
+	var next *Token
+	defer func() { s.uses.release(tok.ID, next, now, s.opts.LastUsedInterval) }()
+	// A use recorded since tok was read, by another request of this
+	// process, may make this one unnecessary: what the cache holds now,
+	// or (if the cache dropped or never held the token) what was written.
 	if cur := s.cache.current(tok); cur != tok {
 		if tok = cur; !s.useDue(tok, ip, now) {
 			return tok
 		}
 	}
-	next := *tok
+	if prev != nil && !s.useDue(prev, ip, now) {
+		return tok
+	}
+	next = new(*tok)
 	never, since := tok.LastUsedAt.IsZero(), now.Sub(tok.LastUsedAt)
 	if never || since >= s.opts.LastUsedInterval {
 		next.LastUsedAt = now
@@ -170,11 +182,69 @@ func (s *Service) recordUse(ctx context.Context, tok *Token, ip string, now time
 		ips := append(slices.Clone(tok.LastUsedIPs), ip)
 		next.LastUsedIPs = ips[max(0, len(ips)-5):]
 	}
-	s.cache.replace(tok, &next)
+	s.cache.replace(tok, next)
 	// Best effort, as in GitLab: a failed bookkeeping write must not
 	// refuse a valid token.
 	_ = s.store.SetLastUsed(ctx, next.ID, next.LastUsedAt, next.LastUsedIPs)
-	return &next
+	return next
+}
+
+// useLog is what a Service knows of its own last-used writes, by token ID:
+// whether one is in progress, so that concurrent uses of a token never
+// wait on a write or make a second one, and the last one written, so that
+// a request holding a snapshot read before that write does not repeat it.
+// Entries older than the last-used interval tell nothing the snapshot
+// does not, and are dropped as the log grows.
+type useLog struct {
+	mu    sync.Mutex
+	m     map[int64]*useEntry
+	prune int // len(m) at which release next drops old entries
+}
+
+type useEntry struct {
+	busy bool
+	last *Token // the last use written, or nil
+}
+
+// acquire marks a write of id's use in progress and returns the last use
+// written, unless one is in progress already (ok false).
+func (l *useLog) acquire(id int64) (last *Token, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil {
+		l.m = make(map[int64]*useEntry)
+	}
+	e := l.m[id]
+	if e == nil {
+		e = new(useEntry)
+		l.m[id] = e
+	}
+	if e.busy {
+		return nil, false
+	}
+	e.busy = true
+	return e.last, true
+}
+
+// release ends the write acquire began; written is the use written, or
+// nil if none was.
+func (l *useLog) release(id int64, written *Token, now time.Time, interval time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.m[id]
+	e.busy = false
+	if written != nil {
+		e.last = written
+	}
+	if len(l.m) < max(l.prune, 1024) {
+		return
+	}
+	for id, e := range l.m {
+		if !e.busy && (e.last == nil || now.Sub(e.last.LastUsedAt) >= interval) {
+			delete(l.m, id)
+		}
+	}
+	l.prune = 2 * len(l.m)
 }
 
 // useDue reports whether a use of tok from ip at now is to be written:
@@ -229,40 +299,6 @@ func (s *Service) revokeInStore(ctx context.Context, id int64) error {
 	s.cache.invalidate(id)
 	if err != nil {
 		return fmt.Errorf("patkit: revoke token: %w", err)
-	}
-	return nil
-}
-
-// revokeDescendants revokes every active token descending from id through
-// rotation. IDs grow along a family, which bounds the walk.
-func (s *Service) revokeDescendants(ctx context.Context, id int64, now time.Time) error {
-	queue := []int64{id}
-	for len(queue) > 0 {
-		parent := queue[0]
-		queue = queue[1:]
-		q := &Query{PreviousID: parent, Filter: Filter{Page: 1, PerPage: 100}, Now: now}
-		for {
-			q.Normalize()
-			children, _, err := s.store.List(ctx, q)
-			if err != nil {
-				return fmt.Errorf("patkit: revoke token family: %w", err)
-			}
-			for _, c := range children {
-				if c.ID <= parent {
-					continue
-				}
-				if !c.Revoked {
-					if err := s.revokeInStore(ctx, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
-						return err
-					}
-				}
-				queue = append(queue, c.ID)
-			}
-			if len(children) < q.PerPage {
-				break
-			}
-			q.Page++
-		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package patkit
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"sync"
 	"time"
@@ -13,10 +14,10 @@ import (
 // A Service finds it by type assertion; see Service.Watch.
 type Watcher interface {
 	// Watch blocks until ctx is done or the feed fails for good. It calls
-	// revoked with the ID of each token revoked (by Revoke or Rotate)
-	// anywhere, and stale whenever notifications may have been missed: when
-	// the feed starts, when it loses its connection and again once it has
-	// reconnected. Calls are not concurrent.
+	// revoked with the ID of each token revoked (by Revoke, Rotate or
+	// RevokeDescendants) anywhere, and stale whenever notifications may
+	// have been missed: when the feed starts, when it loses its connection
+	// and again once it has reconnected. Calls are not concurrent.
 	Watch(ctx context.Context, revoked func(id int64), stale func()) error
 }
 
@@ -40,8 +41,10 @@ func (s *Service) Watch(ctx context.Context) error {
 	return w.Watch(ctx, s.cache.invalidate, s.cache.purge)
 }
 
-// authCache holds recently authenticated tokens by digest, so that a
-// known token authenticates with no storage round trip. Entries live at
+// authCache holds recently authenticated tokens, so that a known token
+// authenticates with no storage round trip and no HMAC: entries are found
+// by the SHA-256 of the secret (cacheKey), one hash instead of HMAC's two,
+// and the keyed digest is computed only to ask the Store. Entries live at
 // most ttl; revocation through this Service removes them at once. When full
 // it evicts an arbitrary entry. A nil *authCache caches nothing.
 //
@@ -54,10 +57,10 @@ type authCache struct {
 	max int
 
 	mu      sync.RWMutex
-	byKey   map[string]*cacheEntry
-	byID    map[int64]string
-	unknown map[string]time.Time // digests no token has, and when seen so
-	version uint64               // bumped by every invalidation
+	byKey   map[string]*cacheEntry // by cacheKey
+	byID    map[int64]string       // the cacheKey of each token cached
+	unknown map[string]time.Time   // cache keys of no token, and when seen so
+	version uint64                 // bumped by every invalidation
 }
 
 type cacheEntry struct {
@@ -73,19 +76,24 @@ func newAuthCache(size int, ttl time.Duration) *authCache {
 		unknown: make(map[string]time.Time)}
 }
 
-// get returns the cached token for digest if it is fresh at now, and the
+// cacheKey is the key of secret in the cache: its SHA-256. Secrets are
+// 160 random bits, so the hash needs no key to be unguessable; it only
+// needs to be collision-resistant.
+func cacheKey(secret string) [sha256.Size]byte { return sha256.Sum256(readOnlyBytes(secret)) }
+
+// get returns the cached token for key if it is fresh at now, and the
 // cache version to pass to put after a storage lookup. The token must not
-// be modified. known is false if the digest was recently found to belong
-// to no token.
-func (c *authCache) get(digest []byte, now time.Time) (tok *Token, version uint64, known bool) {
+// be modified. known is false if the key was recently found to belong to
+// no token.
+func (c *authCache) get(key []byte, now time.Time) (tok *Token, version uint64, known bool) {
 	if c == nil {
 		return nil, 0, true
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	e, ok := c.byKey[string(digest)]
+	e, ok := c.byKey[string(key)]
 	if !ok || !c.fresh(e.fetched, now) {
-		if seen, ok := c.unknown[string(digest)]; ok && c.fresh(seen, now) {
+		if seen, ok := c.unknown[string(key)]; ok && c.fresh(seen, now) {
 			return nil, c.version, false
 		}
 		return nil, c.version, true // a stale entry is replaced by put
@@ -93,35 +101,35 @@ func (c *authCache) get(digest []byte, now time.Time) (tok *Token, version uint6
 	return e.tok, c.version, true
 }
 
-// putUnknown remembers, for the cache's TTL, that no token has digest.
-// Secrets are 160 random bits and a new token's digest is forgotten here
-// when this Service makes it (known), so a remembered digest cannot belong
-// to a token made meanwhile, unless another process made it in that window
-// from a secret presented before it existed. When full, an arbitrary entry
-// makes room.
-func (c *authCache) putUnknown(digest []byte, now time.Time) {
+// putUnknown remembers, for the cache's TTL, that no token has the secret
+// of key. Secrets are 160 random bits and a new token's key is forgotten
+// here when this Service makes it (known), so a remembered key cannot
+// belong to a token made meanwhile, unless another process made it in that
+// window from a secret presented before it existed. When full, an
+// arbitrary entry makes room.
+func (c *authCache) putUnknown(key []byte, now time.Time) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.unknown[string(digest)]; !ok && len(c.unknown) >= c.max {
+	if _, ok := c.unknown[string(key)]; !ok && len(c.unknown) >= c.max {
 		for k := range c.unknown {
 			delete(c.unknown, k)
 			break
 		}
 	}
-	c.unknown[string(digest)] = now
+	c.unknown[string(key)] = now
 }
 
-// known forgets that digest belonged to no token.
-func (c *authCache) known(digest []byte) {
+// known forgets that the secret of key belonged to no token.
+func (c *authCache) known(key []byte) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.unknown, string(digest))
+	delete(c.unknown, string(key))
 }
 
 // fresh reports whether what was read at fetched may still be trusted at
@@ -130,11 +138,12 @@ func (c *authCache) fresh(fetched, now time.Time) bool {
 	return now.Sub(fetched) < c.ttl && !now.Before(fetched)
 }
 
-// put caches t as read from storage at now and returns the token to use:
-// t, or the snapshot already cached if a fresh one is there (it may record
-// a newer use than t). It caches nothing if an invalidation happened since
-// version was read: the token read may then be older than the revocation.
-func (c *authCache) put(t *Token, now time.Time, version uint64) *Token {
+// put caches t, the token of the secret of key, as read from storage at
+// now and returns the token to use: t, or the snapshot already cached if a
+// fresh one is there (it may record a newer use than t). It caches nothing
+// if an invalidation happened since version was read: the token read may
+// then be older than the revocation.
+func (c *authCache) put(key []byte, t *Token, now time.Time, version uint64) *Token {
 	if c == nil {
 		return t
 	}
@@ -143,30 +152,29 @@ func (c *authCache) put(t *Token, now time.Time, version uint64) *Token {
 	if version != c.version {
 		return t
 	}
-	key := string(t.Digest)
-	if e, ok := c.byKey[key]; ok && c.fresh(e.fetched, now) && e.tok.ID == t.ID {
+	if e, ok := c.byKey[string(key)]; ok && c.fresh(e.fetched, now) && e.tok.ID == t.ID {
 		return e.tok
 	}
-	if _, ok := c.byKey[key]; !ok && len(c.byKey) >= c.max {
+	if _, ok := c.byKey[string(key)]; !ok && len(c.byKey) >= c.max {
 		for k, e := range c.byKey {
 			delete(c.byKey, k)
 			delete(c.byID, e.tok.ID)
 			break
 		}
 	}
-	c.byKey[key] = &cacheEntry{tok: t, fetched: now}
-	c.byID[t.ID] = key
+	c.byKey[string(key)] = &cacheEntry{tok: t, fetched: now}
+	c.byID[t.ID] = string(key)
 	return t
 }
 
-// current returns the snapshot cached for t's digest, or t if none is.
+// current returns the snapshot cached for t's token, or t if none is.
 func (c *authCache) current(t *Token) *Token {
 	if c == nil {
 		return t
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if e, ok := c.byKey[string(t.Digest)]; ok && e.tok.ID == t.ID {
+	if e, ok := c.byKey[c.byID[t.ID]]; ok && e.tok.ID == t.ID {
 		return e.tok
 	}
 	return t
@@ -181,8 +189,9 @@ func (c *authCache) replace(old, next *Token) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.byKey[string(old.Digest)]; ok && e.tok == old {
-		c.byKey[string(old.Digest)] = &cacheEntry{tok: next, fetched: e.fetched}
+	key := c.byID[old.ID]
+	if e, ok := c.byKey[key]; ok && e.tok == old {
+		c.byKey[key] = &cacheEntry{tok: next, fetched: e.fetched}
 	}
 }
 

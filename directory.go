@@ -1,13 +1,16 @@
 package patkit
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // User is a user of the host application, as patkit needs to know it.
@@ -32,10 +35,35 @@ type Resource struct {
 	// TokenCreationDisabled forbids creating and rotating access tokens for
 	// the resource (GitLab's resource_access_token_creation_allowed, false).
 	TokenCreationDisabled bool
-	// Public makes a MemDirectory show the resource to users who are not
-	// its members (GitLab's public and internal visibility). A host's own
-	// ResourceDirectory decides visibility as it likes.
+	// Public makes a MemDirectory show the resource to everyone, anonymous
+	// callers included, and the lookups of GET /projects/:id and GET
+	// /groups/:id render its visibility as "public" ("private" otherwise).
+	// A host's own ResourceDirectory decides visibility as it likes.
 	Public bool
+
+	// The fields below only describe the resource in the lookups GitLab's
+	// clients make (GET /projects/:id, GET /groups/:id and the token's
+	// associations); patkit's rules do not read them, and all are optional.
+
+	// Name is the display name; empty means the last segment of FullPath.
+	Name string
+	// Description is shown as the description; empty is rendered null.
+	Description string
+	// CreatedAt is shown as created_at (and a project's
+	// last_activity_at); the zero time is rendered null.
+	CreatedAt time.Time
+}
+
+// DisplayName returns r.Name, or the last segment of r.FullPath when Name
+// is empty.
+func (r *Resource) DisplayName() string {
+	return cmp.Or(r.Name, r.Path())
+}
+
+// Path returns the last segment of r.FullPath ("widgets" for
+// "acme/widgets").
+func (r *Resource) Path() string {
+	return r.FullPath[strings.LastIndexByte(r.FullPath, '/')+1:]
 }
 
 // Directory is the host application's view of its users. patkit never
@@ -43,10 +71,12 @@ type Resource struct {
 // ErrNotFound for a missing user, and must be safe for concurrent use. Any
 // other error is passed on wrapped (see the package documentation, Errors).
 //
-// A Directory may have two optional abilities, found by type assertion as
+// A Directory may have optional abilities, found by type assertion as
 // database/sql finds a driver's: ResourceDirectory (projects and groups,
-// needed for project and group access tokens) and BotDirectory (the host
-// creates the bot users of those tokens itself).
+// needed for project and group access tokens), BotDirectory (the host
+// creates the bot users of those tokens itself), UserSearcher (user
+// searches and lists, GET /users) and MembershipDirectory (a user's
+// projects and groups, GET /personal_access_tokens/self/associations).
 type Directory interface {
 	// UserByID returns the user with the given ID.
 	UserByID(ctx context.Context, id int64) (*User, error)
@@ -66,7 +96,9 @@ type ResourceDirectory interface {
 	// as GitLab answers 404 for a private project to a non-member, so that
 	// its existence is not revealed. A nil viewer is patkit itself, which
 	// sees everything (it asks so to let a bot it manages reach its own
-	// token's resource).
+	// token's resource). An anonymous caller (GET /projects/:id and GET
+	// /groups/:id serve them) is a non-nil viewer whose User is nil: show
+	// it only what is public.
 	Resource(ctx context.Context, viewer *Principal, typ ResourceType, ref string) (*Resource, error)
 	// AccessLevel returns the user's level in the resource, NoAccess if the
 	// user is not a member.
@@ -92,11 +124,40 @@ type BotDirectory interface {
 	DeleteBot(ctx context.Context, id int64) error
 }
 
+// UserSearcher is the optional ability of a Directory that searches and
+// lists its users, for GET /users without a username (GitLab's search=
+// parameter, and the list of every user). Without it the Service answers a
+// search with the user whose username equals the search term, compared
+// without regard to case (a part of what GitLab answers, which also
+// matches parts of names and usernames), and a list without search or
+// username with no users.
+type UserSearcher interface {
+	// SearchUsers returns one page of the users matching q, ordered by ID
+	// descending (GitLab's default order), and how many match in all.
+	// q.Search, when not empty, matches a part of the username or name
+	// without regard to case, or the whole email address; the other
+	// fields of q are filters. Bots the Service manages (see
+	// BotDirectory) are not expected among the results.
+	SearchUsers(ctx context.Context, q *UserQuery) (users []*User, total int, err error)
+}
+
+// MembershipDirectory is the optional ability of a ResourceDirectory that
+// lists a user's memberships, for GET
+// /personal_access_tokens/self/associations. Without it that endpoint
+// lists no groups and no projects.
+type MembershipDirectory interface {
+	// Memberships returns one page (offset, limit) of the projects or the
+	// groups (typ) of which the user is a member at level minLevel or
+	// above, ordered by ID ascending, and how many there are in all.
+	Memberships(ctx context.Context, userID int64, typ ResourceType, minLevel AccessLevel, offset, limit int) (rs []*Resource, total int, err error)
+}
+
 // MemDirectory is a Directory held in memory, for tests, examples and small
-// embeddings, with both optional abilities: ResourceDirectory (every
-// resource is visible to every user) and BotDirectory (bots live in memory,
-// so they are lost on restart; a host that wants restart-safe bots without
-// a user table leaves BotDirectory out and lets the Service manage them).
+// embeddings, with every optional ability: ResourceDirectory (a resource
+// is visible to administrators, its members, and everyone when Public),
+// BotDirectory (bots live in memory, so they are lost on restart; a host
+// that wants restart-safe bots without a user table leaves BotDirectory out
+// and lets the Service manage them), UserSearcher and MembershipDirectory.
 // The zero value is empty and ready to use; it is safe for concurrent use.
 type MemDirectory struct {
 	mu        sync.RWMutex
@@ -192,7 +253,7 @@ func (d *MemDirectory) Resource(_ context.Context, viewer *Principal, typ Resour
 		}
 	}
 	if found == nil || viewer != nil && !found.Public && !viewer.Admin() &&
-		d.members[memberKey{typ, found.ID, viewer.User().ID}] == NoAccess {
+		(viewer.User() == nil || d.members[memberKey{typ, found.ID, viewer.User().ID}] == NoAccess) {
 		return nil, fmt.Errorf("%s %q: %w", typ, ref, ErrNotFound)
 	}
 	c := *found
@@ -249,4 +310,43 @@ func (d *MemDirectory) DeleteBot(_ context.Context, id int64) error {
 		}
 	}
 	return nil
+}
+
+// SearchUsers implements UserSearcher.
+func (d *MemDirectory) SearchUsers(_ context.Context, q *UserQuery) ([]*User, int, error) {
+	d.mu.RLock()
+	var all []*User
+	for _, u := range d.users {
+		if q.Match(u) {
+			all = append(all, u)
+		}
+	}
+	d.mu.RUnlock()
+	slices.SortFunc(all, func(a, b *User) int { return cmp.Compare(b.ID, a.ID) })
+	return pageOf(all, q.Offset(), q.PerPage), len(all), nil
+}
+
+// Memberships implements MembershipDirectory.
+func (d *MemDirectory) Memberships(_ context.Context, userID int64, typ ResourceType, minLevel AccessLevel, offset, limit int) ([]*Resource, int, error) {
+	d.mu.RLock()
+	var all []*Resource
+	for k, level := range d.members {
+		if k.user == userID && k.typ == typ && level >= max(minLevel, MinimalAccess) {
+			if r := d.resources[typ][k.id]; r != nil {
+				c := *r
+				all = append(all, &c)
+			}
+		}
+	}
+	d.mu.RUnlock()
+	slices.SortFunc(all, func(a, b *Resource) int { return cmp.Compare(a.ID, b.ID) })
+	return pageOf(all, offset, limit), len(all), nil
+}
+
+// pageOf returns the elements of s from offset, at most limit of them.
+func pageOf[T any](s []T, offset, limit int) []T {
+	if offset < 0 || offset >= len(s) || limit <= 0 {
+		return nil
+	}
+	return s[offset:min(len(s), offset+limit)]
 }

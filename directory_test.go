@@ -296,3 +296,68 @@ func TestServiceBotSeesItsResource(t *testing.T) {
 		t.Errorf("the bot rotates itself: %v", err)
 	}
 }
+
+func TestMemDirectoryLookups(t *testing.T) {
+	ctx := t.Context()
+	d := new(patkit.MemDirectory)
+	for i, name := range []string{"root", "alice", "bob", "carol"} {
+		d.AddUser(patkit.User{ID: int64(i + 1), Username: name, Name: strings.ToUpper(name), Blocked: name == "carol"})
+	}
+	d.AddResource(patkit.Resource{Type: patkit.ResourceProject, ID: 1, FullPath: "acme/public", Public: true})
+	d.AddResource(patkit.Resource{Type: patkit.ResourceProject, ID: 2, FullPath: "acme/private"})
+	d.AddResource(patkit.Resource{Type: patkit.ResourceProject, ID: 3, FullPath: "acme/other"})
+	d.AddResource(patkit.Resource{Type: patkit.ResourceGroup, ID: 1, FullPath: "acme"})
+	d.SetAccess(patkit.ResourceProject, 2, 2, patkit.Developer)
+	d.SetAccess(patkit.ResourceProject, 1, 2, patkit.Guest)
+	d.SetAccess(patkit.ResourceProject, 3, 2, patkit.MinimalAccess)
+	d.SetAccess(patkit.ResourceGroup, 1, 2, patkit.Owner)
+
+	// Anonymous viewers (a Principal without user) see public resources.
+	anon := &patkit.Principal{}
+	if _, err := d.Resource(ctx, anon, patkit.ResourceProject, "acme/public"); err != nil {
+		t.Errorf("anonymous, public: %v", err)
+	}
+	if _, err := d.Resource(ctx, anon, patkit.ResourceProject, "2"); !errors.Is(err, patkit.ErrNotFound) {
+		t.Errorf("anonymous, private: %v", err)
+	}
+
+	users, total, err := d.SearchUsers(ctx, &patkit.UserQuery{Search: "O", Active: true, Page: 1, PerPage: 1})
+	if err != nil || total != 2 || len(users) != 1 || users[0].Username != "bob" {
+		t.Errorf("search: %v %d %v", users, total, err)
+	}
+	users, total, _ = d.SearchUsers(ctx, &patkit.UserQuery{Page: 3, PerPage: 2})
+	if total != 4 || len(users) != 0 {
+		t.Errorf("beyond the last page: %v %d", users, total)
+	}
+
+	rs, total, err := d.Memberships(ctx, 2, patkit.ResourceProject, patkit.NoAccess, 0, 10)
+	if err != nil || total != 3 || len(rs) != 3 || rs[0].ID != 1 || rs[2].ID != 3 {
+		t.Errorf("memberships: %v %d %v", rs, total, err)
+	}
+	rs, total, _ = d.Memberships(ctx, 2, patkit.ResourceProject, patkit.Reporter, 0, 10)
+	if total != 1 || rs[0].ID != 2 {
+		t.Errorf("memberships at Reporter: %v %d", rs, total)
+	}
+	rs, total, _ = d.Memberships(ctx, 2, patkit.ResourceProject, patkit.NoAccess, 2, 10)
+	if total != 3 || len(rs) != 1 || rs[0].ID != 3 {
+		t.Errorf("memberships from offset 2: %v %d", rs, total)
+	}
+	rs, total, _ = d.Memberships(ctx, 2, patkit.ResourceGroup, patkit.Owner, 0, 10)
+	if total != 1 || rs[0].FullPath != "acme" {
+		t.Errorf("group memberships: %v %d", rs, total)
+	}
+	// A returned resource is a copy.
+	rs[0].FullPath = "changed"
+	if r, _ := d.Resource(ctx, nil, patkit.ResourceGroup, "1"); r.FullPath != "acme" {
+		t.Error("Memberships shares its resources")
+	}
+
+	r := patkit.Resource{FullPath: "acme/sub/web.site"}
+	if r.Path() != "web.site" || r.DisplayName() != "web.site" {
+		t.Errorf("Path %q, DisplayName %q", r.Path(), r.DisplayName())
+	}
+	r.Name = "Site"
+	if r.DisplayName() != "Site" {
+		t.Errorf("DisplayName %q", r.DisplayName())
+	}
+}

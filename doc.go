@@ -49,13 +49,29 @@
 // # Directory
 //
 // A host tells patkit about its users through a [Directory] of two
-// methods. Two abilities are optional, found by type assertion as
+// methods. Other abilities are optional, found by type assertion as
 // database/sql finds a driver's: [ResourceDirectory] (projects, groups and
-// memberships, for project and group access tokens; without it those
-// endpoints answer 404) and [BotDirectory] (the host creates the bot users
-// of those tokens; without it the Service manages them itself, known from
-// the tokens it stores, so they survive restarts and are shared by every
-// instance of a database).
+// memberships, for project and group access tokens and the project and
+// group lookups; without it those endpoints answer 404), [BotDirectory]
+// (the host creates the bot users of those tokens; without it the Service
+// manages them itself, known from the tokens it stores, so they survive
+// restarts and are shared by every instance of a database),
+// [UserSearcher] (user searches and lists, GET /users; without it a search
+// finds only the user of that exact username) and [MembershipDirectory] (a
+// user's groups and projects, GET
+// /personal_access_tokens/self/associations; without it both lists are
+// empty). [MemDirectory] has them all.
+//
+// # Identity lookups
+//
+// GitLab's clients look up the current user, users, projects, groups and
+// the version before they manage tokens. [Service.CurrentUser],
+// [Service.User], [Service.Users], [Service.Resource] and
+// [Service.Associations] answer those lookups with GitLab's authorization
+// (anonymous callers may look a user up by username and see public
+// projects and groups, but not read users by ID or list them); package
+// httpapi renders GitLab's entities. A [Resource]'s Name, Description and
+// CreatedAt, all optional, describe it there.
 //
 // # Errors
 //
@@ -86,6 +102,10 @@
 //     level the token was created with.
 //   - Fine-grained (granular) tokens, service accounts and OAuth tokens are
 //     not implemented.
+//   - GET /version reports GitLab 19.6.0 ([GitLabVersion]), the release
+//     whose source the API was read in, so that clients gating features on
+//     the version treat patkit as a GitLab 19.x; patkit's own version
+//     ([Version]) is in a field of its own.
 //
 // # Implementing a Store
 //
@@ -97,5 +117,6 @@
 // against Match and Compare, the 10,000-row count cut-off, cancelled
 // contexts, use after Close, and concurrent rotation with exactly one
 // winner. A Store whose database serves several processes should also be
-// a [Watcher].
+// a [Watcher], and one that can revoke a rotation family in one
+// transaction a [FamilyRevoker].
 package patkit

@@ -151,3 +151,56 @@ func ExampleService_Principal() {
 	// alice false 0 <nil>
 	// patkit: unauthorized
 }
+
+// The lookups glab makes before `glab token create --user alice`: who am
+// I, and who is alice. Anonymous callers may look a user up by username,
+// but not list users.
+func ExampleService_Users() {
+	ctx := context.Background()
+	svc, root := exampleService()
+
+	me, err := svc.CurrentUser(root)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(me.Username, me.AdminFields)
+
+	pg, err := svc.Users(ctx, nil, patkit.UserQuery{Username: "ALICE"})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(len(pg.Users), pg.Users[0].ID, pg.AdminFields)
+
+	_, err = svc.Users(ctx, nil, patkit.UserQuery{})
+	fmt.Println(err)
+	// Output:
+	// root true
+	// 1 2 false
+	// patkit: forbidden: Not authorized to access /api/v4/users
+}
+
+// A project as GitLab's GET /projects/:id shows it: anonymous callers see
+// public projects only, and the project's group gives its namespace.
+func ExampleService_Resource() {
+	ctx := context.Background()
+	dir := new(patkit.MemDirectory)
+	dir.AddUser(patkit.User{ID: 2, Username: "alice", Name: "Alice"})
+	dir.AddResource(patkit.Resource{Type: patkit.ResourceGroup, ID: 7, FullPath: "acme", Name: "ACME", Public: true})
+	dir.AddResource(patkit.Resource{Type: patkit.ResourceProject, ID: 9, FullPath: "acme/widgets", Public: true})
+	dir.AddResource(patkit.Resource{Type: patkit.ResourceProject, ID: 10, FullPath: "acme/secret"})
+	svc, err := patkit.New(memstore.New(), dir, []byte("an instance key of 32+ bytes....."), nil)
+	if err != nil {
+		panic(err)
+	}
+	v, err := svc.Resource(ctx, nil, patkit.ResourceProject, "acme/widgets")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(v.ID, v.FullName, v.Namespace.Kind, v.Namespace.ID)
+
+	_, err = svc.Resource(ctx, nil, patkit.ResourceProject, "acme/secret")
+	fmt.Println(err)
+	// Output:
+	// 9 ACME / widgets group 7
+	// patkit: not found: Project Not Found
+}

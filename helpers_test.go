@@ -37,11 +37,18 @@ type countingStore struct {
 	patkit.Store
 	getByDigest, setLastUsed, writes atomic.Int64
 	failSetLastUsed                  bool
+	// afterGetByDigest, when set, runs after each read by digest, before
+	// the token is returned.
+	afterGetByDigest func()
 }
 
 func (s *countingStore) GetByDigest(ctx context.Context, d []byte) (*patkit.Token, error) {
 	s.getByDigest.Add(1)
-	return s.Store.GetByDigest(ctx, d)
+	t, err := s.Store.GetByDigest(ctx, d)
+	if s.afterGetByDigest != nil {
+		s.afterGetByDigest()
+	}
+	return t, err
 }
 
 func (s *countingStore) SetLastUsed(ctx context.Context, id int64, at time.Time, ips []string) error {

@@ -72,6 +72,17 @@ const (
 	// RevokeResourceToken: revoke the access token Target.Token of
 	// Target.Resource, whose bot user is Target.Bot.
 	RevokeResourceToken
+	// ManageAnyToken: identify or revoke any token of the instance by its
+	// secret (the token information API).
+	ManageAnyToken
+	// ReadCurrentUser: see oneself (GET /user) and one's token's
+	// associations.
+	ReadCurrentUser
+	// ReadUser: see a user by ID (GET /users/:id).
+	ReadUser
+	// ListUsers: list or search users (GET /users without a username;
+	// with one, anyone may look a user up).
+	ListUsers
 )
 
 // Target is what an Action applies to. Only the fields an action needs are
@@ -94,13 +105,17 @@ type Target struct {
 // zero Principal are never allowed anything.
 //
 //   - Administrators read, revoke and rotate every token, create tokens for
-//     any user and manage impersonation tokens.
+//     any user, manage impersonation tokens, and identify or revoke any
+//     token by its secret.
 //   - A user reads and rotates their own tokens, and revokes them unless
 //     they are impersonation tokens.
 //   - Any user except a bot creates limited tokens for themselves.
 //   - Project access tokens need Maintainer (40) or more, group access
 //     tokens Owner (50); creating and rotating them also needs the resource
 //     to allow token creation and a caller who is not a bot.
+//   - Any user, bots included, sees themselves and other users, and lists
+//     and searches users. Which projects and groups a user sees is the
+//     ResourceDirectory's decision, not an Action.
 func Allowed(p *Principal, a Action, t Target) bool {
 	if p == nil || p.user == nil || p.user.Blocked {
 		return false
@@ -110,7 +125,7 @@ func Allowed(p *Principal, a Action, t Target) bool {
 		return p.admin || p.user.ID == t.OwnerID
 	case RevokeToken:
 		return t.Token != nil && (p.admin || p.user.ID == t.Token.UserID && !t.Token.Impersonation)
-	case CreateUserToken, ManageImpersonation:
+	case CreateUserToken, ManageImpersonation, ManageAnyToken:
 		return p.admin
 	case CreateOwnToken:
 		return !p.user.Bot
@@ -119,13 +134,16 @@ func Allowed(p *Principal, a Action, t Target) bool {
 	case CreateResourceToken, RotateResourceToken:
 		return t.Resource != nil && !t.Resource.TokenCreationDisabled && !p.user.Bot &&
 			(p.admin || t.Level >= managerLevel(t.Resource.Type))
+	case ReadCurrentUser, ReadUser, ListUsers:
+		return true
 	}
 	return false
 }
 
 // Authorize is Allowed with GitLab's answer: nil when p may perform a on t,
 // otherwise the *Error GitLab gives for the refusal. The zero Principal
-// always gets ErrUnauthorized.
+// gets ErrUnauthorized, except for ReadUser and ListUsers, which GitLab
+// refuses anonymous callers with 403.
 //
 //	ReadUserTokens        ErrUnauthorized (GitLab hides whose tokens exist)
 //	RevokeToken           ErrBadRequest "Not permitted to revoke"
@@ -136,6 +154,10 @@ func Allowed(p *Principal, a Action, t Target) bool {
 //	CreateResourceToken   ErrBadRequest "User does not have permission to create project access token"
 //	RotateResourceToken   ErrNotFound for administrators, else ErrUnauthorized
 //	RevokeResourceToken   ErrBadRequest "<caller's name> cannot delete <bot's name>"
+//	ManageAnyToken        ErrForbidden
+//	ReadCurrentUser       ErrUnauthorized
+//	ReadUser              ErrForbidden "Not authorized!"
+//	ListUsers             ErrForbidden "Not authorized to access /api/v4/users"
 //
 // The Service calls it for every decision, and package httpapi for the
 // checks GitLab makes before it reads parameters, so both answer alike.
@@ -143,13 +165,19 @@ func Authorize(p *Principal, a Action, t Target) error {
 	if Allowed(p, a, t) {
 		return nil
 	}
+	switch a {
+	case ReadUser:
+		return newError(ErrForbidden, "Not authorized!")
+	case ListUsers:
+		return newError(ErrForbidden, "Not authorized to access /api/v4/users")
+	}
 	if p == nil || p.user == nil {
 		return newError(ErrUnauthorized, "")
 	}
 	switch a {
 	case RevokeToken:
 		return newError(ErrBadRequest, "Not permitted to revoke")
-	case CreateUserToken, ManageImpersonation:
+	case CreateUserToken, ManageImpersonation, ManageAnyToken:
 		return newError(ErrForbidden, "")
 	case CreateOwnToken:
 		return invalid(FieldError{"base", "Not permitted to create"})

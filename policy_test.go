@@ -57,6 +57,9 @@ func TestAllowed(t *testing.T) {
 		{"admin manages impersonation", admin, patkit.ManageImpersonation, patkit.Target{}, true},
 		{"user cannot manage impersonation", alice, patkit.ManageImpersonation, patkit.Target{}, false},
 		{"admin outside admin mode cannot manage impersonation", noMode, patkit.ManageImpersonation, patkit.Target{}, false},
+		{"admin manages any token", admin, patkit.ManageAnyToken, patkit.Target{}, true},
+		{"user cannot manage any token", alice, patkit.ManageAnyToken, patkit.Target{}, false},
+		{"admin outside admin mode cannot manage any token", noMode, patkit.ManageAnyToken, patkit.Target{}, false},
 
 		// POST /user/personal_access_tokens
 		{"user creates own", alice, patkit.CreateOwnToken, patkit.Target{}, true},
@@ -91,6 +94,17 @@ func TestAllowed(t *testing.T) {
 		{"group reporter cannot revoke", bob, patkit.RevokeResourceToken, patkit.Target{Resource: group, Level: patkit.Reporter}, false},
 		{"admin revokes resource token", admin, patkit.RevokeResourceToken, patkit.Target{Resource: project}, true},
 
+		// GET /user, /users/:id, /users
+		{"user sees self", alice, patkit.ReadCurrentUser, patkit.Target{}, true},
+		{"bot sees self", bot, patkit.ReadCurrentUser, patkit.Target{}, true},
+		{"user reads a user", alice, patkit.ReadUser, patkit.Target{}, true},
+		{"user lists users", bob, patkit.ListUsers, patkit.Target{}, true},
+		{"admin outside admin mode lists users", noMode, patkit.ListUsers, patkit.Target{}, true},
+		{"blocked cannot read users", blocked, patkit.ReadUser, patkit.Target{}, false},
+		{"anonymous cannot see self", nil, patkit.ReadCurrentUser, patkit.Target{}, false},
+		{"anonymous cannot read users", nil, patkit.ReadUser, patkit.Target{}, false},
+		{"anonymous cannot list users", &patkit.Principal{}, patkit.ListUsers, patkit.Target{}, false},
+
 		{"unknown action", admin, patkit.Action(0), patkit.Target{}, false},
 	}
 	for _, tt := range tests {
@@ -99,5 +113,23 @@ func TestAllowed(t *testing.T) {
 				t.Errorf("Allowed = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestAuthorizeLookups checks GitLab's answers to anonymous lookups: 401
+// for oneself, 403 with GitLab's reasons for users.
+func TestAuthorizeLookups(t *testing.T) {
+	for _, tt := range []struct {
+		a    patkit.Action
+		code error
+		msg  string
+	}{
+		{patkit.ReadCurrentUser, patkit.ErrUnauthorized, ""},
+		{patkit.ReadUser, patkit.ErrForbidden, "Not authorized!"},
+		{patkit.ListUsers, patkit.ErrForbidden, "Not authorized to access /api/v4/users"},
+	} {
+		for _, p := range []*patkit.Principal{nil, {}} {
+			wantErr(t, patkit.Authorize(p, tt.a, patkit.Target{}), tt.code, tt.msg)
+		}
 	}
 }

@@ -81,7 +81,7 @@ type Service struct {
 	opts  Options
 
 	keyVerified atomic.Bool // VerifyKey succeeded
-	leases      sync.Map    // token ID -> struct{}: a last-used write in progress
+	uses        useLog      // this process's last-used writes
 	cache       *authCache
 	macs        sync.Pool // of *mac: HMAC-SHA-256 keyed with key, reused
 }
@@ -199,7 +199,6 @@ func (p *Page) HasNext() bool {
 // state costs two SHA-256 blocks and four allocations.
 type mac struct {
 	h   hash.Hash
-	in  []byte // the secret, copied: hash.Hash.Write takes bytes
 	sum []byte // capacity sha256.Size
 }
 
@@ -210,8 +209,7 @@ func (s *Service) digestInto(d *[sha256.Size]byte, secret string) {
 		m = &mac{h: hmac.New(sha256.New, s.key), sum: make([]byte, 0, sha256.Size)}
 	}
 	m.h.Reset()
-	m.in = append(m.in[:0], secret...)
-	m.h.Write(m.in)
+	m.h.Write(readOnlyBytes(secret)) // a hash.Hash only reads what it is given
 	copy(d[:], m.h.Sum(m.sum[:0]))
 	s.macs.Put(m)
 }
@@ -235,6 +233,7 @@ func (s *Service) seal(ctx context.Context, t *Token) (string, error) {
 		return "", fmt.Errorf("patkit: generate secret: %w", err)
 	}
 	t.Digest = s.digest(secret)
-	s.cache.known(t.Digest)
+	key := cacheKey(secret)
+	s.cache.known(key[:])
 	return secret, nil
 }

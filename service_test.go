@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -471,8 +472,48 @@ func TestLastUsedConcurrentUsesCoalesce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := w.store.setLastUsed.Load(); n < 1 || n > 50 {
-		t.Errorf("%d last-used writes", n)
+	if n := w.store.setLastUsed.Load(); n != 1 {
+		t.Errorf("%d last-used writes, want 1", n)
+	}
+}
+
+// TestLastUsedOnceAfterStaleRead: a request that read a token before
+// another request's last-used write committed must not write it again,
+// with the cache or without it (or after the cache dropped the token).
+func TestLastUsedOnceAfterStaleRead(t *testing.T) {
+	for _, size := range []int{0, -1} {
+		t.Run(fmt.Sprintf("CacheSize=%d", size), func(t *testing.T) {
+			w := newWorld(t, &patkit.Options{CacheSize: size})
+			_, secret := w.pat(t, 2)
+			read, written := make(chan struct{}), make(chan struct{})
+			var calls atomic.Int64
+			w.store.afterGetByDigest = func() {
+				if calls.Add(1) == 1 { // the stale reader
+					close(read)
+					<-written
+				}
+			}
+			req := patkit.AuthRequest{RemoteIP: "10.0.0.1"}
+			stale := make(chan error)
+			go func() {
+				_, err := w.svc.Authenticate(t.Context(), secret, req)
+				stale <- err
+			}()
+			<-read
+			if _, err := w.svc.Authenticate(t.Context(), secret, req); err != nil {
+				t.Fatal(err)
+			}
+			if n := w.store.setLastUsed.Load(); n != 1 {
+				t.Fatalf("%d last-used writes after the first use, want 1", n)
+			}
+			close(written)
+			if err := <-stale; err != nil {
+				t.Fatal(err)
+			}
+			if n := w.store.setLastUsed.Load(); n != 1 {
+				t.Errorf("%d last-used writes, want 1: the stale read wrote again", n)
+			}
+		})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +140,30 @@ func TestServiceDigestMatches(t *testing.T) {
 			t.Errorf("pooled digest of %q differs", secret)
 		}
 	}
+}
+
+// FuzzWellFormed checks wellFormed against the rule written plainly: the
+// prefix, 27 base64url characters, and the lower-case base-36 CRC-32 of
+// everything before, padded to 7 characters.
+func FuzzWellFormed(f *testing.F) {
+	s, err := newSecret(DefaultPrefix, rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(s)
+	f.Add(strings.ToUpper(s))
+	f.Add(s[:len(s)-1] + "!")
+	f.Add(DefaultPrefix + strings.Repeat("A", secretBodyLen) + "zzzzzzz")
+	f.Fuzz(func(t *testing.T, secret string) {
+		want := false
+		if body, ok := strings.CutPrefix(secret, DefaultPrefix); ok && len(body) == secretBodyLen+secretCRCLen {
+			_, err := base64.RawURLEncoding.DecodeString(body[:secretBodyLen] + "A") // 28 characters decode whole
+			sum := body[secretBodyLen:]
+			want = err == nil && strings.Trim(sum, "0123456789abcdefghijklmnopqrstuvwxyz") == "" &&
+				checksum(secret[:len(secret)-secretCRCLen]) == sum
+		}
+		if got := wellFormed(DefaultPrefix, secret); got != want {
+			t.Errorf("wellFormed(%q) = %v, want %v", secret, got, want)
+		}
+	})
 }

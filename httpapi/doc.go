@@ -26,6 +26,83 @@
 //	DELETE /projects/:id/access_tokens/:token_id
 //	POST   /projects/:id/access_tokens/:token_id/rotate
 //	POST   /projects/:id/access_tokens/self/rotate
+//	POST   /admin/token                                  administrators: whose token is this secret?
+//	DELETE /admin/token                                  administrators: revoke it
+//
+// and the lookups GitLab's clients make before they manage tokens (glab
+// resolves --user @me and --user NAME with the first two; python-gitlab's
+// gl.auth(), users.get, projects.get, groups.get and version() call them):
+//
+//	GET    /user                                         read_user, api, read_api
+//	GET    /users?username=NAME                          the same; anonymous callers too
+//	GET    /users                                        search=, filters, pagination; signed in
+//	GET    /users/:id                                    read_user, api, read_api; signed in
+//	GET    /projects/:id                                 api, read_api; anonymous: public ones
+//	GET    /groups/:id                                   api, read_api; anonymous: public ones
+//	GET    /version                                      read_user, api, read_api
+//	GET    /personal_access_tokens/self/associations     any scope
+//
+// GET /user answers the user the token acts as (the impersonated user of
+// an impersonation token, the bot of a project or group token, the Sudo
+// target under Sudo) as GitLab's UserPublic entity, or UserWithAdmin
+// (is_admin, note, ...) when that user is an administrator, admin mode or
+// not. GET /users answers UserBasic (UserWithAdmin to callers acting as
+// administrators), GET /users/:id User (UserDetailsWithAdmin); see
+// https://docs.gitlab.com/api/users/. Anonymous callers get 403
+// {"message":"403 Forbidden - Not authorized to access /api/v4/users"}
+// from GET /users without a username and 403 {"message":"403 Forbidden -
+// Not authorized!"} from GET /users/:id; an unknown user is 404
+// {"message":"404 User Not Found"}, and a :id that is not a number does
+// not match the route (404 {"message":"404 Not Found"}). username matches
+// exactly, without regard to case: 0 or 1 users. search= and the list of
+// every user need a Directory that is a patkit.UserSearcher; without one,
+// search= finds only the user whose username equals the term, and a list
+// without username or search is empty.
+//
+// GET /projects/:id answers GitLab's ProjectWithAccess entity (with
+// permissions; ProjectDetails, without them, to anonymous callers) and GET
+// /groups/:id its Group entity (https://docs.gitlab.com/api/projects/,
+// https://docs.gitlab.com/api/groups/). What the caller may not see is the
+// same 404 as what does not exist ({"message":"404 Project Not Found"},
+// {"message":"404 Group Not Found"}), as is every project and group when
+// the Directory is not a patkit.ResourceDirectory.
+//
+// GET /version answers {"version":"19.6.0","revision":"0739b8bf",
+// "patkit":"<patkit's module version>"}: the GitLab release whose API
+// patkit follows (patkit.GitLabVersion; clients that gate features on the
+// version choose by it), and patkit's own version in a field GitLab's
+// clients ignore.
+//
+// GET /personal_access_tokens/self/associations answers
+// {"groups":[...],"projects":[...]}, the groups and projects the token's
+// user is a member of (min_access_level filters), each list paginated with
+// the same page and per_page and the headers describing the projects, as
+// GitLab writes them last
+// (https://docs.gitlab.com/api/personal_access_tokens/). Memberships come
+// from a Directory that is a patkit.MembershipDirectory; without one both
+// lists are empty.
+//
+// Fields of these entities that patkit does not know are null, or GitLab's
+// default for a new user or group where that default is certain: a user's
+// email, public_email, avatar_url and created_at are null, bio and the
+// profile strings "", followers 0, identities [], two_factor_enabled,
+// external and private_profile false, theme_id, projects_limit,
+// can_create_group and can_create_project null, highest_role 0; a
+// project's description (when the host gives none), created_at,
+// last_activity_at, avatar_url and clone URLs are null, tag_list and
+// topics [], star_count 0, notification_level 3 (global); a group's
+// settings are GitLab's defaults for a new group (two-factor grace period
+// 48, project creation by Developers, subgroups by Maintainers, branch
+// protection 2, organization 1). visibility is "public" for a Resource
+// marked Public and "private" otherwise. web_url is on
+// [Options.ExternalURL] (relative without it, as Link URLs).
+//
+// The last two are GitLab's token information API
+// (https://docs.gitlab.com/api/admin/token/): the token parameter holds a
+// secret of any kind; the answer is the PersonalAccessToken entity
+// (never the secret), 404 {"message":{"error":"Not found"}} for a
+// secret no token has, and 422 {"message":"Token type not supported."}
+// for a value without the instance's prefix.
 //
 // A project or group :id is a numeric ID or a URL-encoded full path
 // (acme%2Fwidgets). Statuses, bodies, headers and entities follow GitLab's
@@ -165,7 +242,11 @@
 //   - description is null when empty: the Service does not distinguish an
 //     empty description from none. granular is always false; granular_scopes
 //     and the expired field are not produced, and POST
-//     /user/personal_access_tokens requires scopes ("scopes is missing").
+//     /user/personal_access_tokens requires scopes. Without name and scopes
+//     the create endpoints answer GitLab 18's 400 {"error":"name is
+//     missing, scopes is missing"}, not GitLab 19's "scopes,
+//     granular_scopes are missing, exactly one parameter must be
+//     provided": that message offers a parameter patkit does not accept.
 //   - GET /{projects,groups}/:id/access_tokens/self is an unknown token
 //     (404), as in the GitLab code read; a non-numeric :token_id finds no
 //     token (Rails would cast "12abc" to 12).
@@ -174,8 +255,28 @@
 //     accepts their username there, then fails validation with 400). An
 //     administrator with an empty user_id or 0 gets 404.
 //   - If-Unmodified-Since on impersonation token revocation is ignored
-//     (tokens have no updated_at), and GET /personal_access_tokens/self/associations
-//     is not served.
+//     (tokens have no updated_at).
+//   - GET /projects/:id leaves out default_branch, readme_url and
+//     forks_count (patkit has no repositories; GitLab leaves them out for
+//     callers who may not read code) and the owner of personal projects,
+//     and does not follow redirects of renamed projects (301). GET
+//     /groups/:id leaves out projects and shared_projects, as GitLab does
+//     with with_projects=false. A personal namespace's id is its user's ID.
+//     statistics, license, with_projects and with_custom_attributes are
+//     validated and ignored.
+//   - GET /users validates order_by, sort, two_factor, created_after,
+//     created_before and its Boolean filters but applies only active,
+//     blocked, admins (for administrators) and without_project_bots;
+//     results are by ID, newest first. extern_uid and provider find
+//     nobody (patkit knows no identities). A repeated username
+//     (username=a&username=b) is a list and answers 400 "username is
+//     invalid", as for every parameter (see below).
+//   - GET /users/:id is not rate-limited, and user names are never
+//     redacted for any viewer. A bot's email (GitLab: <username>@noreply.<host>) is null.
+//   - GET /personal_access_tokens/self/associations lists memberships
+//     only, whatever min_access_level; GitLab's finders may also list
+//     public groups and projects without it. A bot user the Service
+//     manages (see patkit.BotDirectory) lists its token's resource.
 //   - An empty Sudo value is ignored; per_page below 1 is 20 and page is
 //     capped at 2^31-1.
 //   - There are no OAuth tokens, so the 400 and 405 answers GitLab gives

@@ -46,21 +46,30 @@ const (
 // milliseconds and Z.
 type timestamp time.Time
 
-func (t timestamp) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Time(t).UTC().Format("2006-01-02T15:04:05.000Z") + `"`), nil
+// MarshalText, rather than MarshalJSON, lets encoding/json write the
+// string itself instead of parsing what a MarshalJSON returns.
+func (t timestamp) MarshalText() ([]byte, error) {
+	return time.Time(t).UTC().AppendFormat(make([]byte, 0, 24), "2006-01-02T15:04:05.000Z"), nil
 }
 
 // date is a date rendered YYYY-MM-DD.
 type date time.Time
 
-func (d date) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Time(d).UTC().Format(time.DateOnly) + `"`), nil
+func (d date) MarshalText() ([]byte, error) {
+	return time.Time(d).UTC().AppendFormat(make([]byte, 0, 10), time.DateOnly), nil
 }
 
 // newEntity renders t as the entity of kind at now; a non-empty secret
 // adds the token field (the *WithToken entities of create and rotate).
 func newEntity(t *patkit.Token, kind entityKind, secret string, now time.Time) *entity {
-	e := &entity{
+	e := new(entity)
+	e.fill(t, kind, secret, now)
+	return e
+}
+
+// fill sets e to the entity of t, as newEntity describes.
+func (e *entity) fill(t *patkit.Token, kind entityKind, secret string, now time.Time) {
+	*e = entity{
 		ID:        t.ID,
 		Name:      t.Name,
 		Revoked:   t.Revoked,
@@ -99,13 +108,13 @@ func newEntity(t *patkit.Token, kind entityKind, secret string, now time.Time) *
 	if secret != "" {
 		e.Token = new(secret)
 	}
-	return e
 }
 
-func entities(toks []*patkit.Token, kind entityKind, now time.Time) []*entity {
-	out := make([]*entity, len(toks))
+// entities renders a page, its entities allocated together.
+func entities(toks []*patkit.Token, kind entityKind, now time.Time) []entity {
+	out := make([]entity, len(toks))
 	for i, t := range toks {
-		out[i] = newEntity(t, kind, "", now)
+		out[i].fill(t, kind, "", now)
 	}
 	return out
 }

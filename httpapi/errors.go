@@ -55,8 +55,24 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeMessage writes GitLab's {"message": ...} shape.
 func writeMessage(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"message": msg})
+	writeJSON(w, status, message{msg})
 }
+
+// message is GitLab's {"message": ...} body: a struct, which encodes with
+// fewer allocations than a map.
+type message struct {
+	Message string `json:"message"`
+}
+
+// nestedError is an error GitLab renders as {"message":{"error":msg}}
+// (render_api_error! given a hash), such as the token information API's
+// 404.
+type nestedError struct {
+	status int
+	msg    string
+}
+
+func (e *nestedError) Error() string { return e.msg }
 
 // errorWriter renders errors; log receives what is unexpected.
 type errorWriter struct {
@@ -67,18 +83,27 @@ type errorWriter struct {
 // write answers err in GitLab's shape for it: the one table that maps
 // patkit's errors to statuses and bodies.
 func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, style invalidStyle) {
-	var pe *paramError
-	if errors.As(err, &pe) {
+	// errors.AsType, unlike errors.As, allocates nothing.
+	if pe, ok := errors.AsType[*paramError](err); ok {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": pe.Error()})
 		return
 	}
-	var te *throttledError
-	if errors.As(err, &te) {
+	if te, ok := errors.AsType[*throttledError](err); ok {
 		writeThrottled(w, te)
 		return
 	}
-	var e *patkit.Error
-	if !errors.As(err, &e) {
+	if ne, ok := errors.AsType[*nestedError](err); ok {
+		writeJSON(w, ne.status, struct {
+			Message struct {
+				Error string `json:"error"`
+			} `json:"message"`
+		}{struct {
+			Error string `json:"error"`
+		}{ne.msg}})
+		return
+	}
+	e, ok := errors.AsType[*patkit.Error](err)
+	if !ok {
 		e = &patkit.Error{}
 	}
 	switch {
@@ -115,6 +140,8 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, s
 		writeMessage(w, http.StatusBadRequest, withReason("400 Bad request", e.Message))
 	case errors.Is(err, patkit.ErrNotAllowed):
 		writeMessage(w, http.StatusMethodNotAllowed, "405 Method Not Allowed")
+	case errors.Is(err, patkit.ErrInvalid) && len(e.Fields) == 0 && e.Message != "":
+		writeMessage(w, http.StatusUnprocessableEntity, e.Message)
 	case errors.Is(err, patkit.ErrInvalid) && len(e.Fields) > 0:
 		switch style {
 		case invalidSentence:

@@ -70,6 +70,15 @@ func FuzzAPI(f *testing.F) {
 		{"GET", "/api/v4/personal_access_tokens?search=" + url.QueryEscape(words), "", ""},
 		{"GET", "/api/v4/personal_access_tokens?search=" + strings.Repeat("x", 64<<10), "", ""},
 		{"GET", "/api/v4/personal_access_tokens", "application/json", `{"search":"` + words + `"}`},
+		// Identity lookups.
+		{"GET", "/api/v4/user", "", ""},
+		{"GET", "/api/v4/users?username=alice&search=a&active=1&order_by=id&sort=asc", "", ""},
+		{"GET", "/api/v4/users?extern_uid=1&provider=x&per_page=1", "", ""},
+		{"GET", "/api/v4/users/99999999999999999999", "", ""},
+		{"GET", "/api/v4/projects/acme%2Fwidgets?statistics=1", "", ""},
+		{"GET", "/api/v4/groups/acme%2F..%2F", "", ""},
+		{"GET", "/api/v4/version", "", ""},
+		{"GET", "/api/v4/personal_access_tokens/self/associations?min_access_level=30&page=2&per_page=1", "", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.ct, s.body)

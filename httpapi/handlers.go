@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -37,11 +38,26 @@ func (a *api) routes() []route {
 		{method: "GET", path: "/users/{user_id}/impersonation_tokens/{impersonation_token_id}", readScopes: readUser, handle: (*call).getImpersonation},
 		{method: "DELETE", path: "/users/{user_id}/impersonation_tokens/{impersonation_token_id}", readScopes: readUser, handle: (*call).revokeImpersonation},
 	}
+	// Identity lookups GitLab's clients make first (GitLab's Users API
+	// registers read_user too; /version accepts it as well).
+	rs = append(rs,
+		route{method: "GET", path: "/user", readScopes: readUser, handle: (*call).currentUser},
+		route{method: "GET", path: "/users", readScopes: readUser, anonymous: true, invalid: invalidParam, handle: (*call).listUsers},
+		route{method: "GET", path: "/users/{id}", readScopes: readUser, anonymous: true, handle: (*call).getUser},
+		route{method: "GET", path: "/version", readScopes: readUser, handle: (*call).version},
+		route{method: "GET", path: "/personal_access_tokens/self/associations", scopes: anyScope, invalid: invalidParam, handle: (*call).associations},
+	)
+	// GitLab's token information API.
+	rs = append(rs,
+		route{method: "POST", path: "/admin/token", handle: (*call).identifyToken},
+		route{method: "DELETE", path: "/admin/token", handle: (*call).revokeBySecret},
+	)
 	// Project and group access tokens.
 	for _, typ := range []patkit.ResourceType{patkit.ResourceProject, patkit.ResourceGroup} {
 		base := "/" + string(typ) + "s/{id}/access_tokens"
 		res := resourceRoutes{typ}
 		rs = append(rs,
+			route{method: "GET", path: "/" + string(typ) + "s/{id}", anonymous: true, handle: res.show},
 			route{method: "GET", path: base, invalid: invalidParam, handle: res.list},
 			route{method: "POST", path: base, invalid: invalidBadRequest, handle: res.create},
 			route{method: "POST", path: base + "/self/rotate", scopes: selfRotate, invalid: invalidBadRequest, handle: res.rotateSelf},
@@ -235,7 +251,7 @@ func (c *call) listImpersonation() error {
 		return err
 	}
 	if !c.c.has("state") {
-		c.in.linkParams.Set("state", "all") // Grape's default is in params.
+		c.in.link("state", "all") // Grape's default is in params.
 	}
 	pg, err := c.svc.ListImpersonationTokens(c.r.Context(), c.p, userID, f)
 	if err != nil {
@@ -381,4 +397,50 @@ func (res resourceRoutes) rotateSelf(c *call) error {
 		return err
 	}
 	return c.entity(http.StatusOK, t, kindResource, secret)
+}
+
+// ---------------------------------------------------------------------------
+// Token information API (administrators)
+
+// adminTokenParam is the token parameter of /admin/token, after GitLab's
+// before hook (authenticated_as_admin!), which answers 401 or 403 before
+// parameters are validated.
+func (c *call) adminTokenParam() (string, error) {
+	if err := patkit.Authorize(c.p, patkit.ManageAnyToken, patkit.Target{}); err != nil {
+		return "", err
+	}
+	secret := c.c.String("token", true)
+	return secret, c.c.err()
+}
+
+func (c *call) identifyToken() error {
+	secret, err := c.adminTokenParam()
+	if err != nil {
+		return err
+	}
+	t, err := c.svc.IdentifyToken(c.r.Context(), c.p, secret)
+	if err != nil {
+		return adminTokenErr(err)
+	}
+	return c.entity(http.StatusOK, t, kindBase, "")
+}
+
+func (c *call) revokeBySecret() error {
+	secret, err := c.adminTokenParam()
+	if err != nil {
+		return err
+	}
+	if _, err := c.svc.RevokeTokenBySecret(c.r.Context(), c.p, secret); err != nil {
+		return adminTokenErr(err)
+	}
+	return c.noContent()
+}
+
+// adminTokenErr gives an unknown token the body GitLab's token information
+// API answers: {"message":{"error":"Not found"}}.
+func adminTokenErr(err error) error {
+	if errors.Is(err, patkit.ErrNotFound) {
+		return &nestedError{status: http.StatusNotFound, msg: "Not found"}
+	}
+	return err
 }

@@ -150,7 +150,10 @@ type route struct {
 	scopes     []patkit.Scope
 	readScopes []patkit.Scope
 	invalid    invalidStyle
-	handle     func(*call) error
+	// anonymous routes run without a credential, with a nil principal;
+	// the others answer 401 first.
+	anonymous bool
+	handle    func(*call) error
 }
 
 // call is one request being served.
@@ -180,7 +183,7 @@ func (a *api) endpoint(rt route) http.Handler {
 			allowed = readAllowed
 		}
 		in, ar, sudo, err := a.admit(w, r, allowed)
-		if err == nil && ar == nil {
+		if err == nil && ar == nil && !rt.anonymous {
 			err = &patkit.Error{Code: patkit.ErrUnauthorized}
 		}
 		if sudo == "" && errors.Is(err, patkit.ErrInsufficientScope) {
@@ -192,10 +195,14 @@ func (a *api) endpoint(rt route) http.Handler {
 		}
 		for _, n := range names {
 			v := r.PathValue(n)
-			in.vals[n] = value{strs: []string{v}}
-			in.linkParams.Set(n, v)
+			in.set(n, value{strs: []string{v}})
+			in.link(n, v)
 		}
-		c := &call{api: a, w: w, r: r, in: in, p: ar.p, c: &checker{in: in}}
+		var p *patkit.Principal
+		if ar != nil {
+			p = ar.p
+		}
+		c := &call{api: a, w: w, r: r, in: in, p: p, c: &checker{in: in}}
 		if err := rt.handle(c); err != nil {
 			a.ew.write(w, r, err, rt.invalid)
 		}

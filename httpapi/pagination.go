@@ -16,41 +16,49 @@ import (
 // page answers one page of tokens with GitLab's offset pagination headers
 // (https://docs.gitlab.com/api/rest/#offset-based-pagination).
 func (c *call) page(pg *patkit.Page, kind entityKind) error {
-	h := c.w.Header()
-	h.Set("X-Page", strconv.Itoa(pg.Page))
-	h.Set("X-Per-Page", strconv.Itoa(pg.PerPage))
-	// Kaminari: no next or previous page from a page out of range.
+	c.pageHeaders(pg.Page, pg.PerPage, pg.Total, len(pg.Tokens))
+	return c.json(http.StatusOK, entities(pg.Tokens, kind, c.svc.Now()))
+}
+
+// pageHeaders sets the offset pagination headers of page number page of
+// size perPage holding n items, of total in all (-1: not counted).
+func (c *call) pageHeaders(page, perPage, total, n int) {
+	pg := &patkit.Page{Total: total, Page: page, PerPage: perPage}
 	last := pg.TotalPages()
-	outOfRange := last >= 0 && pg.Page > last || last < 0 && len(pg.Tokens) == 0 && pg.Page > 1
+	hasNext := total < 0 && n == perPage || total >= 0 && page < last
+	h := c.w.Header()
+	h.Set("X-Page", strconv.Itoa(page))
+	h.Set("X-Per-Page", strconv.Itoa(perPage))
+	// Kaminari: no next or previous page from a page out of range.
+	outOfRange := last >= 0 && page > last || last < 0 && n == 0 && page > 1
 	next, prev := "", ""
-	if pg.HasNext() && !outOfRange {
-		next = strconv.Itoa(pg.Page + 1)
+	if hasNext && !outOfRange {
+		next = strconv.Itoa(page + 1)
 	}
-	if pg.Page > 1 && !outOfRange {
-		prev = strconv.Itoa(pg.Page - 1)
+	if page > 1 && !outOfRange {
+		prev = strconv.Itoa(page - 1)
 	}
 	h.Set("X-Next-Page", next)
 	h.Set("X-Prev-Page", prev)
 	if last >= 0 {
-		h.Set("X-Total", strconv.Itoa(pg.Total))
+		h.Set("X-Total", strconv.Itoa(total))
 		h.Set("X-Total-Pages", strconv.Itoa(last))
 	}
 	var links []string
-	link := func(page int, rel string) {
-		links = append(links, "<"+c.pageURL(page, pg.PerPage)+`>; rel="`+rel+`"`)
+	link := func(p int, rel string) {
+		links = append(links, "<"+c.pageURL(p, perPage)+`>; rel="`+rel+`"`)
 	}
 	if prev != "" {
-		link(pg.Page-1, "prev")
+		link(page-1, "prev")
 	}
 	if next != "" {
-		link(pg.Page+1, "next")
+		link(page+1, "next")
 	}
 	link(1, "first")
 	if last >= 0 {
 		link(last, "last")
 	}
 	h.Set("Link", strings.Join(links, ", "))
-	return c.json(http.StatusOK, entities(pg.Tokens, kind, c.svc.Now()))
 }
 
 // pageURL is the request URL on baseURL with every original

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"maps"
 	"math"
 	"mime"
 	"mime/multipart"
@@ -33,6 +32,9 @@ type value struct {
 
 // input is the parameters of a request, GitLab-style: the query string,
 // then the body (form or JSON) on top.
+//
+// A request with no parameters allocates none of the maps: each is made
+// at its first write (set, addForm, link).
 type input struct {
 	vals map[string]value
 	// rack holds the query and form parameters (not JSON), where GitLab's
@@ -96,13 +98,15 @@ func (in *input) checkStrings() error {
 // parseQuery returns the parameters of r's query string, the body still
 // unread.
 func parseQuery(r *http.Request) (*input, error) {
-	in := &input{vals: map[string]value{}, rack: url.Values{}, linkParams: url.Values{}}
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return nil, errMalformedQuery
+	in := &input{}
+	if r.URL.RawQuery != "" {
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return nil, errMalformedQuery
+		}
+		in.query = q
+		in.addForm(q)
 	}
-	in.query = q
-	in.addForm(q)
 	if malformed(r.URL.Path) {
 		return nil, errMalformedString
 	}
@@ -175,7 +179,7 @@ func (in *input) readBody(w http.ResponseWriter, r *http.Request, limit int64) e
 					delete(in.vals, k)
 					continue
 				}
-				in.vals[k] = value{js: x, isJSON: true}
+				in.set(k, value{js: x, isJSON: true})
 			}
 		}
 	case mt == "application/x-www-form-urlencoded":
@@ -232,6 +236,9 @@ func (in *input) addForm(f url.Values) {
 		if len(vs) == 0 {
 			continue
 		}
+		if in.rack == nil {
+			in.rack = url.Values{}
+		}
 		in.rack[k] = append(in.rack[k], vs...)
 		name, bracket := strings.CutSuffix(k, "[]")
 		v := merged[name]
@@ -239,7 +246,25 @@ func (in *input) addForm(f url.Values) {
 		v.list = v.list || bracket || len(v.strs) > 1
 		merged[name] = v
 	}
-	maps.Copy(in.vals, merged)
+	for k, v := range merged {
+		in.set(k, v)
+	}
+}
+
+// set sets the parameter name.
+func (in *input) set(name string, v value) {
+	if in.vals == nil {
+		in.vals = make(map[string]value)
+	}
+	in.vals[name] = v
+}
+
+// link adds a parameter that pagination links repeat.
+func (in *input) link(name, v string) {
+	if in.linkParams == nil {
+		in.linkParams = url.Values{}
+	}
+	in.linkParams.Set(name, v)
 }
 
 // rackValue returns the first non-empty query or form value of name.
@@ -593,4 +618,21 @@ func (c *checker) pagination() (page, perPage int) {
 		perPage = int(min(max(pp, -1), 100))
 	}
 	return page, perPage
+}
+
+// oneOf reads a String parameter declared with values: ("does not have a
+// valid value" otherwise); absent is "".
+func (c *checker) oneOf(name string, values ...string) string {
+	if !c.has(name) {
+		return ""
+	}
+	s := c.String(name, false)
+	if c.lastFailed(name) {
+		return ""
+	}
+	if !slices.Contains(values, s) {
+		c.fail(name, "does not have a valid value")
+		return ""
+	}
+	return s
 }

@@ -28,6 +28,7 @@ func ExampleMigrationSQL() {
 	// Output:
 	// CREATE TABLE IF NOT EXISTS tokens (
 	// CREATE TABLE IF NOT EXISTS settings (
+	// CREATE TABLE IF NOT EXISTS token_counts (
 }
 
 // Open a Store in a schema of its own, migrating it, and give it to a

@@ -112,8 +112,8 @@ func TestExplainMillion(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			q := tt.q
 			q.Normalize() // as the Service does: 20 a page, page 1 unless set
-			page, pageArgs, count, countArgs := s.ListSQL(&q)
-			pagePlan := explain(t, pool, page, pageArgs)
+			page, args, count, countArgs := s.ListSQL(&q)
+			pagePlan := explain(t, pool, page, args)
 			t.Logf("%s\n%s", page, pagePlan)
 			if strings.Contains(pagePlan, "Seq Scan on tokens") {
 				t.Errorf("page query scans the table:\n%s\n%s", page, pagePlan)
@@ -172,10 +172,13 @@ func TestExplainMillion(t *testing.T) {
 		}
 		q := patkit.Query{Filter: patkit.Filter{Search: "12345"}}
 		q.Normalize()
-		page, args, count, _ := s.ListSQL(&q)
-		for _, sql := range []string{page, count} {
-			plan := explain(t, tx, sql, args)
-			t.Logf("%s\n%s", sql, plan)
+		page, args, count, countArgs := s.ListSQL(&q)
+		for _, sql := range []struct {
+			text string
+			args []any
+		}{{page, args}, {count, countArgs}} {
+			plan := explain(t, tx, sql.text, sql.args)
+			t.Logf("%s\n%s", sql.text, plan)
 			if strings.Contains(plan, "tokens_name_trgm_idx") {
 				t.Errorf("plan uses the dropped index:\n%s", plan)
 			}

@@ -6,9 +6,12 @@ import (
 	"github.com/patkit/patkit"
 )
 
-// ListSQL exposes the SQL of List to the EXPLAIN test.
-func (s *Store) ListSQL(q *patkit.Query) (page string, pageArgs []any, count string, countArgs []any) {
-	return s.listSQL(q)
+// ListSQL exposes the SQL of List to the EXPLAIN test: the page query and
+// its arguments, the count query and its.
+func (s *Store) ListSQL(q *patkit.Query) (page string, args []any, count string, countArgs []any) {
+	page, args, _, _ = s.listSQL(q)
+	count, countArgs, _ = dialect.Count(s.q.tokens, s.q.counts, q)
+	return page, args, count, countArgs
 }
 
 // ChannelName exposes the NOTIFY channel of a schema.

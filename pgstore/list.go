@@ -35,10 +35,13 @@ var dialect = sqlq.Dialect{
 // List returns one page of the tokens q.Match keeps, in the order of
 // q.Sort.Compare, and their number, which stops at patkit.MaxCount+1.
 // Filtering, ordering and paging all happen in SQL, on the indexes created
-// by the migrations. The page and the count are sent in one round trip.
+// by the migrations. The count sums the counters of token_counts when q's
+// filters do not depend on time (see the package documentation). The page
+// and the count are sent in one round trip.
 // q must be normalized.
 func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int, error) {
-	page, pageArgs, count, countArgs := s.listSQL(q)
+	page, pageArgs, _, _ := s.listSQL(q)
+	count, countArgs, _ := dialect.Count(s.q.tokens, s.q.counts, q)
 	var b pgx.Batch
 	b.Queue(customPlans)
 	b.Queue(page, pageArgs...)
@@ -76,8 +79,9 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 // transaction, which SET LOCAL lasts for.
 const customPlans = "SET LOCAL plan_cache_mode = force_custom_plan"
 
-// listSQL returns the page query of q, its count query, and the arguments
-// of each.
+// listSQL returns the page query of q, the query that walks its matches
+// to count them (List reads the counters instead where they answer), and
+// the arguments of each.
 func (s *Store) listSQL(q *patkit.Query) (page string, pageArgs []any, count string, countArgs []any) {
 	return dialect.List(columns, s.q.tokens, q)
 }

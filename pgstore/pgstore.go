@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -197,14 +198,20 @@ func (f failed) Close() error                     { return f.err }
 func (f failed) Tx() pgx.Tx                       { return nil }
 
 // columns lists the tokens columns in the order scanToken reads them.
-const columns = `id, user_id, name, description, scopes, impersonation, resource_type,
+const columns = lookupColumns + `, digest`
+
+// lookupColumns is columns less the digest, which GetByDigest is given: 36
+// bytes fewer on the wire, and a value fewer to decode, on the path of
+// every uncached authentication.
+const lookupColumns = `id, user_id, name, description, scopes, impersonation, resource_type,
 	resource_id, access_level, created_at, expires_at, revoked, last_used_at,
-	last_used_ips, previous_id, digest`
+	last_used_ips, previous_id`
 
 // queries holds the SQL of a Store, its table names qualified once.
 type queries struct {
 	tokens      string // the qualified table names
 	settings    string
+	counts      string
 	insert      string
 	get         string
 	getByDigest string
@@ -218,13 +225,14 @@ func newQueries(schema string) queries {
 	return queries{
 		tokens:   t,
 		settings: pgx.Identifier{schema, "settings"}.Sanitize(),
+		counts:   pgx.Identifier{schema, "token_counts"}.Sanitize(),
 		insert: `INSERT INTO ` + t + ` (user_id, name, description, scopes, impersonation,
 			resource_type, resource_id, access_level, created_at, expires_at, revoked,
 			last_used_at, last_used_ips, previous_id, digest)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 			RETURNING id`,
 		get:         `SELECT ` + columns + ` FROM ` + t + ` WHERE id = $1`,
-		getByDigest: `SELECT ` + columns + ` FROM ` + t + ` WHERE digest = $1`,
+		getByDigest: `SELECT ` + lookupColumns + ` FROM ` + t + ` WHERE digest = $1`,
 		// One statement, so one transaction: the notification is sent
 		// when the UPDATE commits, and only then. SELECT n counts the
 		// tokens found.
@@ -289,9 +297,13 @@ func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, 
 	if digest == nil {
 		digest = []byte{}
 	}
-	t, err := scanToken(s.pool.QueryRow(ctx, s.q.getByDigest, digest))
+	t, err := scanRow(s.pool.QueryRow(ctx, s.q.getByDigest, digest), false)
 	if err != nil {
 		return nil, wrap("get by digest", err)
+	}
+	// bytea equality is byte for byte: the row's digest is digest.
+	if len(digest) > 0 {
+		t.Digest = bytes.Clone(digest)
 	}
 	return t, nil
 }
@@ -368,7 +380,11 @@ func (s *Store) SetLastUsed(ctx context.Context, id int64, at time.Time, ips []s
 }
 
 // scanToken reads one row of columns.
-func scanToken(row pgx.Row) (*patkit.Token, error) {
+func scanToken(row pgx.Row) (*patkit.Token, error) { return scanRow(row, true) }
+
+// scanRow reads one row of columns, or of lookupColumns if withDigest is
+// false, and leaves the digest nil.
+func scanRow(row pgx.Row, withDigest bool) (*patkit.Token, error) {
 	var (
 		t                     patkit.Token
 		scopes, ips           []string
@@ -377,10 +393,13 @@ func scanToken(row pgx.Row) (*patkit.Token, error) {
 		expiresAt, lastUsedAt *time.Time
 		previousID            *int64
 	)
-	err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Description, &scopes, &t.Impersonation,
+	dest := []any{&t.ID, &t.UserID, &t.Name, &t.Description, &scopes, &t.Impersonation,
 		&resourceType, &t.ResourceID, &accessLevel, &t.CreatedAt, &expiresAt, &t.Revoked,
-		&lastUsedAt, &ips, &previousID, &t.Digest)
-	if err != nil {
+		&lastUsedAt, &ips, &previousID, &t.Digest}
+	if !withDigest {
+		dest = dest[:len(dest)-1]
+	}
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
 	if len(scopes) > 0 {

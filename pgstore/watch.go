@@ -53,11 +53,12 @@ func channelName(schema string) string {
 }
 
 // Watch implements patkit.Watcher, for Service.Watch: it reports every token
-// revoked by Revoke or Rotate through any Store on the same schema of the
-// same database, from any process, for as long as ctx lives.
+// revoked by Revoke, Rotate or RevokeDescendants through any Store on the
+// same schema of the same database, from any process, for as long as ctx
+// lives.
 //
-// Revoke and Rotate send the token's ID with pg_notify on the schema's
-// channel, in the transaction of the revocation, so PostgreSQL delivers it
+// They send each token's ID with pg_notify on the schema's channel, in
+// the transaction of the revocation, so PostgreSQL delivers it
 // when that transaction commits and never for one rolled back. Watch holds
 // one connection of its own (opened with Options.ListenDSN if set, else
 // with the pool's configuration, including its BeforeConnect and

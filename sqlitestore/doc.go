@@ -36,7 +36,10 @@
 //
 // A Store is safe for concurrent use. Open makes two pools on the file: a
 // single connection for writes and up to max(4, GOMAXPROCS) read-only
-// connections. Several Stores, or processes, may open the same file: their
+// connections, which on 64-bit platforms map the file into memory
+// (PRAGMA mmap_size, up to about 2 GiB), so that a lookup among millions
+// of tokens reads the pages the operating system caches rather than
+// copying them into each connection's small page cache. Several Stores, or processes, may open the same file: their
 // writes serialize on SQLite's lock under busy_timeout. [Store.Rotate]
 // revokes the old token with a conditional UPDATE inside its transaction,
 // so of concurrent rotations of one token exactly one succeeds and the
@@ -122,9 +125,11 @@
 // # Indexes and EXPLAIN
 //
 // [Store.List] is two queries in one read transaction: the page, and the
-// count of the matches, which stops after [patkit.MaxCount]+1 rows (it is
-// skipped when a short page shows where the matches end). Both are
-// translated from the Query with positional arguments.
+// count of the matches (it is skipped when a short page shows where the
+// matches end), read from counters when the filters do not depend on time
+// (see Counting) and otherwise counted from an index, stopping after
+// [patkit.MaxCount]+1 rows. Both are translated from the Query with
+// positional arguments.
 //
 // Every order is a sort key then id, in the sort's direction. The keys are
 // id, created_at, name (the BINARY collation: bytewise), and, for the
@@ -233,6 +238,46 @@
 // rewrites the 3 entries of the expiry indexes, and a SetLastUsed the
 // entries that hold the last-used key, 6 for a personal token and 11 for a
 // project or group token.
+//
+// # Counting
+//
+// [Store.List] returns, with its page, the number of matches: exact up to
+// [patkit.MaxCount], and MaxCount+1 for any number above (the Service
+// reports -1, and the API omits X-Total). A query whose filters do not
+// depend on time, that is filters only on the owner (UserID), the project
+// or group (ResourceType and ResourceID), Impersonation and Revoked,
+// whatever its sort, is counted exactly and in constant time from the
+// table token_counts: one row for all tokens, one per user and one per
+// project or group, each with four counters, impersonation token or not
+// by revoked or not; the count adds up the counters the query keeps of
+// one row. Any other query (a state, a time bound, a search, a previous
+// token, or an owner together with a resource) counts its matching
+// tokens, and stops after MaxCount+1 of them.
+//
+// Triggers on tokens keep the counters, in the statement that changes a
+// token and so in its transaction, whoever changes it: the Store's Create,
+// Revoke and Rotate, and the host's own INSERT, UPDATE and DELETE. A write
+// rolled back (a failed write in its savepoint, the host's ROLLBACK) rolls
+// its counts back with it. An UPDATE that leaves a token's owner,
+// resource, impersonation and revocation as they were (SetLastUsed,
+// revoking a revoked token) fires none of them. A new token adds to two
+// or three counter rows (all, its owner, its resource), a revocation
+// changes the same rows. The migration that created the table counted the
+// tokens already there, in the same transaction as it created the
+// triggers.
+//
+// Measured on a loaded 2-vCPU virtual machine: the count of all of
+// 1,000,000 tokens takes 25 µs instead of 0.4 to 0.6 ms for the walk of
+// 10,001 rows, and a List of the first page 0.11 to 0.17 ms. Durable
+// writes kept their rates within the noise of three runs each
+// (BenchmarkDurableCreate, 1 and 16 writers: 1,800 to 4,000/s and 10,600
+// to 18,000/s, against 1,800 to 2,300/s and 9,800 to 11,700/s without
+// counters; BenchmarkDurableRevoke: 3,400 to 6,100/s and 7,400 to
+// 24,500/s, against 3,000 to 6,600/s and 12,000 to 30,800/s). Where the
+// disk does not set the pace, the triggers show: relaxed revocations from
+// 16 writers went from 48,000 to 100,000/s to 34,000 to 42,000/s, about
+// 10 µs more each, and benchtable's bulk load of 1,000,000 tokens took 28
+// to 33 s instead of 19 to 25 s.
 //
 // # Errors
 //

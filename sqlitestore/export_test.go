@@ -14,6 +14,13 @@ func (s *Store) Synchronous(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// ReadMmapSize returns the mmap_size of a connection the Store reads with.
+func (s *Store) ReadMmapSize(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.r.db.QueryRowContext(ctx, "PRAGMA mmap_size").Scan(&n)
+	return n, err
+}
+
 // Queued returns the number of writes waiting for the writer goroutine
 // (not those in the transaction it is committing).
 func (s *Store) Queued() int {

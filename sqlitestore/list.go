@@ -35,10 +35,13 @@ var dialect = sqlq.Dialect{
 // List returns one page of the tokens q.Match keeps, in the order of
 // q.Sort.Compare, and their number, which stops at patkit.MaxCount+1.
 // Filtering, ordering, paging and counting happen in SQL; the count is
-// skipped when the page itself shows where the matches end. The page and
+// skipped when the page itself shows where the matches end, and read from
+// the counters of token_counts when q's filters do not depend on time (see
+// the package documentation). The page and
 // the count read one snapshot of the database. q must be normalized.
 func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, total int, err error) {
-	page, pageArgs, count, countArgs := dialect.List(columns, s.q.table, q)
+	page, pageArgs, _, _ := dialect.List(columns, s.q.table, q)
+	count, countArgs, _ := dialect.Count(s.q.table, s.q.counts, q)
 
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {

@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,7 +25,7 @@ import (
 // defaults.
 type Options struct {
 	// TablePrefix is prepended to the names of the tables, indexes and
-	// triggers the Store creates ("tokens", "patkit_meta",
+	// triggers the Store creates ("tokens", "token_counts", "patkit_meta",
 	// "patkit_revocations" and "patkit_migrations", and theirs), so that
 	// they can share a database with the host's own tables, for example
 	// "patkit_". It may hold ASCII letters, digits and '_', and must not
@@ -93,6 +95,21 @@ const (
 	connRead                         // query_only
 )
 
+// readMmapSize is how much of the database file each read connection maps
+// into memory (PRAGMA mmap_size), on 64-bit platforms: SQLite's largest,
+// about 2 GiB, some 6 million tokens. A lookup then reads the pages of the
+// digest index and of the table where the operating system caches them,
+// rather than copying each into the connection's page cache with a
+// pread: that cache holds 2 MB by default, and SQLite empties it whenever
+// another connection has written, so on a large table most lookups missed
+// it. Measured on 1,000,000 tokens, an uncached authentication went from
+// 1.5-1.8 times its CPU time on 1,000 tokens to 1.2-1.3 times; pages past
+// the mapped size are read as before. SQLite maps the file read-only, so
+// no stray write can reach the database through it; an I/O error while
+// reading a mapped page is a SIGBUS rather than an error returned, as for
+// any memory-mapped file.
+const readMmapSize = 1<<31 - 1<<16
+
 func dsn(path string, kind connKind) string {
 	// SQLite URI: '?' and '#' would end the path and '%' starts an escape.
 	p := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
@@ -103,7 +120,11 @@ func dsn(path string, kind connKind) string {
 	switch kind {
 	case connRead:
 		// Readers commit nothing: synchronous does not matter to them.
-		return s + "&_pragma=query_only(1)"
+		s += "&_pragma=query_only(1)"
+		if strconv.IntSize == 64 {
+			s += "&_pragma=mmap_size(" + strconv.Itoa(readMmapSize) + ")"
+		}
+		return s
 	case connWriteRelaxed:
 		return s + "&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	}
@@ -313,7 +334,16 @@ func (l *lazyStmt) prepare(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// queryRow runs the statement on h.
+// queryRow runs the statement, a lookup of one row by a unique key, on h.
+//
+// Once ctx is checked, the lookup runs to completion whatever becomes of
+// ctx: it takes microseconds, and watching a context costs more than that
+// (database/sql and the driver each start a goroutine per query to watch
+// one that can be done: measured on uncached authentication, a quarter to
+// a third of its CPU time). What ctx no longer interrupts is a
+// wait for one of the read pool's connections, which the pool's other
+// reads end, and SQLite's busy wait, which a reader in WAL mode meets only
+// while a crashed writer's log is recovered.
 func (l *lazyStmt) queryRow(ctx context.Context, h *handle, args ...any) (*sql.Row, error) {
 	if err := h.check(ctx); err != nil {
 		return nil, err
@@ -325,7 +355,7 @@ func (l *lazyStmt) queryRow(ctx context.Context, h *handle, args ...any) (*sql.R
 	if st == nil { // closed meanwhile
 		return nil, errClosed
 	}
-	return st.QueryRowContext(ctx, args...), nil
+	return st.QueryRowContext(context.WithoutCancel(ctx), args...), nil
 }
 
 func (l *lazyStmt) close() error {
@@ -342,6 +372,7 @@ func (l *lazyStmt) close() error {
 type queries struct {
 	table                 string
 	meta, revocations     string
+	counts                string
 	insert                string
 	getByID, getByDigest  string
 	revoke, revokeIfValid string
@@ -350,8 +381,12 @@ type queries struct {
 }
 
 // columns is the column list every read selects, in scanToken's order.
-const columns = `id, user_id, name, description, scopes, impersonation, resource_type, resource_id,
-	access_level, created_at, expires_at, revoked, last_used_at, last_used_ips, previous_id, digest`
+const columns = lookupColumns + `, digest`
+
+// lookupColumns is columns less the digest, which GetByDigest is given: a
+// column fewer to convert, on the path of every uncached authentication.
+const lookupColumns = `id, user_id, name, description, scopes, impersonation, resource_type, resource_id,
+	access_level, created_at, expires_at, revoked, last_used_at, last_used_ips, previous_id`
 
 func newQueries(prefix string) queries {
 	t := prefix + "tokens"
@@ -359,12 +394,13 @@ func newQueries(prefix string) queries {
 		table:       t,
 		meta:        prefix + "patkit_meta",
 		revocations: prefix + "patkit_revocations",
+		counts:      prefix + "token_counts",
 		insert: `INSERT INTO ` + t + ` (user_id, name, name_folded, description, scopes, impersonation,
 			resource_type, resource_id, access_level, created_at, expires_at, revoked, last_used_at,
 			last_used_ips, previous_id, digest)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		getByID:       `SELECT ` + columns + ` FROM ` + t + ` WHERE id = ?`,
-		getByDigest:   `SELECT ` + columns + ` FROM ` + t + ` WHERE digest = ?`,
+		getByDigest:   `SELECT ` + lookupColumns + ` FROM ` + t + ` WHERE digest = ?`,
 		revoke:        `UPDATE ` + t + ` SET revoked = 1 WHERE id = ?`,
 		revokeIfValid: `UPDATE ` + t + ` SET revoked = 1 WHERE id = ? AND revoked = 0`,
 		revokedOf:     `SELECT revoked FROM ` + t + ` WHERE id = ?`,
@@ -373,7 +409,8 @@ func newQueries(prefix string) queries {
 }
 
 // Get returns the token with the given ID, or an error wrapping
-// patkit.ErrNotFound.
+// patkit.ErrNotFound. A ctx already done returns its error; once the
+// lookup has started, it completes (see GetByDigest).
 func (s *Store) Get(ctx context.Context, id int64) (*patkit.Token, error) {
 	op := fmt.Sprintf("get token %d", id)
 	row, err := s.getByID.queryRow(ctx, s.r, id)
@@ -389,6 +426,13 @@ func (s *Store) Get(ctx context.Context, id int64) (*patkit.Token, error) {
 
 // GetByDigest returns the token whose Digest is digest, through the unique
 // index on digest, or an error wrapping patkit.ErrNotFound.
+//
+// A ctx already done returns its error. Once the lookup has started, a
+// few microseconds of work, it completes whatever becomes of ctx: watching
+// ctx would cost more than the lookup. The waits ctx then no longer ends
+// are for one of the read connections, which other reads hold for as long
+// as they run, and SQLite's busy timeout, which a reader meets only while
+// the log of a crashed writer is recovered.
 func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, error) {
 	if digest == nil {
 		digest = []byte{}
@@ -398,9 +442,13 @@ func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, 
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	t, err := scanToken(row)
+	t, err := scanRow(row, false)
 	if err != nil {
 		return nil, notFound(op, err)
+	}
+	// SQLite compares BLOBs byte for byte: the row's digest is digest.
+	if len(digest) > 0 {
+		t.Digest = bytes.Clone(digest)
 	}
 	return t, nil
 }
@@ -408,26 +456,46 @@ func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, 
 type scanner interface{ Scan(dest ...any) error }
 
 // scanToken reads one row of columns.
-func scanToken(row scanner) (*patkit.Token, error) {
-	var (
-		t                 patkit.Token
-		scopes, ips       string
-		resType           sql.NullString
-		prev              sql.NullInt64
-		created           int64
-		expires, lastUsed sql.NullInt64
-		accessLevel       int64
-	)
-	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Description, &scopes, &t.Impersonation,
-		&resType, &t.ResourceID, &accessLevel, &created, &expires, &t.Revoked, &lastUsed, &ips, &prev,
-		&t.Digest); err != nil {
+func scanToken(row scanner) (*patkit.Token, error) { return scanRow(row, true) }
+
+// rowBuf is what scanRow reads the columns that need converting into,
+// with the destinations Scan is given: one allocation rather than one for
+// each variable that Scan's interface makes escape. The token is allocated
+// apart, so that it does not keep the buffer alive.
+type rowBuf struct {
+	scopes, ips       string
+	resType           sql.NullString
+	prev              sql.NullInt64
+	created           int64
+	expires, lastUsed sql.NullInt64
+	accessLevel       int64
+	dest              [16]any
+}
+
+// scanRow reads one row of columns, or of lookupColumns if withDigest is
+// false, and leaves the digest nil.
+func scanRow(row scanner, withDigest bool) (*patkit.Token, error) {
+	b, t := new(rowBuf), new(patkit.Token)
+	b.dest = [16]any{&t.ID, &t.UserID, &t.Name, &t.Description, &b.scopes, &t.Impersonation,
+		&b.resType, &t.ResourceID, &b.accessLevel, &b.created, &b.expires, &t.Revoked, &b.lastUsed, &b.ips, &b.prev,
+		&t.Digest}
+	dest := b.dest[:]
+	if !withDigest {
+		dest = dest[:15]
+	}
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(scopes), &t.Scopes); err != nil {
-		return nil, fmt.Errorf("sqlitestore: token %d: decode scopes: %w", t.ID, err)
+	var ok bool
+	if t.Scopes, ok = decodeScopes(b.scopes); !ok {
+		if err := json.Unmarshal([]byte(b.scopes), &t.Scopes); err != nil {
+			return nil, fmt.Errorf("sqlitestore: token %d: decode scopes: %w", t.ID, err)
+		}
 	}
-	if err := json.Unmarshal([]byte(ips), &t.LastUsedIPs); err != nil {
-		return nil, fmt.Errorf("sqlitestore: token %d: decode last used IPs: %w", t.ID, err)
+	if t.LastUsedIPs, ok = decodeStrings(b.ips); !ok {
+		if err := json.Unmarshal([]byte(b.ips), &t.LastUsedIPs); err != nil {
+			return nil, fmt.Errorf("sqlitestore: token %d: decode last used IPs: %w", t.ID, err)
+		}
 	}
 	// Empty lists read back as nil, as patkit.Token.Clone copies them.
 	if len(t.Scopes) == 0 {
@@ -439,17 +507,17 @@ func scanToken(row scanner) (*patkit.Token, error) {
 	if len(t.Digest) == 0 {
 		t.Digest = nil
 	}
-	t.ResourceType = patkit.ResourceType(resType.String)
-	t.PreviousID = prev.Int64
-	t.AccessLevel = patkit.AccessLevel(accessLevel)
-	t.CreatedAt = fromMicro(created)
-	if expires.Valid {
-		t.ExpiresAt = fromMicro(expires.Int64)
+	t.ResourceType = patkit.ResourceType(b.resType.String)
+	t.PreviousID = b.prev.Int64
+	t.AccessLevel = patkit.AccessLevel(b.accessLevel)
+	t.CreatedAt = fromMicro(b.created)
+	if b.expires.Valid {
+		t.ExpiresAt = fromMicro(b.expires.Int64)
 	}
-	if lastUsed.Valid {
-		t.LastUsedAt = fromMicro(lastUsed.Int64)
+	if b.lastUsed.Valid {
+		t.LastUsedAt = fromMicro(b.lastUsed.Int64)
 	}
-	return &t, nil
+	return t, nil
 }
 
 func fromMicro(us int64) time.Time { return time.UnixMicro(us).UTC() }

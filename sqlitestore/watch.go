@@ -31,9 +31,9 @@ const (
 const metaPruned = "revocations_pruned"
 
 // Watch implements patkit.Watcher, for Service.Watch: it reports every token
-// revoked by Revoke or Rotate, through any Store or process on the same
-// database file (and same TablePrefix), for as long as ctx lives, and
-// returns ctx.Err() once ctx is done, or an error wrapping
+// revoked by Revoke, Rotate or RevokeDescendants, through any Store or
+// process on the same database file (and same TablePrefix), for as long as
+// ctx lives, and returns ctx.Err() once ctx is done, or an error wrapping
 // patkit.ErrUnavailable once the Store is closed.
 //
 // A trigger records every revocation in the table patkit_revocations, in

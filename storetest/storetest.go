@@ -49,6 +49,13 @@
 //     (TextRoundTrip).
 //   - A store that is a patkit.KeyStore passes KeyCheck and SetDigest;
 //     for others these subtests skip.
+//   - A store that is a patkit.FamilyRevoker passes RevokeDescendants
+//     (chains and branches, members revoked already, tokens outside the
+//     family, the IDs returned in increasing order), RevokeDescendantsCycle
+//     (links to smaller IDs are not followed; it skips if Create does not
+//     assign consecutive IDs on an empty store) and
+//     RevokeDescendantsLifecycle (done contexts, use after Close); for
+//     others these subtests skip.
 package storetest
 
 import (
@@ -98,6 +105,9 @@ func Run(t *testing.T, newStore func(t *testing.T) patkit.Store) {
 		{"TextRoundTrip", testTextRoundTrip},
 		{"KeyCheck", testKeyCheck},
 		{"SetDigest", testSetDigest},
+		{"RevokeDescendants", testRevokeDescendants},
+		{"RevokeDescendantsCycle", testRevokeDescendantsCycle},
+		{"RevokeDescendantsLifecycle", testRevokeDescendantsLifecycle},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,10 +16,11 @@ import (
 // b a second handle on the same database (a == b is fine for a store with
 // a single handle): a Watch running on a calls stale first, when its feed
 // starts; it then reports the ID of a token revoked through b by Revoke,
-// and of the old token of a rotation through b, each at least once; it
-// returns once its ctx is canceled, also when ctx is done before Watch is
-// called; and its callbacks never run concurrently nor after it has
-// returned.
+// of the old token of a rotation through b, and, if b is a
+// patkit.FamilyRevoker, of each token RevokeDescendants revokes through b
+// (that subtest skips otherwise), each at least once; it returns once its
+// ctx is canceled, also when ctx is done before Watch is called; and its
+// callbacks never run concurrently nor after it has returned.
 //
 // Revocations of other tokens, and further stale calls, may be reported at
 // any time and are ignored; after a stale call a revocation may have been
@@ -71,6 +72,8 @@ func RunWatcher(t *testing.T, a, b patkit.Store) {
 			return old.ID
 		})
 	})
+
+	t.Run("RevokeDescendants", func(t *testing.T) { testWatchFamily(t, w, b, newToken) })
 
 	t.Run("ReturnsWhenCanceled", func(t *testing.T) {
 		f := startWatch(t, w)

@@ -34,6 +34,12 @@
 //     refuses to start with a new key over a database that holds tokens.
 //   - the root-token file.
 //
+// # Logs
+//
+// To stderr, as text: at INFO (the default) one line per API request with
+// the path redacted of anything shaped like a secret; -log-level WARN keeps
+// only what needs attention, as a busy production host would.
+//
 // # Demo directory
 //
 // Users 1 root (administrator), 2 alice and 3 bob; project 1 acme/widgets
@@ -119,13 +125,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	dbPath := fl.String("db", "patkit.db", "SQLite database file, or a postgres:// DSN")
 	keyFile := fl.String("key-file", "", "instance key file (default <db>.key for SQLite, patkit.key for PostgreSQL)")
 	rootFile := fl.String("root-token-file", "root.token", "file holding the administrator token")
+	var level slog.Level
+	fl.TextVar(&level, "log-level", slog.LevelInfo, "least level logged: DEBUG, INFO (one line per request), WARN or ERROR")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
 	if fl.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fl.Args())
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	postgres := strings.HasPrefix(*dbPath, "postgres://") || strings.HasPrefix(*dbPath, "postgresql://")
 	store, err := openStore(ctx, *dbPath, postgres)
@@ -223,13 +231,13 @@ func openStore(ctx context.Context, db string, postgres bool) (interface {
 func routes(svc *patkit.Service, log *slog.Logger) http.Handler {
 	api := httpapi.New(svc, &httpapi.Options{
 		Logger: log,
-		// A client address that fails to authenticate 30 times in a
-		// 3-minute period (GitLab's failed-authentication ban threshold)
-		// gets 429 "Retry later" until the period ends; 16,384 addresses
-		// are remembered (about 1.2 MB). The address is the connection's:
-		// behind a reverse proxy, set ClientIP to read the header that
-		// proxy sets.
-		FailedAuthLimit: &httpapi.FailedAuthLimit{Limit: 30, Period: 3 * time.Minute, MaxClients: 16384},
+		// The defaults, GitLab's failed-authentication ban threshold: a
+		// client address that fails to authenticate 30 times in a
+		// 3-minute period gets 429 "Retry later" until the period ends;
+		// 16,384 addresses are remembered (about 1.2 MB). The address is
+		// the connection's: behind a reverse proxy, set ClientIP to read
+		// the header that proxy sets.
+		FailedAuthLimit: &httpapi.FailedAuthLimit{},
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/api/v4/", api)
@@ -245,8 +253,8 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 }
 
 // demoDirectory returns the users, project and group of the demo. It is a
-// patkit.Directory and a patkit.ResourceDirectory but deliberately not a
-// patkit.BotDirectory: patkit then manages the bot users of project and
+// patkit.Directory, a patkit.ResourceDirectory, a patkit.UserSearcher and a
+// patkit.MembershipDirectory, but deliberately not a patkit.BotDirectory: patkit then manages the bot users of project and
 // group access tokens itself, from the tokens in the database, so those
 // tokens keep working across restarts and on every server of a database.
 func demoDirectory() *directory {
@@ -263,9 +271,17 @@ func demoDirectory() *directory {
 	return &directory{d}
 }
 
-// directory exposes a MemDirectory's users and resources, and not its
-// bots.
+// directory exposes a MemDirectory's users, resources, user search and
+// memberships, and not its bots.
 type directory struct{ mem *patkit.MemDirectory }
+
+func (d *directory) SearchUsers(ctx context.Context, q *patkit.UserQuery) ([]*patkit.User, int, error) {
+	return d.mem.SearchUsers(ctx, q)
+}
+
+func (d *directory) Memberships(ctx context.Context, userID int64, typ patkit.ResourceType, minLevel patkit.AccessLevel, offset, limit int) ([]*patkit.Resource, int, error) {
+	return d.mem.Memberships(ctx, userID, typ, minLevel, offset, limit)
+}
 
 func (d *directory) UserByID(ctx context.Context, id int64) (*patkit.User, error) {
 	return d.mem.UserByID(ctx, id)

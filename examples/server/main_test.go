@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -249,5 +250,96 @@ func TestFlags(t *testing.T) {
 	}
 	if err := run(t.Context(), []string{"extra"}, &stderr); err == nil {
 		t.Fatal("extra argument accepted")
+	}
+	if err := run(t.Context(), []string{"-log-level", "LOUD"}, &stderr); err == nil {
+		t.Fatal("unknown log level accepted")
+	}
+}
+
+// TestLogLevel: requests are logged at INFO, the default, and not at WARN
+// (where a busy host keeps its logs for what needs attention).
+func TestLogLevel(t *testing.T) {
+	for _, c := range []struct {
+		level  string
+		logged bool
+	}{{"INFO", true}, {"WARN", false}} {
+		dir := t.TempDir()
+		// The server announces its address at INFO; at WARN the test
+		// gives it one.
+		addr := "127.0.0.1:0"
+		if !c.logged {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr = ln.Addr().String()
+			ln.Close()
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		stderr := &syncBuffer{}
+		done := make(chan error, 1)
+		go func() {
+			done <- run(ctx, []string{"-addr", addr, "-log-level", c.level,
+				"-db", filepath.Join(dir, "patkit.db"), "-root-token-file", filepath.Join(dir, "root.token")}, stderr)
+		}()
+		url := ""
+		for deadline := time.Now().Add(10 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if m := listening.FindStringSubmatch(stderr.String()); m != nil {
+				url = "http://" + m[1]
+			} else if !c.logged {
+				if resp, err := http.Get("http://" + addr + "/api/v4/version"); err == nil {
+					resp.Body.Close()
+					url = "http://" + addr
+				}
+			}
+		}
+		if url == "" {
+			t.Fatalf("%s: server did not start:\n%s", c.level, stderr)
+		}
+		resp, err := http.Get(url + "/api/v4/personal_access_tokens/self")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(stderr.String(), "path=/api/v4/personal_access_tokens/self"); got != c.logged {
+			t.Errorf("-log-level %s: request logged = %v, want %v:\n%s", c.level, got, c.logged, stderr)
+		}
+	}
+}
+
+// TestLookups checks the demo directory's abilities through the lookups
+// GitLab's clients make: user search and memberships reach the
+// MemDirectory behind it.
+func TestLookups(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, dir)
+	b, _ := os.ReadFile(filepath.Join(dir, "root.token"))
+	root := strings.TrimSpace(string(b))
+	code, _, created, _ := s.call(t, "POST", "/api/v4/users/2/personal_access_tokens", root,
+		map[string]any{"name": "alice", "scopes": []string{"read_api"}})
+	if code != 201 {
+		t.Fatalf("create: %d %v", code, created)
+	}
+	alice := created["token"].(string)
+
+	code, _, me, _ := s.call(t, "GET", "/api/v4/user", alice, nil)
+	if code != 200 || me["username"] != "alice" || me["web_url"] != s.url+"/alice" {
+		t.Errorf("GET /user: %d %v", code, me)
+	}
+	code, _, _, found := s.call(t, "GET", "/api/v4/users?search=o", alice, nil)
+	if code != 200 || len(found) != 2 {
+		t.Errorf("search: %d %v", code, found)
+	}
+	code, _, assoc, _ := s.call(t, "GET", "/api/v4/personal_access_tokens/self/associations", alice, nil)
+	if code != 200 || len(assoc["groups"].([]any)) != 1 || len(assoc["projects"].([]any)) != 1 {
+		t.Errorf("associations: %d %v", code, assoc)
+	}
+	code, _, proj, _ := s.call(t, "GET", "/api/v4/projects/acme%2Fwidgets", "", nil)
+	if code != 404 || proj["message"] != "404 Project Not Found" {
+		t.Errorf("anonymous, private project: %d %v", code, proj)
 	}
 }

@@ -1,6 +1,7 @@
 // Package sqlq translates a patkit.Query into SQL for the SQL stores
 // (sqlitestore, pgstore): the WHERE clause of Query.Match, the ORDER BY of
-// Sort.Compare, and the page and count queries of List. It holds the
+// Sort.Compare, and the page and count queries of List, the count reading
+// the stores' counters where they answer it. It holds the
 // translation once; what differs between the databases (placeholders, how
 // times and case folding are stored, the expression the planner serves
 // best) is a Dialect.
@@ -91,9 +92,76 @@ func (d *Dialect) List(columns, table string, q *patkit.Query) (page string, pag
 			") AS p JOIN " + table + " AS t ON t.id = p.id" + outer + direction(q.Sort)
 	}
 	where, countArgs = d.where(q, false)
-	count = "SELECT count(*) FROM (SELECT 1 FROM " + table + where +
+	return page, pageArgs, walk(table, where), countArgs
+}
+
+// walk returns the query that counts the rows of table that where keeps,
+// stopping after patkit.MaxCount+1.
+func walk(table, where string) string {
+	return "SELECT count(*) FROM (SELECT 1 FROM " + table + where +
 		" LIMIT " + strconv.Itoa(patkit.MaxCount+1) + ") AS matches"
-	return page, pageArgs, count, countArgs
+}
+
+// Scopes of the counts table: its rows count every token, the tokens of
+// one user, or those of one project or group.
+const (
+	scopeAll      = 0
+	scopeUser     = 1
+	scopeResource = 2
+)
+
+// Count returns the query that counts the matches of q, and its
+// arguments. Its result is the number of matches, or patkit.MaxCount+1
+// when more than patkit.MaxCount match.
+//
+// When q's filters do not depend on time (UserID or ResourceType and
+// ResourceID, Impersonation and Revoked, in any combination but UserID
+// with a resource), the query reads counts, the table of counters the
+// migrations keep up to date with triggers: it sums at most a few rows of
+// one scope, so it costs the same whatever the number of matches, and
+// counted is true. Otherwise it counts the matching rows of tokens, as
+// List's count does, stopping after patkit.MaxCount+1.
+//
+// counts has one row per scope and, where writers are spread over several
+// rows of a scope, per stripe: columns scope (0 every token, 1 a user's, 2
+// a resource's), resource_type (the resource's, else empty), id (the user's
+// or resource's, else 0), and the counters n, n_revoked, n_imp and
+// n_imp_revoked of the tokens that are neither impersonation tokens nor
+// revoked, only revoked, only impersonation tokens, and both.
+func (d *Dialect) Count(tokens, counts string, q *patkit.Query) (query string, args []any, counted bool) {
+	terms := q.Terms()
+	if q.State != patkit.StateAny || q.PreviousID != 0 || terms.Exact != "" || len(terms.Words) > 0 ||
+		!q.CreatedBefore.IsZero() || !q.CreatedAfter.IsZero() ||
+		!q.LastUsedBefore.IsZero() || !q.LastUsedAfter.IsZero() ||
+		!q.ExpiresBefore.IsZero() || !q.ExpiresAfter.IsZero() ||
+		q.UserID != 0 && q.ResourceType != "" {
+		where, args := d.Where(q)
+		return walk(tokens, where), args, false
+	}
+	// The counters of the tokens q keeps: impersonation or not, revoked or
+	// not.
+	var cols []string
+	for _, c := range []struct {
+		name              string
+		imperson, revoked bool
+	}{{"n", false, false}, {"n_revoked", false, true}, {"n_imp", true, false}, {"n_imp_revoked", true, true}} {
+		if (q.Impersonation == nil || *q.Impersonation == c.imperson) && (q.Revoked == nil || *q.Revoked == c.revoked) {
+			cols = append(cols, c.name)
+		}
+	}
+	switch {
+	case q.UserID != 0:
+		args = []any{scopeUser, "", q.UserID}
+	case q.ResourceType != "":
+		args = []any{scopeResource, string(q.ResourceType), q.ResourceID}
+	default:
+		args = []any{scopeAll, "", int64(0)}
+	}
+	sum := "CAST(coalesce(sum(" + strings.Join(cols, " + ") + "), 0) AS bigint)"
+	query = "SELECT CASE WHEN total > " + strconv.Itoa(patkit.MaxCount) + " THEN " + strconv.Itoa(patkit.MaxCount+1) +
+		" ELSE total END FROM (SELECT " + sum + " AS total FROM " + counts +
+		" WHERE scope = " + d.Param(1) + " AND resource_type = " + d.Param(2) + " AND id = " + d.Param(3) + ") AS counted"
+	return query, args, true
 }
 
 // Where returns the WHERE clause keeping the tokens q.Match keeps ("" when

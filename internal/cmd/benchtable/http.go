@@ -58,7 +58,7 @@ func warnLogger(w io.Writer) *slog.Logger {
 func routes(svc *patkit.Service, log *slog.Logger, throttle bool) http.Handler {
 	opts := &httpapi.Options{Logger: log}
 	if throttle {
-		opts.FailedAuthLimit = &httpapi.FailedAuthLimit{Limit: 30, Period: 3 * time.Minute, MaxClients: 16384}
+		opts.FailedAuthLimit = &httpapi.FailedAuthLimit{} // GitLab's, as examples/server
 	}
 	api := httpapi.New(svc, opts)
 	mux := http.NewServeMux()

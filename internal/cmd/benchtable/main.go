@@ -48,6 +48,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"testing"
@@ -76,6 +77,7 @@ type config struct {
 	benchtime time.Duration // of each Go benchmark
 	tokens    int           // the large dataset
 	small     int           // the small dataset of the ratios
+	profile   string        // -cpuprofile
 	shown     string        // the flags given, less -pg's DSN
 }
 
@@ -89,6 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	benchtime := fl.Duration("benchtime", time.Second, "length of each Go benchmark (testing's -benchtime)")
 	tokens := fl.Int("tokens", 1_000_000, "tokens in the large dataset")
 	small := fl.Int("small", 1_000, "tokens in the small dataset the ratios compare with")
+	profile := fl.String("cpuprofile", "", "write a CPU profile of the whole run (datasets built included) to this file")
 	if err := fl.Parse(args); err != nil {
 		return nil, err
 	}
@@ -110,7 +113,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			fmt.Fprintf(&shown, " -%s '%s'", f.Name, f.Value)
 		}
 	})
-	c := &config{quick: *quick, pgDSN: *pg, duration: *duration, benchtime: *benchtime, tokens: *tokens, small: *small, shown: shown.String()}
+	c := &config{quick: *quick, pgDSN: *pg, duration: *duration, benchtime: *benchtime, tokens: *tokens, small: *small, profile: *profile, shown: shown.String()}
 	if c.quick {
 		if !set["duration"] {
 			c.duration = 2 * time.Second
@@ -146,6 +149,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	testing.Init()
 	if err := flag.Set("test.benchtime", cfg.benchtime.String()); err != nil {
 		return err
+	}
+	if cfg.profile != "" {
+		f, err := os.Create(cfg.profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	e, err := newEnv(ctx, cfg, stderr)
 	if err != nil {

@@ -1,0 +1,113 @@
+package httpapi_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/httpapi"
+)
+
+// discardWriter is a ResponseWriter that keeps the header map between
+// requests and throws the body away, so that a benchmark measures the
+// handler and not a recorder.
+type discardWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *discardWriter) WriteHeader(code int)        { w.code = code }
+
+func (w *discardWriter) reset() {
+	clear(w.h)
+	w.code = 0
+}
+
+// serveSelf returns a function that serves GET
+// /personal_access_tokens/self with the secret secret returns, as
+// examples/server configures the API (logs at Warn, as in production),
+// and fails tb unless the status is want.
+func serveSelf(tb testing.TB, secret func(e *env) string, want int) func() {
+	e := newEnv(tb, func(po *patkit.Options, ho *httpapi.Options) {
+		po.Now = time.Now
+		ho.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	})
+	r, err := http.NewRequest("GET", "/api/v4/personal_access_tokens/self", nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r.RemoteAddr = "127.0.0.1:40000"
+	r.Header.Set("PRIVATE-TOKEN", secret(e))
+	w := &discardWriter{h: make(http.Header)}
+	return func() {
+		w.reset()
+		e.h.ServeHTTP(w, r)
+		if w.code != want && !(w.code == 0 && want == http.StatusOK) {
+			tb.Fatalf("status %d, want %d", w.code, want)
+		}
+	}
+}
+
+func validSecret(e *env) string {
+	secret, _ := e.token(aliceID, "bench", patkit.ScopeAPI)
+	return secret
+}
+
+// unknownSecret is well-formed and held by no token of e.
+func unknownSecret(e *env) string {
+	other, _ := newEnv(e.t).token(aliceID, "elsewhere", patkit.ScopeAPI)
+	return other
+}
+
+func benchServe(b *testing.B, secret func(e *env) string, want int) {
+	serve := serveSelf(b, secret, want)
+	b.ReportAllocs()
+	for b.Loop() {
+		serve()
+	}
+}
+
+// BenchmarkServeSelf is GET /personal_access_tokens/self with a valid,
+// cached token: what every authenticated request of a host costs in
+// httpapi, beyond net/http.
+func BenchmarkServeSelf(b *testing.B) {
+	benchServe(b, validSecret, http.StatusOK)
+}
+
+// BenchmarkServeUnknown presents a well-formed secret no token has.
+func BenchmarkServeUnknown(b *testing.B) {
+	benchServe(b, unknownSecret, http.StatusUnauthorized)
+}
+
+// BenchmarkServeList is an administrator's GET /personal_access_tokens
+// page of 20 (of 100 tokens): the entities and the pagination headers.
+func BenchmarkServeList(b *testing.B) {
+	e := newEnv(b, func(po *patkit.Options, ho *httpapi.Options) {
+		po.Now = time.Now
+		ho.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	})
+	root, _ := e.token(rootID, "root", patkit.ScopeAPI)
+	for range 99 {
+		e.token(aliceID, "bench", patkit.ScopeAPI)
+	}
+	r, err := http.NewRequest("GET", "/api/v4/personal_access_tokens?per_page=20", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.RemoteAddr = "127.0.0.1:40000"
+	r.Header.Set("PRIVATE-TOKEN", root)
+	w := &discardWriter{h: make(http.Header)}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.reset()
+		e.h.ServeHTTP(w, r)
+		if w.code != 0 && w.code != http.StatusOK {
+			b.Fatalf("status %d", w.code)
+		}
+	}
+}

@@ -1,0 +1,378 @@
+package pgstore_test
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/pgstore"
+)
+
+// The counters of token_counts, and List's totals that read them, must
+// match the tokens whoever writes them and whatever happens to the
+// transaction.
+
+// countsSQL is token_counts summed over stripes, without empty scopes;
+// wantCountsSQL is what it should hold, counted from tokens.
+const (
+	countsSQL = `SELECT scope, resource_type, id, sum(n)::bigint, sum(n_revoked)::bigint, sum(n_imp)::bigint, sum(n_imp_revoked)::bigint
+		FROM token_counts GROUP BY 1, 2, 3
+		HAVING sum(n) <> 0 OR sum(n_revoked) <> 0 OR sum(n_imp) <> 0 OR sum(n_imp_revoked) <> 0 ORDER BY 1, 2, 3`
+	wantCountsSQL = `SELECT k.scope, k.resource_type, k.id,
+		count(*) FILTER (WHERE NOT t.impersonation AND NOT t.revoked), count(*) FILTER (WHERE NOT t.impersonation AND t.revoked),
+		count(*) FILTER (WHERE t.impersonation AND NOT t.revoked), count(*) FILTER (WHERE t.impersonation AND t.revoked)
+		FROM tokens AS t CROSS JOIN LATERAL (VALUES (0::smallint, ''::text, 0::bigint), (1, '', t.user_id), (2, t.resource_type, t.resource_id))
+			AS k (scope, resource_type, id)
+		WHERE k.scope < 2 OR t.resource_type <> ''
+		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`
+)
+
+type countRow struct {
+	Scope        int16
+	ResourceType string
+	ID           int64
+	N            [4]int64
+}
+
+// schemaPool returns a pool whose connections have search_path set to
+// schema, for the host's own SQL.
+func schemaPool(t *testing.T, schema string) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(testDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{schema}.Sanitize()
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+func countRows(t *testing.T, pool *pgxpool.Pool, query string) []countRow {
+	t.Helper()
+	rows, err := pool.Query(t.Context(), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (countRow, error) {
+		var c countRow
+		err := r.Scan(&c.Scope, &c.ResourceType, &c.ID, &c.N[0], &c.N[1], &c.N[2], &c.N[3])
+		return c, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// checkCounts compares the counters with a count of the tokens, and the
+// totals of List for the queries the counters answer with the matches of
+// every token.
+func checkCounts(t *testing.T, s *pgstore.Store, pool *pgxpool.Pool, step string) {
+	t.Helper()
+	if diff := cmp.Diff(countRows(t, pool, wantCountsSQL), countRows(t, pool, countsSQL)); diff != "" {
+		t.Errorf("%s: token_counts (-want +got):\n%s", step, diff)
+	}
+	var all []*patkit.Token
+	for page := 1; ; page++ {
+		q := patkit.Query{Filter: patkit.Filter{Page: page, PerPage: 100}}
+		q.Normalize()
+		toks, _, err := s.List(t.Context(), &q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, toks...)
+		if len(toks) < 100 {
+			break
+		}
+	}
+	for _, q := range countQueries(all) {
+		q.Normalize()
+		want := 0
+		for _, tok := range all {
+			if q.Match(tok) {
+				want++
+			}
+		}
+		q.Page = patkit.MaxPage // past the end: List counts
+		if _, got, err := s.List(t.Context(), &q); err != nil || got != want {
+			t.Errorf("%s: List(%s) total = %d, %v; want %d", step, describe(&q), got, err, want)
+		}
+	}
+}
+
+// describe returns the filters of a query of countQueries.
+func describe(q *patkit.Query) string {
+	b := func(p *bool) string {
+		if p == nil {
+			return "any"
+		}
+		return fmt.Sprint(*p)
+	}
+	return fmt.Sprintf("user %d, resource %q %d, impersonation %s, revoked %s",
+		q.UserID, q.ResourceType, q.ResourceID, b(q.Impersonation), b(q.Revoked))
+}
+
+// countQueries returns the queries the counters answer: every combination
+// of scope (all, each owner, each resource), impersonation and revocation
+// among tokens.
+func countQueries(tokens []*patkit.Token) []patkit.Query {
+	scopes := []patkit.Query{{}}
+	users, resources := map[int64]bool{}, map[patkit.ResourceType]map[int64]bool{}
+	for _, tok := range tokens {
+		if !users[tok.UserID] {
+			users[tok.UserID] = true
+			scopes = append(scopes, patkit.Query{UserID: tok.UserID})
+		}
+		if tok.ResourceType != "" && !resources[tok.ResourceType][tok.ResourceID] {
+			if resources[tok.ResourceType] == nil {
+				resources[tok.ResourceType] = map[int64]bool{}
+			}
+			resources[tok.ResourceType][tok.ResourceID] = true
+			scopes = append(scopes, patkit.Query{ResourceType: tok.ResourceType, ResourceID: tok.ResourceID})
+		}
+	}
+	scopes = append(scopes, patkit.Query{UserID: 999}, patkit.Query{ResourceType: patkit.ResourceGroup, ResourceID: 999})
+	bools := []*bool{nil, new(false), new(true)}
+	var qs []patkit.Query
+	for _, sc := range scopes {
+		for _, imp := range bools {
+			for _, rev := range bools {
+				q := sc
+				q.Impersonation, q.Revoked = imp, rev
+				qs = append(qs, q)
+			}
+		}
+	}
+	return qs
+}
+
+// countToken returns a token of user, for the resource rt id if rt is set.
+func countToken(name string, user int64, rt patkit.ResourceType, id int64, imp bool) *patkit.Token {
+	tok := token(name)
+	tok.UserID, tok.ResourceType, tok.ResourceID, tok.Impersonation = user, rt, id, imp
+	return tok
+}
+
+// createMix creates, through s, personal, impersonation, project and group
+// tokens of a few owners, and revokes some.
+func createMix(t *testing.T, s *pgstore.Store, prefix string) []*patkit.Token {
+	t.Helper()
+	var toks []*patkit.Token
+	for i := range 24 {
+		var tok *patkit.Token
+		switch i % 4 {
+		case 0:
+			tok = countToken(fmt.Sprint(prefix, i), int64(2+i%3), "", 0, false)
+		case 1:
+			tok = countToken(fmt.Sprint(prefix, i), int64(2+i%3), "", 0, true)
+		case 2:
+			tok = countToken(fmt.Sprint(prefix, i), int64(100+i), patkit.ResourceProject, int64(1+i%2), false)
+		case 3:
+			tok = countToken(fmt.Sprint(prefix, i), int64(100+i), patkit.ResourceGroup, 1, false)
+		}
+		if err := s.Create(t.Context(), tok); err != nil {
+			t.Fatal(err)
+		}
+		if i%5 == 0 {
+			if err := s.Revoke(t.Context(), tok.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		toks = append(toks, tok)
+	}
+	return toks
+}
+
+func TestCountsThroughTheStore(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	s, pool := openStore(t, schema), schemaPool(t, schema)
+	checkCounts(t, s, pool, "empty")
+	toks := createMix(t, s, "mix")
+	checkCounts(t, s, pool, "created")
+
+	for _, tok := range toks[:6] {
+		if err := s.Revoke(t.Context(), tok.ID); err != nil { // some twice
+			t.Fatal(err)
+		}
+	}
+	checkCounts(t, s, pool, "revoked")
+
+	for i, tok := range toks[6:12] {
+		next := countToken(fmt.Sprint("rotated ", i), tok.UserID, tok.ResourceType, tok.ResourceID, tok.Impersonation)
+		next.PreviousID = tok.ID
+		err := s.Rotate(t.Context(), tok.ID, next)
+		if err != nil && !(errors.Is(err, patkit.ErrTokenRevoked) && tok.ID == toks[10].ID) {
+			t.Fatalf("rotate %d: %v", tok.ID, err)
+		}
+	}
+	checkCounts(t, s, pool, "rotated")
+
+	if err := s.SetLastUsed(t.Context(), toks[13].ID, toks[13].CreatedAt, []string{"192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, s, pool, "last used")
+
+	// A rotation to a digest that exists fails after its revocation of
+	// the old token: the transaction rolls back, counters included.
+	dup := countToken("dup", 2, "", 0, false)
+	dup.Digest = toks[2].Digest
+	if err := s.Rotate(t.Context(), toks[13].ID, dup); !errors.Is(err, patkit.ErrConflict) {
+		t.Fatalf("Rotate to a duplicate = %v, want ErrConflict", err)
+	}
+	if tok, err := s.Get(t.Context(), toks[13].ID); err != nil || tok.Revoked {
+		t.Fatalf("after a failed rotation: %+v, %v; want the token unrevoked", tok, err)
+	}
+	if err := s.Create(t.Context(), dup); !errors.Is(err, patkit.ErrConflict) {
+		t.Fatalf("Create of a duplicate = %v, want ErrConflict", err)
+	}
+	checkCounts(t, s, pool, "failed writes")
+}
+
+// TestCountsHostSQL changes tokens with the host's own SQL: every change
+// of a counted column is counted, whatever the statement, and a
+// transaction rolled back changes nothing.
+func TestCountsHostSQL(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	s, pool := openStore(t, schema), schemaPool(t, schema)
+	createMix(t, s, "mix")
+	exec := func(step string, stmts ...string) {
+		t.Helper()
+		for _, q := range stmts {
+			if _, err := pool.Exec(t.Context(), q); err != nil {
+				t.Fatalf("%s: %s: %v", step, q, err)
+			}
+		}
+		checkCounts(t, s, pool, step)
+	}
+	exec("insert",
+		`INSERT INTO tokens (user_id, name, impersonation, created_at, revoked, digest)
+		VALUES (7, 'host', false, now(), false, '\x01'), (7, 'host imp', true, now(), true, '\x02')`,
+		`INSERT INTO tokens (user_id, name, resource_type, resource_id, created_at, digest)
+		VALUES (300, 'host bot', 'project', 9, now(), '\x03')`,
+		`INSERT INTO tokens (user_id, name, impersonation, resource_type, resource_id, created_at, revoked, digest)
+		SELECT user_id + 1000, name || ' copy', impersonation, resource_type, resource_id, created_at, revoked, digest || '\xff'::bytea
+		FROM tokens`)
+	exec("upsert", `INSERT INTO tokens (user_id, name, created_at, digest)
+		SELECT 5, 'upsert', now(), d FROM (VALUES ('\x01'::bytea), ('\x04')) AS v (d)
+		ON CONFLICT (digest) DO UPDATE SET revoked = NOT tokens.revoked, user_id = 6`)
+	exec("revoke", `UPDATE tokens SET revoked = true WHERE user_id IN (2, 7)`)
+	exec("unrevoke", `UPDATE tokens SET revoked = false WHERE id % 3 = 0`)
+	exec("impersonation", `UPDATE tokens SET impersonation = NOT impersonation WHERE id % 4 = 1`)
+	exec("move owner", `UPDATE tokens SET user_id = user_id % 5 + 2 WHERE id % 2 = 0`)
+	exec("move resource", `UPDATE tokens SET resource_id = resource_id + 1 WHERE resource_type = 'group'`)
+	exec("to personal", `UPDATE tokens SET resource_type = '', resource_id = 0 WHERE resource_type = 'project' AND id % 2 = 1`)
+	exec("to project", `UPDATE tokens SET resource_type = 'project', resource_id = 5, revoked = true WHERE id % 7 = 0`)
+	exec("everything", `UPDATE tokens SET user_id = 8, resource_type = 'group', resource_id = 8, impersonation = false,
+		revoked = NOT revoked WHERE id % 5 = 2`)
+	exec("swap", `UPDATE tokens SET revoked = NOT revoked WHERE user_id = 8`) // some in, some out
+	exec("nothing counted", `UPDATE tokens SET revoked = revoked, user_id = user_id, last_used_at = now(), name = name || '.'`)
+	exec("new ids", `UPDATE tokens SET id = id + 100000 WHERE id % 2 = 1`)
+	exec("delete", `DELETE FROM tokens WHERE id % 3 = 1`)
+	exec("copy", `COPY tokens (user_id, name, created_at, revoked, digest) FROM PROGRAM 'printf "40\tcopied\t2025-01-01\tt\t\\\\x0a\n41\tcopied\t2025-01-01\tf\t\\\\x0b\n"'`)
+	exec("rolled back",
+		`BEGIN`,
+		`INSERT INTO tokens (user_id, name, created_at, digest) VALUES (9, 'gone', now(), '\x09')`,
+		`UPDATE tokens SET revoked = NOT revoked, user_id = 9`,
+		`DELETE FROM tokens WHERE id % 2 = 0`,
+		`ROLLBACK`)
+	exec("truncate", `TRUNCATE tokens`)
+	createMix(t, s, "again")
+	checkCounts(t, s, pool, "created again")
+	exec("delete all", `DELETE FROM tokens`)
+}
+
+// TestCountsConcurrentWriters creates, revokes and rotates from many
+// goroutines at once, most for one user and one project: no write fails
+// (no deadlock between the stripes), and the counters end exact.
+func TestCountsConcurrentWriters(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	s, pool := openStore(t, schema), schemaPool(t, schema)
+	var wg sync.WaitGroup
+	for g := range 32 {
+		wg.Go(func() {
+			for i := range 25 {
+				tok := countToken(fmt.Sprintf("g%d-%d", g, i), int64(2+i%2), "", 0, i%5 == 0)
+				if g%4 == 3 {
+					tok = countToken(fmt.Sprintf("g%d-%d", g, i), int64(1000+g*100+i), patkit.ResourceProject, int64(i%2), false)
+				}
+				if err := s.Create(t.Context(), tok); err != nil {
+					t.Error(err)
+					return
+				}
+				switch i % 3 {
+				case 1:
+					if err := s.Revoke(t.Context(), tok.ID); err != nil {
+						t.Error(err)
+					}
+				case 2:
+					next := countToken(fmt.Sprintf("g%d-%d next", g, i), tok.UserID, tok.ResourceType, tok.ResourceID, tok.Impersonation)
+					if err := s.Rotate(t.Context(), tok.ID, next); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	checkCounts(t, s, pool, "concurrent")
+	var stripes int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM token_counts WHERE scope = 0`).Scan(&stripes); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the total is kept in %d rows", stripes)
+}
+
+// TestCountsBackfill migrates a schema that has tokens but no counters,
+// as one made before they existed: the migration counts what is there.
+func TestCountsBackfill(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	s, pool := openStore(t, schema), schemaPool(t, schema)
+	createMix(t, s, "mix")
+	for _, q := range []string{
+		`DROP TABLE token_counts`,
+		`DROP TRIGGER token_counts_insert ON tokens`, `DROP TRIGGER token_counts_delete ON tokens`,
+		`DROP TRIGGER token_counts_update ON tokens`, `DROP TRIGGER token_counts_truncate ON tokens`,
+		`DROP FUNCTION token_counts_insert, token_counts_delete, token_counts_update, token_counts_truncate`,
+		`DELETE FROM patkit_migrations WHERE version = 4`,
+		`INSERT INTO tokens (user_id, name, created_at, revoked, digest) VALUES (7, 'old', now(), true, '\x01')`,
+	} {
+		if _, err := pool.Exec(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, s, pool, "backfilled")
+	createMix(t, s, "after")
+	checkCounts(t, s, pool, "after")
+
+	// Applying the migrations again, as a host's tooling may, rebuilds the
+	// same counts.
+	tx, err := pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(t.Context())
+	if _, err := tx.Exec(t.Context(), pgstore.MigrationSQL()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, s, pool, "migrated again")
+}

@@ -1,0 +1,340 @@
+package sqlitestore_test
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/sqlitestore"
+)
+
+// The counters of token_counts, and List's totals that read them, must
+// match the tokens whoever writes them and whatever happens to the
+// transaction.
+
+// countsSQL is token_counts without its empty rows; wantCountsSQL is what
+// it should hold, counted from tokens.
+const (
+	countsSQL = `SELECT scope, resource_type, id, n, n_revoked, n_imp, n_imp_revoked FROM token_counts
+		WHERE n <> 0 OR n_revoked <> 0 OR n_imp <> 0 OR n_imp_revoked <> 0 ORDER BY 1, 2, 3`
+	wantCountsSQL = `SELECT * FROM (
+		SELECT 0 AS scope, '' AS resource_type, 0 AS id, ` + splitSQL + ` FROM tokens HAVING count(*) > 0
+		UNION ALL SELECT 1, '', user_id, ` + splitSQL + ` FROM tokens GROUP BY user_id
+		UNION ALL SELECT 2, resource_type, resource_id, ` + splitSQL + ` FROM tokens
+			WHERE resource_type <> '' GROUP BY resource_type, resource_id
+	) ORDER BY 1, 2, 3`
+	splitSQL = `sum(impersonation = 0 AND revoked = 0), sum(impersonation = 0 AND revoked <> 0),
+		sum(impersonation <> 0 AND revoked = 0), sum(impersonation <> 0 AND revoked <> 0)`
+)
+
+type countRow struct {
+	Scope        int
+	ResourceType string
+	ID           int64
+	N            [4]int64
+}
+
+func countRows(t *testing.T, db *sql.DB, query string) []countRow {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var rs []countRow
+	for rows.Next() {
+		var r countRow
+		if err := rows.Scan(&r.Scope, &r.ResourceType, &r.ID, &r.N[0], &r.N[1], &r.N[2], &r.N[3]); err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// checkCounts compares the counters with a count of the tokens, and the
+// totals of List for queries the counters answer with the matches of
+// every token.
+func checkCounts(t *testing.T, s *sqlitestore.Store, db *sql.DB, step string) {
+	t.Helper()
+	if diff := cmp.Diff(countRows(t, db, wantCountsSQL), countRows(t, db, countsSQL)); diff != "" {
+		t.Errorf("%s: token_counts (-want +got):\n%s", step, diff)
+	}
+	var all []*patkit.Token
+	for page := 1; ; page++ {
+		q := patkit.Query{Filter: patkit.Filter{Page: page, PerPage: 100}}
+		q.Normalize()
+		toks, _, err := s.List(t.Context(), &q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, toks...)
+		if len(toks) < 100 {
+			break
+		}
+	}
+	for _, q := range countQueries(all) {
+		q.Normalize()
+		want := 0
+		for _, tok := range all {
+			if q.Match(tok) {
+				want++
+			}
+		}
+		// A page past the end, so that List counts rather than infer the
+		// total from a short page.
+		q.Page = patkit.MaxPage
+		if _, got, err := s.List(t.Context(), &q); err != nil || got != want {
+			t.Errorf("%s: List(%s) total = %d, %v; want %d", step, describe(&q), got, err, want)
+		}
+	}
+}
+
+// describe returns the filters of a query of countQueries.
+func describe(q *patkit.Query) string {
+	b := func(p *bool) string {
+		if p == nil {
+			return "any"
+		}
+		return fmt.Sprint(*p)
+	}
+	return fmt.Sprintf("user %d, resource %q %d, impersonation %s, revoked %s",
+		q.UserID, q.ResourceType, q.ResourceID, b(q.Impersonation), b(q.Revoked))
+}
+
+// countQueries returns the queries the counters answer: every combination
+// of scope (all, each owner, each resource), impersonation and revocation
+// among tokens.
+func countQueries(tokens []*patkit.Token) []patkit.Query {
+	scopes := []patkit.Query{{}}
+	users, resources := map[int64]bool{}, map[patkit.ResourceType]map[int64]bool{}
+	for _, tok := range tokens {
+		if !users[tok.UserID] {
+			users[tok.UserID] = true
+			scopes = append(scopes, patkit.Query{UserID: tok.UserID})
+		}
+		if tok.ResourceType != "" && !resources[tok.ResourceType][tok.ResourceID] {
+			if resources[tok.ResourceType] == nil {
+				resources[tok.ResourceType] = map[int64]bool{}
+			}
+			resources[tok.ResourceType][tok.ResourceID] = true
+			scopes = append(scopes, patkit.Query{ResourceType: tok.ResourceType, ResourceID: tok.ResourceID})
+		}
+	}
+	scopes = append(scopes, patkit.Query{UserID: 999}, patkit.Query{ResourceType: patkit.ResourceGroup, ResourceID: 999})
+	bools := []*bool{nil, new(false), new(true)}
+	var qs []patkit.Query
+	for _, sc := range scopes {
+		for _, imp := range bools {
+			for _, rev := range bools {
+				q := sc
+				q.Impersonation, q.Revoked = imp, rev
+				qs = append(qs, q)
+			}
+		}
+	}
+	return qs
+}
+
+// countToken returns a token of user, for resource if id is not 0.
+func countToken(name string, user int64, rt patkit.ResourceType, id int64, imp bool) *patkit.Token {
+	tok := token(name)
+	tok.UserID, tok.ResourceType, tok.ResourceID, tok.Impersonation = user, rt, id, imp
+	return tok
+}
+
+// createMix creates, through s, personal, impersonation, project and group
+// tokens of a few owners, and revokes some.
+func createMix(t *testing.T, s *sqlitestore.Store, prefix string) []*patkit.Token {
+	t.Helper()
+	var toks []*patkit.Token
+	for i := range 24 {
+		var tok *patkit.Token
+		switch i % 4 {
+		case 0:
+			tok = countToken(fmt.Sprint(prefix, i), int64(2+i%3), "", 0, false)
+		case 1:
+			tok = countToken(fmt.Sprint(prefix, i), int64(2+i%3), "", 0, true)
+		case 2:
+			tok = countToken(fmt.Sprint(prefix, i), int64(100+i), patkit.ResourceProject, int64(1+i%2), false)
+		case 3:
+			tok = countToken(fmt.Sprint(prefix, i), int64(100+i), patkit.ResourceGroup, 1, false)
+		}
+		if err := s.Create(t.Context(), tok); err != nil {
+			t.Fatal(err)
+		}
+		if i%5 == 0 {
+			if err := s.Revoke(t.Context(), tok.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		toks = append(toks, tok)
+	}
+	return toks
+}
+
+func TestCountsThroughTheStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "patkit.db")
+	s, db := openPath(t, path, nil), openDB(t, path)
+	checkCounts(t, s, db, "empty")
+	toks := createMix(t, s, "mix")
+	checkCounts(t, s, db, "created")
+
+	for _, tok := range toks[:6] {
+		if err := s.Revoke(t.Context(), tok.ID); err != nil { // some twice
+			t.Fatal(err)
+		}
+	}
+	checkCounts(t, s, db, "revoked")
+
+	for i, tok := range toks[6:12] {
+		next := countToken(fmt.Sprint("rotated ", i), tok.UserID, tok.ResourceType, tok.ResourceID, tok.Impersonation)
+		next.PreviousID = tok.ID
+		err := s.Rotate(t.Context(), tok.ID, next)
+		if err != nil && !(errors.Is(err, patkit.ErrTokenRevoked) && tok.ID == toks[10].ID) {
+			t.Fatalf("rotate %d: %v", tok.ID, err)
+		}
+	}
+	checkCounts(t, s, db, "rotated")
+
+	if err := s.SetLastUsed(t.Context(), toks[13].ID, base, []string{"192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, s, db, "last used")
+
+	// Writes that fail are rolled back in their savepoint, and change no
+	// count: a duplicate digest, the rotation of a revoked token, the
+	// rotation to a duplicate digest.
+	if err := s.Create(t.Context(), countToken("mix1", 2, "", 0, true)); !errors.Is(err, patkit.ErrConflict) {
+		t.Fatalf("Create of a duplicate = %v, want ErrConflict", err)
+	}
+	if err := s.Rotate(t.Context(), toks[0].ID, countToken("never", 2, "", 0, false)); !errors.Is(err, patkit.ErrTokenRevoked) {
+		t.Fatalf("Rotate of a revoked token = %v, want ErrTokenRevoked", err)
+	}
+	if err := s.Rotate(t.Context(), toks[13].ID, countToken("mix2", 2, "", 0, false)); !errors.Is(err, patkit.ErrConflict) {
+		t.Fatalf("Rotate to a duplicate = %v, want ErrConflict", err)
+	}
+	if tok, err := s.Get(t.Context(), toks[13].ID); err != nil || tok.Revoked {
+		t.Fatalf("after a failed rotation: %+v, %v; want the token unrevoked", tok, err)
+	}
+	checkCounts(t, s, db, "failed writes")
+}
+
+// TestCountsHostSQL changes tokens with the host's own SQL, on another
+// connection: every change of a counted column is counted, and a
+// transaction rolled back changes nothing.
+func TestCountsHostSQL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "patkit.db")
+	s, db := openPath(t, path, nil), openDB(t, path)
+	createMix(t, s, "mix")
+	exec := func(step string, stmts ...string) {
+		t.Helper()
+		for _, q := range stmts {
+			if _, err := db.ExecContext(t.Context(), q); err != nil {
+				t.Fatalf("%s: %s: %v", step, q, err)
+			}
+		}
+		checkCounts(t, s, db, step)
+	}
+	exec("insert",
+		`INSERT INTO tokens (user_id, name, name_folded, impersonation, created_at, revoked, digest)
+		VALUES (7, 'host', 'host', 0, 0, 0, x'01'), (7, 'host imp', 'host imp', 1, 0, 1, x'02')`,
+		`INSERT INTO tokens (user_id, name, name_folded, resource_type, resource_id, created_at, digest)
+		VALUES (300, 'host bot', 'host bot', 'project', 9, 0, x'03')`,
+		`INSERT INTO tokens (user_id, name, name_folded, resource_type, resource_id, created_at, digest)
+		SELECT user_id + 1000, name || ' copy', name_folded || ' copy', resource_type, resource_id, created_at, digest || x'ff'
+		FROM tokens`)
+	exec("revoke", `UPDATE tokens SET revoked = 1 WHERE user_id IN (2, 7)`)
+	exec("unrevoke", `UPDATE tokens SET revoked = 0 WHERE id % 3 = 0`)
+	exec("impersonation", `UPDATE tokens SET impersonation = 1 - impersonation WHERE id % 4 = 1`)
+	exec("move owner", `UPDATE tokens SET user_id = user_id % 5 + 2 WHERE id % 2 = 0`)
+	exec("move resource", `UPDATE tokens SET resource_id = resource_id + 1 WHERE resource_type = 'group'`)
+	exec("to personal", `UPDATE tokens SET resource_type = NULL, resource_id = 0 WHERE resource_type = 'project' AND id % 2 = 1`)
+	exec("to project", `UPDATE tokens SET resource_type = 'project', resource_id = 5, revoked = 1 WHERE id % 7 = 0`)
+	exec("everything", `UPDATE tokens SET user_id = 8, resource_type = 'group', resource_id = 8, impersonation = 0, revoked = 1 - revoked WHERE id % 5 = 2`)
+	exec("nothing counted", `UPDATE tokens SET revoked = revoked, user_id = user_id, last_used_at = 5, name = name || '.'`)
+	exec("delete", `DELETE FROM tokens WHERE id % 3 = 1`)
+	exec("rolled back",
+		`BEGIN`,
+		`INSERT INTO tokens (user_id, name, name_folded, created_at, digest) VALUES (9, 'gone', 'gone', 0, x'09')`,
+		`UPDATE tokens SET revoked = 1 - revoked, user_id = 9`,
+		`DELETE FROM tokens WHERE id % 2 = 0`,
+		`ROLLBACK`)
+	exec("delete all", `DELETE FROM tokens`)
+	createMix(t, s, "again")
+	checkCounts(t, s, db, "created again")
+}
+
+// TestCountsConcurrentWriters writes from many goroutines through two
+// Stores on one file.
+func TestCountsConcurrentWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "patkit.db")
+	stores := []*sqlitestore.Store{openPath(t, path, nil), openPath(t, path, nil)}
+	var wg sync.WaitGroup
+	for g := range 16 {
+		s := stores[g%2]
+		wg.Go(func() {
+			for i := range 20 {
+				tok := countToken(fmt.Sprintf("g%d-%d", g, i), int64(2+i%3), "", 0, i%5 == 0)
+				if g%4 == 3 {
+					tok = countToken(fmt.Sprintf("g%d-%d", g, i), int64(1000+g*100+i), patkit.ResourceProject, int64(i%2), false)
+				}
+				if err := s.Create(t.Context(), tok); err != nil {
+					t.Error(err)
+					return
+				}
+				switch i % 3 {
+				case 1:
+					err := s.Revoke(t.Context(), tok.ID)
+					if err != nil {
+						t.Error(err)
+					}
+				case 2:
+					next := countToken(fmt.Sprintf("g%d-%d next", g, i), tok.UserID, tok.ResourceType, tok.ResourceID, tok.Impersonation)
+					if err := s.Rotate(t.Context(), tok.ID, next); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	checkCounts(t, stores[0], openDB(t, path), "concurrent")
+}
+
+// TestCountsBackfill migrates a database that has tokens but no counters,
+// as one made before they existed: the migration counts what is there.
+func TestCountsBackfill(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "patkit.db")
+	s, db := openPath(t, path, nil), openDB(t, path)
+	createMix(t, s, "mix")
+	for _, q := range []string{
+		`DROP TABLE token_counts`,
+		`DROP TRIGGER token_counts_insert`, `DROP TRIGGER token_counts_delete`,
+		`DROP TRIGGER token_counts_update`, `DROP TRIGGER token_counts_move`,
+		`DELETE FROM patkit_migrations WHERE version = 5`,
+	} {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if _, err := db.ExecContext(t.Context(), `INSERT INTO tokens (user_id, name, name_folded, created_at, revoked, digest)
+		VALUES (7, 'old', 'old', 0, 1, x'01')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, s, db, "backfilled")
+	createMix(t, s, "after")
+	checkCounts(t, s, db, "after")
+}
