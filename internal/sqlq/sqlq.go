@@ -73,7 +73,10 @@ func (d *Dialect) LastUsedKey() string { return "coalesce(last_used_at, " + d.Ne
 func (d *Dialect) List(columns, table string, q *patkit.Query) (page string, pageArgs []any, count string, countArgs []any) {
 	where, pageArgs := d.where(q, true)
 	limit := " LIMIT " + strconv.Itoa(q.PerPage) + " OFFSET " + strconv.FormatInt(q.Offset(), 10)
-	if !d.IDsFirst {
+	// A search by words is served by a trigram index, not in order: the
+	// ordered walk of IDsFirst, cheap as it looks index-only, reads every
+	// name until 20 match.
+	if !d.IDsFirst || len(q.Terms().Words) > 0 {
 		page = "SELECT " + columns + " FROM " + table + where + d.OrderBy(q.Sort) + limit
 	} else {
 		// SELECT t.id, ... FROM (SELECT id, key AS k FROM table WHERE ...
