@@ -49,14 +49,14 @@ type timestamp time.Time
 // MarshalText, rather than MarshalJSON, lets encoding/json write the
 // string itself instead of parsing what a MarshalJSON returns.
 func (t timestamp) MarshalText() ([]byte, error) {
-	return time.Time(t).UTC().AppendFormat(make([]byte, 0, 24), "2006-01-02T15:04:05.000Z"), nil
+	return time.Time(t).UTC().AppendFormat(make([]byte, 0, 32), "2006-01-02T15:04:05.000Z"), nil
 }
 
 // date is a date rendered YYYY-MM-DD.
 type date time.Time
 
 func (d date) MarshalText() ([]byte, error) {
-	return time.Time(d).UTC().AppendFormat(make([]byte, 0, 10), time.DateOnly), nil
+	return time.Time(d).UTC().AppendFormat(make([]byte, 0, 16), time.DateOnly), nil
 }
 
 // newEntity renders t as the entity of kind at now; a non-empty secret

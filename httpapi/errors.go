@@ -55,8 +55,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeMessage writes GitLab's {"message": ...} shape.
 func writeMessage(w http.ResponseWriter, status int, msg string) {
+	if b, ok := messageBodies[msg]; ok {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write(b)
+		return
+	}
 	writeJSON(w, status, message{msg})
 }
+
+// messageBodies holds the bodies of the messages every host answers
+// most, encoded once: a refused credential costs no encoding.
+var messageBodies = func() map[string][]byte {
+	m := make(map[string][]byte)
+	for _, msg := range []string{"401 Unauthorized", "403 Forbidden", "404 Not Found", "429 Too Many Requests"} {
+		b, err := json.Marshal(message{msg})
+		if err != nil {
+			panic(err)
+		}
+		m[msg] = b
+	}
+	return m
+}()
 
 // message is GitLab's {"message": ...} body: a struct, which encodes with
 // fewer allocations than a map.
