@@ -43,13 +43,24 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 	page, pageArgs, _, _ := dialect.List(columns, s.q.table, q)
 	count, countArgs, _ := dialect.Count(s.q.table, s.q.counts, q)
 
+	// Prepared before the transaction takes a connection of the pool.
+	pageStmt, release, err := s.listStmts.stmt(ctx, s.r.db, page)
+	if err != nil {
+		return nil, 0, wrap("list tokens", err)
+	}
+	defer release()
+	countStmt, release, err := s.listStmts.stmt(ctx, s.r.db, count)
+	if err != nil {
+		return nil, 0, wrap("count tokens", err)
+	}
+	defer release()
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, 0, wrap("list tokens: begin", err)
 	}
 	defer tx.Rollback() // read-only: nothing to commit
 
-	rows, err := tx.QueryContext(ctx, page, pageArgs...)
+	rows, err := tx.StmtContext(ctx, pageStmt).QueryContext(ctx, pageArgs...)
 	if err != nil {
 		return nil, 0, wrap("list tokens", err)
 	}
@@ -69,8 +80,10 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 	if n := len(tokens); n > 0 && n < q.PerPage {
 		// A short, non-empty page is the last one: it gives the total.
 		total = int(q.Offset()) + n
-	} else if err := tx.QueryRowContext(ctx, count, countArgs...).Scan(&total); err != nil {
-		return nil, 0, wrap("count tokens", err)
+	} else {
+		if err := tx.StmtContext(ctx, countStmt).QueryRowContext(ctx, countArgs...).Scan(&total); err != nil {
+			return nil, 0, wrap("count tokens", err)
+		}
 	}
 	return tokens, total, nil
 }

@@ -56,7 +56,8 @@ type Store struct {
 	q      queries
 	closed atomic.Bool
 
-	getByID, getByDigest lazyStmt // prepared on r
+	getByID, getByDigest lazyStmt  // prepared on r
+	listStmts            stmtCache // List's, prepared on r
 
 	wr writer // the group commit of every write
 	// Prepared on w, used by the writer only.
@@ -264,6 +265,7 @@ func (s *Store) Close() error {
 	for _, l := range append([]*lazyStmt{&s.getByID, &s.getByDigest}, s.writeStmts()...) {
 		err = errors.Join(err, l.close())
 	}
+	err = errors.Join(err, s.listStmts.close())
 	if s.own {
 		err = errors.Join(err, s.w.db.Close())
 		if s.r.db != s.w.db {

@@ -72,7 +72,11 @@ func (d *Dialect) LastUsedKey() string { return "coalesce(last_used_at, " + d.Ne
 // patkit.MaxCount+1, and the arguments of each.
 func (d *Dialect) List(columns, table string, q *patkit.Query) (page string, pageArgs []any, count string, countArgs []any) {
 	where, pageArgs := d.where(q, true)
-	limit := " LIMIT " + strconv.Itoa(q.PerPage) + " OFFSET " + strconv.FormatInt(q.Offset(), 10)
+	// The page's bounds are arguments, so that the text of a page query
+	// depends on the query's shape only and a prepared statement serves
+	// every page of it.
+	limit := " LIMIT " + d.Param(len(pageArgs)+1) + " OFFSET " + d.Param(len(pageArgs)+2)
+	pageArgs = append(pageArgs, q.PerPage, q.Offset())
 	// A search by words is served by a trigram index, not in order: the
 	// ordered walk of IDsFirst, cheap as it looks index-only, reads every
 	// name until 20 match.
