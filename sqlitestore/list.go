@@ -30,6 +30,8 @@ var dialect = sqlq.Dialect{
 	// keeps the planner from choosing, for a page, an index that filters
 	// over the one that orders.
 	Unindexed: func(expr string) string { return "+" + expr },
+	// One prepared statement per query shape (see stmtCache).
+	PageArgs: true,
 }
 
 // List returns one page of the tokens q.Match keeps, in the order of
