@@ -164,6 +164,8 @@ type call struct {
 	in *input
 	p  *patkit.Principal
 	c  *checker
+
+	chk checker // what c points to
 }
 
 var wildcard = regexp.MustCompile(`\{(\w+)\}`)
@@ -202,7 +204,9 @@ func (a *api) endpoint(rt route) http.Handler {
 		if ar != nil {
 			p = ar.p
 		}
-		c := &call{api: a, w: w, r: r, in: in, p: p, c: &checker{in: in}}
+		c := &call{api: a, w: w, r: r, in: in, p: p}
+		c.chk.in = in
+		c.c = &c.chk // one allocation for both
 		if err := rt.handle(c); err != nil {
 			a.ew.write(w, r, err, rt.invalid)
 		}
