@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/patkit/patkit"
 )
@@ -44,14 +46,28 @@ const statusClientClosed = 499
 
 // writeJSON writes v as the JSON body with the status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil { // Not reachable with the types of this package.
-		status, b = http.StatusInternalServerError, []byte(`{"message":"500 Internal Server Error"}`)
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 { // a huge page's buffer is not kept
+			buf.Reset()
+			jsonBuffers.Put(buf)
+		}
+	}()
+	// As json.Marshal, without copying the result: Encode ends it with a
+	// newline, which GitLab's bodies do not have.
+	b := []byte(`{"message":"500 Internal Server Error"}`)
+	if err := json.NewEncoder(buf).Encode(v); err == nil {
+		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	} else { // Not reachable with the types of this package.
+		status = http.StatusInternalServerError
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
+
+// jsonBuffers holds the buffers writeJSON encodes into.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // writeMessage writes GitLab's {"message": ...} shape.
 func writeMessage(w http.ResponseWriter, status int, msg string) {
