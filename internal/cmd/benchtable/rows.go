@@ -2,7 +2,7 @@ package main
 
 import "fmt"
 
-// allRows returns the table's rows, in the order of issue 10's table.
+// allRows returns the table's rows, in the order of the goals' table.
 func allRows(cfg *config) []row {
 	big, small := count(cfg.tokens), count(cfg.small)
 	backends := []struct{ id, name string }{{"sqlite", "SQLite"}, {"postgres", "PostgreSQL"}}
