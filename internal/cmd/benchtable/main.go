@@ -1,8 +1,9 @@
 // Command benchtable measures the rows of patkit's performance goals in
 // one run and prints them as a Markdown table, each with its reference
 // (the physical floor, the bare net/http ceiling, or the same measurement
-// on a small dataset), the ratio the goal is stated in, the goal, and whether it is met, under the date, Go
-// version, CPU model and core count.
+// on a small dataset), the ratio the goal is stated in, the goal, and
+// whether it is met, under the date, Go version, CPU model and core
+// count.
 //
 //	go run ./internal/cmd/benchtable                      # every row, about five minutes
 //	go run ./internal/cmd/benchtable -quick               # small sizes, 2 s loads: a smoke run
