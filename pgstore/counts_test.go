@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/counttest"
 	"github.com/patkit/patkit/pgstore"
 )
 
@@ -82,78 +83,7 @@ func checkCounts(t *testing.T, s *pgstore.Store, pool *pgxpool.Pool, step string
 	if diff := cmp.Diff(countRows(t, pool, wantCountsSQL), countRows(t, pool, countsSQL)); diff != "" {
 		t.Errorf("%s: token_counts (-want +got):\n%s", step, diff)
 	}
-	var all []*patkit.Token
-	for page := 1; ; page++ {
-		q := patkit.Query{Filter: patkit.Filter{Page: page, PerPage: 100}}
-		q.Normalize()
-		toks, _, err := s.List(t.Context(), &q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, toks...)
-		if len(toks) < 100 {
-			break
-		}
-	}
-	for _, q := range countQueries(all) {
-		q.Normalize()
-		want := 0
-		for _, tok := range all {
-			if q.Match(tok) {
-				want++
-			}
-		}
-		q.Page = patkit.MaxPage // past the end: List counts
-		if _, got, err := s.List(t.Context(), &q); err != nil || got != want {
-			t.Errorf("%s: List(%s) total = %d, %v; want %d", step, describe(&q), got, err, want)
-		}
-	}
-}
-
-// describe returns the filters of a query of countQueries.
-func describe(q *patkit.Query) string {
-	b := func(p *bool) string {
-		if p == nil {
-			return "any"
-		}
-		return fmt.Sprint(*p)
-	}
-	return fmt.Sprintf("user %d, resource %q %d, impersonation %s, revoked %s",
-		q.UserID, q.ResourceType, q.ResourceID, b(q.Impersonation), b(q.Revoked))
-}
-
-// countQueries returns the queries the counters answer: every combination
-// of scope (all, each owner, each resource), impersonation and revocation
-// among tokens.
-func countQueries(tokens []*patkit.Token) []patkit.Query {
-	scopes := []patkit.Query{{}}
-	users, resources := map[int64]bool{}, map[patkit.ResourceType]map[int64]bool{}
-	for _, tok := range tokens {
-		if !users[tok.UserID] {
-			users[tok.UserID] = true
-			scopes = append(scopes, patkit.Query{UserID: tok.UserID})
-		}
-		if tok.ResourceType != "" && !resources[tok.ResourceType][tok.ResourceID] {
-			if resources[tok.ResourceType] == nil {
-				resources[tok.ResourceType] = map[int64]bool{}
-			}
-			resources[tok.ResourceType][tok.ResourceID] = true
-			scopes = append(scopes, patkit.Query{ResourceType: tok.ResourceType, ResourceID: tok.ResourceID})
-		}
-	}
-	scopes = append(scopes, patkit.Query{UserID: 999}, patkit.Query{ResourceType: patkit.ResourceGroup, ResourceID: 999})
-	bools := []*bool{nil, new(false), new(true)}
-	var qs []patkit.Query
-	for _, sc := range scopes {
-		for _, imp := range bools {
-			for _, rev := range bools {
-				q := sc
-				q.Impersonation, q.Revoked = imp, rev
-				qs = append(qs, q)
-			}
-		}
-	}
-	return qs
+	counttest.CheckListTotals(t, s, step)
 }
 
 // countToken returns a token of user, for the resource rt id if rt is set.
@@ -167,30 +97,7 @@ func countToken(name string, user int64, rt patkit.ResourceType, id int64, imp b
 // tokens of a few owners, and revokes some.
 func createMix(t *testing.T, s *pgstore.Store, prefix string) []*patkit.Token {
 	t.Helper()
-	var toks []*patkit.Token
-	for i := range 24 {
-		var tok *patkit.Token
-		switch i % 4 {
-		case 0:
-			tok = countToken(fmt.Sprint(prefix, i), int64(2+i%3), "", 0, false)
-		case 1:
-			tok = countToken(fmt.Sprint(prefix, i), int64(2+i%3), "", 0, true)
-		case 2:
-			tok = countToken(fmt.Sprint(prefix, i), int64(100+i), patkit.ResourceProject, int64(1+i%2), false)
-		case 3:
-			tok = countToken(fmt.Sprint(prefix, i), int64(100+i), patkit.ResourceGroup, 1, false)
-		}
-		if err := s.Create(t.Context(), tok); err != nil {
-			t.Fatal(err)
-		}
-		if i%5 == 0 {
-			if err := s.Revoke(t.Context(), tok.ID); err != nil {
-				t.Fatal(err)
-			}
-		}
-		toks = append(toks, tok)
-	}
-	return toks
+	return counttest.CreateMix(t, s, prefix, countToken)
 }
 
 func TestCountsThroughTheStore(t *testing.T) {
