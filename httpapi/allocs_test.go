@@ -21,7 +21,7 @@ func TestServeAllocations(t *testing.T) {
 		want   int
 		max    float64
 	}{
-		{"valid token", validSecret, http.StatusOK, 13},
+		{"valid token", validSecret, http.StatusOK, 10},
 		{"unknown token", unknownSecret, http.StatusUnauthorized, 3},
 	} {
 		serve := serveSelf(t, c.secret, c.want)

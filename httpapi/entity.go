@@ -49,7 +49,7 @@ type timestamp time.Time
 // MarshalText, rather than MarshalJSON, lets encoding/json write the
 // string itself instead of parsing what a MarshalJSON returns.
 func (t timestamp) MarshalText() ([]byte, error) {
-	return time.Time(t).UTC().AppendFormat(make([]byte, 0, 32), "2006-01-02T15:04:05.000Z"), nil
+	return time.Time(t).UTC().AppendFormat(make([]byte, 0, 32), timestampLayout), nil
 }
 
 // date is a date rendered YYYY-MM-DD.
@@ -111,8 +111,8 @@ func (e *entity) fill(t *patkit.Token, kind entityKind, secret string, now time.
 }
 
 // entities renders a page, its entities allocated together.
-func entities(toks []*patkit.Token, kind entityKind, now time.Time) []entity {
-	out := make([]entity, len(toks))
+func entities(toks []*patkit.Token, kind entityKind, now time.Time) entityList {
+	out := make(entityList, len(toks))
 	for i, t := range toks {
 		out[i].fill(t, kind, "", now)
 	}

@@ -56,7 +56,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	// As json.Marshal, without copying the result: Encode ends it with a
 	// newline, which GitLab's bodies do not have.
 	b := []byte(`{"message":"500 Internal Server Error"}`)
-	if err := json.NewEncoder(buf).Encode(v); err == nil {
+	if a, ok := v.(jsonAppender); ok {
+		b = a.appendJSON(buf.AvailableBuffer())
+		buf.Write(b) // keeps the grown buffer for the pool
+	} else if err := json.NewEncoder(buf).Encode(v); err == nil {
 		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	} else { // Not reachable with the types of this package.
 		status = http.StatusInternalServerError

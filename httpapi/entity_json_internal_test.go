@@ -1,0 +1,77 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/patkit/patkit"
+)
+
+// TestEntityJSON holds appendJSON to json.Marshal: the bytes of every
+// entity kind, with and without each optional field, and strings that
+// encoding/json escapes.
+func TestEntityJSON(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
+	strs := []string{"", "ci", `quote " and \ backslash`, "<html> & more", "tab\there\nnewline", "é ünïcode ✓",
+		"line\u2028separator", "bad \xff utf-8", "nul\x00", "emoji 🎉", "control \x1f"}
+	var toks []*patkit.Token
+	for i, s := range strs {
+		toks = append(toks, &patkit.Token{ID: int64(i + 1), UserID: int64(i * 7), Name: s, Description: strs[(i+3)%len(strs)],
+			Scopes: []patkit.Scope{patkit.ScopeAPI, patkit.Scope(strs[(i+5)%len(strs)])}, CreatedAt: now.Add(time.Duration(i) * time.Hour),
+			Revoked: i%2 == 0, Impersonation: i%3 == 0})
+	}
+	toks = append(toks,
+		&patkit.Token{ID: 100, Name: "used", CreatedAt: now, LastUsedAt: now.Add(time.Minute), LastUsedIPs: []string{"127.0.0.1", "::1"},
+			ExpiresAt: patkit.Date(now.AddDate(1, 0, 0))},
+		&patkit.Token{ID: 101, Name: "project", CreatedAt: now.In(time.FixedZone("X", 3600)), ResourceType: patkit.ResourceProject,
+			ResourceID: 42, AccessLevel: patkit.Maintainer, ExpiresAt: patkit.Date(now)},
+		&patkit.Token{ID: -1, Name: "zero"})
+	for _, tok := range toks {
+		for _, kind := range []entityKind{kindBase, kindWithIPs, kindImpersonation, kindResource} {
+			for _, secret := range []string{"", "glpat-secret", "<&>"} {
+				e := newEntity(tok, kind, secret, now)
+				want, err := json.Marshal(e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := e.appendJSON(nil); string(got) != string(want) {
+					t.Errorf("token %d kind %d:\n got %s\nwant %s", tok.ID, kind, got, want)
+				}
+			}
+		}
+	}
+	// Odd shapes newEntity does not make.
+	for _, e := range []*entity{{}, {Scopes: []patkit.Scope{}, LastUsedIPs: new([]string(nil))}} {
+		want, _ := json.Marshal(e)
+		if got := e.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("\n got %s\nwant %s", got, want)
+		}
+	}
+	list := entities(toks, kindWithIPs, now)
+	for _, l := range []entityList{list, {}, nil} {
+		want, _ := json.Marshal(l)
+		if got := l.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("list:\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+// FuzzEntityJSON: any name, description, scope and secret encode as
+// json.Marshal encodes them.
+func FuzzEntityJSON(f *testing.F) {
+	f.Add("ci", "", "api", "glpat-x", int64(1))
+	f.Add("<\u2028>", "\xff", "\"", "&", int64(-5))
+	f.Fuzz(func(t *testing.T, name, desc, scope, secret string, id int64) {
+		tok := &patkit.Token{ID: id, Name: name, Description: desc, Scopes: []patkit.Scope{patkit.Scope(scope)},
+			CreatedAt: time.Unix(id%1e10, 0), LastUsedIPs: []string{scope}}
+		e := newEntity(tok, kindWithIPs, secret, time.Now())
+		want, err := json.Marshal(e)
+		if err != nil {
+			t.Skip()
+		}
+		if got := e.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("\n got %s\nwant %s", got, want)
+		}
+	})
+}
