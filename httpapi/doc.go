@@ -254,8 +254,13 @@
 //     /personal_access_tokens gets 401 before validation (GitLab also
 //     accepts their username there, then fails validation with 400). An
 //     administrator with an empty user_id or 0 gets 404.
-//   - If-Unmodified-Since on impersonation token revocation is ignored
-//     (tokens have no updated_at).
+//   - If-Unmodified-Since on impersonation token revocation answers 412
+//     {"message":"412 Precondition Failed"}, leaving the token as it was,
+//     when the token was created after that time, as GitLab compares its
+//     updated_at. patkit keeps no revocation time, so for a token already
+//     revoked (which revoking again does not change) the header is
+//     ignored. HTTP dates and RFC 3339 times are read; any other value is
+//     ignored, as GitLab ignores what Ruby's Time.parse refuses.
 //   - GET /projects/:id leaves out default_branch, readme_url and
 //     forks_count (patkit has no repositories; GitLab leaves them out for
 //     callers who may not read code) and the owner of personal projects,

@@ -103,15 +103,16 @@ type message struct {
 	Message string `json:"message"`
 }
 
-// nestedError is an error GitLab renders as {"message":{"error":msg}}
-// (render_api_error! given a hash), such as the token information API's
-// 404.
-type nestedError struct {
+// statusError is an answer of httpapi's own with its status: GitLab's
+// {"message":msg}, or, nested, {"message":{"error":msg}}
+// (render_api_error! given a hash), as the token information API's 404.
+type statusError struct {
 	status int
 	msg    string
+	nested bool
 }
 
-func (e *nestedError) Error() string { return e.msg }
+func (e *statusError) Error() string { return e.msg }
 
 // errorWriter renders errors; log receives what is unexpected.
 type errorWriter struct {
@@ -131,7 +132,10 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, s
 		writeThrottled(w, te)
 		return
 	}
-	if ne, ok := errors.AsType[*nestedError](err); ok {
+	if ne, ok := errors.AsType[*statusError](err); ok && !ne.nested {
+		writeMessage(w, ne.status, ne.msg)
+		return
+	} else if ok {
 		writeJSON(w, ne.status, struct {
 			Message struct {
 				Error string `json:"error"`

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/patkit/patkit"
 )
@@ -306,11 +307,48 @@ func (c *call) revokeImpersonation() error {
 	if err != nil {
 		return err
 	}
+	if since, ok := unmodifiedSince(c.r); ok {
+		t, err := c.svc.ImpersonationToken(c.r.Context(), c.p, userID, id)
+		if err != nil {
+			return err
+		}
+		// GitLab compares the token's updated_at, which only its creation
+		// and its revocation set. A token not yet revoked was last updated
+		// when it was created; a revoked one, when it was revoked, a time
+		// patkit does not keep, and revoking it again changes nothing, so
+		// its precondition is not checked.
+		if !t.Revoked && t.CreatedAt.After(since) {
+			return errPreconditionFailed
+		}
+	}
 	if err := c.svc.RevokeImpersonationToken(c.r.Context(), c.p, userID, id); err != nil {
 		return err
 	}
 	return c.noContent()
 }
+
+// unmodifiedSince returns the time of r's If-Unmodified-Since header. As
+// GitLab (Ruby's Time.parse), a value that does not parse is ignored;
+// accepted are HTTP dates and RFC 3339 / ISO 8601 times.
+func unmodifiedSince(r *http.Request) (time.Time, bool) {
+	v := strings.TrimSpace(r.Header.Get("If-Unmodified-Since"))
+	if v == "" {
+		return time.Time{}, false
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return t, true
+	}
+	for _, layout := range []string{time.RFC3339Nano, time.RFC1123Z, "2006-01-02T15:04:05Z0700", "2006-01-02 15:04:05 -0700"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// errPreconditionFailed is GitLab's 412 for a resource modified after
+// If-Unmodified-Since.
+var errPreconditionFailed = &statusError{status: http.StatusPreconditionFailed, msg: "412 Precondition Failed"}
 
 // ---------------------------------------------------------------------------
 // Project and group access tokens
@@ -440,7 +478,7 @@ func (c *call) revokeBySecret() error {
 // API answers: {"message":{"error":"Not found"}}.
 func adminTokenErr(err error) error {
 	if errors.Is(err, patkit.ErrNotFound) {
-		return &nestedError{status: http.StatusNotFound, msg: "Not found"}
+		return &statusError{status: http.StatusNotFound, msg: "Not found", nested: true}
 	}
 	return err
 }

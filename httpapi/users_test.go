@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"testing"
 
@@ -164,4 +165,43 @@ func TestImpersonationTokens(t *testing.T) {
 			e.do(tt.r).check(t, tt.code, tt.body)
 		})
 	}
+}
+
+// TestImpersonationIfUnmodifiedSince: DELETE
+// /users/:user_id/impersonation_tokens/:id answers 412 and leaves the
+// token as it was when it changed (was created) after If-Unmodified-Since;
+// a time at or after that, or a value that does not parse, lets it
+// through, as GitLab does.
+func TestImpersonationIfUnmodifiedSince(t *testing.T) {
+	e := newEnv(t)
+	rootTok, _ := e.token(rootID, "root", patkit.ScopeAPI)
+	impSecret, imp := e.impersonationToken(aliceID, "imp", patkit.ScopeAPI)
+	path := fmt.Sprint("/api/v4/users/2/impersonation_tokens/", imp)
+	del := func(since string) req {
+		return req{method: "DELETE", path: path, token: rootTok, header: http.Header{"If-Unmodified-Since": {since}}}
+	}
+	// Created at 12:00:00.123 UTC on 2026-03-01 (the test clock).
+	for _, c := range []struct {
+		name, since string
+	}{
+		{"HTTP date, before creation", "Sun, 01 Mar 2026 11:59:59 GMT"},
+		{"HTTP date, the second of creation (its milliseconds are later)", "Sun, 01 Mar 2026 12:00:00 GMT"},
+		{"RFC 3339, before creation", "2026-03-01T12:00:00.1Z"},
+		{"another zone, before creation", "2026-03-01T13:00:00+02:00"},
+	} {
+		t.Run(c.name, func(t *testing.T) { e.do(del(c.since)).check(t, 412, `{"message":"412 Precondition Failed"}`) })
+		if r := e.do(req{method: "GET", path: "/api/v4/personal_access_tokens/self", token: impSecret}); r.code != 200 {
+			t.Errorf("%s: the token no longer works: %d %s", c.name, r.code, r.body)
+		}
+	}
+	e.do(del("not a date")).check(t, 204, "")
+	e.do(req{method: "GET", path: "/api/v4/personal_access_tokens/self", token: impSecret}).check(t, 401,
+		`{"error":"invalid_token","error_description":"Token was revoked. You have to re-authorize from the user."}`)
+
+	_, imp2 := e.impersonationToken(aliceID, "imp2", patkit.ScopeAPI)
+	e.do(req{method: "DELETE", path: fmt.Sprint("/api/v4/users/2/impersonation_tokens/", imp2), token: rootTok,
+		header: http.Header{"If-Unmodified-Since": {"Sun, 01 Mar 2026 12:00:01 GMT"}}}).check(t, 204, "")
+	// Unknown token: 404 before the precondition, as GitLab finds it first.
+	e.do(req{method: "DELETE", path: "/api/v4/users/2/impersonation_tokens/999", token: rootTok,
+		header: http.Header{"If-Unmodified-Since": {"Sun, 01 Mar 2026 11:00:00 GMT"}}}).check(t, 404, `{"message":"404 Impersonation Token Not Found"}`)
 }
