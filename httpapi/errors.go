@@ -64,6 +64,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	} else { // Not reachable with the types of this package.
 		status = http.StatusInternalServerError
 	}
+	writeBody(w, status, b)
+}
+
+// writeBody writes the JSON body b with the status.
+func writeBody(w http.ResponseWriter, status int, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
@@ -75,9 +80,7 @@ var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // writeMessage writes GitLab's {"message": ...} shape.
 func writeMessage(w http.ResponseWriter, status int, msg string) {
 	if b, ok := messageBodies[msg]; ok {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = w.Write(b)
+		writeBody(w, status, b)
 		return
 	}
 	writeJSON(w, status, message{msg})
