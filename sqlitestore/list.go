@@ -82,10 +82,8 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 	if n := len(tokens); n > 0 && n < q.PerPage {
 		// A short, non-empty page is the last one: it gives the total.
 		total = int(q.Offset()) + n
-	} else {
-		if err := tx.StmtContext(ctx, countStmt).QueryRowContext(ctx, countArgs...).Scan(&total); err != nil {
-			return nil, 0, wrap("count tokens", err)
-		}
+	} else if err := tx.StmtContext(ctx, countStmt).QueryRowContext(ctx, countArgs...).Scan(&total); err != nil {
+		return nil, 0, wrap("count tokens", err)
 	}
 	return tokens, total, nil
 }
