@@ -249,43 +249,44 @@ func (c *cli) tokensCreate(ctx context.Context, args []string) error {
 	}
 	o.ExpiresAt, o.AccessLevel = expires.t, level.l
 	return c.withDB(ctx, d, existing, func(ctx context.Context, x *db) error {
-		var (
-			t      *patkit.Token
-			secret string
-			err    error
-		)
-		switch {
-		case typ != "":
-			t, secret, err = x.svc.CreateResourceToken(ctx, x.op, typ, strconv.FormatInt(rid, 10), o)
-		default:
-			x.dir.admins[user] = admin
-			if err := c.noteNewUser(ctx, x, user); err != nil {
+		if typ != "" {
+			t, secret, err := x.svc.CreateResourceToken(ctx, x.op, typ, strconv.FormatInt(rid, 10), o)
+			if err != nil {
 				return err
 			}
-			if impersonation {
-				t, secret, err = x.svc.CreateImpersonationToken(ctx, x.op, user, o)
-			} else {
-				t, secret, err = x.svc.CreateToken(ctx, x.op, user, o)
-			}
+			return c.printToken(x.svc.Now(), t, secret, d.json)
 		}
+		x.dir.admins[user] = admin
+		known, err := x.hasTokens(ctx, user)
 		if err != nil {
 			return err
 		}
-		return c.printToken(x.svc.Now(), t, secret, d.json)
+		create := x.svc.CreateToken
+		if impersonation {
+			create = x.svc.CreateImpersonationToken
+		}
+		t, secret, err := create(ctx, x.op, user, o)
+		if err != nil {
+			return err
+		}
+		if err := c.printToken(x.svc.Now(), t, secret, d.json); err != nil {
+			return err
+		}
+		if !known {
+			fmt.Fprintf(c.stderr, "patkit: note: user %d owned no token before; the CLI cannot check that your application has this user\n", user)
+		}
+		return nil
 	})
 }
 
-// noteNewUser warns, on standard error, when user owns no token yet: the
-// CLI cannot tell whether the host has such a user.
-func (c *cli) noteNewUser(ctx context.Context, x *db, user int64) error {
+// hasTokens reports whether user owns a token: the CLI's only hint that
+// the host has such a user.
+func (x *db) hasTokens(ctx context.Context, user int64) (bool, error) {
 	page, err := x.svc.ListUserTokens(ctx, x.op, user, patkit.Filter{PerPage: 1})
 	if err != nil {
-		return err
+		return false, err
 	}
-	if len(page.Tokens) == 0 {
-		fmt.Fprintf(c.stderr, "patkit: note: user %d owns no token yet; the CLI cannot check that your application has this user\n", user)
-	}
-	return nil
+	return len(page.Tokens) > 0, nil
 }
 
 func (c *cli) tokensRotate(ctx context.Context, args []string) error {
