@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/patkit/patkit"
@@ -152,6 +153,11 @@ func (c *cli) open(ctx context.Context, d *dbFlags, mode openMode) (*db, error) 
 			x.where += fmt.Sprintf(", schema %q", d.schema)
 		}
 		x.where += ")"
+		if mode == existing {
+			if err := pgSchemaExists(ctx, postgres, cmp(d.schema, "public")); err != nil {
+				return nil, dbError(x.where, cfg.Password, err)
+			}
+		}
 		s, err := pgstore.Open(ctx, postgres, &pgstore.Options{Schema: d.schema})
 		if err != nil {
 			return nil, dbError(x.where, cfg.Password, err)
@@ -229,6 +235,28 @@ func (x *db) start(ctx context.Context, key []byte) error {
 		return err
 	}
 	x.svc = svc
+	return nil
+}
+
+// errNoSchema reports a PostgreSQL schema without patkit's tables.
+var errNoSchema = errors.New("it has no patkit tables in this schema (patkit migrate or bootstrap creates them; or give --schema)")
+
+// pgSchemaExists checks that the schema holds patkit's tables, so that a
+// mistyped --schema is reported rather than created empty.
+func pgSchemaExists(ctx context.Context, dsn, schema string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("%w: %w", patkit.ErrUnavailable, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var ok bool
+	table := pgx.Identifier{schema, "patkit_migrations"}.Sanitize()
+	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", table).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return errNoSchema
+	}
 	return nil
 }
 

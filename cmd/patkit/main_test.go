@@ -353,6 +353,9 @@ func TestWrongKey(t *testing.T) {
 			t.Errorf("%d tokens after the refusals, want 1", len(p.Tokens))
 		}
 		b.fails(t, 1, "no key file", "", "tokens", "list", "--key-file", filepath.Join(b.dir, "missing.key"))
+		if b.name == "postgres" {
+			b.fails(t, 1, "no patkit tables in this schema", "", "tokens", "list", "--schema", "patkit_cli_no_such_schema")
+		}
 		if _, err := os.Stat(filepath.Join(b.dir, "other.token")); !os.IsNotExist(err) {
 			t.Error("bootstrap with a wrong key wrote a token file")
 		}
