@@ -128,7 +128,9 @@ func (c *cli) open(ctx context.Context, d *dbFlags, mode openMode) (*db, error) 
 	sqlite, postgres := d.sqlite, d.postgres
 	if sqlite == "" && postgres == "" {
 		env := c.getenv("PATKIT_DATABASE")
-		if strings.HasPrefix(env, "postgres://") || strings.HasPrefix(env, "postgresql://") {
+		// A URL, or keywords ("host=... dbname=..."), is PostgreSQL; a
+		// file name never goes to a message as a DSN could.
+		if strings.HasPrefix(env, "postgres://") || strings.HasPrefix(env, "postgresql://") || strings.Contains(env, "=") {
 			postgres = env
 		} else {
 			sqlite = env

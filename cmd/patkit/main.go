@@ -18,7 +18,8 @@
 //
 // Every command takes the database flags, before or after its name:
 // --sqlite FILE or --postgres DSN (default: the environment variable
-// PATKIT_DATABASE, a file or a postgres:// DSN, which keeps a password out
+// PATKIT_DATABASE, a file or a PostgreSQL DSN (a postgres:// URL or
+// "host=... dbname=..." keywords), which keeps a password out
 // of the command line), --schema (PostgreSQL, default public),
 // --table-prefix (SQLite), --key-file (default PATKIT_KEY_FILE, else
 // <file>.key for SQLite and patkit.key for PostgreSQL, as the example

@@ -438,6 +438,10 @@ func TestUnreachable(t *testing.T) {
 	if r := b.fails(t, 1, "cannot reach", "", "key", "check"); strings.Contains(r.stderr, "s3cr3tpw") {
 		t.Errorf("the password in %q", r.stderr)
 	}
+	b.env = []string{"PATKIT_DATABASE=host=127.0.0.1 port=1 user=alice password=s3cr3tpw dbname=tokens"}
+	if r := b.fails(t, 1, "cannot reach PostgreSQL at 127.0.0.1:1", "", "tokens", "list"); strings.Contains(r.stderr, "s3cr3tpw") {
+		t.Errorf("the password in %q", r.stderr)
+	}
 	b.env = nil
 	r := b.fails(t, 2, "not a valid PostgreSQL DSN", "", "--postgres", "postgres://alice:s3cr3tpw@[::1:5432/x", "migrate")
 	if strings.Contains(r.stderr, "s3cr3tpw") {
