@@ -66,8 +66,13 @@
 // before the rotation has been used since, has expired (at most 365 days)
 // or has been revoked.
 //
-// Every command but migrate opens the database as a server does,
-// applying its pending migrations first; migrate does only that.
+// # Migrations
+//
+// migrate and bootstrap create the database (the SQLite file, the
+// PostgreSQL schema) if it is missing; the other commands refuse a missing
+// one rather than work on an empty database made by a typo. Every command
+// applies pending migrations first, as a server does at start; migrate
+// does only that, and needs no key.
 package main
 
 import (
