@@ -32,6 +32,9 @@
 //     start. Every token digest is keyed with it: keep it with the
 //     database and secret; lose it and no token authenticates. The server
 //     refuses to start with a new key over a database that holds tokens.
+//   - <key-file>.previous: the keys that "patkit key rotate" replaced,
+//     which tokens created before the rotation are still digested with
+//     until their next use (see cmd/patkit).
 //   - the root-token file.
 //
 // # Logs
@@ -75,13 +78,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -94,6 +95,8 @@ import (
 
 	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/httpapi"
+	"github.com/patkit/patkit/internal/bootstrap"
+	"github.com/patkit/patkit/internal/keyfile"
 	"github.com/patkit/patkit/pgstore"
 	"github.com/patkit/patkit/sqlitestore"
 )
@@ -108,12 +111,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		os.Exit(1)
 	}
-}
-
-// rootScopes are the scopes of the administrator token created on first
-// start.
-var rootScopes = []patkit.Scope{
-	patkit.ScopeAPI, patkit.ScopeReadAPI, patkit.ScopeReadUser, patkit.ScopeSudo, patkit.ScopeAdminMode,
 }
 
 // run is the server: it parses args, serves until ctx is done, then shuts
@@ -146,11 +143,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	} else if *keyFile == "" && *dbPath != ":memory:" {
 		*keyFile = *dbPath + ".key"
 	}
-	key, err := loadKey(ctx, *keyFile, store)
+	key, previous, err := keyfile.Load(ctx, *keyFile, store)
 	if err != nil {
 		return err
 	}
-	svc, err := patkit.New(store, demoDirectory(), key, nil)
+	svc, err := patkit.New(store, demoDirectory(), key, &patkit.Options{PreviousKeys: previous})
 	if err != nil {
 		return err
 	}
@@ -167,7 +164,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Error("revocation feed stopped", "err", err)
 		}
 	}()
-	created, err := ensureRootToken(ctx, svc, *rootFile, log)
+	root, err := svc.Principal(ctx, 1, true)
+	if err != nil {
+		return fmt.Errorf("root token: %w", err)
+	}
+	created, err := bootstrap.Ensure(ctx, svc, root, 1, *rootFile, log)
 	if err != nil {
 		return err
 	}
@@ -299,105 +300,6 @@ func (d *directory) AccessLevel(ctx context.Context, userID int64, r *patkit.Res
 	return d.mem.AccessLevel(ctx, userID, r)
 }
 
-// loadKey returns the instance key in path, created on first start. An
-// empty path (an in-memory database) gives a key that lives as long as the
-// process. A new key over a database that holds tokens is refused: tokens
-// digested under the lost key could never authenticate again.
-func loadKey(ctx context.Context, path string, store patkit.Store) ([]byte, error) {
-	if path == "" {
-		key := make([]byte, patkit.MinKeyLen)
-		_, err := rand.Read(key)
-		return key, err
-	}
-	key, created, err := patkit.LoadOrCreateKey(path)
-	if err != nil || !created {
-		return key, err
-	}
-	q := &patkit.Query{}
-	q.Normalize()
-	toks, _, err := store.List(ctx, q)
-	if err == nil && len(toks) > 0 {
-		err = fmt.Errorf("instance key %s is missing but the database holds tokens: restore the key or use a new database", path)
-	}
-	if err != nil {
-		os.Remove(path)
-		return nil, err
-	}
-	return key, nil
-}
-
 // bootstrapName names the administrator token the server keeps in the
 // root-token file.
-const bootstrapName = "patkit bootstrap"
-
-// ensureRootToken keeps exactly one active bootstrap token, the one in the
-// file at path, and reports whether it created it:
-//
-//   - a file holding this server's active bootstrap token is kept;
-//   - a missing file, or one holding a token this server revoked or let
-//     expire, gets a new token (logged), written whole with mode 0600
-//     without following links, and every other active bootstrap token is
-//     revoked; if the file cannot be written the new token is revoked;
-//   - anything else in the file (not a token of this server, or another
-//     token) is refused, never overwritten, as is a link or a file others
-//     may read.
-func ensureRootToken(ctx context.Context, svc *patkit.Service, path string, log *slog.Logger) (bool, error) {
-	b, err := patkit.ReadSecretFile(path)
-	if err == nil {
-		p, aerr := svc.Authenticate(ctx, strings.TrimSpace(string(b)), patkit.AuthRequest{})
-		switch {
-		case aerr == nil && p.User().ID == 1 && p.Token().Name == bootstrapName:
-			return false, nil
-		case errors.Is(aerr, patkit.ErrTokenRevoked), errors.Is(aerr, patkit.ErrTokenExpired):
-			log.Warn("the root token file holds a revoked or expired token: replacing it", "file", path)
-			err = os.Remove(path)
-		case aerr == nil, errors.Is(aerr, patkit.ErrUnauthorized), errors.Is(aerr, patkit.ErrForbidden):
-			return false, fmt.Errorf("root token file %s does not hold this server's bootstrap token; refusing to overwrite it (move it away to create a new one)", path)
-		default:
-			err = aerr
-		}
-	} else if errors.Is(err, fs.ErrNotExist) {
-		err = nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("root token: %w", err)
-	}
-
-	root, err := svc.Principal(ctx, 1, true)
-	if err != nil {
-		return false, fmt.Errorf("root token: %w", err)
-	}
-	tok, secret, err := svc.CreateToken(ctx, root, 1, patkit.TokenOptions{Name: bootstrapName, Scopes: rootScopes})
-	if err != nil {
-		return false, fmt.Errorf("root token: %w", err)
-	}
-	if err := patkit.WriteSecretFile(path, []byte(secret+"\n")); err != nil {
-		// Nobody holds the secret: it must not stay usable.
-		if rerr := svc.RevokeToken(context.WithoutCancel(ctx), root, tok.ID); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-		return false, fmt.Errorf("root token: %w", err)
-	}
-	return true, revokeBootstraps(ctx, svc, root, tok.ID)
-}
-
-// revokeBootstraps revokes every active bootstrap token but keep.
-func revokeBootstraps(ctx context.Context, svc *patkit.Service, root *patkit.Principal, keep int64) error {
-	f := patkit.Filter{State: patkit.StateActive, Search: `"` + bootstrapName + `"`, PerPage: 100}
-	for f.Page = 1; ; f.Page++ {
-		page, err := svc.ListUserTokens(ctx, root, 1, f)
-		if err != nil {
-			return fmt.Errorf("root token: %w", err)
-		}
-		for _, t := range page.Tokens {
-			if t.Name == bootstrapName && t.ID != keep {
-				if err := svc.RevokeToken(ctx, root, t.ID); err != nil {
-					return fmt.Errorf("root token: revoke the previous one: %w", err)
-				}
-			}
-		}
-		if !page.HasNext() {
-			return nil
-		}
-	}
-}
+const bootstrapName = bootstrap.Name
