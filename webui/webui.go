@@ -104,7 +104,21 @@ func New(svc *patkit.Service, opts *Options) http.Handler {
 		h.fail(w, r, nil, http.StatusForbidden, "Refused: this form was sent from another site",
 			"The request did not come from this site's own pages, so nothing was changed. If you meant to do this, go back to the page and send the form from there.")
 	}))
-	return cop.Handler(h)
+	protected := cop.Handler(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		securityHeaders(w.Header())
+		protected.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders sets the headers of every response, refusals included.
+func securityHeaders(hd http.Header) {
+	hd.Set("Content-Security-Policy", csp)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("X-Frame-Options", "DENY")
+	// Every page holds personal data, and some a secret: none is stored.
+	hd.Set("Cache-Control", "no-store")
 }
 
 func parsePages() map[string]*template.Template {
@@ -136,7 +150,7 @@ func parse(path string) (route, bool) {
 		rt.kind, rt.base, rest = "admin", AdminPath, path[len(AdminPath):]
 	default:
 		i := strings.Index(path, ProjectSuffix)
-		if i < 0 || (len(path) > i+len(ProjectSuffix) && path[i+len(ProjectSuffix)] != '/') {
+		if i < 1 || (len(path) > i+len(ProjectSuffix) && path[i+len(ProjectSuffix)] != '/') {
 			return rt, false
 		}
 		rt.ref, rest = path[1:i], path[i+len(ProjectSuffix):]
@@ -165,10 +179,6 @@ func parse(path string) (route, bool) {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
-	hd.Set("Content-Security-Policy", csp)
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Referrer-Policy", "same-origin")
-	hd.Set("X-Frame-Options", "DENY")
 	if strings.HasPrefix(r.URL.Path, StaticPath) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
@@ -178,8 +188,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.static.ServeHTTP(w, r)
 		return
 	}
-	// Every page holds personal data, and some a secret: none is stored.
-	hd.Set("Cache-Control", "no-store")
 	rt, ok := parse(r.URL.Path)
 	if !ok {
 		h.fail(w, r, nil, http.StatusNotFound, "Page not found", "There is no page at this address, or you may not see it.")
