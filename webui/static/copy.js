@@ -20,6 +20,8 @@ document.addEventListener("DOMContentLoaded", function () {
       }
     });
   });
+  // Focus moves to the new secret only when the page did not ask for
+  // another element (autofocus on an error summary).
   var secret = document.getElementById("new-token");
   if (secret) { secret.focus(); secret.select(); }
 });
