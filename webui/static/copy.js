@@ -20,8 +20,7 @@ document.addEventListener("DOMContentLoaded", function () {
       }
     });
   });
-  // Focus moves to the new secret only when the page did not ask for
-  // another element (autofocus on an error summary).
+  // A page showing a new secret puts it in focus, selected.
   var secret = document.getElementById("new-token");
   if (secret) { secret.focus(); secret.select(); }
 });
