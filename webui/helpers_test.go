@@ -58,6 +58,12 @@ func (b *syncBuffer) String() string {
 
 func newSite(t *testing.T) *site {
 	t.Helper()
+	return newSiteOn(t, memstore.New())
+}
+
+// newSiteOn is newSite on store.
+func newSiteOn(t *testing.T, store patkit.Store) *site {
+	t.Helper()
 	s := &site{dir: new(patkit.MemDirectory), log: new(syncBuffer)}
 	s.dir.AddUser(patkit.User{ID: 1, Username: "root", Name: "Administrator", Admin: true})
 	s.dir.AddUser(patkit.User{ID: 2, Username: "alice", Name: "Alice"})
@@ -68,7 +74,7 @@ func newSite(t *testing.T) *site {
 	s.dir.SetAccess(patkit.ResourceProject, 1, 3, patkit.Developer)
 	s.dir.SetAccess(patkit.ResourceGroup, 1, 2, patkit.Owner)
 	s.dir.SetAccess(patkit.ResourceGroup, 1, 3, patkit.Reporter)
-	svc, err := patkit.New(memstore.New(), s.dir, testKey, &patkit.Options{Now: func() time.Time { return t0 }})
+	svc, err := patkit.New(store, s.dir, testKey, &patkit.Options{Now: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatal(err)
 	}

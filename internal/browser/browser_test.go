@@ -160,6 +160,13 @@ func (b *tab) text(css string) string {
 // the answer to a POST).
 func (b *tab) screenshot(name string) {
 	b.t.Helper()
+	// Every control has a name a screen reader can say.
+	unnamed := value(b, "labels", chromedp.Evaluate[[]string](`[...document.querySelectorAll("input:not([type=hidden]), select, textarea, button, a")]
+		.filter(e => !(e.labels && e.labels.length) && !e.getAttribute("aria-label") && !e.textContent.trim())
+		.map(e => e.outerHTML)`))
+	if len(unnamed) > 0 {
+		b.t.Errorf("%s: controls without a name: %v", name, unnamed)
+	}
 	for _, vp := range []struct {
 		w, h int64
 		size string
@@ -169,6 +176,10 @@ func (b *tab) screenshot(name string) {
 		{1280, 800, "desktop", nil},
 	} {
 		b.do("viewport", chromedp.EmulateViewport(vp.w, vp.h, vp.opts...))
+		// Nothing sticks out sideways, at either width.
+		if w := value(b, "width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > int(vp.w) {
+			b.t.Errorf("%s %s: the page is %d pixels wide in a %d-pixel viewport", name, vp.size, w, vp.w)
+		}
 		raw := value(b, "screenshot", chromedp.FullScreenshot(100))
 		img, err := png.Decode(bytes.NewReader(raw))
 		if err != nil {
