@@ -187,9 +187,9 @@ func (c *call) refused(err error) {
 			msg = e.Sentence()
 		}
 		if msg == "" {
-			msg = "You may not do this."
+			msg = "You may not do this"
 		}
-		c.h.fail(c.w, c.r, c.p, http.StatusBadRequest, "Not done", msg+" Nothing was changed.")
+		c.h.fail(c.w, c.r, c.p, http.StatusBadRequest, "Not done", strings.TrimSuffix(msg, ".")+". Nothing was changed.")
 	default:
 		c.h.failure(c.w, c.r, c.p, err)
 	}
@@ -251,7 +251,8 @@ func (c *call) page(f form) (*tokensPage, bool) {
 	var scopes []patkit.Scope
 	if c.rt.kind == "personal" {
 		scopes = patkit.ScopesFor(c.p.User())
-		pg.CanCreate = c.p.Token() == nil && !c.p.User().Bot
+		// The Service refuses the rest (a principal with a token).
+		pg.CanCreate = patkit.Allowed(c.p, patkit.CreateOwnToken, patkit.Target{})
 	} else {
 		scopes = patkit.ResourceScopes()
 		levels, err := c.h.svc.TokenLevels(c.r.Context(), c.p, c.resourceType(), c.rt.ref)

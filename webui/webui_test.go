@@ -259,6 +259,19 @@ func TestProjectTokens(t *testing.T) {
 	}
 }
 
+func TestRotateAboveOwnRoleRefused(t *testing.T) {
+	s := newSite(t)
+	const path = "/acme/widgets/-/settings/access_tokens"
+	// root (an administrator) made an Owner token; alice, a Maintainer,
+	// may see it but not rotate it.
+	id, secret := newToken(t, s, root, path, url.Values{"name": {"owner"}, "scopes": {"api"}, "access_level": {"50"}})
+	w := s.post(t, alice, path+"/"+strconv.FormatInt(id, 10)+"/rotate", nil, http.StatusBadRequest)
+	wantIn(t, w.Body.String(), "Not eligible to rotate tokens with permissions not held by the user. Nothing was changed.")
+	if _, err := s.svc.Authenticate(t.Context(), secret, patkit.AuthRequest{}); err != nil {
+		t.Errorf("the refused rotation changed the token: %v", err)
+	}
+}
+
 func TestGroupTokens(t *testing.T) {
 	s := newSite(t)
 	const path = "/groups/acme/-/settings/access_tokens"
