@@ -62,6 +62,13 @@ var signInPage = template.Must(template.New("").Parse(`<!doctype html>
 <button type="submit" name="user" value="bob" class="primary">bob</button>
 </div></fieldset></form>
 <p class="help">alice is a Maintainer of the project acme/widgets and an Owner of the group acme; bob is a Developer and a Reporter there.</p>
+<h2>The pages</h2>
+<ul>
+<li><a href="/-/user_settings/personal_access_tokens">Personal access tokens</a></li>
+<li><a href="/acme/widgets/-/settings/access_tokens">Project access tokens of acme/widgets</a> (Maintainers)</li>
+<li><a href="/groups/acme/-/settings/access_tokens">Group access tokens of acme</a> (Owners)</li>
+<li><a href="/admin/credentials">Credentials inventory</a> (administrators)</li>
+</ul>
 </main></body></html>`))
 
 // demoSignIn serves the demo's sign-in and sign-out.
