@@ -44,7 +44,11 @@
 // makes before reading parameters, so the two layers cannot disagree. Scope
 // checks belong to the caller that knows the endpoint: [AllowedScopes] and
 // [CheckScopes] implement GitLab's rule (the endpoint's scopes, plus api,
-// plus read_api for reads).
+// plus read_api for reads). What a form may offer is decided here too, so
+// that a page and the Service cannot disagree: [ScopesFor] (the scopes a
+// user may give their own token on GitLab's token page),
+// [GrantableLevels] and [Service.TokenLevels] (the roles a member may
+// give a project or group token), and [Service.ExpiryLimit].
 //
 // # Directory
 //

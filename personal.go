@@ -214,6 +214,23 @@ func (s *Service) CreateOwnToken(ctx context.Context, p *Principal, o TokenOptio
 	return s.create(ctx, p.user, o, SelfServiceScopes(), true, false)
 }
 
+// CreatePersonalToken creates a personal access token for p's own user as
+// GitLab's personal access token page does: any scope of ScopesFor(user),
+// the expiry defaulting as for CreateToken. Only a user the host signed
+// in may (a Principal from Service.Principal): a principal that
+// authenticated with an access token gets ErrForbidden, so that a token
+// cannot mint a broader one; bots get ErrInvalid ("Not permitted to
+// create"); validation failures are ErrInvalid.
+func (s *Service) CreatePersonalToken(ctx context.Context, p *Principal, o TokenOptions) (*Token, string, error) {
+	if err := Authorize(p, CreateOwnToken, Target{}); err != nil {
+		return nil, "", err
+	}
+	if p.token != nil {
+		return nil, "", newError(ErrForbidden, "Personal access tokens are created in a signed-in session, not with a token")
+	}
+	return s.create(ctx, p.user, o, ScopesFor(p.user), true, false)
+}
+
 func (s *Service) create(ctx context.Context, u *User, o TokenOptions, allowed []Scope, defaultExpiry, impersonation bool) (*Token, string, error) {
 	t, err := s.newToken(u, o, allowed, defaultExpiry)
 	if err != nil {

@@ -209,6 +209,37 @@ func hidden(p *Principal) *Error {
 	return newError(ErrUnauthorized, "")
 }
 
+// GrantableLevels returns the access levels p may give a new project or
+// group access token in a resource of type typ where p's own level is
+// level, in ascending order (GitLab's rule on creating them): every level
+// of ValidTokenLevel for an administrator or an Owner of the resource;
+// otherwise the levels up to p's own, without Owner on a project. It does
+// not check that p may create tokens there at all (CreateResourceToken).
+func GrantableLevels(p *Principal, typ ResourceType, level AccessLevel) []AccessLevel {
+	var out []AccessLevel
+	for _, l := range []AccessLevel{Guest, Planner, Reporter, Developer, Maintainer, Owner} {
+		if grantRefusal(p, typ, level, l) == nil {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// grantRefusal is GitLab's refusal when p, at level in a resource of type
+// typ, asks for a token at want, or nil when p may grant it.
+func grantRefusal(p *Principal, typ ResourceType, level, want AccessLevel) *Error {
+	if p.Admin() || level >= Owner {
+		return nil
+	}
+	if typ == ResourceProject && want == Owner {
+		return newError(ErrBadRequest, "Could not provision owner access to project access token")
+	}
+	if want > level {
+		return newError(ErrBadRequest, "Access level of the token can't be greater the access level of the user who created the token")
+	}
+	return nil
+}
+
 // managerLevel is the level that administers a resource's access tokens:
 // Maintainer for projects (admin_project), Owner for groups (admin_group).
 func managerLevel(t ResourceType) AccessLevel {

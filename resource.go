@@ -138,13 +138,8 @@ func (s *Service) CreateResourceToken(ctx context.Context, p *Principal, typ Res
 	if !ValidTokenLevel(o.AccessLevel) {
 		return nil, "", invalid(FieldError{"access_level", "does not have a valid value"})
 	}
-	if !p.Admin() && level < Owner {
-		if r.Type == ResourceProject && o.AccessLevel == Owner {
-			return nil, "", newError(ErrBadRequest, "Could not provision owner access to project access token")
-		}
-		if o.AccessLevel > level {
-			return nil, "", newError(ErrBadRequest, "Access level of the token can't be greater the access level of the user who created the token")
-		}
+	if e := grantRefusal(p, r.Type, level, o.AccessLevel); e != nil {
+		return nil, "", e
 	}
 	// Validate before the bot exists, so a refused token leaves nothing
 	// behind.
@@ -163,6 +158,20 @@ func (s *Service) CreateResourceToken(ctx context.Context, p *Principal, typ Res
 		undo()
 	}
 	return t, secret, err
+}
+
+// TokenLevels returns the access levels p may give a new access token of
+// the project or group ref (GrantableLevels at p's level there), for a
+// form that offers only those. It fails as CreateResourceToken does
+// before it reads the token's options: ErrNotFound for a resource p may
+// not see, ErrUnauthorized or ErrBadRequest when p may not create tokens
+// there.
+func (s *Service) TokenLevels(ctx context.Context, p *Principal, typ ResourceType, ref string) ([]AccessLevel, error) {
+	r, level, err := s.resource(ctx, p, typ, ref, CreateResourceToken)
+	if err != nil {
+		return nil, err
+	}
+	return GrantableLevels(p, r.Type, level), nil
 }
 
 // RotateResourceToken rotates an access token of a project or group.

@@ -52,6 +52,18 @@ func ResourceScopes() []Scope {
 	return slices.DeleteFunc(slices.Clone(userScopes), func(s Scope) bool { return s == ScopeReadUser })
 }
 
+// ScopesFor returns the scopes u may give a personal access token of their
+// own on GitLab's personal access token page (Gitlab::Auth's
+// available_scopes_for): every scope for an administrator, the others
+// without the administrator scopes, in catalogue order. The API's
+// self-service endpoint is narrower (SelfServiceScopes).
+func ScopesFor(u *User) []Scope {
+	if u != nil && u.Admin {
+		return AllScopes()
+	}
+	return slices.Clone(userScopes)
+}
+
 // SelfServiceScopes returns the scopes a user may give a token created with
 // POST /user/personal_access_tokens.
 func SelfServiceScopes() []Scope { return []Scope{ScopeK8sProxy, ScopeSelfRotate} }

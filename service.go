@@ -154,6 +154,18 @@ func (s *Service) Prefix() string { return s.opts.Prefix }
 // instant token states are computed at.
 func (s *Service) Now() time.Time { return s.now() }
 
+// ExpiryLimit returns the latest expiry date a new token may be given
+// today (today + MaxLifetimeDays, midnight UTC), which is also the expiry
+// of a personal, project or group access token created without one; the
+// zero Time when expiry is not required (Options.AllowNoExpiry), as there
+// is then neither a bound nor a default.
+func (s *Service) ExpiryLimit() time.Time {
+	if s.opts.AllowNoExpiry {
+		return time.Time{}
+	}
+	return Date(s.now()).AddDate(0, 0, s.opts.MaxLifetimeDays)
+}
+
 // TokenOptions are the attributes of a new token.
 type TokenOptions struct {
 	Name        string

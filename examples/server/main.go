@@ -58,6 +58,11 @@
 //   - GET /whoami: an example of the host's own routes, protected by the
 //     same tokens with httpapi's RequireScopes (read_user, api or
 //     read_api): {"username":"alice"}.
+//   - the token pages for people (package webui) at GitLab's paths:
+//     /-/user_settings/personal_access_tokens, /acme/widgets/-/settings/access_tokens,
+//     /groups/acme/-/settings/access_tokens and /admin/credentials, behind
+//     a demo sign-in at /-/demo/sign_in (pick root, alice or bob; not for
+//     production: anyone may be anyone). / leads there.
 //
 // Instance settings are GitLab's defaults: expiry required, at most 365
 // days, impersonation enabled, prefix glpat-.
@@ -243,6 +248,7 @@ func routes(svc *patkit.Service, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v4/", api)
 	mux.Handle("GET /whoami", api.RequireScopes(patkit.ScopeReadUser)(http.HandlerFunc(whoami)))
+	mountWebUI(mux, svc, log)
 	return mux
 }
 
