@@ -192,13 +192,25 @@ func RunNoticeRace(t *testing.T, a, b patkit.Store) {
 	// Far from any other token, and a few microseconds apart.
 	from := patkit.Date(time.Now().AddDate(400, 0, 0)).Add(time.Duration(time.Now().UnixNano()%1e6) * time.Microsecond)
 	salt := rand.Text()
+	// Created concurrently: a store that commits writes in groups
+	// commits them in a few.
 	made := make(map[int64]bool)
-	for i := range noticeRaceTokens {
-		tok := expiring(fmt.Sprintf("due %s %d", salt, i), from.Add(time.Duration(i)*time.Microsecond))
-		tok.Digest = digest(tok.Name)
-		if err := a.Create(ctx, tok); err != nil {
-			t.Fatalf("Create: %v", err)
-		}
+	toks := make([]*patkit.Token, noticeRaceTokens)
+	var cwg sync.WaitGroup
+	for i := range toks {
+		toks[i] = expiring(fmt.Sprintf("due %s %d", salt, i), from.Add(time.Duration(i)*time.Microsecond))
+		toks[i].Digest = digest(toks[i].Name)
+		cwg.Go(func() {
+			if err := a.Create(ctx, toks[i]); err != nil {
+				t.Errorf("Create: %v", err)
+			}
+		})
+	}
+	cwg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	for _, tok := range toks {
 		made[tok.ID] = true
 	}
 	after, until := from.Add(-time.Microsecond), from.Add(noticeRaceTokens*time.Microsecond)
