@@ -480,3 +480,78 @@ func TestSendExpiryNoticesUnsupported(t *testing.T) {
 		t.Errorf("SendExpiryNotices on a store without NoticeClaimer = %v, want ErrUnsupported", err)
 	}
 }
+
+// A request made with Sudo is the impersonated user's, with the
+// administrator, the token and the address named.
+func TestEventsUnderSudo(t *testing.T) {
+	rec := new(recorder)
+	w := newWorld(t, &patkit.Options{OnEvent: rec.handle})
+	ctx := t.Context()
+	rootTok, rootSecret := w.pat(t, 1, patkit.ScopeAPI, patkit.ScopeSudo)
+	aliceTok, _ := w.pat(t, 2)
+	p, err := w.svc.Authenticate(ctx, rootSecret, patkit.AuthRequest{RemoteIP: "192.0.2.7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := w.svc.Sudo(ctx, p, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if as.RemoteIP() != "192.0.2.7" {
+		t.Errorf("RemoteIP under Sudo = %q", as.RemoteIP())
+	}
+	rec.take(t, w.svc)
+	if err := w.svc.RevokeToken(ctx, as, aliceTok.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantEvents(t, rec, w.svc, summary{Type: patkit.EventRevoked, TokenID: aliceTok.ID, Revoked: true, Reason: patkit.ReasonOwner,
+		Actor: patkit.Actor{UserID: 2, Username: "alice", SudoerID: 1, TokenID: rootTok.ID, IP: "192.0.2.7"}})
+}
+
+// SendExpiryNotices waits for room in the buffer rather than drop a
+// notice it claimed, until its context ends; what it could not queue then
+// is counted as dropped.
+func TestSendExpiryNoticesWaitsForRoom(t *testing.T) {
+	release := make(chan struct{})
+	var delivered sync.WaitGroup
+	mem := memstore.New()
+	w := newWorld(t, nil)
+	svc, err := patkit.New(mem, w.dir, testKey, &patkit.Options{Now: w.clock.Now, EventBuffer: 1, OnEvent: func(e patkit.Event) {
+		if e.Type == patkit.EventExpiringSoon {
+			<-release
+			delivered.Done()
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for i := range 5 {
+		if _, _, err := svc.CreateToken(ctx, w.root, 2, patkit.TokenOptions{Name: fmt.Sprint(i), Scopes: []patkit.Scope{patkit.ScopeAPI}, ExpiresAt: date(2026, 3, 12)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := svc.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := svc.EventStats().Dropped // of the creations, through a buffer of 1
+	// The handler holds one, the buffer one; the others wait for room.
+	sctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	n, err := svc.SendExpiryNotices(sctx)
+	if !errors.Is(err, context.DeadlineExceeded) || n < 1 || n > 2 {
+		t.Errorf("SendExpiryNotices with a blocked handler = %d, %v; want 1 or 2 and DeadlineExceeded", n, err)
+	}
+	if st := svc.EventStats(); st.Dropped-before != uint64(5-n) {
+		t.Errorf("EventStats = %+v, want %d more dropped than %d", st, 5-n, before)
+	}
+	delivered.Add(n)
+	close(release)
+	delivered.Wait()
+
+	// With room, it waits: 5 more notices through a buffer of 1.
+	w.clock.Set(date(2026, 3, 12))
+	if got, err := svc.SendExpiryNotices(ctx); got != 5 || err != nil {
+		t.Errorf("SendExpiryNotices of the expired = %d, %v; want 5, nil", got, err)
+	}
+}
