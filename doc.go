@@ -112,6 +112,13 @@
 //     the resource, read from the Directory on every get, list and rotate
 //     (a rotated token keeps it); a bot that lost its membership shows the
 //     level the token was created with.
+//   - Expiry notices ([Service.SendExpiryNotices]) follow GitLab's windows
+//     (60, 30 and 7 days, then expired, only the one whose window holds the
+//     token) but are emitted for impersonation tokens too, which GitLab
+//     skips; Event.Token.Impersonation tells them apart. The expired notice
+//     is sent whenever a sweep first finds the token expired (GitLab sends
+//     it on the day of expiry only), and not for tokens that had expired
+//     when the stores' notice migration ran.
 //   - Fine-grained (granular) tokens, service accounts and OAuth tokens are
 //     not implemented.
 //   - GET /version reports GitLab 19.6.0 ([GitLabVersion]), the release

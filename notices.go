@@ -58,7 +58,10 @@ func (n Notice) Days() int {
 // seven_days_notification_sent_at (its expire_notification_delivered is
 // SevenDays being set) and Expired after_expiry_notification_delivered
 // (set). A notice whose time passed before the token was first looked at
-// is skipped and stays zero.
+// is skipped and stays zero. The SQL stores keep them in columns of those
+// names. httpapi does not render them: GitLab shows them only in an
+// example of its admin token API documentation, and its code does not
+// emit them either.
 type ExpiryNotices struct {
 	SixtyDays, ThirtyDays, SevenDays, Expired time.Time
 }
