@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -285,18 +286,22 @@ func (q *events) emit(typ EventType, actor Actor, tok *Token, reason RevocationR
 	q.push(context.Background(), Event{Type: typ, Actor: actor, Token: eventToken(tok), Reason: reason}, false)
 }
 
-// eventToken returns the copy of t an event carries.
+// eventToken returns the copy of t an event carries: deep, without the
+// digest.
 func eventToken(t *Token) *Token {
-	c := t.Clone()
+	c := *t
+	c.Scopes = slices.Clone(t.Scopes)
+	c.LastUsedIPs = slices.Clone(t.LastUsedIPs)
 	c.Digest = nil
-	return c
+	return &c
 }
 
 // Flush waits until every event emitted before the call has been
 // delivered to Options.OnEvent (the handler returned or panicked), or ctx
 // ends. Call it before the process exits, after the last request, so
 // that no event is lost in the buffer; a handler that blocks makes Flush
-// wait until ctx ends. Without a handler it returns nil at once.
+// wait until ctx ends. Without a handler it returns nil at once. There is
+// nothing to close: the delivery goroutine runs only while events wait.
 func (s *Service) Flush(ctx context.Context) error {
 	if s.events == nil {
 		return nil
