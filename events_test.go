@@ -555,3 +555,50 @@ func TestSendExpiryNoticesWaitsForRoom(t *testing.T) {
 		t.Errorf("SendExpiryNotices of the expired = %d, %v; want 5, nil", got, err)
 	}
 }
+
+// Events emitted from many goroutines at once are delivered one at a
+// time, their IDs increasing and their times never going back.
+func TestEventsInOrderUnderConcurrency(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		evs     []patkit.Event
+		inside  int
+		overlap bool
+	)
+	w := newWorld(t, &patkit.Options{EventBuffer: 10_000, OnEvent: func(e patkit.Event) {
+		mu.Lock()
+		inside++
+		overlap = overlap || inside > 1
+		evs = append(evs, e)
+		mu.Unlock()
+		time.Sleep(time.Microsecond)
+		mu.Lock()
+		inside--
+		mu.Unlock()
+	}})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				if _, _, err := w.svc.CreateToken(t.Context(), w.root, 2, patkit.TokenOptions{Name: "c", Scopes: []patkit.Scope{patkit.ScopeAPI}}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := w.svc.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(evs) != 800 || overlap {
+		t.Fatalf("%d events, handler calls overlapping: %v; want 800, one at a time", len(evs), overlap)
+	}
+	for i := 1; i < len(evs); i++ {
+		if evs[i].ID <= evs[i-1].ID || evs[i].Time.Before(evs[i-1].Time) {
+			t.Fatalf("event %d (%s at %v) after %s at %v", i, evs[i].ID, evs[i].Time, evs[i-1].ID, evs[i-1].Time)
+		}
+	}
+}
