@@ -50,7 +50,7 @@ func (s *Service) RevokeTokenBySecret(ctx context.Context, p *Principal, secret 
 		return nil, err
 	}
 	if !t.Revoked {
-		if err := s.revokeInStore(ctx, t.ID); err != nil {
+		if err := s.revokeAs(ctx, p, t, ReasonAdminTokenAPI); err != nil {
 			return nil, err
 		}
 		t = t.Clone()

@@ -66,8 +66,12 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 		return nil, newError(ErrTokenExpired, "")
 	case tok.Revoked:
 		if req.Rotate {
-			if err := s.revokeDescendants(ctx, tok.ID, now); err != nil {
+			actor := Actor{TokenID: tok.ID, IP: req.RemoteIP}
+			if err := s.revokeDescendants(ctx, tok.ID, now, actor); err != nil {
 				return nil, err
+			}
+			if s.events != nil {
+				s.events.emit(EventReuseDetected, actor, tok, "")
 			}
 		}
 		return nil, newError(ErrTokenRevoked, "")
@@ -89,8 +93,8 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 	if user.Blocked {
 		return nil, errBlocked()
 	}
-	tok = s.recordUse(ctx, tok, req.RemoteIP, now)
-	return &Principal{user: user, token: tok, admin: s.actsAsAdmin(user, tok, false)}, nil
+	tok = s.recordUse(ctx, user, tok, req.RemoteIP, now)
+	return &Principal{user: user, token: tok, admin: s.actsAsAdmin(user, tok, false), ip: req.RemoteIP}, nil
 }
 
 // lookup reads the token of a well-formed secret from the Store, under
@@ -152,7 +156,9 @@ func (s *Service) actsAsAdmin(u *User, t *Token, sessionAdminMode bool) bool {
 // recordUse records a use of tok in the store, if GitLab's throttles call
 // for a write, and returns the token with its last use: tok itself, or a
 // new snapshot that replaces tok in the cache. tok is never modified.
-func (s *Service) recordUse(ctx context.Context, tok *Token, ip string, now time.Time) *Token {
+// Recording a new client address once the write succeeded emits
+// EventNewAddress, its actor user.
+func (s *Service) recordUse(ctx context.Context, user *User, tok *Token, ip string, now time.Time) *Token {
 	if !s.useDue(tok, ip, now) {
 		return tok
 	}
@@ -178,14 +184,18 @@ func (s *Service) recordUse(ctx context.Context, tok *Token, ip string, now time
 	if never || since >= s.opts.LastUsedInterval {
 		next.LastUsedAt = now
 	}
-	if ip != "" && !slices.Contains(tok.LastUsedIPs, ip) && (never || since >= s.opts.LastUsedIPInterval) {
+	newIP := ip != "" && !slices.Contains(tok.LastUsedIPs, ip) && (never || since >= s.opts.LastUsedIPInterval)
+	if newIP {
 		ips := append(slices.Clone(tok.LastUsedIPs), ip)
 		next.LastUsedIPs = ips[max(0, len(ips)-5):]
 	}
 	s.cache.replace(tok, next)
 	// Best effort, as in GitLab: a failed bookkeeping write must not
 	// refuse a valid token.
-	_ = s.store.SetLastUsed(ctx, next.ID, next.LastUsedAt, next.LastUsedIPs)
+	err := s.store.SetLastUsed(ctx, next.ID, next.LastUsedAt, next.LastUsedIPs)
+	if err == nil && newIP && s.events != nil {
+		s.events.emit(EventNewAddress, Actor{UserID: user.ID, Username: user.Username, TokenID: next.ID, IP: ip}, next, "")
+	}
 	return next
 }
 
@@ -290,7 +300,38 @@ func (s *Service) Sudo(ctx context.Context, p *Principal, who string) (*Principa
 	if err != nil {
 		return nil, fmt.Errorf("patkit: sudo: %w", err)
 	}
-	return &Principal{user: u, token: p.token, admin: s.actsAsAdmin(u, p.token, false), sudoer: p.user}, nil
+	return &Principal{user: u, token: p.token, admin: s.actsAsAdmin(u, p.token, false), sudoer: p.user, ip: p.ip}, nil
+}
+
+// revokeAs revokes t for p, and emits EventRevoked with the reason unless
+// t was revoked already.
+func (s *Service) revokeAs(ctx context.Context, p *Principal, t *Token, reason RevocationReason) error {
+	if err := s.revokeInStore(ctx, t.ID); err != nil {
+		return err
+	}
+	if s.events != nil && !t.Revoked {
+		if reason == "" {
+			reason = revocationReason(p, t)
+		}
+		r := t.Clone()
+		r.Revoked = true
+		s.events.emit(EventRevoked, actorOf(p), r, reason)
+	}
+	return nil
+}
+
+// revocationReason tells who p is to the token t it revokes: its owner,
+// an administrator, or a manager of its project or group.
+func revocationReason(p *Principal, t *Token) RevocationReason {
+	switch {
+	case p.User() != nil && p.user.ID == t.UserID:
+		return ReasonOwner
+	case p.Admin():
+		return ReasonAdministrator
+	case t.ResourceType != "":
+		return ReasonResourceManager
+	}
+	return ReasonAdministrator
 }
 
 // revokeInStore revokes a token and drops it from the cache.

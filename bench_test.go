@@ -25,6 +25,41 @@ func BenchmarkAuthenticate(b *testing.B) {
 	})
 }
 
+// BenchmarkAuthenticateEvents is BenchmarkAuthenticate with an event
+// handler: a cached authentication from a known address emits nothing,
+// so it should cost what BenchmarkAuthenticate does.
+func BenchmarkAuthenticateEvents(b *testing.B) {
+	w := newWorld(b, &patkit.Options{OnEvent: func(patkit.Event) {}})
+	_, secret := w.pat(b, 2)
+	ctx := b.Context()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := w.svc.Authenticate(ctx, secret, patkit.AuthRequest{RemoteIP: "10.0.0.1"}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkCreateEvents is BenchmarkCreate with an event handler: the
+// cost of emitting one event (token_created) per call.
+func BenchmarkCreateEvents(b *testing.B) {
+	w := newWorld(b, &patkit.Options{OnEvent: func(patkit.Event) {}})
+	ctx := b.Context()
+	o := patkit.TokenOptions{Name: "bench", Scopes: []patkit.Scope{patkit.ScopeAPI}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := w.svc.CreateToken(ctx, w.root, 2, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if st := w.svc.EventStats(); st.Dropped > 0 {
+		b.ReportMetric(float64(st.Dropped)/float64(st.Dropped+st.Queued), "dropped/op")
+	}
+}
+
 // BenchmarkAuthenticateSequential is BenchmarkAuthenticate on one
 // goroutine.
 func BenchmarkAuthenticateSequential(b *testing.B) {

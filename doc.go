@@ -77,6 +77,18 @@
 // httpapi renders GitLab's entities. A [Resource]'s Name, Description and
 // CreatedAt, all optional, describe it there.
 //
+// # Events
+//
+// With [Options].OnEvent set, a Service emits an [Event] for every change
+// to a token once the Store has stored it, every reuse of a rotated-away
+// token, every first use from a new client address, and the expiry
+// notices of [Service.SendExpiryNotices]. Delivery never blocks a request:
+// events wait in a bounded buffer drained in order by a goroutine of the
+// Service, which runs only while there are events; a full buffer drops
+// them and a panicking handler is recovered, both counted
+// ([Service.EventStats]); [Service.Flush] waits for delivery. Event IDs
+// are UUIDv7s.
+//
 // # Errors
 //
 // A refusal is an [*Error] whose Code is one sentinel (ErrNotFound,
@@ -104,6 +116,13 @@
 //     the resource, read from the Directory on every get, list and rotate
 //     (a rotated token keeps it); a bot that lost its membership shows the
 //     level the token was created with.
+//   - Expiry notices ([Service.SendExpiryNotices]) follow GitLab's windows
+//     (60, 30 and 7 days, then expired, only the one whose window holds the
+//     token) but are emitted for impersonation tokens too, which GitLab
+//     skips; Event.Token.Impersonation tells them apart. The expired notice
+//     is sent whenever a sweep first finds the token expired (GitLab sends
+//     it on the day of expiry only), and not for tokens that had expired
+//     when the stores' notice migration ran.
 //   - Fine-grained (granular) tokens, service accounts and OAuth tokens are
 //     not implemented.
 //   - GET /version reports GitLab 19.6.0 ([GitLabVersion]), the release
@@ -121,6 +140,7 @@
 // against Match and Compare, the 10,000-row count cut-off, cancelled
 // contexts, use after Close, and concurrent rotation with exactly one
 // winner. A Store whose database serves several processes should also be
-// a [Watcher], and one that can revoke a rotation family in one
-// transaction a [FamilyRevoker].
+// a [Watcher], one that can revoke a rotation family in one
+// transaction a [FamilyRevoker], and one that can claim expiry notices
+// atomically a [NoticeClaimer] (SendExpiryNotices needs it).
 package patkit

@@ -42,14 +42,24 @@ type FamilyRevoker interface {
 // rotation and drops each one revoked from the authentication cache: in
 // one call to a Store that is a FamilyRevoker, otherwise by walking the
 // family with List. IDs grow along a family, which bounds the walk.
-func (s *Service) revokeDescendants(ctx context.Context, id int64, now time.Time) error {
+// Each token revoked emits EventRevoked (ReasonReuseDetected) by actor.
+func (s *Service) revokeDescendants(ctx context.Context, id int64, now time.Time, actor Actor) error {
 	fr, ok := s.store.(FamilyRevoker)
 	if !ok {
-		return s.walkDescendants(ctx, id, now)
+		return s.walkDescendants(ctx, id, now, actor)
 	}
 	revoked, err := fr.RevokeDescendants(ctx, id)
 	for _, r := range revoked {
 		s.cache.invalidate(r)
+	}
+	if err == nil && s.events != nil {
+		for _, r := range revoked {
+			t, gerr := s.store.Get(ctx, r)
+			if gerr != nil {
+				t = &Token{ID: r, Revoked: true} // all the event can tell
+			}
+			s.events.emit(EventRevoked, actor, t, ReasonReuseDetected)
+		}
 	}
 	if err != nil {
 		// The revocation may have committed though the store reports a
@@ -65,7 +75,7 @@ func (s *Service) revokeDescendants(ctx context.Context, id int64, now time.Time
 // walkDescendants is revokeDescendants for a Store that is not a
 // FamilyRevoker: one List of the children of each member (and of each
 // further page), one Revoke of each active one.
-func (s *Service) walkDescendants(ctx context.Context, id int64, now time.Time) error {
+func (s *Service) walkDescendants(ctx context.Context, id int64, now time.Time, actor Actor) error {
 	queue := []int64{id}
 	for len(queue) > 0 {
 		parent := queue[0]
@@ -82,8 +92,13 @@ func (s *Service) walkDescendants(ctx context.Context, id int64, now time.Time) 
 					continue
 				}
 				if !c.Revoked {
-					if err := s.revokeInStore(ctx, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
+					err := s.revokeInStore(ctx, c.ID)
+					if err != nil && !errors.Is(err, ErrNotFound) {
 						return err
+					}
+					if err == nil && s.events != nil {
+						c.Revoked = true
+						s.events.emit(EventRevoked, actor, c, ReasonReuseDetected)
 					}
 				}
 				queue = append(queue, c.ID)

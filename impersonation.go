@@ -57,7 +57,7 @@ func (s *Service) CreateImpersonationToken(ctx context.Context, p *Principal, us
 	if err != nil {
 		return nil, "", err
 	}
-	return s.create(ctx, u, o, AllScopes(), false, true)
+	return s.create(ctx, p, u, o, AllScopes(), false, true)
 }
 
 // RevokeImpersonationToken revokes an impersonation token of a user;
@@ -67,5 +67,5 @@ func (s *Service) RevokeImpersonationToken(ctx context.Context, p *Principal, us
 	if err != nil {
 		return err
 	}
-	return s.revokeInStore(ctx, t.ID)
+	return s.revokeAs(ctx, p, t, "")
 }

@@ -105,7 +105,7 @@ func (s *Service) revoke(ctx context.Context, p *Principal, t *Token) error {
 	if err := Authorize(p, RevokeToken, Target{Token: t}); err != nil {
 		return err
 	}
-	return s.revokeInStore(ctx, t.ID)
+	return s.revokeAs(ctx, p, t, "")
 }
 
 // RevokeSelf revokes the token p authenticated with (DELETE
@@ -131,7 +131,7 @@ func (s *Service) RotateToken(ctx context.Context, p *Principal, id int64, expir
 	if err != nil {
 		return nil, "", err
 	}
-	return s.rotate(ctx, t, expiresAt)
+	return s.rotate(ctx, p, t, expiresAt)
 }
 
 // RotateSelf rotates the token p authenticated with (POST
@@ -141,10 +141,10 @@ func (s *Service) RotateSelf(ctx context.Context, p *Principal, expiresAt time.T
 	if p.Token() == nil {
 		return nil, "", newError(ErrNotAllowed, "")
 	}
-	return s.rotate(ctx, p.token, expiresAt)
+	return s.rotate(ctx, p, p.token, expiresAt)
 }
 
-func (s *Service) rotate(ctx context.Context, old *Token, expiresAt time.Time) (*Token, string, error) {
+func (s *Service) rotate(ctx context.Context, p *Principal, old *Token, expiresAt time.Time) (*Token, string, error) {
 	if old.Revoked {
 		return nil, "", newError(ErrBadRequest, "Token already revoked")
 	}
@@ -185,6 +185,9 @@ func (s *Service) rotate(ctx context.Context, old *Token, expiresAt time.Time) (
 	case err != nil:
 		return nil, "", fmt.Errorf("patkit: rotate token: %w", err)
 	}
+	if s.events != nil {
+		s.events.emit(EventRotated, actorOf(p), next, "")
+	}
 	return next, secret, nil
 }
 
@@ -201,7 +204,7 @@ func (s *Service) CreateToken(ctx context.Context, p *Principal, userID int64, o
 	if err != nil {
 		return nil, "", err
 	}
-	return s.create(ctx, u, o, AllScopes(), true, false)
+	return s.create(ctx, p, u, o, AllScopes(), true, false)
 }
 
 // CreateOwnToken creates a token for p's own user (POST
@@ -211,7 +214,7 @@ func (s *Service) CreateOwnToken(ctx context.Context, p *Principal, o TokenOptio
 	if err := Authorize(p, CreateOwnToken, Target{}); err != nil {
 		return nil, "", err
 	}
-	return s.create(ctx, p.user, o, SelfServiceScopes(), true, false)
+	return s.create(ctx, p, p.user, o, SelfServiceScopes(), true, false)
 }
 
 // CreatePersonalToken creates a personal access token for p's own user as
@@ -228,25 +231,29 @@ func (s *Service) CreatePersonalToken(ctx context.Context, p *Principal, o Token
 	if p.token != nil {
 		return nil, "", newError(ErrForbidden, "Personal access tokens are created in a signed-in session, not with a token")
 	}
-	return s.create(ctx, p.user, o, ScopesFor(p.user), true, false)
+	return s.create(ctx, p, p.user, o, ScopesFor(p.user), true, false)
 }
 
-func (s *Service) create(ctx context.Context, u *User, o TokenOptions, allowed []Scope, defaultExpiry, impersonation bool) (*Token, string, error) {
+func (s *Service) create(ctx context.Context, p *Principal, u *User, o TokenOptions, allowed []Scope, defaultExpiry, impersonation bool) (*Token, string, error) {
 	t, err := s.newToken(u, o, allowed, defaultExpiry)
 	if err != nil {
 		return nil, "", err
 	}
 	t.Impersonation = impersonation
-	return s.save(ctx, t)
+	return s.save(ctx, p, t)
 }
 
-func (s *Service) save(ctx context.Context, t *Token) (*Token, string, error) {
+// save stores the new token t that p creates, and emits EventCreated.
+func (s *Service) save(ctx context.Context, p *Principal, t *Token) (*Token, string, error) {
 	secret, err := s.seal(ctx, t)
 	if err != nil {
 		return nil, "", err
 	}
 	if err := s.store.Create(ctx, t); err != nil {
 		return nil, "", fmt.Errorf("patkit: create token: %w", err)
+	}
+	if s.events != nil {
+		s.events.emit(EventCreated, actorOf(p), t, "")
 	}
 	return t, secret, nil
 }

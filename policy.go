@@ -13,6 +13,7 @@ type Principal struct {
 	token  *Token
 	admin  bool
 	sudoer *User
+	ip     string // the client address it authenticated from, if known
 }
 
 // User returns the acting user (with Sudo, the impersonated user), or nil
@@ -33,6 +34,16 @@ func (p *Principal) Token() *Token {
 		return nil
 	}
 	return p.token
+}
+
+// RemoteIP returns the client address p authenticated from
+// (AuthRequest.RemoteIP), or "" when it is not known (Service.Principal).
+// Events of the requests p makes carry it (Actor.IP).
+func (p *Principal) RemoteIP() string {
+	if p == nil {
+		return ""
+	}
+	return p.ip
 }
 
 // Admin reports whether p acts as an administrator: the user is one and,

@@ -153,7 +153,7 @@ func (s *Service) CreateResourceToken(ctx context.Context, p *Principal, typ Res
 	}
 	t.UserID = bot.ID
 	t.ResourceType, t.ResourceID, t.AccessLevel = r.Type, r.ID, o.AccessLevel
-	t, secret, err := s.save(ctx, t)
+	t, secret, err := s.save(ctx, p, t)
 	if err != nil && undo != nil {
 		undo()
 	}
@@ -196,7 +196,7 @@ func (s *Service) RotateResourceToken(ctx context.Context, p *Principal, typ Res
 	if !p.Admin() && t.AccessLevel > level {
 		return nil, "", newError(ErrBadRequest, "Not eligible to rotate tokens with permissions not held by the user")
 	}
-	return s.rotate(ctx, t, expiresAt)
+	return s.rotate(ctx, p, t, expiresAt)
 }
 
 // RotateResourceTokenSelf rotates the project or group access token p
@@ -213,7 +213,7 @@ func (s *Service) RotateResourceTokenSelf(ctx context.Context, p *Principal, typ
 	if p.token.ResourceType != r.Type || p.token.ResourceID != r.ID {
 		return nil, "", newError(ErrUnauthorized, "")
 	}
-	return s.rotate(ctx, p.token, expiresAt)
+	return s.rotate(ctx, p, p.token, expiresAt)
 }
 
 // RevokeResourceToken revokes an access token of a project or group. The
@@ -248,5 +248,5 @@ func (s *Service) RevokeResourceToken(ctx context.Context, p *Principal, typ Res
 			return newError(ErrBadRequest, "Failed to find bot user")
 		}
 	}
-	return s.revokeInStore(ctx, t.ID)
+	return s.revokeAs(ctx, p, t, "")
 }

@@ -66,6 +66,25 @@ type Options struct {
 	// once the tokens digested with it have been used or have expired.
 	PreviousKeys [][]byte
 
+	// OnEvent, when set, receives an Event for every change to a token
+	// (created, rotated, revoked), every reuse of a rotated token, every
+	// use from a new client address and every expiry notice
+	// (SendExpiryNotices), after the change is stored: never for a change
+	// that failed. It is called from a goroutine of the Service, one event
+	// at a time, in the order of the events' IDs; a panic in it is
+	// recovered and counted (EventStats), and delivery goes on.
+	//
+	// Emitting never blocks nor fails the request that caused the event:
+	// events wait in a buffer of EventBuffer events, and an event emitted
+	// while the buffer is full is dropped and counted (EventStats). A
+	// handler that is slow (a network call, a disk that may stall) should
+	// hand the event to a queue of its own and return, as examples/server
+	// does with webhooks; Flush waits for what is buffered. Without
+	// OnEvent no goroutine is started and emitting costs a nil check.
+	OnEvent func(Event)
+	// EventBuffer is how many events may wait for OnEvent. Default 1024.
+	EventBuffer int
+
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
 	// Rand is the source of secrets. Default crypto/rand.Reader.
@@ -84,6 +103,7 @@ type Service struct {
 	uses        useLog      // this process's last-used writes
 	cache       *authCache
 	macs        sync.Pool // of *mac: HMAC-SHA-256 keyed with key, reused
+	events      *events   // nil without Options.OnEvent
 }
 
 // MinKeyLen is the minimum length of the instance key given to New.
@@ -141,6 +161,7 @@ func New(store Store, dir Directory, key []byte, opts *Options) (*Service, error
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
+	s.events = newEvents(o.OnEvent, o.EventBuffer, s.now)
 	return s, nil
 }
 

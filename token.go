@@ -78,6 +78,11 @@ type Token struct {
 	// PreviousID is the token this one replaced by rotation, or 0.
 	PreviousID int64
 
+	// Notices records the expiry notices claimed for the token (see
+	// Service.SendExpiryNotices): GitLab's sixty_days_notification_sent_at
+	// and the other columns its admin token API documentation shows.
+	Notices ExpiryNotices
+
 	// Digest is the keyed digest of the secret; Stores index it uniquely.
 	Digest []byte
 }

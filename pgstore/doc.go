@@ -37,6 +37,14 @@
 //     impersonation tokens, 'project' or 'group' otherwise. digest (the
 //     keyed hash of the secret, never the secret) is unique. Times are
 //     timestamptz, so a Store returns them in UTC at microsecond precision.
+//     The expiry notices (patkit.Token.Notices) are the columns
+//     sixty_days_notification_sent_at, thirty_days_notification_sent_at,
+//     seven_days_notification_sent_at and after_expiry_notification_sent_at
+//     (GitLab's names; NULL: not sent), and notice, the latest notice
+//     claimed (0 none to 4 expired); the partial index tokens_notice_idx on
+//     (notice, expires_at) holds the tokens still owed a notice, and
+//     [Store.ClaimNotices] claims through it in one UPDATE whose rows other
+//     instances skip (FOR UPDATE SKIP LOCKED).
 //   - settings: name/value pairs; key_check holds the check value of the
 //     instance key the digests are made with (the Store is a
 //     patkit.KeyStore), so a Service started with another key fails with

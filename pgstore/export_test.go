@@ -27,3 +27,9 @@ func (s *Store) SetWatchTimings(heartbeat, minBackoff, maxBackoff time.Duration)
 	s.timings.minBackoff = minBackoff
 	s.timings.maxBackoff = maxBackoff
 }
+
+// ClaimSQL exposes the statement of ClaimNotices to the EXPLAIN test.
+func (s *Store) ClaimSQL(n patkit.Notice) string {
+	col, _ := noticeColumn(n)
+	return claimQuery(s.q.tokens, n, col)
+}

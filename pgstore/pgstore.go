@@ -205,7 +205,12 @@ const columns = lookupColumns + `, digest`
 // every uncached authentication.
 const lookupColumns = `id, user_id, name, description, scopes, impersonation, resource_type,
 	resource_id, access_level, created_at, expires_at, revoked, last_used_at,
-	last_used_ips, previous_id`
+	last_used_ips, previous_id, ` + noticeColumns
+
+// noticeColumns are the times of the expiry notices (Token.Notices), in
+// the order of the patkit.Notice values.
+const noticeColumns = `sixty_days_notification_sent_at, thirty_days_notification_sent_at,
+	seven_days_notification_sent_at, after_expiry_notification_sent_at`
 
 // queries holds the SQL of a Store, its table names qualified once.
 type queries struct {
@@ -228,8 +233,8 @@ func newQueries(schema string) queries {
 		counts:   pgx.Identifier{schema, "token_counts"}.Sanitize(),
 		insert: `INSERT INTO ` + t + ` (user_id, name, description, scopes, impersonation,
 			resource_type, resource_id, access_level, created_at, expires_at, revoked,
-			last_used_at, last_used_ips, previous_id, digest)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			last_used_at, last_used_ips, previous_id, digest, notice, ` + noticeColumns + `)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 			RETURNING id`,
 		get:         `SELECT ` + columns + ` FROM ` + t + ` WHERE id = $1`,
 		getByDigest: `SELECT ` + lookupColumns + ` FROM ` + t + ` WHERE digest = $1`,
@@ -272,7 +277,9 @@ func (s *Store) insert(ctx context.Context, q querier, op string, t *patkit.Toke
 		t.UserID, t.Name, t.Description, scopes, t.Impersonation,
 		string(t.ResourceType), t.ResourceID, int32(t.AccessLevel), t.CreatedAt,
 		nullTime(t.ExpiresAt), t.Revoked, nullTime(t.LastUsedAt), ips,
-		nullID(t.PreviousID), digest,
+		nullID(t.PreviousID), digest, int16(t.Notices.Last()),
+		nullTime(t.Notices.SixtyDays), nullTime(t.Notices.ThirtyDays), nullTime(t.Notices.SevenDays),
+		nullTime(t.Notices.Expired),
 	).Scan(&id)
 	if err != nil {
 		return wrap(op, err)
@@ -392,10 +399,11 @@ func scanRow(row pgx.Row, withDigest bool) (*patkit.Token, error) {
 		accessLevel           int32
 		expiresAt, lastUsedAt *time.Time
 		previousID            *int64
+		notices               [4]*time.Time
 	)
 	dest := []any{&t.ID, &t.UserID, &t.Name, &t.Description, &scopes, &t.Impersonation,
 		&resourceType, &t.ResourceID, &accessLevel, &t.CreatedAt, &expiresAt, &t.Revoked,
-		&lastUsedAt, &ips, &previousID, &t.Digest}
+		&lastUsedAt, &ips, &previousID, &notices[0], &notices[1], &notices[2], &notices[3], &t.Digest}
 	if !withDigest {
 		dest = dest[:len(dest)-1]
 	}
@@ -425,6 +433,11 @@ func scanRow(row pgx.Row, withDigest bool) (*patkit.Token, error) {
 	}
 	if previousID != nil {
 		t.PreviousID = *previousID
+	}
+	for i, n := range notices {
+		if n != nil {
+			t.Notices.Set(patkit.Notice(i+1), n.UTC())
+		}
 	}
 	return &t, nil
 }

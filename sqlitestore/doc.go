@@ -113,6 +113,13 @@
 // UTC; a never expiring or never used token stores NULL. Scopes and
 // last-used addresses are JSON arrays. The digest is unique, and indexes
 // serve lookups by owner, resource and previous token and each list order.
+// The expiry notices ([patkit.Token].Notices) are the columns
+// sixty_days_notification_sent_at, thirty_days_notification_sent_at,
+// seven_days_notification_sent_at and after_expiry_notification_sent_at
+// (GitLab's names; NULL: not sent), and notice, the latest notice claimed
+// (0 none to 4 expired); the partial index tokens_notice on (notice,
+// expires_at) holds only the tokens still owed a notice, and
+// [Store.ClaimNotices] claims through it in one UPDATE.
 //
 // The table patkit_meta keeps values about the database as a whole, by
 // name: the key check value of [patkit.KeyStore], so that a Service

@@ -66,3 +66,9 @@ func (s *Store) SetRevocationLog(keep, every int64) {
 func (s *Store) ListSQL(q *patkit.Query) (page string, pageArgs []any, count string, countArgs []any) {
 	return dialect.List(columns, s.q.table, q)
 }
+
+// ClaimSQL exposes the statement of ClaimNotices to the plan tests.
+func (s *Store) ClaimSQL(n patkit.Notice) string {
+	col, _ := noticeColumn(n)
+	return claimQuery(s.q.table, n, col)
+}

@@ -388,7 +388,12 @@ const columns = lookupColumns + `, digest`
 // lookupColumns is columns less the digest, which GetByDigest is given: a
 // column fewer to convert, on the path of every uncached authentication.
 const lookupColumns = `id, user_id, name, description, scopes, impersonation, resource_type, resource_id,
-	access_level, created_at, expires_at, revoked, last_used_at, last_used_ips, previous_id`
+	access_level, created_at, expires_at, revoked, last_used_at, last_used_ips, previous_id, ` + noticeColumns
+
+// noticeColumns are the times of the expiry notices (Token.Notices), in
+// the order of the patkit.Notice values.
+const noticeColumns = `sixty_days_notification_sent_at, thirty_days_notification_sent_at,
+	seven_days_notification_sent_at, after_expiry_notification_sent_at`
 
 func newQueries(prefix string) queries {
 	t := prefix + "tokens"
@@ -399,8 +404,8 @@ func newQueries(prefix string) queries {
 		counts:      prefix + "token_counts",
 		insert: `INSERT INTO ` + t + ` (user_id, name, name_folded, description, scopes, impersonation,
 			resource_type, resource_id, access_level, created_at, expires_at, revoked, last_used_at,
-			last_used_ips, previous_id, digest)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			last_used_ips, previous_id, digest, notice, ` + noticeColumns + `)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		getByID:       `SELECT ` + columns + ` FROM ` + t + ` WHERE id = ?`,
 		getByDigest:   `SELECT ` + lookupColumns + ` FROM ` + t + ` WHERE digest = ?`,
 		revoke:        `UPDATE ` + t + ` SET revoked = 1 WHERE id = ?`,
@@ -471,19 +476,20 @@ type rowBuf struct {
 	created           int64
 	expires, lastUsed sql.NullInt64
 	accessLevel       int64
-	dest              [16]any
+	notices           [4]sql.NullInt64
+	dest              [20]any
 }
 
 // scanRow reads one row of columns, or of lookupColumns if withDigest is
 // false, and leaves the digest nil.
 func scanRow(row scanner, withDigest bool) (*patkit.Token, error) {
 	b, t := new(rowBuf), new(patkit.Token)
-	b.dest = [16]any{&t.ID, &t.UserID, &t.Name, &t.Description, &b.scopes, &t.Impersonation,
+	b.dest = [20]any{&t.ID, &t.UserID, &t.Name, &t.Description, &b.scopes, &t.Impersonation,
 		&b.resType, &t.ResourceID, &b.accessLevel, &b.created, &b.expires, &t.Revoked, &b.lastUsed, &b.ips, &b.prev,
-		&t.Digest}
+		&b.notices[0], &b.notices[1], &b.notices[2], &b.notices[3], &t.Digest}
 	dest := b.dest[:]
 	if !withDigest {
-		dest = dest[:15]
+		dest = dest[:len(dest)-1]
 	}
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
@@ -518,6 +524,11 @@ func scanRow(row scanner, withDigest bool) (*patkit.Token, error) {
 	}
 	if b.lastUsed.Valid {
 		t.LastUsedAt = fromMicro(b.lastUsed.Int64)
+	}
+	for i, n := range b.notices {
+		if n.Valid {
+			t.Notices.Set(patkit.Notice(i+1), fromMicro(n.Int64))
+		}
 	}
 	return t, nil
 }

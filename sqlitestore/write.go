@@ -339,7 +339,9 @@ func insertArgs(t *patkit.Token) ([]any, error) {
 		t.UserID, t.Name, strings.ToLower(t.Name), t.Description, string(scopes), t.Impersonation,
 		nullString(string(t.ResourceType)), t.ResourceID, int64(t.AccessLevel),
 		t.CreatedAt.UnixMicro(), nullTime(t.ExpiresAt), t.Revoked, nullTime(t.LastUsedAt),
-		string(ips), nullInt(t.PreviousID), digest,
+		string(ips), nullInt(t.PreviousID), digest, int64(t.Notices.Last()),
+		nullTime(t.Notices.SixtyDays), nullTime(t.Notices.ThirtyDays), nullTime(t.Notices.SevenDays),
+		nullTime(t.Notices.Expired),
 	}, nil
 }
 

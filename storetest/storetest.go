@@ -56,6 +56,15 @@
 //     assign consecutive IDs on an empty store) and
 //     RevokeDescendantsLifecycle (done contexts, use after Close); for
 //     others these subtests skip.
+//   - Create saves Token.Notices, and every read returns them
+//     (NoticesRoundTrip).
+//   - A store that is a patkit.NoticeClaimer passes ClaimNotices (the
+//     bounds, revoked tokens and tokens without expiry left out, a later
+//     notice excluding an earlier one, the limit, the result in ID
+//     order), ClaimNoticesLifecycle and ClaimNoticesRace (RunNoticeRace
+//     on one handle: each notice of each token claimed exactly once by
+//     concurrent claimers); for others these subtests skip. Backends with
+//     several handles on one database should call RunNoticeRace with two.
 package storetest
 
 import (
@@ -108,6 +117,10 @@ func Run(t *testing.T, newStore func(t *testing.T) patkit.Store) {
 		{"RevokeDescendants", testRevokeDescendants},
 		{"RevokeDescendantsCycle", testRevokeDescendantsCycle},
 		{"RevokeDescendantsLifecycle", testRevokeDescendantsLifecycle},
+		{"NoticesRoundTrip", testNoticesRoundTrip},
+		{"ClaimNotices", testClaimNotices},
+		{"ClaimNoticesLifecycle", testClaimNoticesLifecycle},
+		{"ClaimNoticesRace", func(t *testing.T, s patkit.Store) { RunNoticeRace(t, s, s) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -43,6 +43,42 @@
 // the path redacted of anything shaped like a secret; -log-level WARN keeps
 // only what needs attention, as a busy production host would.
 //
+// # Events
+//
+// With -events FILE the server appends every token event (patkit.Event:
+// created, rotated, revoked, reuse detected, first use from a new address,
+// expiring soon, expired) to FILE (mode 0600), one JSON object a line; -
+// writes them to stdout:
+//
+//	{"id":"019ad6c4-7b2e-7c41-9f0a-3f6d2a51c9e7","type":"token_revoked","time":"2026-12-01T16:05:02.117Z",
+//	 "actor":{"user_id":1,"username":"root","token_id":1,"ip":"127.0.0.1"},
+//	 "token":{"id":2,"name":"alice-ci","user_id":2,"scopes":["api"],"revoked":true,"expires_at":"2027-06-30"},
+//	 "reason":"administrator"}
+//
+// id is a UUIDv7 (time-ordered), reason is set on token_revoked (owner,
+// administrator, resource_manager, reuse_detected, admin_token_api) and
+// notice on token_expiring_soon and token_expired (sixty_days,
+// thirty_days, seven_days, after_expiry). No event holds a secret.
+//
+// With -events-webhook URL it also POSTs each event, the same JSON, to
+// URL, signed: the header X-Patkit-Signature is "sha256=" and the hex of
+// HMAC-SHA-256 of the body keyed with the contents of
+// -events-webhook-secret-file (required: at least 16 bytes, in a file
+// only its owner may read, never on the command line, where every user
+// of the machine sees it), with X-Patkit-Event (the type) and
+// X-Patkit-Event-ID. Deliveries wait in a queue of 1,024 events, sent one
+// at a time in order by a goroutine of their own, so no request ever
+// waits for the receiver: an answer other than 2xx, or none within 10 s,
+// is retried 7 times with exponential backoff (1 s doubling up to 60 s,
+// about 2 minutes in all), then dropped and logged; when the queue is
+// full, new events are dropped and logged. A receiver should check the
+// signature and may use the id to ignore a delivery it has seen. On
+// shutdown the server delivers what is queued for up to 10 s.
+//
+// With either flag the server looks for the expiry notices that are due
+// at start and every -notice-interval (1m): every server of a database
+// may, each notice is sent by one (patkit.Service.SendExpiryNotices).
+//
 // # Demo directory
 //
 // Users 1 root (administrator), 2 alice and 3 bob; project 1 acme/widgets
@@ -82,6 +118,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -91,6 +128,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -129,13 +167,24 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	rootFile := fl.String("root-token-file", "root.token", "file holding the administrator token")
 	var level slog.Level
 	fl.TextVar(&level, "log-level", slog.LevelInfo, "least level logged: DEBUG, INFO (one line per request), WARN or ERROR")
+	eventsFile := fl.String("events", "", "append every token event to this file as a line of JSON (- for stdout)")
+	hookURL := fl.String("events-webhook", "", "POST every token event to this URL, signed (needs -events-webhook-secret-file)")
+	hookSecretFile := fl.String("events-webhook-secret-file", "", "file holding the webhook's HMAC-SHA-256 key (mode 0600)")
+	noticeEvery := fl.Duration("notice-interval", time.Minute, "how often to look for the expiry notices due")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
 	if fl.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fl.Args())
 	}
+	if *noticeEvery <= 0 {
+		return fmt.Errorf("-notice-interval must be positive")
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	sink, closeSink, err := openEvents(*eventsFile, *hookURL, *hookSecretFile, log)
+	if err != nil {
+		return err
+	}
 
 	postgres := strings.HasPrefix(*dbPath, "postgres://") || strings.HasPrefix(*dbPath, "postgresql://")
 	store, err := openStore(ctx, *dbPath, postgres)
@@ -152,10 +201,26 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	svc, err := patkit.New(store, demoDirectory(), key, &patkit.Options{PreviousKeys: previous})
+	opts := &patkit.Options{PreviousKeys: previous}
+	if sink != nil {
+		opts.OnEvent = sink.handle
+	}
+	svc, err := patkit.New(store, demoDirectory(), key, opts)
 	if err != nil {
+		closeSink(ctx)
 		return err
 	}
+	// The events of this run are delivered before it returns, whatever
+	// the way out: the last requests' (at most 10 s), then the webhook's
+	// queue (at most 10 s more).
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := svc.Flush(fctx); err != nil {
+			log.Warn("events: not all delivered", "err", err)
+		}
+		closeSink(fctx)
+	}()
 	if err := svc.VerifyKey(ctx); err != nil {
 		return fmt.Errorf("instance key %s: %w", *keyFile, err)
 	}
@@ -169,6 +234,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Error("revocation feed stopped", "err", err)
 		}
 	}()
+	if sink != nil {
+		// Every server of a database looks; each notice is sent by one.
+		noticesDone := make(chan struct{})
+		go func() {
+			defer close(noticesDone)
+			sendNotices(wctx, svc, *noticeEvery, log)
+		}()
+		defer func() { cancel(); <-noticesDone }()
+	}
 	root, err := svc.Principal(ctx, 1, true)
 	if err != nil {
 		return fmt.Errorf("root token: %w", err)
@@ -217,6 +291,62 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	<-served
 	return nil
+}
+
+// openEvents returns the event sink of the flags, or nil if they ask for
+// none, and the function that closes it once the Service has flushed its
+// events: it waits for the webhook's queue until ctx ends, then closes
+// the file.
+func openEvents(file, hookURL, secretFile string, log *slog.Logger) (*eventSink, func(context.Context), error) {
+	if file == "" && hookURL == "" {
+		if secretFile != "" {
+			return nil, nil, errors.New("-events-webhook-secret-file needs -events-webhook")
+		}
+		return nil, func(context.Context) {}, nil
+	}
+	sink := &eventSink{log: log}
+	var f *os.File
+	if hookURL != "" {
+		u, err := url.Parse(hookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, nil, fmt.Errorf("-events-webhook %q: want an http:// or https:// URL", hookURL)
+		}
+		if secretFile == "" {
+			return nil, nil, errors.New("-events-webhook needs -events-webhook-secret-file: webhooks are always signed")
+		}
+		secret, err := patkit.ReadSecretFile(secretFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("webhook secret: %w", err)
+		}
+		if secret = bytes.TrimSpace(secret); len(secret) < 16 {
+			return nil, nil, fmt.Errorf("webhook secret %s: %d bytes, want at least 16", secretFile, len(secret))
+		}
+		sink.hook = startWebhook(hookURL, secret, log)
+	}
+	switch file {
+	case "":
+	case "-":
+		sink.lines = os.Stdout
+	default:
+		var err error
+		if f, err = os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
+			if sink.hook != nil {
+				sink.hook.close(context.Background())
+			}
+			return nil, nil, fmt.Errorf("-events: %w", err)
+		}
+		sink.lines = f
+	}
+	return sink, func(ctx context.Context) {
+		if sink.hook != nil {
+			sink.hook.close(ctx)
+		}
+		if f != nil {
+			if err := f.Close(); err != nil {
+				log.Warn("events: close", "file", file, "err", err)
+			}
+		}
+	}, nil
 }
 
 // openStore opens the database: PostgreSQL for a postgres:// DSN, else a
