@@ -153,7 +153,10 @@ type route struct {
 	// anonymous routes run without a credential, with a nil principal;
 	// the others answer 401 first.
 	anonymous bool
-	handle    func(*call) error
+	// public routes read no credential and no parameter: they serve the
+	// same answer to everyone.
+	public bool
+	handle func(*call) error
 }
 
 // call is one request being served.
@@ -177,6 +180,13 @@ func (a *api) endpoint(rt route) http.Handler {
 	var names []string
 	for _, m := range wildcard.FindAllStringSubmatch(rt.path, -1) {
 		names = append(names, m[1])
+	}
+	if rt.public {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := rt.handle(&call{api: a, w: w, r: r}); err != nil {
+				a.ew.write(w, r, err, rt.invalid)
+			}
+		})
 	}
 	readAllowed, writeAllowed := rt.allowed(http.MethodGet), rt.allowed(http.MethodPost)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
