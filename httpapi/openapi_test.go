@@ -177,8 +177,9 @@ func (s *apiSpec) validate(ptr string, v any) error {
 func (s *apiSpec) check(r *http.Request, pattern string, status int, header http.Header, body []byte) error {
 	if pattern == "/" || pattern == "" {
 		// No route: GitLab's catch-all 404, or ServeMux's redirect of a
-		// path that is not clean.
-		if status == http.StatusMovedPermanently && header.Get("Location") != "" && path.Clean(r.URL.Path) != r.URL.Path {
+		// path that is not clean (301 for GET and HEAD, 307 otherwise).
+		redirect := status == http.StatusMovedPermanently || status == http.StatusTemporaryRedirect
+		if redirect && header.Get("Location") != "" && path.Clean(r.URL.Path) != r.URL.Path {
 			return nil
 		}
 		if status != http.StatusNotFound {
