@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -226,7 +227,7 @@ func TestOpenAPIServed(t *testing.T) {
 	// Serving the document costs nothing in the failed-authentication
 	// throttle, even with a credential that would fail.
 	th := newEnv(t, func(_ *patkit.Options, ho *httpapi.Options) {
-		ho.FailedAuthLimit = &httpapi.FailedAuthLimit{Limit: 1, Period: 60e9}
+		ho.FailedAuthLimit = &httpapi.FailedAuthLimit{Limit: 1, Period: time.Minute}
 	})
 	for range 3 {
 		if r := th.do(req{method: "GET", path: "/api/v4/openapi.json", token: "glpat-nope"}); r.code != 200 {
