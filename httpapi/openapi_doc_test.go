@@ -263,6 +263,7 @@ func TestOpenAPIConformFails(t *testing.T) {
 		"missing field":      {200, jsonHeader, `{"id":1}`},
 		"bad date":           {200, jsonHeader, strings.Replace(tok, "2026-04-01", "2026-04-01T00:00:00Z", 1) + `}`},
 		"unknown scope":      {200, jsonHeader, strings.Replace(tok, `"api"`, `"apix"`, 1) + `}`},
+		"revoked yet active": {200, jsonHeader, strings.Replace(tok, `"revoked":false`, `"revoked":true`, 1) + `}`},
 		"undocumented 418":   {418, jsonHeader, `{"message":"418 I'm a teapot"}`},
 		"wrong error shape":  {401, jsonHeader, `{"error":"401 Unauthorized"}`},
 		"wrong content type": {200, http.Header{"Content-Type": {"text/html"}}, tok + `}`},
@@ -275,6 +276,35 @@ func TestOpenAPIConformFails(t *testing.T) {
 	_, pattern = s.mux.Handler(list)
 	if err := s.check(list, pattern, 200, jsonHeader, []byte(`[]`)); err == nil || !strings.Contains(err.Error(), "X-Page") {
 		t.Errorf("a page without pagination headers: %v", err)
+	}
+	paged := http.Header{"Content-Type": {"application/json"}, "X-Page": {"1"}, "X-Per-Page": {"20"},
+		"X-Next-Page": {""}, "X-Prev-Page": {""}, "Link": {`</api/v4/personal_access_tokens?page=1&per_page=20>; rel="first"`}}
+	if err := s.check(list, pattern, 200, paged, []byte(`[]`)); err != nil {
+		t.Errorf("a conforming empty page: %v", err)
+	}
+	for name, h := range map[string][2]string{
+		"no first link":  {"Link", `</api/v4/personal_access_tokens?page=2&per_page=20>; rel="next"`},
+		"page 0":         {"X-Page", "0"},
+		"per_page 101":   {"X-Per-Page", "101"},
+		"next page junk": {"X-Next-Page", "x"},
+	} {
+		bad := http.Header{}
+		for k, v := range paged {
+			bad[k] = v
+		}
+		bad.Set(h[0], h[1])
+		if err := s.check(list, pattern, 200, bad, []byte(`[]`)); err == nil {
+			t.Errorf("%s: conforms", name)
+		}
+	}
+	rt, _ := http.NewRequest("GET", "/api/v4/projects/1/access_tokens/1", nil)
+	_, pattern = s.mux.Handler(rt)
+	res := tok + `,"last_used_ips":[],"access_level":40,"resource_type":"project","resource_id":1}`
+	if err := s.check(rt, pattern, 200, jsonHeader, []byte(res)); err != nil {
+		t.Errorf("a conforming project access token: %v", err)
+	}
+	if err := s.check(rt, pattern, 200, jsonHeader, []byte(strings.Replace(res, `"api"`, `"read_user"`, 1))); err == nil {
+		t.Errorf("a project access token with read_user conforms")
 	}
 }
 
