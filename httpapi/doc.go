@@ -120,8 +120,8 @@
 // never counted by [Options.FailedAuthLimit]. It is served as
 // application/json with a strong ETag and Cache-Control: no-cache, so a
 // client revalidates it with If-None-Match (304). Its server URL is
-// /api/v4 on the document's own host; a host mounting the Handler
-// elsewhere serves its own copy.
+// [Options.ExternalURL] followed by /api/v4, or without one /api/v4 on the
+// document's own host.
 //
 // The document cannot drift from the Handler: httpapi's tests fail when a
 // route is missing from it or it names one that is not served, when an

@@ -106,6 +106,7 @@ type api struct {
 	ew   errorWriter
 	rd   redactor
 	mux  *http.ServeMux
+	oas  openAPIDoc
 }
 
 // Handler serves GitLab's token endpoints under /api/v4 (see the package
@@ -125,6 +126,7 @@ func New(svc *patkit.Service, opts *Options) *Handler {
 	a.auth = &authenticator{svc: svc, clientIP: a.opts.ClientIP, throttle: newThrottle(a.opts.FailedAuthLimit)}
 	a.rd = newRedactor(svc.Prefix())
 	a.ew = errorWriter{log: a.opts.Logger, rd: a.rd}
+	a.oas = newOpenAPIDoc(a.opts.ExternalURL)
 	for _, rt := range a.routes() {
 		a.mux.Handle(rt.method+" /api/v4"+rt.path, a.endpoint(rt))
 	}

@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"strings"
 )
@@ -16,23 +18,40 @@ import (
 //go:embed openapi.json
 var openAPIDocument []byte
 
-// openAPIETag is the strong entity tag of openAPIDocument.
-var openAPIETag = func() string {
-	sum := sha256.Sum256(openAPIDocument)
-	return `"` + hex.EncodeToString(sum[:16]) + `"`
-}()
+// openAPIServers is the servers entry of openAPIDocument: /api/v4 on the
+// document's own host.
+const openAPIServers = `"servers": [{"url": "/api/v4", "description": "Relative to this document's host."}]`
+
+// openAPIDoc is the document a Handler serves, and its strong entity tag.
+type openAPIDoc struct {
+	doc  []byte
+	etag string
+}
+
+// newOpenAPIDoc returns the document with its server URL on externalURL
+// (Options.ExternalURL, which includes any path prefix the API is mounted
+// under) when there is one.
+func newOpenAPIDoc(externalURL string) openAPIDoc {
+	doc := openAPIDocument
+	if externalURL != "" {
+		u, _ := json.Marshal(externalURL + "/api/v4") // a string always encodes
+		doc = bytes.Replace(doc, []byte(openAPIServers), []byte(`"servers": [{"url": `+string(u)+`}]`), 1)
+	}
+	sum := sha256.Sum256(doc)
+	return openAPIDoc{doc: doc, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+}
 
 // openAPI answers the OpenAPI document: no credential is read, and a
 // client holding the current version (If-None-Match) gets 304.
 func (c *call) openAPI() error {
 	h := c.w.Header()
-	h.Set("ETag", openAPIETag)
+	h.Set("ETag", c.oas.etag)
 	h.Set("Cache-Control", "no-cache")
-	if etagMatches(c.r.Header.Get("If-None-Match"), openAPIETag) {
+	if etagMatches(c.r.Header.Get("If-None-Match"), c.oas.etag) {
 		c.w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	writeBody(c.w, http.StatusOK, openAPIDocument)
+	writeBody(c.w, http.StatusOK, c.oas.doc)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
@@ -198,8 +199,24 @@ func TestOpenAPIServed(t *testing.T) {
 		{name: "bearer junk", header: http.Header{"Authorization": {"Bearer nope"}}},
 	} {
 		r := e.do(req{method: "GET", path: "/api/v4/openapi.json", token: tt.token, header: tt.header})
-		if r.code != 200 || r.body != string(want) {
-			t.Fatalf("%s: %d, body equal to openapi.json: %v", tt.name, r.code, r.body == string(want))
+		if r.code != 200 {
+			t.Fatalf("%s: %d %s", tt.name, r.code, r.body)
+		}
+		// The document, its server URL on Options.ExternalURL.
+		var got, file map[string]any
+		if err := json.Unmarshal([]byte(r.body), &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(want, &file); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]any{map[string]any{"url": "https://gitlab.example.com/api/v4"}}, got["servers"]); diff != "" {
+			t.Errorf("%s: servers (-want +got):\n%s", tt.name, diff)
+		}
+		delete(got, "servers")
+		delete(file, "servers")
+		if diff := cmp.Diff(file, got); diff != "" {
+			t.Errorf("%s: document (-openapi.json +served):\n%s", tt.name, diff)
 		}
 		if ct := r.header.Get("Content-Type"); ct != "application/json" {
 			t.Errorf("%s: Content-Type %q", tt.name, ct)
@@ -207,6 +224,15 @@ func TestOpenAPIServed(t *testing.T) {
 		if r.header.Get("ETag") == "" || r.header.Get("Cache-Control") != "no-cache" {
 			t.Errorf("%s: caching headers %v", tt.name, r.header)
 		}
+	}
+	// Without ExternalURL, the file itself: its server URL is relative.
+	plain := newEnv(t, func(_ *patkit.Options, ho *httpapi.Options) { ho.ExternalURL = "" })
+	r := plain.do(req{method: "GET", path: "/api/v4/openapi.json"})
+	if r.code != 200 || r.body != string(want) {
+		t.Errorf("without ExternalURL: %d, the file itself: %v", r.code, r.body == string(want))
+	}
+	if r.header.Get("ETag") == e.do(req{method: "GET", path: "/api/v4/openapi.json"}).header.Get("ETag") {
+		t.Errorf("two documents, one ETag")
 	}
 	etag := e.do(req{method: "GET", path: "/api/v4/openapi.json"}).header.Get("ETag")
 	for _, inm := range []string{etag, "W/" + etag, `"other", ` + etag, "*"} {
