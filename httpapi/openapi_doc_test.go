@@ -3,9 +3,14 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -343,5 +348,110 @@ func TestSchemaValidatorTestOnly(t *testing.T) {
 	}
 	if strings.Contains(string(out), "jsonschema") {
 		t.Errorf("httpapi depends on a JSON Schema package:\n%s", out)
+	}
+}
+
+// TestEveryHandlerConforms keeps conform where it matters: every Handler
+// the tests build with httpapi.New and serve API requests with is wrapped
+// by conform, so that its responses are validated against the document. A
+// New whose result goes anywhere else than conform, env.api (which newEnv
+// and its kin wrap), or the host middleware (RequireScopes, Authenticate:
+// host routes, not the API) fails. The examples, which show the API as a
+// host writes it, are left out.
+func TestEveryHandlerConforms(t *testing.T) {
+	files, err := filepath.Glob("*_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	middleware := func(n ast.Node) bool {
+		sel, ok := n.(*ast.SelectorExpr)
+		return ok && (sel.Sel.Name == "RequireScopes" || sel.Sel.Name == "Authenticate")
+	}
+	wrapped := func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return false
+		}
+		fn, ok := call.Fun.(*ast.Ident)
+		return ok && fn.Name == "conform"
+	}
+	n := 0
+	for _, name := range files {
+		if name == "example_test.go" {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stack []ast.Node
+		ast.Inspect(f, func(node ast.Node) bool {
+			if node == nil {
+				stack = stack[:len(stack)-1]
+				return true
+			}
+			stack = append(stack, node)
+			call, ok := node.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || sel.Sel.Name != "New" || fmt.Sprint(sel.X) != "httpapi" {
+				return true
+			}
+			n++
+			parent := stack[len(stack)-2]
+			if wrapped(parent) || middleware(parent) {
+				return true
+			}
+			if as, ok := parent.(*ast.AssignStmt); ok && len(as.Lhs) == 1 {
+				switch lhs := as.Lhs[0].(type) {
+				case *ast.SelectorExpr:
+					if lhs.Sel.Name == "api" {
+						return true
+					}
+				case *ast.Ident:
+					// Every other use of the variable in its function
+					// must be conform's argument or a middleware's
+					// receiver.
+					var fn ast.Node
+					for _, s := range slices.Backward(stack) {
+						if _, ok := s.(*ast.FuncDecl); ok {
+							fn = s
+							break
+						}
+					}
+					ok := true
+					var inner []ast.Node
+					ast.Inspect(fn, func(m ast.Node) bool {
+						if m == nil {
+							inner = inner[:len(inner)-1]
+							return true
+						}
+						inner = append(inner, m)
+						id, isID := m.(*ast.Ident)
+						if !isID || id.Name != lhs.Name || id == lhs || len(inner) < 2 {
+							return true
+						}
+						p := inner[len(inner)-2]
+						if field, isSel := p.(*ast.SelectorExpr); isSel && field.Sel == id {
+							return true // e.h: a field, not the variable
+						}
+						if !wrapped(p) && !middleware(p) {
+							ok = false
+						}
+						return true
+					})
+					if ok {
+						return true
+					}
+				}
+			}
+			t.Errorf("%s: a Handler whose responses are not validated: wrap it with conform(t, ...)", fset.Position(call.Pos()))
+			return true
+		})
+	}
+	if n == 0 {
+		t.Fatal("no httpapi.New found: the test looks at nothing")
 	}
 }
