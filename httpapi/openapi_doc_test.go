@@ -185,6 +185,18 @@ func TestOpenAPIScopes(t *testing.T) {
 	}
 }
 
+// TestOpenAPIVersion holds info.version to the GitLab release whose API
+// patkit follows, which GET /version reports.
+func TestOpenAPIVersion(t *testing.T) {
+	v, err := spec(t).lookup(pointer("info", "version"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != patkit.GitLabVersion {
+		t.Errorf("info.version %v, patkit.GitLabVersion %s", v, patkit.GitLabVersion)
+	}
+}
+
 // TestOpenAPIServed checks that GET /api/v4/openapi.json answers the
 // document to anyone, without reading a credential, with an ETag that
 // If-None-Match revalidates.
