@@ -46,7 +46,7 @@ func serveSelf(tb testing.TB, secret func(e *env) string, want int) func() {
 	w := &discardWriter{h: make(http.Header)}
 	return func() {
 		w.reset()
-		e.h.ServeHTTP(w, r)
+		e.api.ServeHTTP(w, r)
 		if w.code != want && !(w.code == 0 && want == http.StatusOK) {
 			tb.Fatalf("status %d, want %d", w.code, want)
 		}

@@ -209,7 +209,7 @@ func TestBodyReadTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv2 := httptest.NewServer(httpapi.New(svc, &httpapi.Options{BodyReadTimeout: timeout, Logger: newJSONLogger(io.Discard)}))
+	srv2 := httptest.NewServer(conform(t, httpapi.New(svc, &httpapi.Options{BodyReadTimeout: timeout, Logger: newJSONLogger(io.Discard)})))
 	t.Cleanup(srv2.Close)
 	rq, _ := http.NewRequestWithContext(t.Context(), "POST", srv2.URL+"/api/v4/user/personal_access_tokens",
 		strings.NewReader(`{"name":"agent","scopes":["k8s_proxy"]}`))

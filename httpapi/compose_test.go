@@ -40,7 +40,7 @@ func TestAuthenticateOnce(t *testing.T) {
 	}
 	api := httpapi.New(svc, &httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
 	mux := http.NewServeMux()
-	mux.Handle("/api/v4/", api)
+	mux.Handle("/api/v4/", conform(t, api))
 	h := api.Authenticate(mux)
 
 	for _, c := range []struct {
@@ -79,7 +79,7 @@ func TestAuthenticateOnceWithSudoAndBody(t *testing.T) {
 	}
 	api := httpapi.New(svc, &httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
 	mux := http.NewServeMux()
-	mux.Handle("/api/v4/", api)
+	mux.Handle("/api/v4/", conform(t, api))
 	h := api.Authenticate(mux)
 	for _, body := range []string{`{"name":"a","scopes":["k8s_proxy"]}`, `{"name":"b","scopes":["k8s_proxy"],"sudo":"bob"}`} {
 		store.n.Store(0)
@@ -125,7 +125,7 @@ func TestClientGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	h := httpapi.New(svc, &httpapi.Options{Logger: newJSONLogger(&logs)})
+	h := conform(t, httpapi.New(svc, &httpapi.Options{Logger: newJSONLogger(&logs)}))
 	ctx, cancel := context.WithCancel(t.Context())
 	r := httptest.NewRequestWithContext(ctx, "GET", "/api/v4/personal_access_tokens", nil)
 	r.Header.Set("Private-Token", tok)
@@ -150,7 +150,7 @@ func TestDefaultLogger(t *testing.T) {
 	old := slog.Default()
 	slog.SetDefault(newJSONLogger(&logs))
 	t.Cleanup(func() { slog.SetDefault(old) })
-	h := httpapi.New(svc, nil)
+	h := conform(t, httpapi.New(svc, nil))
 	r := httptest.NewRequest("GET", "/api/v4/personal_access_tokens", nil)
 	r.Header.Set("Private-Token", tok)
 	h.ServeHTTP(httptest.NewRecorder(), r)

@@ -42,6 +42,10 @@
 //	GET    /version                                      read_user, api, read_api
 //	GET    /personal_access_tokens/self/associations     any scope
 //
+// and a description of all of these:
+//
+//	GET    /openapi.json                                 the OpenAPI 3.1 document; no credential
+//
 // GET /user answers the user the token acts as (the impersonated user of
 // an impersonation token, the bot of a project or group token, the Sudo
 // target under Sudo) as GitLab's UserPublic entity, or UserWithAdmin
@@ -103,6 +107,28 @@
 // (never the secret), 404 {"message":{"error":"Not found"}} for a
 // secret no token has, and 422 {"message":"Token type not supported."}
 // for a value without the instance's prefix.
+//
+// # OpenAPI document
+//
+// GET /api/v4/openapi.json answers an OpenAPI 3.1 document
+// (https://spec.openapis.org/oas/v3.1.1) of every endpoint the Handler
+// serves: parameters (with their array and comma-separated forms),
+// request bodies, every status each endpoint answers with its body in
+// GitLab's error shapes, the pagination headers, the five places a token
+// may be sent (security schemes) and the scopes each endpoint accepts. It
+// needs no credential and reads none: a token sent with it is ignored and
+// never counted by [Options.FailedAuthLimit]. It is served as
+// application/json with a strong ETag and Cache-Control: no-cache, so a
+// client revalidates it with If-None-Match (304). Its server URL is
+// [Options.ExternalURL] followed by /api/v4, or without one /api/v4 on the
+// document's own host.
+//
+// The document cannot drift from the Handler: httpapi's tests fail when a
+// route is missing from it or it names one that is not served, when an
+// endpoint's security or stated scopes differ from the route's, and when a
+// response the tests produce (several thousand, every endpoint) has a
+// status, a header or a body the document does not describe. The token
+// and user entities admit no field the document does not name.
 //
 // A project or group :id is a numeric ID or a URL-encoded full path
 // (acme%2Fwidgets). Statuses, bodies, headers and entities follow GitLab's

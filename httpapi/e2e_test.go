@@ -30,7 +30,7 @@ func TestEndToEndSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.New(svc, nil))
+	srv := httptest.NewServer(conform(t, httpapi.New(svc, nil)))
 	t.Cleanup(srv.Close)
 
 	_, rootSecret, err := svc.CreateToken(t.Context(), e.principal(rootID), rootID, patkit.TokenOptions{

@@ -63,6 +63,27 @@ func ExampleNew() {
 	// Output: 200 laptop [read_api] true
 }
 
+// The API describes itself: GET /api/v4/openapi.json answers its OpenAPI
+// 3.1 document to anyone, without a token.
+func ExampleNew_openAPI() {
+	svc, _ := exampleService(patkit.ScopeReadAPI)
+	h := httpapi.New(svc, nil)
+
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/api/v4/openapi.json", nil))
+
+	var doc struct {
+		OpenAPI string         `json:"openapi"`
+		Paths   map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
+		log.Fatal(err)
+	}
+	_, ok := doc.Paths["/personal_access_tokens/self"]
+	fmt.Println(w.Code, w.Header().Get("Content-Type"), doc.OpenAPI, ok)
+	// Output: 200 application/json 3.1.1 true
+}
+
 // Protect a host route with the same tokens: RequireScopes authenticates
 // the request and applies GitLab's scope rule, PrincipalFrom reads who is
 // calling.

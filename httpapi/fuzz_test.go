@@ -113,7 +113,7 @@ func FuzzAPI(f *testing.F) {
 				r.Header.Set("Private-Token", tok)
 			}
 			rec := httptest.NewRecorder()
-			e.h.ServeHTTP(rec, r)
+			conform(t, e.api).ServeHTTP(rec, r)
 			if rec.Code >= 500 {
 				t.Fatalf("%s %q: %d %s", method, path, rec.Code, rec.Body)
 			}

@@ -53,6 +53,8 @@ func (a *api) routes() []route {
 		route{method: "POST", path: "/admin/token", handle: (*call).identifyToken},
 		route{method: "DELETE", path: "/admin/token", handle: (*call).revokeBySecret},
 	)
+	// The OpenAPI document of all of these.
+	rs = append(rs, route{method: "GET", path: "/openapi.json", public: true, handle: (*call).openAPI})
 	// Project and group access tokens.
 	for _, typ := range []patkit.ResourceType{patkit.ResourceProject, patkit.ResourceGroup} {
 		base := "/" + string(typ) + "s/{id}/access_tokens"

@@ -38,7 +38,8 @@ type env struct {
 	svc   *patkit.Service
 	dir   *patkit.MemDirectory
 	store patkit.Store
-	h     http.Handler
+	api   *httpapi.Handler
+	h     http.Handler // api, its responses checked against openapi.json
 	logs  *bytes.Buffer
 	clock *time.Time
 }
@@ -80,7 +81,8 @@ func newEnvOn(t testing.TB, store patkit.Store, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	e.svc = svc
-	e.h = httpapi.New(svc, ho)
+	e.api = httpapi.New(svc, ho)
+	e.h = conform(t, e.api)
 	return e
 }
 

@@ -106,6 +106,7 @@ type api struct {
 	ew   errorWriter
 	rd   redactor
 	mux  *http.ServeMux
+	oas  openAPIDoc
 }
 
 // Handler serves GitLab's token endpoints under /api/v4 (see the package
@@ -125,6 +126,7 @@ func New(svc *patkit.Service, opts *Options) *Handler {
 	a.auth = &authenticator{svc: svc, clientIP: a.opts.ClientIP, throttle: newThrottle(a.opts.FailedAuthLimit)}
 	a.rd = newRedactor(svc.Prefix())
 	a.ew = errorWriter{log: a.opts.Logger, rd: a.rd}
+	a.oas = newOpenAPIDoc(a.opts.ExternalURL)
 	for _, rt := range a.routes() {
 		a.mux.Handle(rt.method+" /api/v4"+rt.path, a.endpoint(rt))
 	}
@@ -153,7 +155,10 @@ type route struct {
 	// anonymous routes run without a credential, with a nil principal;
 	// the others answer 401 first.
 	anonymous bool
-	handle    func(*call) error
+	// public routes read no credential and no parameter: they serve the
+	// same answer to everyone.
+	public bool
+	handle func(*call) error
 }
 
 // call is one request being served.
@@ -177,6 +182,13 @@ func (a *api) endpoint(rt route) http.Handler {
 	var names []string
 	for _, m := range wildcard.FindAllStringSubmatch(rt.path, -1) {
 		names = append(names, m[1])
+	}
+	if rt.public {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := rt.handle(&call{api: a, w: w, r: r}); err != nil {
+				a.ew.write(w, r, err, rt.invalid)
+			}
+		})
 	}
 	readAllowed, writeAllowed := rt.allowed(http.MethodGet), rt.allowed(http.MethodPost)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

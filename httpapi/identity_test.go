@@ -238,7 +238,8 @@ func TestListUsersWithoutSearcher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.h = httpapi.New(svc, &httpapi.Options{ExternalURL: "https://gitlab.example.com", Logger: newJSONLogger(e.logs)})
+	e.api = httpapi.New(svc, &httpapi.Options{ExternalURL: "https://gitlab.example.com", Logger: newJSONLogger(e.logs)})
+	e.h = conform(t, e.api)
 	e.svc = svc
 	tok, _ := e.token(bobID, "bob", patkit.ScopeReadUser)
 	alice := userJSON(aliceID, "alice", "Alice", levelBasic)

@@ -183,7 +183,7 @@ func TestHeadersWithoutTotal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httpapi.New(svc, &httpapi.Options{ExternalURL: "https://gitlab.example.com"})
+	h := conform(t, httpapi.New(svc, &httpapi.Options{ExternalURL: "https://gitlab.example.com"}))
 	r := httptest.NewRequest("GET", "/api/v4/personal_access_tokens?per_page=2&page=2", nil)
 	r.Header.Set("Private-Token", tok)
 	rec := httptest.NewRecorder()

@@ -128,7 +128,7 @@ func TestPanicRecovered(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	h := httpapi.New(svc, &httpapi.Options{Logger: newJSONLogger(&logs)})
+	h := conform(t, httpapi.New(svc, &httpapi.Options{Logger: newJSONLogger(&logs)}))
 	r := httptest.NewRequest("GET", "/api/v4/personal_access_tokens", nil)
 	r.Header.Set("Private-Token", tok)
 	rec := httptest.NewRecorder()
@@ -156,7 +156,7 @@ func TestStoreErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		var logs bytes.Buffer
-		h := httpapi.New(svc, &httpapi.Options{Logger: newJSONLogger(&logs)})
+		h := conform(t, httpapi.New(svc, &httpapi.Options{Logger: newJSONLogger(&logs)}))
 		r := httptest.NewRequest("GET", "/api/v4/personal_access_tokens", nil)
 		r.Header.Set("Private-Token", tok)
 		rec := httptest.NewRecorder()

@@ -33,12 +33,13 @@ func throttleEnv(t *testing.T, limit int) (*env, *countingLookups) {
 		t.Fatal(err)
 	}
 	e.svc = svc
-	e.h = httpapi.New(svc, &httpapi.Options{
+	e.api = httpapi.New(svc, &httpapi.Options{
 		ExternalURL:     "https://gitlab.example.com",
 		Logger:          slog.New(slog.NewJSONHandler(e.logs, nil)),
 		ClientIP:        fromHeader,
 		FailedAuthLimit: &httpapi.FailedAuthLimit{Limit: limit, Period: time.Minute},
 	})
+	e.h = conform(t, e.api)
 	return e, store
 }
 
@@ -156,7 +157,7 @@ func TestFailedAuthThrottleBoundedUnderFlood(t *testing.T) {
 		ho.Logger = slog.New(slog.DiscardHandler)
 	})
 	alice, _ := e.token(aliceID, "alice", patkit.ScopeAPI)
-	h := e.h.(*httpapi.Handler)
+	h := e.api
 	// Through the middleware, the shortest way to the throttle.
 	host := h.Authenticate(http.NotFoundHandler())
 	rq := httptest.NewRequest("GET", "/host", nil)
