@@ -75,22 +75,30 @@ func Ensure(ctx context.Context, svc *patkit.Service, admin *patkit.Principal, u
 }
 
 // revokeOthers revokes every active bootstrap token of userID but keep.
+// A revoked token leaves the list of active ones and the tokens after it
+// move up, so a page is read again until nothing on it was revoked.
 func revokeOthers(ctx context.Context, svc *patkit.Service, admin *patkit.Principal, userID, keep int64) error {
-	f := patkit.Filter{State: patkit.StateActive, Search: `"` + Name + `"`, PerPage: 100}
-	for f.Page = 1; ; f.Page++ {
+	f := patkit.Filter{State: patkit.StateActive, Search: `"` + Name + `"`, PerPage: 100, Page: 1}
+	for {
 		page, err := svc.ListUserTokens(ctx, admin, userID, f)
 		if err != nil {
 			return fmt.Errorf("root token: %w", err)
 		}
+		revoked := false
 		for _, t := range page.Tokens {
 			if t.Name == Name && t.ID != keep {
 				if err := svc.RevokeToken(ctx, admin, t.ID); err != nil {
 					return fmt.Errorf("root token: revoke the previous one: %w", err)
 				}
+				revoked = true
 			}
 		}
-		if !page.HasNext() {
+		switch {
+		case revoked:
+		case !page.HasNext():
 			return nil
+		default:
+			f.Page++
 		}
 	}
 }
