@@ -52,7 +52,7 @@ func RunWatcher(t *testing.T, a, b patkit.Store) {
 		f.expectStale(t)
 		f.expectRevoked(t, "Revoke through b", func() int64 {
 			tok := createInB(t, "revoked")
-			if err := b.Revoke(t.Context(), tok.ID); err != nil {
+			if err := b.Revoke(t.Context(), tok.ID, time.Now()); err != nil {
 				t.Fatalf("Revoke through b: %v", err)
 			}
 			return tok.ID
