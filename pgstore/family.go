@@ -41,7 +41,9 @@ func familyQuery(tokens string) string {
 
 // familyGraceQuery is the statement that ends the grace of the family
 // below $1 (its rotated members), of $1 itself and of its rotated-out
-// ancestors, notifying each on the channel $2.
+// ancestors, notifying each on the channel $2. The IDs are one IN list (a
+// union), which the primary key serves; an OR of IN lists reads the
+// whole table.
 func familyGraceQuery(tokens string) string {
 	return `WITH RECURSIVE family(id) AS (
 			SELECT id FROM ` + tokens + ` WHERE previous_id = $1 AND id > $1
@@ -54,7 +56,7 @@ func familyGraceQuery(tokens string) string {
 			WHERE p.rotated AND p.previous_id < p.id
 		), g AS (
 			UPDATE ` + tokens + ` SET rotated = false
-			WHERE (id = $1 OR id IN (SELECT id FROM family) OR id IN (SELECT id FROM up)) AND rotated
+			WHERE id IN (SELECT $1::bigint UNION ALL SELECT id FROM family UNION ALL SELECT id FROM up) AND rotated
 			RETURNING id
 		)
 		SELECT pg_notify($2, g.id::text) FROM g`

@@ -38,7 +38,7 @@ func familyQuery(table string) string {
 func familyGraceQuery(table string) string {
 	return familyCTE(table) + `
 		UPDATE ` + table + ` SET rotated = 0
-		WHERE (id IN (SELECT id FROM family) OR id = ?1) AND rotated <> 0`
+		WHERE id IN (SELECT ?1 UNION ALL SELECT id FROM family) AND rotated <> 0`
 }
 
 // RevokeDescendants revokes at the time at every unrevoked token

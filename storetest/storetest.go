@@ -56,6 +56,18 @@
 //     assign consecutive IDs on an empty store) and
 //     RevokeDescendantsLifecycle (done contexts, use after Close); for
 //     others these subtests skip.
+//   - Revocations keep their time (RevokedAt, given by the caller; a
+//     second revocation keeps the first time), Rotate marks the token it
+//     revokes Rotated, and any other revocation clears Rotated on the
+//     token and its rotated-out ancestors (RevokeEndsGrace), as
+//     RevokeDescendants does across the family
+//     (RevokeDescendantsEndsGrace).
+//   - SelfRotationRace runs a patkit.Service on the store: four clients
+//     sharing one token self-rotate it at once, then the losers retry
+//     with the old secret. With Options.RotationGrace every trial must
+//     leave exactly one working token; without it the test logs how many
+//     trials do (run with -v to see the counts;
+//     PATKIT_TEST_ROTATION_TRIALS sets the number of trials, default 50).
 package storetest
 
 import (
@@ -109,6 +121,9 @@ func Run(t *testing.T, newStore func(t *testing.T) patkit.Store) {
 		{"RevokeDescendants", testRevokeDescendants},
 		{"RevokeDescendantsCycle", testRevokeDescendantsCycle},
 		{"RevokeDescendantsLifecycle", testRevokeDescendantsLifecycle},
+		{"RevokeEndsGrace", testRevokeEndsGrace},
+		{"RevokeDescendantsEndsGrace", testRevokeDescendantsEndsGrace},
+		{"SelfRotationRace", testSelfRotationRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
