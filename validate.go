@@ -89,10 +89,10 @@ func (s *Service) newToken(u *User, o TokenOptions, allowed []Scope, defaultExpi
 		return nil, invalid(errs...)
 	}
 	return &Token{
-		UserID:      u.ID,
-		Name:        o.Name,
-		Description: o.Description,
-		Scopes:      scopes,
+		UserID:       u.ID,
+		Name:         o.Name,
+		Description:  o.Description,
+		Scopes:       scopes,
 		CreatedAt:    now,
 		ExpiresAt:    exp,
 		AllowedCIDRs: cidrs,

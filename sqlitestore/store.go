@@ -404,8 +404,8 @@ func newQueries(prefix string) queries {
 			resource_type, resource_id, access_level, created_at, expires_at, revoked, last_used_at,
 			last_used_ips, previous_id, revoked_at, rotated, allowed_cidrs, digest)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		getByID:       `SELECT ` + columns + ` FROM ` + t + ` WHERE id = ?`,
-		getByDigest:   `SELECT ` + lookupColumns + ` FROM ` + t + ` WHERE digest = ?`,
+		getByID:     `SELECT ` + columns + ` FROM ` + t + ` WHERE id = ?`,
+		getByDigest: `SELECT ` + lookupColumns + ` FROM ` + t + ` WHERE digest = ?`,
 		// SET reads the row as it was: revoked_at is kept if it was
 		// revoked already.
 		revoke: `UPDATE ` + t + ` SET revoked_at = CASE WHEN revoked = 0 THEN ?2 ELSE revoked_at END,
