@@ -37,8 +37,8 @@ type FamilyRevoker interface {
 	// and the call returns nil, or it returns an error and revokes
 	// nothing. A token id that does not exist, or has no descendants, or
 	// none that are unrevoked, revokes nothing and returns no IDs and no
-	// error. A store that is a Watcher reports each ID revoked, as it
-	// does for Revoke. The error contract is Store's: a done ctx, or a
+	// error. A store that is a Watcher reports each ID revoked, and each
+	// whose grace it ends, as it does for Revoke. The error contract is Store's: a done ctx, or a
 	// closed store, returns an error and revokes nothing.
 	RevokeDescendants(ctx context.Context, id int64, at time.Time) (revoked []int64, err error)
 }
