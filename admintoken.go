@@ -49,12 +49,18 @@ func (s *Service) RevokeTokenBySecret(ctx context.Context, p *Principal, secret 
 	if err != nil {
 		return nil, err
 	}
-	if !t.Revoked {
+	if !t.Revoked || t.Rotated {
+		// A token that rotation revoked is revoked again: its grace
+		// window, if any, ends.
+		now := s.now()
 		if err := s.revokeAs(ctx, p, t, ReasonAdminTokenAPI); err != nil {
 			return nil, err
 		}
 		t = t.Clone()
-		t.Revoked = true
+		if !t.Revoked {
+			t.Revoked, t.RevokedAt = true, now
+		}
+		t.Rotated = false
 	}
 	return t, nil
 }

@@ -13,7 +13,11 @@ import (
 // AuthRequest describes the request a secret was presented with.
 type AuthRequest struct {
 	// RemoteIP is the client address recorded in last_used_ips; empty
-	// records none.
+	// records none. A token bound to networks (Token.AllowedCIDRs)
+	// authenticates only when it is an IP address inside one of them
+	// (a zone is ignored, an IPv4-mapped IPv6 address counts as the IPv4
+	// address); behind a proxy, the host must set it to the address the
+	// proxy forwards (see httpapi.Options.ClientIP).
 	RemoteIP string
 	// Rotate marks a rotation request (a path ending in
 	// access_tokens/<id>/rotate or access_tokens/self/rotate). A revoked
@@ -31,8 +35,14 @@ type AuthRequest struct {
 // Authenticate resolves a secret to a Principal. It fails with
 // ErrUnauthorized for a malformed or unknown secret (a malformed one costs
 // no storage access), ErrTokenExpired, ErrTokenRevoked,
-// ErrImpersonationDisabled, ErrInsufficientScope when req.Scopes is set and
-// not met, or ErrForbidden for a blocked user.
+// ErrImpersonationDisabled, ErrAddressNotAllowed for a token bound to
+// networks (Token.AllowedCIDRs) that req.RemoteIP is outside of,
+// ErrInsufficientScope when req.Scopes is set and not met, or ErrForbidden
+// for a blocked user.
+//
+// A token that rotation replaced authenticates within
+// Options.RotationGrace, except on a rotation request (req.Rotate), which
+// it fails with ErrBadRequest and revokes nothing.
 //
 // On success it records the use as GitLab does: last_used_at at most once
 // per LastUsedInterval, a new client address at most once per
@@ -59,12 +69,17 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 		if err != nil {
 			return nil, fmt.Errorf("patkit: authenticate: %w", err)
 		}
-		tok = s.cache.put(key[:], tok, now, version)
+		if !s.inGrace(tok, now) {
+			// A token in its grace window is read from the Store on
+			// every request: a revocation ending the window, anywhere,
+			// applies at once.
+			tok = s.cache.put(key[:], tok, now, version)
+		}
 	}
 	switch {
 	case tok.Expired(now):
 		return nil, newError(ErrTokenExpired, "")
-	case tok.Revoked:
+	case tok.Revoked && !s.inGrace(tok, now):
 		if req.Rotate {
 			actor := Actor{TokenID: tok.ID, IP: req.RemoteIP}
 			if err := s.revokeDescendants(ctx, tok.ID, now, actor); err != nil {
@@ -75,8 +90,12 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 			}
 		}
 		return nil, newError(ErrTokenRevoked, "")
+	case tok.Revoked && req.Rotate: // in its grace window
+		return nil, errAlreadyRotated
 	case tok.Impersonation && s.opts.ImpersonationDisabled:
 		return nil, newError(ErrImpersonationDisabled, "")
+	case len(tok.AllowedCIDRs) > 0 && !addressAllowed(tok.AllowedCIDRs, req.RemoteIP):
+		return nil, errAddressNotAllowed
 	}
 	if req.Scopes != nil {
 		if err := CheckScopes(tok.Scopes, req.Scopes); err != nil {
@@ -117,6 +136,23 @@ func errBlocked() *Error { return newError(ErrForbidden, "Your account has been 
 // unknown: one shared value, so that rejecting costs no allocation. Like
 // every *Error the Service returns, it must not be modified.
 var errUnknownToken = &Error{Code: ErrUnauthorized}
+
+// errAddressNotAllowed and errAlreadyRotated are shared answers, as
+// errUnknownToken.
+var (
+	errAddressNotAllowed = &Error{Code: ErrAddressNotAllowed}
+	errAlreadyRotated    = &Error{Code: ErrBadRequest, Message: msgAlreadyRotated}
+)
+
+// msgAlreadyRotated refuses a rotation of a token in its grace window.
+const msgAlreadyRotated = "Token already rotated: use the token that replaced it"
+
+// inGrace reports whether tok was replaced by its rotation less than
+// Options.RotationGrace before now, and may still authenticate.
+func (s *Service) inGrace(tok *Token, now time.Time) bool {
+	return s.opts.RotationGrace > 0 && tok.Revoked && tok.Rotated && !tok.RevokedAt.IsZero() &&
+		now.Before(tok.RevokedAt.Add(s.opts.RotationGrace))
+}
 
 // Principal returns the Principal of a user the host authenticated by
 // other means, such as a session cookie: no token, so "self" endpoints
@@ -334,9 +370,10 @@ func revocationReason(p *Principal, t *Token) RevocationReason {
 	return ReasonAdministrator
 }
 
-// revokeInStore revokes a token and drops it from the cache.
+// revokeInStore revokes a token at the Service's time, ending the grace
+// of its rotated-out ancestors, and drops it from the cache.
 func (s *Service) revokeInStore(ctx context.Context, id int64) error {
-	err := s.store.Revoke(ctx, id)
+	err := s.store.Revoke(ctx, id, s.now())
 	s.cache.invalidate(id)
 	if err != nil {
 		return fmt.Errorf("patkit: revoke token: %w", err)

@@ -15,7 +15,8 @@ import (
 type Watcher interface {
 	// Watch blocks until ctx is done or the feed fails for good. It calls
 	// revoked with the ID of each token revoked (by Revoke, Rotate or
-	// RevokeDescendants) anywhere, and stale whenever notifications may
+	// RevokeDescendants) anywhere, and of each rotated-out token whose
+	// grace those end (its Rotated cleared), and stale whenever notifications may
 	// have been missed: when the feed starts, when it loses its connection
 	// and again once it has reconnected. Calls are not concurrent.
 	Watch(ctx context.Context, revoked func(id int64), stale func()) error

@@ -37,8 +37,8 @@ func (s *feedStore) waitWatched(t *testing.T) {
 	})
 }
 
-func (s *feedStore) Revoke(ctx context.Context, id int64) error {
-	err := s.countingStore.Revoke(ctx, id)
+func (s *feedStore) Revoke(ctx context.Context, id int64, at time.Time) error {
+	err := s.countingStore.Revoke(ctx, id, at)
 	s.publish(id)
 	return err
 }
@@ -224,7 +224,7 @@ func TestCacheStalePurges(t *testing.T) {
 	tok, s := a.pat(t, 2)
 	b.login(t, s)
 	// A revocation the feed misses, as during a lost connection.
-	if err := shared.countingStore.Store.Revoke(t.Context(), tok.ID); err != nil {
+	if err := shared.countingStore.Store.Revoke(t.Context(), tok.ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	b.login(t, s) // still cached

@@ -94,7 +94,7 @@
 // A refusal is an [*Error] whose Code is one sentinel (ErrNotFound,
 // ErrUnauthorized, ErrForbidden, ErrBadRequest, ErrInvalid, ErrNotAllowed,
 // ErrInsufficientScope, ErrTokenExpired, ErrTokenRevoked,
-// ErrImpersonationDisabled), with GitLab's wording in Message or, for
+// ErrImpersonationDisabled, ErrAddressNotAllowed), with GitLab's wording in Message or, for
 // validation, Fields. Any other error is a failure of the Store, the
 // Directory or the context, wrapped with the operation: ErrUnavailable when
 // the database could not be reached, context.Canceled or
@@ -125,6 +125,11 @@
 //     when the stores' notice migration ran.
 //   - Fine-grained (granular) tokens, service accounts and OAuth tokens are
 //     not implemented.
+//   - Two features are patkit's own, off unless asked for: tokens bound to
+//     networks ([TokenOptions].AllowedCIDRs, checked against
+//     [AuthRequest].RemoteIP) and a grace window after rotation
+//     ([Options].RotationGrace; without it a rotated token fails at once,
+//     as in GitLab).
 //   - GET /version reports GitLab 19.6.0 ([GitLabVersion]), the release
 //     whose source the API was read in, so that clients gating features on
 //     the version treat patkit as a GitLab 19.x; patkit's own version

@@ -44,6 +44,10 @@ var (
 	// ErrImpersonationDisabled reports an impersonation token presented while
 	// the instance has impersonation disabled.
 	ErrImpersonationDisabled = errors.New("patkit: impersonation is disabled")
+	// ErrAddressNotAllowed reports that the presented token is bound to
+	// networks (Token.AllowedCIDRs) and the client address is in none of
+	// them, or unknown.
+	ErrAddressNotAllowed = errors.New("patkit: client address not allowed for this token")
 	// ErrInsufficientScope reports that the token holds none of the scopes an
 	// operation allows; the *Error's Scopes list the allowed ones.
 	ErrInsufficientScope = errors.New("patkit: insufficient scope")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -203,4 +204,77 @@ func ExampleService_Resource() {
 	// Output:
 	// 9 ACME / widgets group 7
 	// patkit: not found: Project Not Found
+}
+
+// A token bound to networks authenticates only from inside them.
+func ExampleTokenOptions_allowedCIDRs() {
+	ctx := context.Background()
+	svc, root := exampleService()
+	var cidrs []netip.Prefix
+	for _, s := range []string{"10.0.0.0/8", "192.0.2.7", "::ffff:198.51.100.0/120"} {
+		p, err := patkit.ParseCIDR(s) // a bare address is /32 (or /128)
+		if err != nil {
+			panic(err)
+		}
+		cidrs = append(cidrs, p)
+	}
+	tok, secret, err := svc.CreateToken(ctx, root, 2, patkit.TokenOptions{
+		Name: "deploy", Scopes: []patkit.Scope{patkit.ScopeAPI}, AllowedCIDRs: cidrs,
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(tok.AllowedCIDRs) // normalized: sorted, IPv4-mapped unmapped
+	for _, ip := range []string{"10.1.2.3", "203.0.113.5", ""} {
+		_, err := svc.Authenticate(ctx, secret, patkit.AuthRequest{RemoteIP: ip})
+		fmt.Printf("%q: %v\n", ip, err)
+	}
+	// Output:
+	// [10.0.0.0/8 192.0.2.7/32 198.51.100.0/24]
+	// "10.1.2.3": <nil>
+	// "203.0.113.5": patkit: client address not allowed for this token
+	// "": patkit: client address not allowed for this token
+}
+
+// With a grace window, the token a rotation replaced keeps working for a
+// while, and a second rotation with it is refused rather than taken for
+// a reuse by a thief.
+func ExampleOptions_rotationGrace() {
+	ctx := context.Background()
+	dir := new(patkit.MemDirectory)
+	dir.AddUser(patkit.User{ID: 1, Username: "root", Admin: true})
+	dir.AddUser(patkit.User{ID: 2, Username: "alice"})
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	svc, err := patkit.New(memstore.New(), dir, []byte("an instance key of 32+ bytes....."), &patkit.Options{
+		RotationGrace: time.Minute,
+		Now:           func() time.Time { return now },
+	})
+	if err != nil {
+		panic(err)
+	}
+	root, _ := svc.Principal(ctx, 1, false)
+	_, old, _ := svc.CreateToken(ctx, root, 2, patkit.TokenOptions{Name: "shared", Scopes: []patkit.Scope{patkit.ScopeAPI}})
+
+	// One client rotates the shared token.
+	p, _ := svc.Authenticate(ctx, old, patkit.AuthRequest{Rotate: true})
+	_, next, _ := svc.RotateSelf(ctx, p, time.Time{})
+
+	// Another, still holding the old secret, tries too: refused, nothing
+	// revoked; the old secret still works for other requests.
+	_, err = svc.Authenticate(ctx, old, patkit.AuthRequest{Rotate: true})
+	fmt.Println(err)
+	_, err = svc.Authenticate(ctx, old, patkit.AuthRequest{})
+	fmt.Println("old secret:", err)
+
+	// Once the window is over, the old secret fails as revoked.
+	now = now.Add(time.Minute)
+	_, err = svc.Authenticate(ctx, old, patkit.AuthRequest{})
+	fmt.Println("old secret:", err)
+	_, err = svc.Authenticate(ctx, next, patkit.AuthRequest{})
+	fmt.Println("new secret:", err)
+	// Output:
+	// patkit: bad request: Token already rotated: use the token that replaced it
+	// old secret: <nil>
+	// old secret: patkit: token was revoked
+	// new secret: <nil>
 }

@@ -28,14 +28,19 @@ type FamilyRevoker interface {
 	// already revoked (their active descendants are revoked too), and
 	// never revokes id itself nor its ancestors.
 	//
+	// Each token revoked is revoked at the time at (its RevokedAt). The
+	// whole family loses its grace (see Options.RotationGrace): Rotated
+	// is cleared on every descendant, revoked now or before, on id itself
+	// and on the tokens id descends from, as Revoke clears it.
+	//
 	// It is atomic: either every descendant that was active is revoked
 	// and the call returns nil, or it returns an error and revokes
 	// nothing. A token id that does not exist, or has no descendants, or
 	// none that are unrevoked, revokes nothing and returns no IDs and no
-	// error. A store that is a Watcher reports each ID revoked, as it
-	// does for Revoke. The error contract is Store's: a done ctx, or a
+	// error. A store that is a Watcher reports each ID revoked, and each
+	// whose grace it ends, as it does for Revoke. The error contract is Store's: a done ctx, or a
 	// closed store, returns an error and revokes nothing.
-	RevokeDescendants(ctx context.Context, id int64) (revoked []int64, err error)
+	RevokeDescendants(ctx context.Context, id int64, at time.Time) (revoked []int64, err error)
 }
 
 // revokeDescendants revokes every active token descending from id through
@@ -48,7 +53,7 @@ func (s *Service) revokeDescendants(ctx context.Context, id int64, now time.Time
 	if !ok {
 		return s.walkDescendants(ctx, id, now, actor)
 	}
-	revoked, err := fr.RevokeDescendants(ctx, id)
+	revoked, err := fr.RevokeDescendants(ctx, id, now)
 	for _, r := range revoked {
 		s.cache.invalidate(r)
 	}
@@ -74,8 +79,17 @@ func (s *Service) revokeDescendants(ctx context.Context, id int64, now time.Time
 
 // walkDescendants is revokeDescendants for a Store that is not a
 // FamilyRevoker: one List of the children of each member (and of each
-// further page), one Revoke of each active one.
+// further page), one Revoke of each active one. With a grace window it
+// ends the family's grace too, as a FamilyRevoker does: one Revoke of id
+// (which clears Rotated on id and its ancestors) and of each rotated
+// member.
 func (s *Service) walkDescendants(ctx context.Context, id int64, now time.Time, actor Actor) error {
+	grace := s.opts.RotationGrace > 0
+	if grace {
+		if err := s.revokeInStore(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
 	queue := []int64{id}
 	for len(queue) > 0 {
 		parent := queue[0]
@@ -91,7 +105,7 @@ func (s *Service) walkDescendants(ctx context.Context, id int64, now time.Time, 
 				if c.ID <= parent {
 					continue
 				}
-				if !c.Revoked {
+				if !c.Revoked || grace && c.Rotated {
 					err := s.revokeInStore(ctx, c.ID)
 					if err != nil && !errors.Is(err, ErrNotFound) {
 						return err

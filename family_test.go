@@ -26,9 +26,9 @@ func (s *familyStore) List(ctx context.Context, q *patkit.Query) ([]*patkit.Toke
 	return s.countingStore.List(ctx, q)
 }
 
-func (s *familyStore) RevokeDescendants(ctx context.Context, id int64) ([]int64, error) {
+func (s *familyStore) RevokeDescendants(ctx context.Context, id int64, at time.Time) ([]int64, error) {
 	s.families.Add(1)
-	ids, err := s.revoker.RevokeDescendants(ctx, id)
+	ids, err := s.revoker.RevokeDescendants(ctx, id, at)
 	if s.fail != nil {
 		return nil, s.fail
 	}

@@ -69,9 +69,9 @@ func (s *countingStore) Rotate(ctx context.Context, id int64, t *patkit.Token) e
 	return s.Store.Rotate(ctx, id, t)
 }
 
-func (s *countingStore) Revoke(ctx context.Context, id int64) error {
+func (s *countingStore) Revoke(ctx context.Context, id int64, at time.Time) error {
 	s.writes.Add(1)
-	return s.Store.Revoke(ctx, id)
+	return s.Store.Revoke(ctx, id, at)
 }
 
 var (

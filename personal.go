@@ -146,7 +146,7 @@ func (s *Service) RotateSelf(ctx context.Context, p *Principal, expiresAt time.T
 
 func (s *Service) rotate(ctx context.Context, p *Principal, old *Token, expiresAt time.Time) (*Token, string, error) {
 	if old.Revoked {
-		return nil, "", newError(ErrBadRequest, "Token already revoked")
+		return nil, "", s.alreadyRevoked(old)
 	}
 	today := Date(s.now())
 	if expiresAt.IsZero() {
@@ -161,6 +161,7 @@ func (s *Service) rotate(ctx context.Context, p *Principal, old *Token, expiresA
 		Name:          old.Name,
 		Description:   old.Description,
 		Scopes:        slices.Clone(old.Scopes),
+		AllowedCIDRs:  slices.Clone(old.AllowedCIDRs),
 		Impersonation: old.Impersonation,
 		ResourceType:  old.ResourceType,
 		ResourceID:    old.ResourceID,
@@ -179,6 +180,13 @@ func (s *Service) rotate(ctx context.Context, p *Principal, old *Token, expiresA
 	s.cache.invalidate(old.ID)
 	switch {
 	case errors.Is(err, ErrTokenRevoked):
+		// Another rotation (or a revocation) won: tell which, when a
+		// grace window makes the difference.
+		if s.opts.RotationGrace > 0 {
+			if cur, gerr := s.store.Get(ctx, old.ID); gerr == nil {
+				return nil, "", s.alreadyRevoked(cur)
+			}
+		}
 		return nil, "", newError(ErrBadRequest, "Token already revoked")
 	case errors.Is(err, ErrNotFound):
 		return nil, "", newError(ErrNotFound, "Not Found")
@@ -189,6 +197,16 @@ func (s *Service) rotate(ctx context.Context, p *Principal, old *Token, expiresA
 		s.events.emit(EventRotated, actorOf(p), next, "")
 	}
 	return next, secret, nil
+}
+
+// alreadyRevoked is the refusal of a rotation of the revoked token t:
+// GitLab's "Token already revoked", or, for a token in its grace window,
+// that it was rotated.
+func (s *Service) alreadyRevoked(t *Token) error {
+	if s.inGrace(t, s.now()) {
+		return errAlreadyRotated
+	}
+	return newError(ErrBadRequest, "Token already revoked")
 }
 
 // CreateToken creates a personal access token for a user (POST

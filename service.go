@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -57,6 +58,49 @@ type Options struct {
 	// Watcher. Expiry is checked on every request. Default 10 seconds;
 	// negative disables the cache.
 	CacheTTL time.Duration
+
+	// RotationGrace, when positive, lets the token a rotation replaced
+	// (the predecessor) keep authenticating for that long after the
+	// rotation, so that clients sharing one token that rotate it at once
+	// are not locked out: of several concurrent rotations one wins, and
+	// the others, presenting the predecessor again, are not taken for a
+	// thief. Zero, the default, is GitLab's behaviour: a rotated token
+	// fails at once, and presenting it on a rotation path revokes its
+	// rotation family (reuse detection).
+	//
+	// With a grace window these invariants hold (each is tested):
+	//
+	//   - Within the window (now before the predecessor's RevokedAt +
+	//     RotationGrace, RevokedAt being the rotation's time by Now), the
+	//     predecessor authenticates for every request but a rotation, and
+	//     its uses are recorded on it (last_used_at, last_used_ips).
+	//   - Within the window, a rotation attempted with the predecessor
+	//     (presented on a rotation path, AuthRequest.Rotate, or named by
+	//     ID in a rotation) is refused with ErrBadRequest ("Token already
+	//     rotated: use the token that replaced it"; httpapi answers 400
+	//     {"message":"400 Bad request - Token already rotated: ..."}) and
+	//     revokes nothing.
+	//   - After the window the predecessor fails as revoked
+	//     (ErrTokenRevoked), and presenting it on a rotation path revokes
+	//     its family, as without a window.
+	//   - Only a token revoked by its rotation (Token.Rotated) has a
+	//     window: one revoked by its owner, an administrator, the admin
+	//     token API or reuse detection never authenticates again, inside
+	//     a window or not, and revoking a predecessor in its window ends
+	//     the window at once.
+	//   - Revoking the successor (or any token descending from the
+	//     predecessor), or the family by reuse detection, ends the
+	//     predecessor's window at once.
+	//   - A token in its window is never served from the authentication
+	//     cache: every request reads the Store, so that a revocation
+	//     ending the window applies at once, through any Service on the
+	//     same storage.
+	//
+	// The window is per token: after two rotations within one window the
+	// first two tokens both authenticate until their own windows end.
+	// Keep it short (seconds to minutes): it is how long a leaked,
+	// rotated-out secret stays usable.
+	RotationGrace time.Duration
 
 	// PreviousKeys are instance keys tokens may still be digested with,
 	// while the key is rotated: a token found under one of them is
@@ -198,6 +242,14 @@ type TokenOptions struct {
 	// AccessLevel is the level of a project or group access token's bot;
 	// zero means Maintainer. Ignored for other tokens.
 	AccessLevel AccessLevel
+	// AllowedCIDRs, when not empty, bind the token to networks: it
+	// authenticates only from a client address (AuthRequest.RemoteIP)
+	// inside one of them, and fails with ErrAddressNotAllowed otherwise
+	// (also without an address). Empty means from anywhere. At most
+	// MaxAllowedCIDRs; each must be valid (ErrInvalid, field
+	// allowed_cidrs). The token keeps them normalized (see
+	// NormalizeCIDRs), and its rotations keep them.
+	AllowedCIDRs []netip.Prefix
 }
 
 // Page is one page of a token list.

@@ -40,14 +40,22 @@ type Store interface {
 	// Query.Normalize); a page past the last match is empty.
 	List(ctx context.Context, q *Query) ([]*Token, int, error)
 
-	// Revoke marks the token revoked. Revoking a revoked token is a no-op
-	// that returns nil; a missing token returns ErrNotFound.
-	Revoke(ctx context.Context, id int64) error
+	// Revoke marks the token revoked at the time at (its RevokedAt; the
+	// Service passes its own clock's time, a Store never reads a clock),
+	// and clears Rotated on it and on every token it descends from
+	// through rotation: revoking a token ends the grace of its rotated-out
+	// predecessors (see Options.RotationGrace). The ancestors are walked
+	// by PreviousID towards smaller IDs only, and the walk stops at a
+	// token that is not Rotated. Revoking a revoked token keeps its
+	// RevokedAt, clears Rotated as above, and returns nil; a missing
+	// token returns ErrNotFound.
+	Revoke(ctx context.Context, id int64, at time.Time) error
 
 	// Rotate atomically revokes the token oldID and creates next (assigning
-	// next.ID), or does neither. It returns ErrNotFound if oldID does not
-	// exist, ErrTokenRevoked if it is already revoked (so that of several
-	// concurrent rotations of one token exactly one succeeds), and
+	// next.ID), or does neither. oldID is revoked at next.CreatedAt (its
+	// RevokedAt) and marked Rotated. It returns ErrNotFound if oldID does
+	// not exist, ErrTokenRevoked if it is already revoked (so that of
+	// several concurrent rotations of one token exactly one succeeds), and
 	// ErrConflict if next.Digest exists.
 	Rotate(ctx context.Context, oldID int64, next *Token) error
 

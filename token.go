@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"hash/crc32"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -71,12 +72,29 @@ type Token struct {
 	// token that never expires. The token stops working at that instant.
 	ExpiresAt time.Time
 	Revoked   bool
+	// RevokedAt is when the token was revoked, by the Service's clock
+	// (Options.Now), or the zero Time for a token not revoked (and for
+	// one revoked before patkit stored the time). A later revocation of a
+	// token revoked already leaves it as it was.
+	RevokedAt time.Time
+	// Rotated reports that the token was revoked by its rotation and by
+	// nothing else since: the token whose PreviousID is its ID replaced
+	// it at RevokedAt. Only such a token may authenticate within
+	// Options.RotationGrace. Any other revocation of it, of a token
+	// descending from it through rotation, or of its rotation family by
+	// reuse detection clears it, for good.
+	Rotated bool
 	// LastUsedAt is the zero Time for a token never used.
 	LastUsedAt time.Time
 	// LastUsedIPs holds up to 5 distinct client addresses, oldest first.
 	LastUsedIPs []string
 	// PreviousID is the token this one replaced by rotation, or 0.
 	PreviousID int64
+	// AllowedCIDRs, when not empty, are the only networks the token
+	// authenticates from (see TokenOptions.AllowedCIDRs): canonical
+	// (masked, IPv4-mapped IPv6 unmapped), without duplicates, sorted.
+	// Empty means from anywhere. Rotation keeps them.
+	AllowedCIDRs []netip.Prefix
 
 	// Notices records the expiry notices claimed for the token (see
 	// Service.SendExpiryNotices): GitLab's sixty_days_notification_sent_at
@@ -101,6 +119,7 @@ func (t *Token) Clone() *Token {
 	c := *t
 	c.Scopes = append([]Scope(nil), t.Scopes...)
 	c.LastUsedIPs = append([]string(nil), t.LastUsedIPs...)
+	c.AllowedCIDRs = append([]netip.Prefix(nil), t.AllowedCIDRs...)
 	c.Digest = append([]byte(nil), t.Digest...)
 	return &c
 }

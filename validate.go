@@ -74,6 +74,10 @@ func (s *Service) newToken(u *User, o TokenOptions, allowed []Scope, defaultExpi
 			errs = append(errs, *fe)
 		}
 	}
+	cidrs, fe := checkCIDRs(o.AllowedCIDRs)
+	if fe != nil {
+		errs = append(errs, *fe)
+	}
 	if scopesOK && !u.Admin {
 		for _, sc := range scopes {
 			if AdminScope(sc) {
@@ -85,12 +89,13 @@ func (s *Service) newToken(u *User, o TokenOptions, allowed []Scope, defaultExpi
 		return nil, invalid(errs...)
 	}
 	return &Token{
-		UserID:      u.ID,
-		Name:        o.Name,
-		Description: o.Description,
-		Scopes:      scopes,
-		CreatedAt:   now,
-		ExpiresAt:   exp,
+		UserID:       u.ID,
+		Name:         o.Name,
+		Description:  o.Description,
+		Scopes:       scopes,
+		CreatedAt:    now,
+		ExpiresAt:    exp,
+		AllowedCIDRs: cidrs,
 	}, nil
 }
 

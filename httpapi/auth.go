@@ -151,7 +151,8 @@ func (a *authenticator) throttled(ip string) error {
 // opposed to its use (scopes, Sudo, a blocked user) or a fault.
 func failedCredential(err error) bool {
 	return errors.Is(err, patkit.ErrUnauthorized) || errors.Is(err, patkit.ErrTokenExpired) ||
-		errors.Is(err, patkit.ErrTokenRevoked) || errors.Is(err, patkit.ErrImpersonationDisabled)
+		errors.Is(err, patkit.ErrTokenRevoked) || errors.Is(err, patkit.ErrImpersonationDisabled) ||
+		errors.Is(err, patkit.ErrAddressNotAllowed)
 }
 
 // resudo returns ar's credential acting under sudo ("" for none) instead

@@ -191,7 +191,41 @@
 // address gets GitLab's 429 throttle answer before any token is looked at,
 // in a table of bounded size. Client addresses come from
 // [Options.ClientIP], which must read forwarding headers only when a
-// trusted proxy sets them.
+// trusted proxy sets them; [ForwardedFor] does that for X-Forwarded-For.
+//
+// # Extensions: network-bound tokens and rotation grace
+//
+// Two features GitLab does not have, invisible to a client that does not
+// use them:
+//
+//   - allowed_cidrs, on the four create endpoints (POST
+//     /users/:user_id/personal_access_tokens, /user/personal_access_tokens,
+//     /users/:user_id/impersonation_tokens and
+//     /{projects,groups}/:id/access_tokens): the networks the token may be
+//     used from, as an array (allowed_cidrs[]=10.0.0.0/8, a JSON array) or
+//     comma-separated (allowed_cidrs=10.0.0.0/8,192.0.2.7), each a CIDR
+//     prefix or a bare address (/32 or /128); IPv6 is accepted. Empty
+//     values are dropped, so that an omitted, empty or [] allowed_cidrs
+//     means no restriction. A value that does not parse (a host name, a
+//     zone, a bad length) answers 400 {"error":"allowed_cidrs is
+//     invalid"}, more than patkit.MaxAllowedCIDRs 400 {"error":"allowed_cidrs
+//     is expected to have length less than or equal to 32"}. The token
+//     keeps them normalized (patkit.NormalizeCIDRs: masked, IPv4-mapped
+//     IPv6 unmapped, duplicates dropped, sorted), its rotations keep them,
+//     and every entity of a bound token shows them as "allowed_cidrs"
+//     (omitted for a token bound to no network, so GitLab's clients see
+//     GitLab's entities). A bound token presented from another address,
+//     or from one [Options.ClientIP] cannot tell, answers 401
+//     {"error":"invalid_token","error_description":"Token is not allowed
+//     from this IP address. It is restricted to its allowed_cidrs."}.
+//     GitLab's clients can send allowed_cidrs as an extra field, and
+//     otherwise simply omit it.
+//   - With patkit.Options.RotationGrace, a token rotated less than that
+//     long ago still authenticates, but a rotation with it (self-rotation,
+//     or rotation by ID of it or with it) answers 400 {"message":"400 Bad
+//     request - Token already rotated: use the token that replaced it"}
+//     and revokes nothing; its entity shows "revoked":true. Without it,
+//     such a rotation is GitLab's reuse detection, as documented above.
 //
 // The handler cannot bound what happens before it runs. Serve it with an
 // http.Server that does, for example:
@@ -282,11 +316,12 @@
 //     administrator with an empty user_id or 0 gets 404.
 //   - If-Unmodified-Since on impersonation token revocation answers 412
 //     {"message":"412 Precondition Failed"}, leaving the token as it was,
-//     when the token was created after that time, as GitLab compares its
-//     updated_at. patkit keeps no revocation time, so for a token already
-//     revoked (which revoking again does not change) the header is
-//     ignored. HTTP dates and RFC 3339 times are read; any other value is
-//     ignored, as GitLab ignores what Ruby's Time.parse refuses.
+//     when the token last changed after that time, as GitLab compares its
+//     updated_at: its creation, or for a revoked token its revocation. A
+//     token revoked before patkit stored revocation times has none, and
+//     the header is then ignored. HTTP dates and RFC 3339 times are read;
+//     any other value is ignored, as GitLab ignores what Ruby's Time.parse
+//     refuses.
 //   - GET /projects/:id leaves out default_branch, readme_url and
 //     forks_count (patkit has no repositories; GitLab leaves them out for
 //     callers who may not read code) and the owner of personal projects,

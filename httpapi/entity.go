@@ -29,6 +29,10 @@ type entity struct {
 	ResourceType  *string `json:"resource_type,omitempty"`
 	ResourceID    *int64  `json:"resource_id,omitempty"`
 
+	// AllowedCIDRs is patkit's own field, present only for a token bound
+	// to networks.
+	AllowedCIDRs []string `json:"allowed_cidrs,omitempty"`
+
 	Token *string `json:"token,omitempty"`
 }
 
@@ -104,6 +108,12 @@ func (e *entity) fill(t *patkit.Token, kind entityKind, secret string, now time.
 		e.AccessLevel = new(int(t.AccessLevel))
 		e.ResourceType = new(string(t.ResourceType))
 		e.ResourceID = new(t.ResourceID)
+	}
+	if len(t.AllowedCIDRs) > 0 {
+		e.AllowedCIDRs = make([]string, len(t.AllowedCIDRs))
+		for i, p := range t.AllowedCIDRs {
+			e.AllowedCIDRs[i] = p.String()
+		}
 	}
 	if secret != "" {
 		e.Token = new(secret)

@@ -96,6 +96,16 @@ func (e *entity) appendJSON(b []byte) []byte {
 		b = append(b, `,"resource_id":`...)
 		b = strconv.AppendInt(b, *e.ResourceID, 10)
 	}
+	if len(e.AllowedCIDRs) > 0 {
+		b = append(b, `,"allowed_cidrs":[`...)
+		for i, c := range e.AllowedCIDRs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, c)
+		}
+		b = append(b, ']')
+	}
 	if e.Token != nil {
 		b = append(b, `,"token":`...)
 		b = appendString(b, *e.Token)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -26,7 +27,9 @@ func TestEntityJSON(t *testing.T) {
 			ExpiresAt: patkit.Date(now.AddDate(1, 0, 0))},
 		&patkit.Token{ID: 101, Name: "project", CreatedAt: now.In(time.FixedZone("X", 3600)), ResourceType: patkit.ResourceProject,
 			ResourceID: 42, AccessLevel: patkit.Maintainer, ExpiresAt: patkit.Date(now)},
-		&patkit.Token{ID: -1, Name: "zero"})
+		&patkit.Token{ID: -1, Name: "zero"},
+		&patkit.Token{ID: 102, Name: "bound", CreatedAt: now, AllowedCIDRs: []netip.Prefix{
+			netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32")}})
 	for _, tok := range toks {
 		for _, kind := range []entityKind{kindBase, kindWithIPs, kindImpersonation, kindResource} {
 			for _, secret := range []string{"", "glpat-secret", "<&>"} {
@@ -42,7 +45,8 @@ func TestEntityJSON(t *testing.T) {
 		}
 	}
 	// Odd shapes newEntity does not make.
-	for _, e := range []*entity{{}, {Scopes: []patkit.Scope{}, LastUsedIPs: new([]string(nil))}} {
+	for _, e := range []*entity{{}, {Scopes: []patkit.Scope{}, LastUsedIPs: new([]string(nil))},
+		{AllowedCIDRs: []string{}}, {AllowedCIDRs: []string{"<&>", "\xff"}}} {
 		want, _ := json.Marshal(e)
 		if got := e.appendJSON(nil); string(got) != string(want) {
 			t.Errorf("\n got %s\nwant %s", got, want)

@@ -38,6 +38,8 @@ const (
 	msgRevoked       = "Token was revoked. You have to re-authorize from the user."
 	msgImpersonation = "Token is an impersonation token but impersonation was disabled."
 	msgScope         = "The request requires higher privileges than provided by the access token."
+	// msgAddress is patkit's own: GitLab has no network-bound tokens.
+	msgAddress = "Token is not allowed from this IP address. It is restricted to its allowed_cidrs."
 )
 
 // statusClientClosed is the status logged for a request whose client went
@@ -176,6 +178,8 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, s
 		invalidToken(w, msgRevoked)
 	case errors.Is(err, patkit.ErrImpersonationDisabled):
 		invalidToken(w, msgImpersonation)
+	case errors.Is(err, patkit.ErrAddressNotAllowed):
+		invalidToken(w, msgAddress)
 	case errors.Is(err, patkit.ErrInsufficientScope):
 		writeInsufficientScope(w, e.Scopes)
 	case errors.Is(err, patkit.ErrNotFound):

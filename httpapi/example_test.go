@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"time"
 
 	"github.com/patkit/patkit"
@@ -152,4 +153,25 @@ func ExampleFailedAuthLimit() {
 	// 192.0.2.1 401 "{\"message\":\"401 Unauthorized\"}"
 	// 192.0.2.1 429 "Retry later\n"
 	// 198.51.100.2 200 "(the token)"
+}
+
+// Behind reverse proxies, ForwardedFor reads the client address from
+// X-Forwarded-For, but only when the connection comes from one of them.
+func ExampleForwardedFor() {
+	clientIP := httpapi.ForwardedFor([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")})
+
+	r := httptest.NewRequest("GET", "/api/v4/user", nil)
+	r.RemoteAddr = "10.0.0.5:41000" // the proxy
+	r.Header.Set("X-Forwarded-For", "198.51.100.9, 192.0.2.1")
+	fmt.Println(clientIP(r)) // the rightmost address no trusted proxy has: the one the proxy saw
+
+	r.RemoteAddr = "203.0.113.7:52000" // a client reaching the server directly
+	fmt.Println(clientIP(r))           // its header is ignored
+
+	// Use it as the address that last_used_ips record and allowed_cidrs
+	// are checked against:
+	_ = &httpapi.Options{ClientIP: clientIP}
+	// Output:
+	// 192.0.2.1
+	// 203.0.113.7
 }

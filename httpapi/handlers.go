@@ -201,13 +201,15 @@ func (c *call) rotateToken() error {
 // ---------------------------------------------------------------------------
 // User tokens
 
-// tokenOptions reads name, description, scopes and expires_at.
+// tokenOptions reads name, description, scopes, expires_at and
+// allowed_cidrs (an extension of patkit's).
 func (c *call) tokenOptions(scopesRequired, comma bool, allowed []patkit.Scope) patkit.TokenOptions {
 	var o patkit.TokenOptions
 	o.Name = c.c.String("name", true)
 	o.Description = c.c.String("description", false)
 	o.Scopes = c.c.Scopes("scopes", scopesRequired, comma, allowed)
 	o.ExpiresAt = c.c.Date("expires_at")
+	o.AllowedCIDRs = c.c.CIDRs("allowed_cidrs")
 	return o
 }
 
@@ -315,11 +317,15 @@ func (c *call) revokeImpersonation() error {
 			return err
 		}
 		// GitLab compares the token's updated_at, which only its creation
-		// and its revocation set. A token not yet revoked was last updated
-		// when it was created; a revoked one, when it was revoked, a time
-		// patkit does not keep, and revoking it again changes nothing, so
-		// its precondition is not checked.
-		if !t.Revoked && t.CreatedAt.After(since) {
+		// and its revocation set: a token not yet revoked was last updated
+		// when it was created, a revoked one when it was revoked. A token
+		// revoked before patkit stored that time has none, and is not
+		// checked.
+		last := t.CreatedAt
+		if t.Revoked {
+			last = t.RevokedAt
+		}
+		if !last.IsZero() && last.After(since) {
 			return errPreconditionFailed
 		}
 	}

@@ -52,8 +52,11 @@ type Options struct {
 	BodyReadTimeout time.Duration
 
 	// ClientIP returns the client address, which a token's last_used_ips
-	// record and FailedAuthLimit counts by. Default: the host part of
-	// r.RemoteAddr.
+	// record, FailedAuthLimit counts by, and a network-bound token's
+	// allowed_cidrs are checked against (an address it cannot tell, ""
+	// or anything that is not an IP address, authenticates no bound
+	// token). Default: the host part of r.RemoteAddr. Behind proxies that
+	// append to X-Forwarded-For, use ForwardedFor with their networks.
 	//
 	// Behind a reverse proxy, read the address it forwards here, and only
 	// from a header that proxy sets itself: a header a client can write

@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -540,6 +541,62 @@ func (c *checker) Scopes(name string, required, comma bool, allowed []patkit.Sco
 			return nil
 		}
 		out = append(out, sc)
+	}
+	return out
+}
+
+// CIDRs returns the allowed_cidrs extension parameter: networks given as
+// an array (name[]=..., a JSON array) or as comma-separated strings, as
+// scopes are, each a CIDR prefix or a bare address (patkit.ParseCIDR).
+// Spaces around each are ignored and empty ones dropped, so that an empty
+// array, an empty string or a JSON [] mean no restriction (nil). Anything
+// that does not parse fails "is invalid"; more than
+// patkit.MaxAllowedCIDRs fails as Grape's length validator does.
+// Normalizing the list (masking, unmapping, dropping duplicates) is the
+// Service's.
+func (c *checker) CIDRs(name string) []netip.Prefix {
+	v, ok := c.in.vals[name]
+	if !ok {
+		return nil
+	}
+	var strs []string
+	if v.isJSON {
+		switch x := v.js.(type) {
+		case []any:
+			for _, e := range x {
+				s, isStr := e.(string)
+				if !isStr {
+					c.fail(name, "is invalid")
+					return nil
+				}
+				strs = append(strs, s)
+			}
+		case string:
+			strs = []string{x}
+		default:
+			c.fail(name, "is invalid")
+			return nil
+		}
+	} else {
+		strs = v.strs
+	}
+	var out []netip.Prefix
+	for _, s := range strs {
+		for part := range strings.SplitSeq(s, ",") {
+			if part = strings.TrimSpace(part); part == "" {
+				continue
+			}
+			p, err := patkit.ParseCIDR(part)
+			if err != nil {
+				c.fail(name, "is invalid")
+				return nil
+			}
+			out = append(out, p)
+		}
+	}
+	if len(out) > patkit.MaxAllowedCIDRs {
+		c.fail(name, "is expected to have length less than or equal to "+strconv.Itoa(patkit.MaxAllowedCIDRs))
+		return nil
 	}
 	return out
 }

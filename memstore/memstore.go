@@ -150,10 +150,38 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 	return page, len(matched), nil
 }
 
-// Revoke marks the token revoked. Revoking a revoked token returns nil; a
-// missing token returns an error wrapping patkit.ErrNotFound.
-func (s *Store) Revoke(ctx context.Context, id int64) error {
-	return s.update(ctx, "revoke token", id, func(t *patkit.Token) { t.Revoked = true })
+// Revoke marks the token revoked at the time at, and clears Rotated on it
+// and on its rotated-out ancestors (see patkit.Store). Revoking a revoked
+// token keeps its RevokedAt and returns nil; a missing token returns an
+// error wrapping patkit.ErrNotFound.
+func (s *Store) Revoke(ctx context.Context, id int64, at time.Time) error {
+	return s.update(ctx, "revoke token", id, func(t *patkit.Token) {
+		s.revoke(t, at)
+		s.endGrace(t)
+	})
+}
+
+// revoke revokes t at the time at, unless it is revoked already, and
+// clears Rotated. The caller holds the write lock.
+func (s *Store) revoke(t *patkit.Token, at time.Time) {
+	if !t.Revoked {
+		t.Revoked, t.RevokedAt = true, at
+	}
+	t.Rotated = false
+}
+
+// endGrace clears Rotated on the tokens t descends from through
+// rotation, walking PreviousID towards smaller IDs while they are
+// Rotated. The caller holds the write lock.
+func (s *Store) endGrace(t *patkit.Token) {
+	for t.PreviousID != 0 && t.PreviousID < t.ID {
+		p, ok := s.tokens[t.PreviousID]
+		if !ok || !p.Rotated {
+			return
+		}
+		p.Rotated = false
+		t = p
+	}
 }
 
 // update applies fn to the stored token id under the write lock.
@@ -171,8 +199,8 @@ func (s *Store) update(ctx context.Context, op string, id int64, fn func(*patkit
 	return nil
 }
 
-// Rotate revokes the token oldID and saves a copy of next, setting next.ID,
-// in one step. It changes nothing and returns an error wrapping
+// Rotate revokes the token oldID at next.CreatedAt, marking it Rotated,
+// and saves a copy of next, setting next.ID, in one step. It changes nothing and returns an error wrapping
 // patkit.ErrNotFound if oldID does not exist, patkit.ErrTokenRevoked if it
 // is already revoked, or patkit.ErrConflict if next.Digest exists.
 func (s *Store) Rotate(ctx context.Context, oldID int64, next *patkit.Token) error {
@@ -191,7 +219,7 @@ func (s *Store) Rotate(ctx context.Context, oldID int64, next *patkit.Token) err
 	if _, ok := s.byDigest[string(next.Digest)]; ok {
 		return fmt.Errorf("memstore: rotate token %d: digest exists: %w", oldID, patkit.ErrConflict)
 	}
-	old.Revoked = true
+	old.Revoked, old.RevokedAt, old.Rotated = true, next.CreatedAt, true
 	s.insert(next)
 	return nil
 }

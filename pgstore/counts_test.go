@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
@@ -109,7 +110,7 @@ func TestCountsThroughTheStore(t *testing.T) {
 	checkCounts(t, s, pool, "created")
 
 	for _, tok := range toks[:6] {
-		if err := s.Revoke(t.Context(), tok.ID); err != nil { // some twice
+		if err := s.Revoke(t.Context(), tok.ID, time.Now()); err != nil { // some twice
 			t.Fatal(err)
 		}
 	}
@@ -221,7 +222,7 @@ func TestCountsConcurrentWriters(t *testing.T) {
 				}
 				switch i % 3 {
 				case 1:
-					if err := s.Revoke(t.Context(), tok.ID); err != nil {
+					if err := s.Revoke(t.Context(), tok.ID, time.Now()); err != nil {
 						t.Error(err)
 					}
 				case 2:

@@ -37,6 +37,10 @@
 //     impersonation tokens, 'project' or 'group' otherwise. digest (the
 //     keyed hash of the secret, never the secret) is unique. Times are
 //     timestamptz, so a Store returns them in UTC at microsecond precision.
+//     revoked_at is when the token was revoked (NULL if it is not, or was
+//     revoked before migration 0006), rotated whether rotation revoked it
+//     and nothing since (see patkit.Options.RotationGrace), and
+//     allowed_cidrs the canonical networks it is bound to ('{}': none).
 //     The expiry notices (patkit.Token.Notices) are the columns
 //     sixty_days_notification_sent_at, thirty_days_notification_sent_at,
 //     seven_days_notification_sent_at and after_expiry_notification_sent_at

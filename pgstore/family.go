@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -28,7 +29,7 @@ func familyQuery(tokens string) string {
 			SELECT c.id, c.revoked FROM ` + tokens + ` c
 			JOIN family f ON c.previous_id = f.id AND c.id > f.id
 		), r AS (
-			UPDATE ` + tokens + ` SET revoked = true
+			UPDATE ` + tokens + ` SET revoked = true, revoked_at = $3, rotated = false
 			WHERE id IN (SELECT id FROM family WHERE NOT revoked) AND NOT revoked
 			RETURNING id
 		)
@@ -38,9 +39,33 @@ func familyQuery(tokens string) string {
 		WHERE NOT f.revoked`
 }
 
-// RevokeDescendants revokes every unrevoked token descending from token
-// id through rotation (previous_id links to larger IDs only) in one
-// transaction, and returns their IDs in increasing order once it has
+// familyGraceQuery is the statement that ends the grace of the family
+// below $1 (its rotated members), of $1 itself and of its rotated-out
+// ancestors, notifying each on the channel $2. The IDs are one IN list (a
+// union), which the primary key serves; an OR of IN lists reads the
+// whole table.
+func familyGraceQuery(tokens string) string {
+	return `WITH RECURSIVE family(id) AS (
+			SELECT id FROM ` + tokens + ` WHERE previous_id = $1 AND id > $1
+			UNION ALL
+			SELECT c.id FROM ` + tokens + ` c JOIN family f ON c.previous_id = f.id AND c.id > f.id
+		), up(id) AS (
+			SELECT previous_id FROM ` + tokens + ` WHERE id = $1 AND previous_id < $1
+			UNION ALL
+			SELECT p.previous_id FROM ` + tokens + ` p JOIN up ON p.id = up.id
+			WHERE p.rotated AND p.previous_id < p.id
+		), g AS (
+			UPDATE ` + tokens + ` SET rotated = false
+			WHERE id IN (SELECT $1::bigint UNION ALL SELECT id FROM family UNION ALL SELECT id FROM up) AND rotated
+			RETURNING id
+		)
+		SELECT pg_notify($2, g.id::text) FROM g`
+}
+
+// RevokeDescendants revokes at the time at every unrevoked token
+// descending from token id through rotation (previous_id links to larger
+// IDs only), and ends the grace of the whole family (its rotated members,
+// id and id's rotated-out ancestors), in one transaction, and returns their IDs in increasing order once it has
 // committed. Each revoked ID is notified to the watchers of the schema
 // (see Watch) when the transaction commits, never if it rolls back. An
 // unknown or childless id revokes nothing and returns no error.
@@ -53,7 +78,7 @@ func familyQuery(tokens string) string {
 // revoked by a committed transaction (whose successor, if a rotation's,
 // was in the snapshot) or locked by this one (a rotation of it waits, then
 // finds it revoked): no successor escapes.
-func (s *Store) RevokeDescendants(ctx context.Context, id int64) (_ []int64, err error) {
+func (s *Store) RevokeDescendants(ctx context.Context, id int64, at time.Time) (_ []int64, err error) {
 	const op = "revoke descendants"
 	if err := s.pool.check(ctx); err != nil {
 		return nil, wrap(op, err)
@@ -71,7 +96,7 @@ func (s *Store) RevokeDescendants(ctx context.Context, id int64) (_ []int64, err
 	var revoked []int64
 	for again := true; again; {
 		again = false
-		rows, err := tx.Query(ctx, query, id, s.channel)
+		rows, err := tx.Query(ctx, query, id, s.channel, at)
 		if err != nil {
 			return nil, wrap(op, err)
 		}
@@ -94,6 +119,12 @@ func (s *Store) RevokeDescendants(ctx context.Context, id int64) (_ []int64, err
 		if err := rows.Err(); err != nil {
 			return nil, wrap(op, err)
 		}
+	}
+	// Every member is now revoked, by this transaction (which holds its
+	// lock) or by one committed: none can be rotated any more, and this
+	// statement's snapshot shows the whole family.
+	if _, err := tx.Exec(ctx, familyGraceQuery(s.q.tokens), id, s.channel); err != nil {
+		return nil, wrap(op, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, wrap(op+": commit", err)

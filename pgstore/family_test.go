@@ -35,7 +35,7 @@ func TestRevokeDescendantsHandEditedCycle(t *testing.T) {
 		id   int64
 		want []int64
 	}{{c, nil}, {b, []int64{c}}, {a, []int64{b}}, {a, nil}} {
-		got, err := s.RevokeDescendants(ctx, step.id)
+		got, err := s.RevokeDescendants(ctx, step.id, time.Now())
 		if err != nil {
 			t.Fatalf("RevokeDescendants(%d): %v", step.id, err)
 		}
@@ -84,7 +84,7 @@ func TestRevokeDescendantsWaitsForRotation(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		ids, err := s.RevokeDescendants(ctx, root.ID)
+		ids, err := s.RevokeDescendants(ctx, root.ID, time.Now())
 		done <- result{ids, err}
 	}()
 	// Wait until RevokeDescendants waits for member's lock.

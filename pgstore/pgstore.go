@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -205,7 +206,7 @@ const columns = lookupColumns + `, digest`
 // every uncached authentication.
 const lookupColumns = `id, user_id, name, description, scopes, impersonation, resource_type,
 	resource_id, access_level, created_at, expires_at, revoked, last_used_at,
-	last_used_ips, previous_id, ` + noticeColumns
+	last_used_ips, previous_id, revoked_at, rotated, allowed_cidrs, ` + noticeColumns
 
 // noticeColumns are the times of the expiry notices (Token.Notices), in
 // the order of the patkit.Notice values.
@@ -220,7 +221,8 @@ type queries struct {
 	insert      string
 	get         string
 	getByDigest string
-	revoke      string // revokes $1 and notifies the channel $2 at commit
+	revoke      string // revokes $1 at $3 and notifies the channel $2 at commit
+	rotateOut   string // revokes $1 by rotation at $3, and notifies
 	lockForRot  string
 	setLastUsed string
 }
@@ -233,15 +235,33 @@ func newQueries(schema string) queries {
 		counts:   pgx.Identifier{schema, "token_counts"}.Sanitize(),
 		insert: `INSERT INTO ` + t + ` (user_id, name, description, scopes, impersonation,
 			resource_type, resource_id, access_level, created_at, expires_at, revoked,
-			last_used_at, last_used_ips, previous_id, digest, notice, ` + noticeColumns + `)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+			last_used_at, last_used_ips, previous_id, revoked_at, rotated, allowed_cidrs, digest, notice, ` + noticeColumns + `)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
 			RETURNING id`,
 		get:         `SELECT ` + columns + ` FROM ` + t + ` WHERE id = $1`,
 		getByDigest: `SELECT ` + lookupColumns + ` FROM ` + t + ` WHERE digest = $1`,
 		// One statement, so one transaction: the notification is sent
-		// when the UPDATE commits, and only then. SELECT n counts the
-		// tokens found.
-		revoke: `WITH r AS (UPDATE ` + t + ` SET revoked = true WHERE id = $1 RETURNING id)
+		// when the UPDATE commits, and only then. The rows returned are
+		// the token found, then the ancestors whose grace it ends (up:
+		// the predecessor, and further ones while each is rotated, towards
+		// smaller IDs only), each notified. A revoked token keeps its
+		// revoked_at (SET reads the row as it was).
+		revoke: `WITH RECURSIVE up(id) AS (
+				SELECT previous_id FROM ` + t + ` WHERE id = $1 AND previous_id < $1
+				UNION ALL
+				SELECT p.previous_id FROM ` + t + ` p JOIN up ON p.id = up.id
+				WHERE p.rotated AND p.previous_id < p.id
+			), r AS (
+				UPDATE ` + t + ` SET revoked_at = CASE WHEN revoked THEN revoked_at ELSE $3 END,
+					revoked = true, rotated = false
+				WHERE id = $1 RETURNING id
+			), g AS (
+				UPDATE ` + t + ` SET rotated = false WHERE id IN (SELECT id FROM up) AND rotated RETURNING id
+			)
+			SELECT pg_notify($2, r.id::text) FROM r
+			UNION ALL SELECT pg_notify($2, g.id::text) FROM g`,
+		rotateOut: `WITH r AS (UPDATE ` + t + ` SET revoked = true, revoked_at = $3, rotated = true
+				WHERE id = $1 RETURNING id)
 			SELECT pg_notify($2, r.id::text) FROM r`,
 		lockForRot:  `SELECT revoked FROM ` + t + ` WHERE id = $1 FOR UPDATE`,
 		setLastUsed: `UPDATE ` + t + ` SET last_used_at = $2, last_used_ips = $3 WHERE id = $1`,
@@ -272,12 +292,16 @@ func (s *Store) insert(ctx context.Context, q querier, op string, t *patkit.Toke
 	if digest == nil {
 		digest = []byte{}
 	}
+	cidrs := make([]string, len(t.AllowedCIDRs))
+	for i, p := range t.AllowedCIDRs {
+		cidrs[i] = p.String()
+	}
 	var id int64
 	err := q.QueryRow(ctx, s.q.insert,
 		t.UserID, t.Name, t.Description, scopes, t.Impersonation,
 		string(t.ResourceType), t.ResourceID, int32(t.AccessLevel), t.CreatedAt,
 		nullTime(t.ExpiresAt), t.Revoked, nullTime(t.LastUsedAt), ips,
-		nullID(t.PreviousID), digest, int16(t.Notices.Last()),
+		nullID(t.PreviousID), nullTime(t.RevokedAt), t.Rotated, cidrs, digest, int16(t.Notices.Last()),
 		nullTime(t.Notices.SixtyDays), nullTime(t.Notices.ThirtyDays), nullTime(t.Notices.SevenDays),
 		nullTime(t.Notices.Expired),
 	).Scan(&id)
@@ -315,12 +339,13 @@ func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, 
 	return t, nil
 }
 
-// Revoke marks the token revoked and, in the same statement, notifies the
-// watchers of the schema (see Watch). Revoking a revoked token returns nil
-// (and notifies again); a missing one returns an error wrapping
-// patkit.ErrNotFound.
-func (s *Store) Revoke(ctx context.Context, id int64) error {
-	tag, err := s.pool.Exec(ctx, s.q.revoke, id, s.channel)
+// Revoke marks the token revoked at the time at, clears rotated on it and
+// on its rotated-out ancestors and, in the same statement, notifies the
+// watchers of the schema of each (see Watch). Revoking a revoked token
+// keeps its revoked_at and returns nil (and notifies again); a missing one
+// returns an error wrapping patkit.ErrNotFound.
+func (s *Store) Revoke(ctx context.Context, id int64, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, s.q.revoke, id, s.channel, at)
 	if err != nil {
 		return wrap("revoke", err)
 	}
@@ -330,7 +355,8 @@ func (s *Store) Revoke(ctx context.Context, id int64) error {
 	return nil
 }
 
-// Rotate revokes the token oldID and creates next in one transaction that
+// Rotate revokes the token oldID at next.CreatedAt, marking it rotated,
+// and creates next in one transaction that
 // locks oldID's row first, so that of concurrent rotations of one token,
 // from any number of goroutines or processes, exactly one succeeds and the
 // others return an error wrapping patkit.ErrTokenRevoked. The revocation of
@@ -355,7 +381,7 @@ func (s *Store) Rotate(ctx context.Context, oldID int64, next *patkit.Token) (er
 	if revoked {
 		return fmt.Errorf("pgstore: rotate %d: %w", oldID, patkit.ErrTokenRevoked)
 	}
-	if _, err := tx.Exec(ctx, s.q.revoke, oldID, s.channel); err != nil {
+	if _, err := tx.Exec(ctx, s.q.rotateOut, oldID, s.channel, next.CreatedAt); err != nil {
 		return wrap("rotate", err)
 	}
 	n := *next // next.ID is set only once the transaction commits
@@ -393,17 +419,18 @@ func scanToken(row pgx.Row) (*patkit.Token, error) { return scanRow(row, true) }
 // false, and leaves the digest nil.
 func scanRow(row pgx.Row, withDigest bool) (*patkit.Token, error) {
 	var (
-		t                     patkit.Token
-		scopes, ips           []string
-		resourceType          string
-		accessLevel           int32
-		expiresAt, lastUsedAt *time.Time
-		previousID            *int64
-		notices               [4]*time.Time
+		t                                patkit.Token
+		scopes, ips, cidrs               []string
+		resourceType                     string
+		accessLevel                      int32
+		expiresAt, lastUsedAt, revokedAt *time.Time
+		previousID                       *int64
+		notices                          [4]*time.Time
 	)
 	dest := []any{&t.ID, &t.UserID, &t.Name, &t.Description, &scopes, &t.Impersonation,
 		&resourceType, &t.ResourceID, &accessLevel, &t.CreatedAt, &expiresAt, &t.Revoked,
-		&lastUsedAt, &ips, &previousID, &notices[0], &notices[1], &notices[2], &notices[3], &t.Digest}
+		&lastUsedAt, &ips, &previousID, &revokedAt, &t.Rotated, &cidrs,
+		&notices[0], &notices[1], &notices[2], &notices[3], &t.Digest}
 	if !withDigest {
 		dest = dest[:len(dest)-1]
 	}
@@ -433,6 +460,19 @@ func scanRow(row pgx.Row, withDigest bool) (*patkit.Token, error) {
 	}
 	if previousID != nil {
 		t.PreviousID = *previousID
+	}
+	if revokedAt != nil {
+		t.RevokedAt = revokedAt.UTC()
+	}
+	if len(cidrs) > 0 {
+		t.AllowedCIDRs = make([]netip.Prefix, len(cidrs))
+		for i, c := range cidrs {
+			p, err := netip.ParsePrefix(c)
+			if err != nil {
+				return nil, fmt.Errorf("pgstore: token %d: allowed CIDR %q: %w", t.ID, c, err)
+			}
+			t.AllowedCIDRs[i] = p
+		}
 	}
 	for i, n := range notices {
 		if n != nil {

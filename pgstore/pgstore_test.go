@@ -331,7 +331,7 @@ func TestUnreachable(t *testing.T) {
 		"Get":         func() error { _, err := s.Get(ctx, 1); return err },
 		"GetByDigest": func() error { _, err := s.GetByDigest(ctx, digest("x")); return err },
 		"List":        func() error { _, _, err := s.List(ctx, q); return err },
-		"Revoke":      func() error { return s.Revoke(ctx, 1) },
+		"Revoke":      func() error { return s.Revoke(ctx, 1, time.Now()) },
 		"Rotate":      func() error { return s.Rotate(ctx, 1, token("y")) },
 		"SetLastUsed": func() error { return s.SetLastUsed(ctx, 1, time.Now(), nil) },
 	} {
@@ -426,7 +426,7 @@ func TestClosed(t *testing.T) {
 			"Get":           func() error { _, err := s.Get(ctx, tok.ID); return err },
 			"GetByDigest":   func() error { _, err := s.GetByDigest(ctx, tok.Digest); return err },
 			"List":          func() error { _, _, err := s.List(ctx, q); return err },
-			"Revoke":        func() error { return s.Revoke(ctx, tok.ID) },
+			"Revoke":        func() error { return s.Revoke(ctx, tok.ID, time.Now()) },
 			"Rotate":        func() error { return s.Rotate(ctx, tok.ID, token("y")) },
 			"SetLastUsed":   func() error { return s.SetLastUsed(ctx, tok.ID, time.Now(), nil) },
 			"Watch":         func() error { return s.Watch(ctx, func(int64) {}, func() {}) },

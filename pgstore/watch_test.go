@@ -366,7 +366,7 @@ func TestWatchCallbacks(t *testing.T) {
 	marker := func(what string) {
 		t.Helper()
 		m := create(other, "marker")
-		if err := other.Revoke(ctx, m.ID); err != nil {
+		if err := other.Revoke(ctx, m.ID, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		expect(t, events, event{id: m.ID}, what)
@@ -381,11 +381,11 @@ func TestWatchCallbacks(t *testing.T) {
 	if err := other.Rotate(ctx, tok.ID, dup); !errors.Is(err, patkit.ErrConflict) {
 		t.Fatalf("Rotate with an existing digest: %v, want %v", err, patkit.ErrConflict)
 	}
-	if err := other.Revoke(ctx, 1<<40); !errors.Is(err, patkit.ErrNotFound) {
+	if err := other.Revoke(ctx, 1<<40, time.Now()); !errors.Is(err, patkit.ErrNotFound) {
 		t.Fatalf("Revoke(missing): %v, want %v", err, patkit.ErrNotFound)
 	}
 	x := create(elsewhere, "other schema")
-	if err := elsewhere.Revoke(ctx, x.ID); err != nil {
+	if err := elsewhere.Revoke(ctx, x.ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	marker("after a rolled back rotation, a missing token and another schema")
@@ -395,7 +395,7 @@ func TestWatchCallbacks(t *testing.T) {
 		pid := s.ListenerPID()
 		terminate(t, pid)
 		tok = create(other, "revoked during the gap")
-		if err := other.Revoke(ctx, tok.ID); err != nil {
+		if err := other.Revoke(ctx, tok.ID, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		expect(t, events, event{stale: true}, "connection lost")
@@ -403,7 +403,7 @@ func TestWatchCallbacks(t *testing.T) {
 		// The revocation made during the gap may or may not be notified
 		// (the stale calls cover it); a marker revoked now is.
 		m := create(other, "marker")
-		if err := other.Revoke(ctx, m.ID); err != nil {
+		if err := other.Revoke(ctx, m.ID, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		e := next(t, events, "after reconnecting")
@@ -435,7 +435,7 @@ func TestWatchHeartbeat(t *testing.T) {
 		if err := other.Create(t.Context(), tok); err != nil {
 			t.Fatal(err)
 		}
-		if err := other.Revoke(t.Context(), tok.ID); err != nil {
+		if err := other.Revoke(t.Context(), tok.ID, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		expect(t, events, event{id: tok.ID}, "revocation between heartbeats")

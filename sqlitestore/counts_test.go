@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -95,7 +96,7 @@ func TestCountsThroughTheStore(t *testing.T) {
 	checkCounts(t, s, db, "created")
 
 	for _, tok := range toks[:6] {
-		if err := s.Revoke(t.Context(), tok.ID); err != nil { // some twice
+		if err := s.Revoke(t.Context(), tok.ID, time.Now()); err != nil { // some twice
 			t.Fatal(err)
 		}
 	}
@@ -199,7 +200,7 @@ func TestCountsConcurrentWriters(t *testing.T) {
 				}
 				switch i % 3 {
 				case 1:
-					err := s.Revoke(t.Context(), tok.ID)
+					err := s.Revoke(t.Context(), tok.ID, time.Now())
 					if err != nil {
 						t.Error(err)
 					}

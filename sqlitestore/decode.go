@@ -1,6 +1,45 @@
 package sqlitestore
 
-import "github.com/patkit/patkit"
+import (
+	"encoding/json"
+	"net/netip"
+
+	"github.com/patkit/patkit"
+)
+
+// decodeCIDRs decodes the JSON array of allowed networks the Store writes
+// (encodeCIDRs). Each must parse as a netip.Prefix.
+func decodeCIDRs(s string) ([]netip.Prefix, error) {
+	strs, ok := decodeStrings(s)
+	if !ok {
+		if err := json.Unmarshal([]byte(s), &strs); err != nil {
+			return nil, err
+		}
+	}
+	if len(strs) == 0 {
+		return nil, nil
+	}
+	out := make([]netip.Prefix, len(strs))
+	for i, c := range strs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
+// encodeCIDRs encodes allowed networks as a JSON array of their canonical
+// strings, '[]' for none.
+func encodeCIDRs(cidrs []netip.Prefix) string {
+	strs := make([]string, len(cidrs))
+	for i, p := range cidrs {
+		strs[i] = p.String()
+	}
+	b, _ := json.Marshal(strs) // strings always encode
+	return string(b)
+}
 
 // decodeStrings decodes a JSON array of strings in the form the Store
 // writes them (encoding/json's, for strings that need no escaping):

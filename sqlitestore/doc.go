@@ -110,8 +110,13 @@
 // Tokens live in one table, tokens, with [Options.TablePrefix] prepended to
 // every table and index name. Times are stored as integer Unix
 // microseconds, so they keep microsecond precision and are returned in
-// UTC; a never expiring or never used token stores NULL. Scopes and
-// last-used addresses are JSON arrays. The digest is unique, and indexes
+// UTC; a never expiring or never used token stores NULL. Scopes,
+// last-used addresses and allowed networks (allowed_cidrs, canonical
+// prefixes) are JSON arrays. revoked_at is when the token was revoked
+// (NULL if it is not, or was revoked before migration 0007), and rotated
+// whether rotation revoked it and nothing since (see
+// patkit.Options.RotationGrace); a revocation that ends a grace window
+// (rotated back to 0) is logged for [Store.Watch] like a revocation. The digest is unique, and indexes
 // serve lookups by owner, resource and previous token and each list order.
 // The expiry notices ([patkit.Token].Notices) are the columns
 // sixty_days_notification_sent_at, thirty_days_notification_sent_at,

@@ -101,7 +101,7 @@ func ExampleStore_Watch() {
 	if err := a.Create(ctx, tok); err != nil {
 		log.Fatal(err)
 	}
-	if err := a.Revoke(ctx, tok.ID); err != nil {
+	if err := a.Revoke(ctx, tok.ID, time.Now()); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("b learns that token", <-revoked, "was revoked through a")

@@ -37,7 +37,7 @@ func TestRevokeDescendantsHandEditedCycle(t *testing.T) {
 		id   int64
 		want []int64
 	}{{c, nil}, {b, []int64{c}}, {a, []int64{b}}, {a, nil}} {
-		got, err := s.RevokeDescendants(ctx, step.id)
+		got, err := s.RevokeDescendants(ctx, step.id, time.Now())
 		if err != nil {
 			t.Fatalf("RevokeDescendants(%d): %v", step.id, err)
 		}

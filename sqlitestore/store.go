@@ -61,7 +61,7 @@ type Store struct {
 
 	wr writer // the group commit of every write
 	// Prepared on w, used by the writer only.
-	insertStmt, revokeStmt, revokeIfValidStmt, setLastUsedStmt lazyStmt
+	insertStmt, revokeStmt, revokeIfValidStmt, setLastUsedStmt, endGraceStmt lazyStmt
 
 	// Watch: the file it opens a connection on (Open on a file only), and
 	// whether the database is Open's private in-memory one.
@@ -247,6 +247,7 @@ func newStore(w, r *sql.DB, own bool, opts *Options) *Store {
 	s.getByID.query, s.getByDigest.query = s.q.getByID, s.q.getByDigest
 	s.insertStmt.query, s.revokeStmt.query = s.q.insert, s.q.revoke
 	s.revokeIfValidStmt.query, s.setLastUsedStmt.query = s.q.revokeIfValid, s.q.setLastUsed
+	s.endGraceStmt.query = s.q.endGrace
 	return s
 }
 
@@ -380,6 +381,7 @@ type queries struct {
 	revoke, revokeIfValid string
 	revokedOf             string
 	setLastUsed           string
+	endGrace              string
 }
 
 // columns is the column list every read selects, in scanToken's order.
@@ -388,7 +390,8 @@ const columns = lookupColumns + `, digest`
 // lookupColumns is columns less the digest, which GetByDigest is given: a
 // column fewer to convert, on the path of every uncached authentication.
 const lookupColumns = `id, user_id, name, description, scopes, impersonation, resource_type, resource_id,
-	access_level, created_at, expires_at, revoked, last_used_at, last_used_ips, previous_id, ` + noticeColumns
+	access_level, created_at, expires_at, revoked, last_used_at, last_used_ips, previous_id,
+	revoked_at, rotated, allowed_cidrs, ` + noticeColumns
 
 // noticeColumns are the times of the expiry notices (Token.Notices), in
 // the order of the patkit.Notice values.
@@ -404,12 +407,16 @@ func newQueries(prefix string) queries {
 		counts:      prefix + "token_counts",
 		insert: `INSERT INTO ` + t + ` (user_id, name, name_folded, description, scopes, impersonation,
 			resource_type, resource_id, access_level, created_at, expires_at, revoked, last_used_at,
-			last_used_ips, previous_id, digest, notice, ` + noticeColumns + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		getByID:       `SELECT ` + columns + ` FROM ` + t + ` WHERE id = ?`,
-		getByDigest:   `SELECT ` + lookupColumns + ` FROM ` + t + ` WHERE digest = ?`,
-		revoke:        `UPDATE ` + t + ` SET revoked = 1 WHERE id = ?`,
-		revokeIfValid: `UPDATE ` + t + ` SET revoked = 1 WHERE id = ? AND revoked = 0`,
+			last_used_ips, previous_id, revoked_at, rotated, allowed_cidrs, digest, notice, ` + noticeColumns + `)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		getByID:     `SELECT ` + columns + ` FROM ` + t + ` WHERE id = ?`,
+		getByDigest: `SELECT ` + lookupColumns + ` FROM ` + t + ` WHERE digest = ?`,
+		// SET reads the row as it was: revoked_at is kept if it was
+		// revoked already.
+		revoke: `UPDATE ` + t + ` SET revoked_at = CASE WHEN revoked = 0 THEN ?2 ELSE revoked_at END,
+			revoked = 1, rotated = 0 WHERE id = ?1`,
+		revokeIfValid: `UPDATE ` + t + ` SET revoked = 1, revoked_at = ?2, rotated = 1 WHERE id = ?1 AND revoked = 0`,
+		endGrace:      endGraceQuery(t),
 		revokedOf:     `SELECT revoked FROM ` + t + ` WHERE id = ?`,
 		setLastUsed:   `UPDATE ` + t + ` SET last_used_at = ?, last_used_ips = ? WHERE id = ?`,
 	}
@@ -475,17 +482,20 @@ type rowBuf struct {
 	prev              sql.NullInt64
 	created           int64
 	expires, lastUsed sql.NullInt64
+	revokedAt         sql.NullInt64
+	cidrs             string
 	accessLevel       int64
 	notices           [4]sql.NullInt64
-	dest              [20]any
+	dest              [23]any
 }
 
 // scanRow reads one row of columns, or of lookupColumns if withDigest is
 // false, and leaves the digest nil.
 func scanRow(row scanner, withDigest bool) (*patkit.Token, error) {
 	b, t := new(rowBuf), new(patkit.Token)
-	b.dest = [20]any{&t.ID, &t.UserID, &t.Name, &t.Description, &b.scopes, &t.Impersonation,
+	b.dest = [23]any{&t.ID, &t.UserID, &t.Name, &t.Description, &b.scopes, &t.Impersonation,
 		&b.resType, &t.ResourceID, &b.accessLevel, &b.created, &b.expires, &t.Revoked, &b.lastUsed, &b.ips, &b.prev,
+		&b.revokedAt, &t.Rotated, &b.cidrs,
 		&b.notices[0], &b.notices[1], &b.notices[2], &b.notices[3], &t.Digest}
 	dest := b.dest[:]
 	if !withDigest {
@@ -524,6 +534,15 @@ func scanRow(row scanner, withDigest bool) (*patkit.Token, error) {
 	}
 	if b.lastUsed.Valid {
 		t.LastUsedAt = fromMicro(b.lastUsed.Int64)
+	}
+	if b.revokedAt.Valid {
+		t.RevokedAt = fromMicro(b.revokedAt.Int64)
+	}
+	if b.cidrs != "[]" {
+		var err error
+		if t.AllowedCIDRs, err = decodeCIDRs(b.cidrs); err != nil {
+			return nil, fmt.Errorf("sqlitestore: token %d: decode allowed CIDRs: %w", t.ID, err)
+		}
 	}
 	for i, n := range b.notices {
 		if n.Valid {

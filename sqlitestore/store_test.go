@@ -342,7 +342,7 @@ func calls(t *testing.T, s *sqlitestore.Store, tok *patkit.Token) map[string]err
 	errs := map[string]error{
 		"Migrate":     s.Migrate(ctx),
 		"Create":      s.Create(ctx, token("new")),
-		"Revoke":      s.Revoke(ctx, tok.ID),
+		"Revoke":      s.Revoke(ctx, tok.ID, time.Now()),
 		"Rotate":      s.Rotate(ctx, tok.ID, token("next")),
 		"SetLastUsed": s.SetLastUsed(ctx, tok.ID, base, nil),
 	}
@@ -443,7 +443,7 @@ func TestConcurrentWriters(t *testing.T) {
 				if _, _, err := s.List(t.Context(), &patkit.Query{Filter: patkit.Filter{Page: 1, PerPage: 20}}); err != nil {
 					errs <- fmt.Errorf("list: %w", err)
 				}
-				if err := s.Revoke(t.Context(), n.ID); err != nil {
+				if err := s.Revoke(t.Context(), n.ID, time.Now()); err != nil {
 					errs <- fmt.Errorf("revoke: %w", err)
 				}
 			}

@@ -140,7 +140,7 @@ func TestWatchStaleOnFailure(t *testing.T) {
 	if err := other.Create(t.Context(), tok); err != nil {
 		t.Fatal(err)
 	}
-	if err := other.Revoke(t.Context(), tok.ID); err != nil {
+	if err := other.Revoke(t.Context(), tok.ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	expect("revoked")
@@ -171,7 +171,7 @@ func TestWatchStaleWhenPrunedPast(t *testing.T) {
 		if err := other.Create(t.Context(), tok); err != nil {
 			t.Fatal(err)
 		}
-		if err := other.Revoke(t.Context(), tok.ID); err != nil {
+		if err := other.Revoke(t.Context(), tok.ID, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}

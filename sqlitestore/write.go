@@ -302,7 +302,7 @@ func (s *Store) prepareWrites() error {
 }
 
 func (s *Store) writeStmts() []*lazyStmt {
-	return []*lazyStmt{&s.insertStmt, &s.revokeStmt, &s.revokeIfValidStmt, &s.setLastUsedStmt}
+	return []*lazyStmt{&s.insertStmt, &s.revokeStmt, &s.revokeIfValidStmt, &s.setLastUsedStmt, &s.endGraceStmt}
 }
 
 // Create saves t and sets t.ID. A duplicate Digest returns an error wrapping
@@ -339,7 +339,8 @@ func insertArgs(t *patkit.Token) ([]any, error) {
 		t.UserID, t.Name, strings.ToLower(t.Name), t.Description, string(scopes), t.Impersonation,
 		nullString(string(t.ResourceType)), t.ResourceID, int64(t.AccessLevel),
 		t.CreatedAt.UnixMicro(), nullTime(t.ExpiresAt), t.Revoked, nullTime(t.LastUsedAt),
-		string(ips), nullInt(t.PreviousID), digest, int64(t.Notices.Last()),
+		string(ips), nullInt(t.PreviousID), nullTime(t.RevokedAt), t.Rotated, encodeCIDRs(t.AllowedCIDRs), digest,
+		int64(t.Notices.Last()),
 		nullTime(t.Notices.SixtyDays), nullTime(t.Notices.ThirtyDays), nullTime(t.Notices.SevenDays),
 		nullTime(t.Notices.Expired),
 	}, nil
@@ -362,20 +363,43 @@ func (tx *writeTx) insert(args []any, name string) (int64, error) {
 	return id, nil
 }
 
-// Revoke marks the token revoked. Revoking a revoked token returns nil; a
-// missing token returns an error wrapping patkit.ErrNotFound.
-func (s *Store) Revoke(ctx context.Context, id int64) error {
+// Revoke marks the token revoked at the time at and clears rotated on it
+// and on its rotated-out ancestors, in one write. Revoking a revoked token
+// keeps its revoked_at and returns nil; a missing token returns an error
+// wrapping patkit.ErrNotFound.
+func (s *Store) Revoke(ctx context.Context, id int64, at time.Time) error {
 	name := fmt.Sprintf("revoke token %d", id)
 	_, err := s.writeRevoking(ctx, name, func(tx *writeTx) (int64, error) {
 		// SQLite counts the rows the WHERE clause matches, changed or not.
-		res, err := tx.exec(&tx.s.revokeStmt, id)
-		return 0, mustAffect(res, err, name)
+		res, err := tx.exec(&tx.s.revokeStmt, id, at.UnixMicro())
+		if err := mustAffect(res, err, name); err != nil {
+			return 0, err
+		}
+		if _, err := tx.exec(&tx.s.endGraceStmt, id); err != nil {
+			return 0, wrap(name, err)
+		}
+		return 0, nil
 	})
 	return err
 }
 
-// Rotate revokes the token oldID and creates next, setting next.ID, in one
-// transaction: either both happen or neither. It returns an error wrapping
+// endGraceQuery is the statement that clears rotated on the ancestors of
+// the token ?1: its predecessor, and further predecessors for as long as
+// each is rotated, walked towards smaller IDs only (a cycle edited in by
+// hand ends the walk).
+func endGraceQuery(table string) string {
+	return `WITH RECURSIVE up(id) AS (
+			SELECT previous_id FROM ` + table + ` WHERE id = ?1 AND previous_id < ?1
+			UNION ALL
+			SELECT p.previous_id FROM ` + table + ` p JOIN up ON p.id = up.id
+			WHERE p.rotated <> 0 AND p.previous_id < p.id
+		)
+		UPDATE ` + table + ` SET rotated = 0 WHERE id IN (SELECT id FROM up) AND rotated <> 0`
+}
+
+// Rotate revokes the token oldID at next.CreatedAt, marking it rotated,
+// and creates next, setting next.ID, in one transaction: either both
+// happen or neither. It returns an error wrapping
 // patkit.ErrNotFound if oldID does not exist, patkit.ErrTokenRevoked if it
 // is already revoked, and patkit.ErrConflict if next.Digest exists. Of
 // several concurrent rotations of one token, through any number of Stores
@@ -389,7 +413,7 @@ func (s *Store) Rotate(ctx context.Context, oldID int64, next *patkit.Token) err
 	id, err := s.writeRevoking(ctx, name, func(tx *writeTx) (int64, error) {
 		// The conditional UPDATE decides the race, under SQLite's write
 		// lock: one rotation finds the token unrevoked.
-		res, err := tx.exec(&tx.s.revokeIfValidStmt, oldID)
+		res, err := tx.exec(&tx.s.revokeIfValidStmt, oldID, next.CreatedAt.UnixMicro())
 		if err != nil {
 			return 0, wrap(name, err)
 		}

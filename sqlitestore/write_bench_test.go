@@ -54,7 +54,7 @@ func benchRevoke(b *testing.B, opts *sqlitestore.Options) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			runWriters(b, writers, func(i int) error { return s.Revoke(b.Context(), int64(i+1)) })
+			runWriters(b, writers, func(i int) error { return s.Revoke(b.Context(), int64(i+1), time.Now()) })
 		})
 	}
 }

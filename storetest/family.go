@@ -32,7 +32,7 @@ func revokeDescendants(t *testing.T, fr patkit.FamilyRevoker, id int64) []int64 
 	}
 	done := make(chan result, 1)
 	go func() {
-		ids, err := fr.RevokeDescendants(ctx(t), id)
+		ids, err := fr.RevokeDescendants(ctx(t), id, familyAt)
 		done <- result{ids, err}
 	}()
 	select {
@@ -46,6 +46,9 @@ func revokeDescendants(t *testing.T, fr patkit.FamilyRevoker, id int64) []int64 
 		return nil
 	}
 }
+
+// familyAt is the time the family tests revoke at.
+var familyAt = base.Add(48*time.Hour + 5*time.Microsecond)
 
 // familyState is the revoked flag each token of a test should have.
 type familyState map[int64]bool
@@ -83,6 +86,9 @@ func (st familyState) revoke(t *testing.T, s patkit.Store, fr patkit.FamilyRevok
 	}
 	for _, r := range want {
 		st[r] = true
+		if got := get(t, s, r).RevokedAt; !got.Equal(familyAt) {
+			t.Errorf("token %d revoked by RevokeDescendants: RevokedAt = %v, want %v", r, got, familyAt)
+		}
 	}
 	st.check(t, s)
 }
@@ -192,7 +198,7 @@ func testRevokeDescendantsLifecycle(t *testing.T, s patkit.Store) {
 	expired, cancel2 := context.WithDeadline(ctx(t), time.Now().Add(-time.Second))
 	defer cancel2()
 	for _, c := range []context.Context{canceled, expired} {
-		ids, err := fr.RevokeDescendants(c, parent.ID)
+		ids, err := fr.RevokeDescendants(c, parent.ID, familyAt)
 		if !errors.Is(err, c.Err()) || errors.Is(err, patkit.ErrUnavailable) {
 			t.Errorf("RevokeDescendants with a done context (%v) = %v, %v; want an error wrapping %v and not %v",
 				c.Err(), ids, err, c.Err(), patkit.ErrUnavailable)
@@ -213,7 +219,7 @@ func testRevokeDescendantsLifecycle(t *testing.T, s patkit.Store) {
 				t.Errorf("RevokeDescendants after Close panicked: %v", r)
 			}
 		}()
-		if ids, err := fr.RevokeDescendants(ctx(t), parent.ID); err == nil {
+		if ids, err := fr.RevokeDescendants(ctx(t), parent.ID, familyAt); err == nil {
 			t.Errorf("RevokeDescendants after Close = %v, nil; want an error", ids)
 		}
 	}()

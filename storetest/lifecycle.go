@@ -37,7 +37,7 @@ func calls(s patkit.Store, tok *patkit.Token, fresh, freshNext []byte) []call {
 		{"Get", func(ctx context.Context) error { _, err := s.Get(ctx, tok.ID); return err }},
 		{"GetByDigest", func(ctx context.Context) error { _, err := s.GetByDigest(ctx, tok.Digest); return err }},
 		{"List", func(ctx context.Context) error { _, _, err := s.List(ctx, q); return err }},
-		{"Revoke", func(ctx context.Context) error { return s.Revoke(ctx, tok.ID) }},
+		{"Revoke", func(ctx context.Context) error { return s.Revoke(ctx, tok.ID, base) }},
 		{"Rotate", func(ctx context.Context) error { return s.Rotate(ctx, tok.ID, successor.Clone()) }},
 		{"SetLastUsed", func(ctx context.Context) error {
 			return s.SetLastUsed(ctx, tok.ID, base.Add(time.Hour), []string{"192.0.2.99"})

@@ -65,12 +65,25 @@
 //     on one handle: each notice of each token claimed exactly once by
 //     concurrent claimers); for others these subtests skip. Backends with
 //     several handles on one database should call RunNoticeRace with two.
+//   - Revocations keep their time (RevokedAt, given by the caller; a
+//     second revocation keeps the first time), Rotate marks the token it
+//     revokes Rotated, and any other revocation clears Rotated on the
+//     token and its rotated-out ancestors (RevokeEndsGrace), as
+//     RevokeDescendants does across the family
+//     (RevokeDescendantsEndsGrace).
+//   - SelfRotationRace runs a patkit.Service on the store: four clients
+//     sharing one token self-rotate it at once, then the losers retry
+//     with the old secret. With Options.RotationGrace every trial must
+//     leave exactly one working token; without it the test logs how many
+//     trials do (run with -v to see the counts;
+//     PATKIT_TEST_ROTATION_TRIALS sets the number of trials, default 50).
 package storetest
 
 import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"net/netip"
 	"reflect"
 	"testing"
 	"time"
@@ -121,6 +134,9 @@ func Run(t *testing.T, newStore func(t *testing.T) patkit.Store) {
 		{"ClaimNotices", testClaimNotices},
 		{"ClaimNoticesLifecycle", testClaimNoticesLifecycle},
 		{"ClaimNoticesRace", func(t *testing.T, s patkit.Store) { RunNoticeRace(t, s, s) }},
+		{"RevokeEndsGrace", testRevokeEndsGrace},
+		{"RevokeDescendantsEndsGrace", testRevokeDescendantsEndsGrace},
+		{"SelfRotationRace", testSelfRotationRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,6 +152,7 @@ func Run(t *testing.T, newStore func(t *testing.T) patkit.Store) {
 // cmpOpts compares times as instants and treats nil and empty slices alike.
 var cmpOpts = cmp.Options{
 	cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) }),
+	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
 	cmp.FilterValues(func(x, y any) bool {
 		vx, vy := reflect.ValueOf(x), reflect.ValueOf(y)
 		return x != nil && y != nil && vx.Type() == vy.Type() &&
@@ -259,7 +276,9 @@ func testCreateRoundTrip(t *testing.T, s patkit.Store) {
 		ExpiresAt:     patkit.Date(base.AddDate(1, 0, 0)),
 		LastUsedAt:    base.Add(90*time.Minute + 7*time.Microsecond),
 		LastUsedIPs:   []string{"192.0.2.1", "2001:db8::1", "198.51.100.7"},
-		Digest:        append([]byte{0x00, 0xff, 0x00, 0x7f}, digest("full")...),
+		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"),
+			netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("::1/128")},
+		Digest: append([]byte{0x00, 0xff, 0x00, 0x7f}, digest("full")...),
 	})
 	// A revoked project access token that replaced the first one.
 	project := create(t, s, &patkit.Token{
@@ -272,6 +291,8 @@ func testCreateRoundTrip(t *testing.T, s patkit.Store) {
 		CreatedAt:    base.Add(time.Hour),
 		ExpiresAt:    patkit.Date(base.AddDate(0, 2, 0)),
 		Revoked:      true,
+		RevokedAt:    base.Add(150*time.Minute + 3*time.Microsecond),
+		Rotated:      true,
 		LastUsedAt:   base.Add(2 * time.Hour),
 		LastUsedIPs:  []string{"203.0.113.9"},
 		PreviousID:   full.ID,
@@ -339,19 +360,21 @@ func testGetByDigestNotFound(t *testing.T, s patkit.Store) {
 func testRevoke(t *testing.T, s patkit.Store) {
 	tok := create(t, s, simple("to revoke"))
 	other := create(t, s, simple("bystander"))
-	if err := s.Revoke(ctx(t), tok.ID); err != nil {
+	at := base.Add(5*time.Hour + 7*time.Microsecond)
+	if err := s.Revoke(ctx(t), tok.ID, at); err != nil {
 		t.Fatalf("Revoke(%d): %v", tok.ID, err)
 	}
-	tok.Revoked = true
+	tok.Revoked, tok.RevokedAt = true, at
 	checkStored(t, s, tok)
 	checkStored(t, s, other)
 }
 
 func testRevokeIdempotent(t *testing.T, s patkit.Store) {
 	tok := create(t, s, simple("to revoke"))
-	tok.Revoked = true
+	tok.Revoked, tok.RevokedAt = true, base.Add(time.Hour)
 	for i := range 3 {
-		if err := s.Revoke(ctx(t), tok.ID); err != nil {
+		// The first revocation's time stays.
+		if err := s.Revoke(ctx(t), tok.ID, base.Add(time.Duration(i+1)*time.Hour)); err != nil {
 			t.Fatalf("Revoke(%d) #%d: %v; revoking a revoked token must return nil", tok.ID, i+1, err)
 		}
 		checkStored(t, s, tok)
@@ -360,7 +383,7 @@ func testRevokeIdempotent(t *testing.T, s patkit.Store) {
 
 func testRevokeNotFound(t *testing.T, s patkit.Store) {
 	tok := create(t, s, simple("exists"))
-	checkErr(t, "Revoke(missing)", s.Revoke(ctx(t), tok.ID+1000), patkit.ErrNotFound)
+	checkErr(t, "Revoke(missing)", s.Revoke(ctx(t), tok.ID+1000, base), patkit.ErrNotFound)
 	checkStored(t, s, tok)
 }
 
@@ -373,7 +396,7 @@ func next(old *patkit.Token, name string) *patkit.Token {
 	n.ExpiresAt = patkit.Date(n.CreatedAt.AddDate(0, 0, 7))
 	n.LastUsedAt = time.Time{}
 	n.LastUsedIPs = nil
-	n.Revoked = false
+	n.Revoked, n.RevokedAt, n.Rotated = false, time.Time{}, false
 	n.PreviousID = old.ID
 	n.Digest = digest(name)
 	return n
@@ -388,7 +411,7 @@ func testRotate(t *testing.T, s patkit.Store) {
 	if n.ID <= old.ID {
 		t.Errorf("Rotate assigned ID %d to the new token, want > %d (IDs increase)", n.ID, old.ID)
 	}
-	old.Revoked = true
+	old.Revoked, old.RevokedAt, old.Rotated = true, n.CreatedAt, true
 	checkStored(t, s, old)
 	checkStored(t, s, n)
 	q := &patkit.Query{Filter: patkit.Filter{Page: 1, PerPage: 100}, PreviousID: old.ID}
@@ -403,10 +426,10 @@ func testRotate(t *testing.T, s patkit.Store) {
 
 func testRotateRevoked(t *testing.T, s patkit.Store) {
 	old := create(t, s, simple("old"))
-	if err := s.Revoke(ctx(t), old.ID); err != nil {
+	if err := s.Revoke(ctx(t), old.ID, base.Add(time.Minute)); err != nil {
 		t.Fatalf("Revoke: %v", err)
 	}
-	old.Revoked = true
+	old.Revoked, old.RevokedAt = true, base.Add(time.Minute)
 	n := next(old, "new")
 	checkErr(t, "Rotate(revoked token)", s.Rotate(ctx(t), old.ID, n), patkit.ErrTokenRevoked)
 	checkNoDigest(t, s, n.Digest)

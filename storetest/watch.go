@@ -16,7 +16,8 @@ import (
 // b a second handle on the same database (a == b is fine for a store with
 // a single handle): a Watch running on a calls stale first, when its feed
 // starts; it then reports the ID of a token revoked through b by Revoke,
-// of the old token of a rotation through b, and, if b is a
+// of the old token of a rotation through b, of that old token again when
+// revoking its successor ends its grace (EndGrace), and, if b is a
 // patkit.FamilyRevoker, of each token RevokeDescendants revokes through b
 // (that subtest skips otherwise), each at least once; it returns once its
 // ctx is canceled, also when ctx is done before Watch is called; and its
@@ -52,7 +53,7 @@ func RunWatcher(t *testing.T, a, b patkit.Store) {
 		f.expectStale(t)
 		f.expectRevoked(t, "Revoke through b", func() int64 {
 			tok := createInB(t, "revoked")
-			if err := b.Revoke(t.Context(), tok.ID); err != nil {
+			if err := b.Revoke(t.Context(), tok.ID, time.Now()); err != nil {
 				t.Fatalf("Revoke through b: %v", err)
 			}
 			return tok.ID
@@ -68,6 +69,26 @@ func RunWatcher(t *testing.T, a, b patkit.Store) {
 			next.PreviousID = old.ID
 			if err := b.Rotate(t.Context(), old.ID, next); err != nil {
 				t.Fatalf("Rotate through b: %v", err)
+			}
+			return old.ID
+		})
+	})
+
+	t.Run("EndGrace", func(t *testing.T) {
+		f := startWatch(t, w)
+		f.expectStale(t)
+		f.expectRevoked(t, "Revoke of a successor through b", func() int64 {
+			old := createInB(t, "rotated out")
+			next := newToken("successor")
+			next.PreviousID = old.ID
+			if err := b.Rotate(t.Context(), old.ID, next); err != nil {
+				t.Fatalf("Rotate through b: %v", err)
+			}
+			// The rotation's report of old first; then ending old's
+			// grace window is reported for old again.
+			f.skipTo(old.ID)
+			if err := b.Revoke(t.Context(), next.ID, time.Now()); err != nil {
+				t.Fatalf("Revoke through b: %v", err)
 			}
 			return old.ID
 		})
@@ -219,6 +240,18 @@ func (f *feed) expectRevoked(t *testing.T, what string, revoke func() int64) {
 				t.Logf("%s of token %d: stale reported before it, revoking again", what, id)
 				break
 			}
+		}
+	}
+}
+
+// skipTo reads events until one reports id (or a stale, or none comes
+// within eventTimeout: expectRevoked then tells).
+func (f *feed) skipTo(id int64) {
+	deadline := time.Now().Add(eventTimeout)
+	for {
+		e, ok := f.next(deadline)
+		if !ok || e.stale || e.id == id {
+			return
 		}
 	}
 }

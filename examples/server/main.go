@@ -110,8 +110,15 @@
 // clients unaffected (httpapi's FailedAuthLimit, 16,384 addresses
 // tracked). Request headers must arrive within 10 s and stay under 64 KiB,
 // a whole request within 20 s (its body within 10 s); idle connections
-// close after 60 s. The server listens on 127.0.0.1: behind a reverse
-// proxy, set httpapi's ClientIP to the header that proxy sets.
+// close after 60 s. The server listens on 127.0.0.1: behind reverse
+// proxies that append the client's address to X-Forwarded-For, list their
+// networks with -trusted-proxies (httpapi.ForwardedFor); the address then
+// read is also what tokens created with allowed_cidrs are checked against.
+//
+// -rotation-grace DURATION (say 30s) lets a rotated token keep working
+// that long, so that clients sharing one token that rotate it at once do
+// not revoke each other's (patkit.Options.RotationGrace); the default, 0,
+// is GitLab's behaviour.
 //
 // Requests are logged with log/slog to stderr, anything that looks like a
 // secret redacted; SIGINT and SIGTERM shut the server down gracefully.
@@ -128,6 +135,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -165,6 +173,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	dbPath := fl.String("db", "patkit.db", "SQLite database file, or a postgres:// DSN")
 	keyFile := fl.String("key-file", "", "instance key file (default <db>.key for SQLite, patkit.key for PostgreSQL)")
 	rootFile := fl.String("root-token-file", "root.token", "file holding the administrator token")
+	grace := fl.Duration("rotation-grace", 0, "how long a rotated token keeps working, e.g. 30s (0: GitLab's behaviour, it fails at once)")
+	var proxies cidrList
+	fl.Var(&proxies, "trusted-proxies", "comma-separated networks of reverse proxies whose X-Forwarded-For is trusted, e.g. 10.0.0.0/8")
 	var level slog.Level
 	fl.TextVar(&level, "log-level", slog.LevelInfo, "least level logged: DEBUG, INFO (one line per request), WARN or ERROR")
 	eventsFile := fl.String("events", "", "append every token event to this file as a line of JSON (- for stdout)")
@@ -179,6 +190,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if *noticeEvery <= 0 {
 		return fmt.Errorf("-notice-interval must be positive")
+	}
+	if *grace < 0 {
+		return fmt.Errorf("-rotation-grace %v: must not be negative", *grace)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	sink, closeSink, err := openEvents(*eventsFile, *hookURL, *hookSecretFile, log)
@@ -201,7 +215,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts := &patkit.Options{PreviousKeys: previous}
+	opts := &patkit.Options{PreviousKeys: previous, RotationGrace: *grace}
 	if sink != nil {
 		opts.OnEvent = sink.handle
 	}
@@ -262,7 +276,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler: routes(svc, log),
+		Handler: routes(svc, log, proxies),
 		// What httpapi cannot bound itself (see its package doc): slow
 		// headers, whole requests (httpapi cuts bodies at 10 s within
 		// this), idle keep-alive connections, and request lines and
@@ -364,15 +378,20 @@ func openStore(ctx context.Context, db string, postgres bool) (interface {
 // routes returns the server's handler: GitLab's token API under /api/v4/,
 // and GET /whoami, a route of the host's own protected by the same tokens
 // (it needs read_user, or api, or read_api).
-func routes(svc *patkit.Service, log *slog.Logger) http.Handler {
+func routes(svc *patkit.Service, log *slog.Logger, trustedProxies []netip.Prefix) http.Handler {
+	var clientIP func(*http.Request) string // the connection's address
+	if len(trustedProxies) > 0 {
+		clientIP = httpapi.ForwardedFor(trustedProxies)
+	}
 	api := httpapi.New(svc, &httpapi.Options{
-		Logger: log,
+		Logger:   log,
+		ClientIP: clientIP,
 		// The defaults, GitLab's failed-authentication ban threshold: a
 		// client address that fails to authenticate 30 times in a
 		// 3-minute period gets 429 "Retry later" until the period ends;
 		// 16,384 addresses are remembered (about 1.2 MB). The address is
-		// the connection's: behind a reverse proxy, set ClientIP to read
-		// the header that proxy sets.
+		// the connection's, or with -trusted-proxies the one they
+		// forward in X-Forwarded-For.
 		FailedAuthLimit: &httpapi.FailedAuthLimit{},
 	})
 	mux := http.NewServeMux()
@@ -380,6 +399,32 @@ func routes(svc *patkit.Service, log *slog.Logger) http.Handler {
 	mux.Handle("GET /whoami", api.RequireScopes(patkit.ScopeReadUser)(http.HandlerFunc(whoami)))
 	mountWebUI(mux, svc, log)
 	return mux
+}
+
+// cidrList is the value of -trusted-proxies: networks, comma-separated,
+// each a CIDR prefix or a bare address.
+type cidrList []netip.Prefix
+
+func (l *cidrList) String() string {
+	s := make([]string, len(*l))
+	for i, p := range *l {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *cidrList) Set(v string) error {
+	for part := range strings.SplitSeq(v, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		p, err := patkit.ParseCIDR(part)
+		if err != nil {
+			return err
+		}
+		*l = append(*l, p.Masked())
+	}
+	return nil
 }
 
 // whoami answers {"username": ...} for the caller.

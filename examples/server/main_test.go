@@ -254,6 +254,54 @@ func TestFlags(t *testing.T) {
 	if err := run(t.Context(), []string{"-log-level", "LOUD"}, &stderr); err == nil {
 		t.Fatal("unknown log level accepted")
 	}
+	for _, args := range [][]string{{"-rotation-grace", "soon"}, {"-rotation-grace", "-1s"}, {"-trusted-proxies", "10.0.0.0/8,proxy.local"}} {
+		if err := run(t.Context(), args, &stderr); err == nil {
+			t.Errorf("%q accepted", args)
+		}
+	}
+}
+
+// TestRotationGraceAndProxies: -rotation-grace keeps a rotated token
+// working, and -trusted-proxies makes X-Forwarded-For of a trusted peer
+// (here the test, on 127.0.0.1) the address allowed_cidrs is checked
+// against.
+func TestRotationGraceAndProxies(t *testing.T) {
+	dir := t.TempDir()
+	s := startArgs(t, "-db", filepath.Join(dir, "patkit.db"), "-root-token-file", filepath.Join(dir, "root.token"),
+		"-rotation-grace", "1m", "-trusted-proxies", "127.0.0.1")
+	root, err := os.ReadFile(filepath.Join(dir, "root.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, tok, _ := s.call(t, "POST", "/api/v4/users/2/personal_access_tokens", strings.TrimSpace(string(root)),
+		map[string]any{"name": "shared", "scopes": []string{"api"}, "allowed_cidrs": []string{"192.0.2.0/24"}})
+	if code != 201 {
+		t.Fatalf("create: %d %v", code, tok)
+	}
+	old := tok["token"].(string)
+	from := func(method, path, token, ip string) int {
+		req, _ := http.NewRequest(method, s.url+path, nil)
+		req.Header.Set("PRIVATE-TOKEN", token)
+		req.Header.Set("X-Forwarded-For", ip)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if c := from("GET", "/api/v4/personal_access_tokens/self", old, "203.0.113.1"); c != 401 {
+		t.Errorf("from outside allowed_cidrs: %d, want 401", c)
+	}
+	if c := from("POST", "/api/v4/personal_access_tokens/self/rotate", old, "192.0.2.1"); c != 200 {
+		t.Fatalf("rotate: %d", c)
+	}
+	if c := from("GET", "/api/v4/personal_access_tokens/self", old, "192.0.2.1"); c != 200 {
+		t.Errorf("rotated token within the grace window: %d, want 200", c)
+	}
+	if c := from("POST", "/api/v4/personal_access_tokens/self/rotate", old, "192.0.2.1"); c != 400 {
+		t.Errorf("second rotation within the window: %d, want 400", c)
+	}
 }
 
 // TestLogLevel: requests are logged at INFO, the default, and not at WARN

@@ -6,6 +6,7 @@ package counttest
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/patkit/patkit"
 )
@@ -113,7 +114,7 @@ func CreateMix(t testing.TB, s patkit.Store, prefix string,
 			t.Fatal(err)
 		}
 		if i%5 == 0 {
-			if err := s.Revoke(t.Context(), tok.ID); err != nil {
+			if err := s.Revoke(t.Context(), tok.ID, time.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}
