@@ -95,6 +95,9 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 	case tok.Impersonation && s.opts.ImpersonationDisabled:
 		return nil, newError(ErrImpersonationDisabled, "")
 	case len(tok.AllowedCIDRs) > 0 && !addressAllowed(tok.AllowedCIDRs, req.RemoteIP):
+		if s.events != nil {
+			s.events.emit(EventAddressRefused, Actor{UserID: tok.UserID, TokenID: tok.ID, IP: req.RemoteIP}, tok, "")
+		}
 		return nil, errAddressNotAllowed
 	}
 	if req.Scopes != nil {

@@ -36,6 +36,11 @@ const (
 	// the five newest), and the Service recorded it. Event.Token is the
 	// token with the address recorded.
 	EventNewAddress EventType = "token_new_address"
+	// EventAddressRefused: a token bound to networks
+	// (Token.AllowedCIDRs) was presented from an address outside them,
+	// or from one the host could not tell, and refused. Event.Actor.IP
+	// is that address; Event.Token is the token. Every refusal is one.
+	EventAddressRefused EventType = "token_address_refused"
 	// EventExpiringSoon: a token expires within 60, 30 or 7 days
 	// (Event.Notice). See Service.SendExpiryNotices.
 	EventExpiringSoon EventType = "token_expiring_soon"
@@ -292,6 +297,7 @@ func eventToken(t *Token) *Token {
 	c := *t
 	c.Scopes = slices.Clone(t.Scopes)
 	c.LastUsedIPs = slices.Clone(t.LastUsedIPs)
+	c.AllowedCIDRs = slices.Clone(t.AllowedCIDRs)
 	c.Digest = nil
 	return &c
 }

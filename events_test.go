@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sync"
 	"testing"
@@ -601,4 +602,27 @@ func TestEventsInOrderUnderConcurrency(t *testing.T) {
 			t.Fatalf("event %d (%s at %v) after %s at %v", i, evs[i].ID, evs[i].Time, evs[i-1].ID, evs[i-1].Time)
 		}
 	}
+}
+
+// A token bound to networks, presented from an address outside them, is
+// refused and the refusal is an event, naming the address.
+func TestEventOfAddressRefused(t *testing.T) {
+	rec := new(recorder)
+	w := newWorld(t, &patkit.Options{OnEvent: rec.handle})
+	ctx := t.Context()
+	root, err := w.svc.Principal(ctx, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, secret, err := w.svc.CreateToken(ctx, root, 2, patkit.TokenOptions{Name: "ci", Scopes: []patkit.Scope{patkit.ScopeAPI},
+		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.take(t, w.svc) // the creation
+	if _, err := w.svc.Authenticate(ctx, secret, patkit.AuthRequest{RemoteIP: "192.0.2.9"}); !errors.Is(err, patkit.ErrAddressNotAllowed) {
+		t.Fatalf("Authenticate from outside its networks: %v, want ErrAddressNotAllowed", err)
+	}
+	wantEvents(t, rec, w.svc, summary{Type: patkit.EventAddressRefused,
+		Actor: patkit.Actor{UserID: 2, TokenID: tok.ID, IP: "192.0.2.9"}, TokenID: tok.ID})
 }
