@@ -20,6 +20,27 @@ const (
 	ResourceGroup   ResourceType = "group"
 )
 
+// Kind is the kind of a token: what it was created as and whom it acts
+// for.
+type Kind string
+
+// The kinds of tokens.
+const (
+	KindPersonal      Kind = "personal"      // a user's own token
+	KindImpersonation Kind = "impersonation" // created by an administrator for a user
+	KindProject       Kind = "project"       // a project access token, owned by its bot
+	KindGroup         Kind = "group"         // a group access token, owned by its bot
+)
+
+// Valid reports whether k is one of the kinds above.
+func (k Kind) Valid() bool {
+	switch k {
+	case KindPersonal, KindImpersonation, KindProject, KindGroup:
+		return true
+	}
+	return false
+}
+
 // AccessLevel is a GitLab membership level (Gitlab::Access).
 type AccessLevel int
 
@@ -103,6 +124,17 @@ type Token struct {
 
 	// Digest is the keyed digest of the secret; Stores index it uniquely.
 	Digest []byte
+}
+
+// Kind returns the kind of t.
+func (t *Token) Kind() Kind {
+	switch {
+	case t.ResourceType != "":
+		return Kind(t.ResourceType)
+	case t.Impersonation:
+		return KindImpersonation
+	}
+	return KindPersonal
 }
 
 // Expired reports whether t has expired at now: its expiry date is today or

@@ -15,6 +15,9 @@ func validateFilter(f *Filter) error {
 	default:
 		return invalid(FieldError{"state", "does not have a valid value"})
 	}
+	if f.Kind != "" && !f.Kind.Valid() {
+		return invalid(FieldError{"kind", "does not have a valid value"})
+	}
 	switch {
 	case !ValidText(f.Search):
 		return invalid(FieldError{"search", "is invalid"})

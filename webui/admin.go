@@ -15,8 +15,9 @@ import (
 type adminPage struct {
 	layout
 	Search, Username, State string
+	Kind                    string
 	Expiring                bool
-	States                  []choice
+	States, Kinds           []choice
 	Rows                    []row
 	Total                   string
 	Errors                  map[string]string
@@ -37,6 +38,7 @@ func (c *call) admin() {
 		Search:   q.Get("search"),
 		Username: strings.TrimSpace(q.Get("user")),
 		State:    q.Get("state"),
+		Kind:     q.Get("kind"),
 		Expiring: q.Get("expiring") == "1",
 		Errors:   map[string]string{},
 	}
@@ -52,6 +54,13 @@ func (c *call) admin() {
 	}
 	for _, s := range []string{"active", "inactive", "all"} {
 		pg.States = append(pg.States, choice{Value: s, Label: strings.ToUpper(s[:1]) + s[1:], Checked: s == pg.State})
+	}
+	if f.Kind = patkit.Kind(pg.Kind); pg.Kind != "" && !f.Kind.Valid() {
+		pg.Errors["kind"] = "Kind does not have a valid value"
+	}
+	pg.Kinds = append(pg.Kinds, choice{Value: "", Label: "Any", Checked: pg.Kind == ""})
+	for _, k := range []patkit.Kind{patkit.KindPersonal, patkit.KindImpersonation, patkit.KindProject, patkit.KindGroup} {
+		pg.Kinds = append(pg.Kinds, choice{Value: string(k), Label: kindLabel(k), Checked: string(k) == pg.Kind})
 	}
 	now := c.h.svc.Now()
 	if pg.Expiring {
@@ -114,7 +123,7 @@ func (c *call) admin() {
 	}
 	link := func(n int) string {
 		v := url.Values{}
-		for _, k := range []string{"search", "user", "state", "expiring"} {
+		for _, k := range []string{"search", "user", "state", "kind", "expiring"} {
 			if q.Get(k) != "" {
 				v.Set(k, q.Get(k))
 			}

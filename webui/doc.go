@@ -44,6 +44,6 @@
 //
 // Rotation and revocation are confirmed on a page of their own, so that
 // they work without JavaScript. The inventory filters by name, owner,
-// state and expiry within a week, not yet by kind of token (the kind is a
-// column). Lists show the 100 most recent inactive tokens.
+// state, kind of token and expiry within a week. Lists show the 100 most
+// recent inactive tokens.
 package webui

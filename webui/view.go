@@ -73,17 +73,10 @@ func (c *call) row(t *patkit.Token, now time.Time) row {
 }
 
 // kindName names the kind of a token.
-func kindName(t *patkit.Token) string {
-	switch {
-	case t.Impersonation:
-		return "Impersonation"
-	case t.ResourceType == patkit.ResourceProject:
-		return "Project"
-	case t.ResourceType == patkit.ResourceGroup:
-		return "Group"
-	}
-	return "Personal"
-}
+func kindName(t *patkit.Token) string { return kindLabel(t.Kind()) }
+
+// kindLabel names a kind of token on the pages.
+func kindLabel(k patkit.Kind) string { return strings.ToUpper(string(k[:1])) + string(k[1:]) }
 
 // days renders a positive duration in whole days, rounded up: "1 day",
 // "12 days".

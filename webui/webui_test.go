@@ -322,6 +322,14 @@ func TestAdminInventory(t *testing.T) {
 	wantIn(t, s.get(t, root, webui.AdminPath+"?search=alice", http.StatusOK), "1 token", "alice-ci")
 	wantIn(t, s.get(t, root, webui.AdminPath+"?user=nobody", http.StatusUnprocessableEntity), "User nobody does not exist", `value="nobody"`)
 	wantIn(t, s.get(t, root, webui.AdminPath+"?state=weird", http.StatusUnprocessableEntity), "State does not have a valid value")
+	proj := s.get(t, root, webui.AdminPath+"?kind=project", http.StatusOK)
+	wantIn(t, proj, "1 token", "deploy", `<option value="project" selected>Project</option>`)
+	wantNotIn(t, proj, "alice-ci", "bob-soon")
+	pers := s.get(t, root, webui.AdminPath+"?kind=personal", http.StatusOK)
+	wantIn(t, pers, "2 tokens", "alice-ci", "bob-soon")
+	wantNotIn(t, pers, ">deploy<")
+	wantIn(t, s.get(t, root, webui.AdminPath+"?kind=impersonation", http.StatusOK), "No tokens")
+	wantIn(t, s.get(t, root, webui.AdminPath+"?kind=weird", http.StatusUnprocessableEntity), "Kind does not have a valid value")
 
 	// Revoke from the inventory.
 	pg, _ := s.svc.ListUserTokens(t.Context(), mustPrincipal(t, s, root), bob, patkit.Filter{})

@@ -35,16 +35,6 @@ type tokenJSON struct {
 	Token        string     `json:"token,omitempty"`
 }
 
-func kind(t *patkit.Token) string {
-	switch {
-	case t.ResourceType != "":
-		return string(t.ResourceType)
-	case t.Impersonation:
-		return "impersonation"
-	}
-	return "personal"
-}
-
 func state(now time.Time, t *patkit.Token) string {
 	switch {
 	case t.Revoked:
@@ -57,7 +47,7 @@ func state(now time.Time, t *patkit.Token) string {
 
 func toJSON(now time.Time, t *patkit.Token, secret string) tokenJSON {
 	j := tokenJSON{
-		ID: t.ID, Kind: kind(t), UserID: t.UserID,
+		ID: t.ID, Kind: string(t.Kind()), UserID: t.UserID,
 		ResourceType: string(t.ResourceType), ResourceID: t.ResourceID,
 		Name: t.Name, Description: t.Description, Scopes: make([]string, len(t.Scopes)),
 		State: state(now, t), Revoked: t.Revoked, Active: t.Active(now),
@@ -172,7 +162,7 @@ func kindText(t *patkit.Token) string {
 	if t.ResourceType != "" {
 		return string(t.ResourceType) + " " + strconv.FormatInt(t.ResourceID, 10)
 	}
-	return kind(t)
+	return string(t.Kind())
 }
 
 func scopesText(s []patkit.Scope) string {

@@ -143,7 +143,7 @@ const (
 // revoked, only revoked, only impersonation tokens, and both.
 func (d *Dialect) Count(tokens, counts string, q *patkit.Query) (query string, args []any, counted bool) {
 	terms := q.Terms()
-	if q.State != patkit.StateAny || q.PreviousID != 0 || terms.Exact != "" || len(terms.Words) > 0 ||
+	if q.State != patkit.StateAny || q.PreviousID != 0 || q.Kind != "" || terms.Exact != "" || len(terms.Words) > 0 ||
 		!q.CreatedBefore.IsZero() || !q.CreatedAfter.IsZero() ||
 		!q.LastUsedBefore.IsZero() || !q.LastUsedAfter.IsZero() ||
 		!q.ExpiresBefore.IsZero() || !q.ExpiresAfter.IsZero() ||
@@ -222,6 +222,17 @@ func (d *Dialect) where(q *patkit.Query, page bool) (string, []any) {
 	}
 	if q.Revoked != nil {
 		conds = append(conds, col("revoked", false)+" = "+arg(*q.Revoked))
+	}
+	// Personal tokens have no resource type: NULL on SQLite, '' on
+	// PostgreSQL.
+	switch q.Kind {
+	case patkit.KindPersonal:
+		conds = append(conds, col("impersonation", false)+" = "+arg(false),
+			"coalesce("+col("resource_type", false)+", '') = ''")
+	case patkit.KindImpersonation:
+		conds = append(conds, col("impersonation", false)+" = "+arg(true))
+	case patkit.KindProject, patkit.KindGroup:
+		conds = append(conds, col("resource_type", false)+" = "+arg(string(q.Kind)))
 	}
 	// A token is active when it is not revoked and now is before its
 	// expiry: expires_at > now, and stored instants are whole
