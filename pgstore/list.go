@@ -41,7 +41,7 @@ var dialect = sqlq.Dialect{
 // q must be normalized.
 func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int, error) {
 	page, pageArgs, _, _ := s.listSQL(q)
-	count, countArgs, _ := dialect.Count(s.q.tokens, s.q.counts, q)
+	count, countArgs, _ := dialect.Count(s.q.tokens, s.q.counts, s.q.expiries, q)
 	var b pgx.Batch
 	b.Queue(customPlans)
 	b.Queue(page, pageArgs...)

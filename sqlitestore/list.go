@@ -43,7 +43,7 @@ var dialect = sqlq.Dialect{
 // the count read one snapshot of the database. q must be normalized.
 func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, total int, err error) {
 	page, pageArgs, _, _ := dialect.List(columns, s.q.table, q)
-	count, countArgs, _ := dialect.Count(s.q.table, s.q.counts, q)
+	count, countArgs, _ := dialect.Count(s.q.table, s.q.counts, s.q.expiries, q)
 
 	// Prepared before the transaction takes a connection of the pool.
 	pageStmt, release, err := s.listStmts.stmt(ctx, s.r.db, page)
