@@ -170,8 +170,8 @@ func NextBlock(t time.Time) time.Time {
 // of a block and the blocks up to the latest expiry, whatever the number
 // of tokens. The inactive tokens are the others.
 func (d *Dialect) Count(tokens, counts, expiries string, q *patkit.Query) (query string, args []any, counted bool) {
-	terms := q.Terms()
-	if q.PreviousID != 0 || terms.Exact != "" || len(terms.Words) > 0 ||
+	search := q.Terms()
+	if q.PreviousID != 0 || search.Exact != "" || len(search.Words) > 0 ||
 		!q.CreatedBefore.IsZero() || !q.CreatedAfter.IsZero() ||
 		!q.LastUsedBefore.IsZero() || !q.LastUsedAfter.IsZero() ||
 		!q.ExpiresBefore.IsZero() || !q.ExpiresAfter.IsZero() ||
@@ -206,39 +206,45 @@ func (d *Dialect) Count(tokens, counts, expiries string, q *patkit.Query) (query
 			cols = append(cols, c.name)
 		}
 	}
-	// all: the tokens the filters other than State keep.
-	all := func() string {
-		return "(SELECT coalesce(sum(" + strings.Join(cols, " + ") + "), 0) FROM " + counts + where() + ")"
+	// The count is the sum of v over terms, each the counters of a few
+	// rows, added or taken away: one aggregate, which the planner does not
+	// unfold into the CASE that caps it.
+	var terms []string
+	// all adds the tokens the filters other than State keep.
+	all := func() {
+		terms = append(terms, "SELECT "+strings.Join(cols, " + ")+" AS v FROM "+counts+where())
 	}
-	// active: those of them that are active at q.Now; none if they are
-	// revoked.
-	active := func() string {
+	// active adds, or takes away, those of them that are active at q.Now:
+	// none if they are revoked.
+	active := func(sign string) {
 		if q.Revoked != nil && *q.Revoked {
-			return "0"
+			return
 		}
 		ecols := "n + n_imp"
 		if q.Impersonation != nil {
 			ecols = map[bool]string{false: "n", true: "n_imp"}[*q.Impersonation]
 		}
-		sum := "(SELECT coalesce(sum(" + ecols + "), 0) FROM " + expiries
+		sel := "SELECT " + sign + "(" + ecols + ") AS v FROM " + expiries
 		now, next := d.Time(floor(q.Now)), d.Time(NextBlock(q.Now))
-		return sum + where() + " AND level = 0 AND expires_at > " + arg(now) + " AND expires_at < " + arg(next) + ") + " +
-			sum + where() + " AND level = 1 AND expires_at >= " + arg(next) + ")"
+		terms = append(terms,
+			sel+where()+" AND level = 0 AND expires_at > "+arg(now)+" AND expires_at < "+arg(next),
+			sel+where()+" AND level = 1 AND expires_at >= "+arg(next))
 	}
-	var total string
 	switch q.State {
 	case patkit.StateActive:
-		total = active()
+		active("")
 	case patkit.StateInactive:
-		total = all()
-		if q.Revoked == nil || !*q.Revoked {
-			total += " - (" + active() + ")"
-		}
+		all()
+		active("-")
 	default:
-		total = all()
+		all()
+	}
+	if len(terms) == 0 {
+		terms = append(terms, "SELECT 0 AS v")
 	}
 	query = "SELECT CASE WHEN total > " + strconv.Itoa(patkit.MaxCount) + " THEN " + strconv.Itoa(patkit.MaxCount+1) +
-		" ELSE total END FROM (SELECT CAST(" + total + " AS bigint) AS total) AS counted"
+		" ELSE total END FROM (SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total FROM (" + strings.Join(terms, " UNION ALL ") +
+		") AS terms) AS counted"
 	return query, args, true
 }
 
