@@ -183,10 +183,10 @@
 //	SEARCH tokens USING INDEX tokens_user_expiry (user_id=? AND <expr>>?)
 //	-- its count: the owner's tokens not revoked that expire after now,
 //	-- from the counters (see Counting)
-//	SELECT CASE WHEN total > 10000 THEN 10001 ELSE total END FROM (SELECT CAST(
-//	(SELECT coalesce(sum(n), 0) FROM token_expiry_counts WHERE scope = ? AND resource_type = ? AND id = ?
-//	AND level = 0 AND expires_at > ? AND expires_at < ?) + (SELECT coalesce(sum(n), 0) FROM token_expiry_counts
-//	WHERE scope = ? AND resource_type = ? AND id = ? AND level = 1 AND expires_at >= ?) AS bigint) AS total) AS counted
+//	SELECT CASE WHEN total > 10000 THEN 10001 ELSE total END FROM (SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total
+//	FROM (SELECT (n) AS v FROM token_expiry_counts WHERE scope = ? AND resource_type = ? AND id = ?
+//	AND level = 0 AND expires_at > ? AND expires_at < ? UNION ALL SELECT (n) AS v FROM token_expiry_counts
+//	WHERE scope = ? AND resource_type = ? AND id = ? AND level = 1 AND expires_at >= ?) AS terms) AS counted
 //	SEARCH token_expiry_counts USING PRIMARY KEY (scope=? AND resource_type=? AND id=? AND level=? AND expires_at>? AND expires_at<?)
 //	SEARCH token_expiry_counts USING PRIMARY KEY (scope=? AND resource_type=? AND id=? AND level=? AND expires_at>?)
 //
@@ -213,6 +213,7 @@
 //	AND (+coalesce(expires_at, 9223372036854775807) <= ? OR revoked) ORDER BY name ASC, id ASC ...
 //	SEARCH tokens USING INDEX tokens_resource_name (resource_type=? AND resource_id=?)
 //	-- its count: the project's tokens less its active ones
+//	... (SELECT n + n_revoked AS v FROM token_counts WHERE ... UNION ALL SELECT -(n) AS v FROM token_expiry_counts ...)
 //	SEARCH token_counts USING PRIMARY KEY (scope=? AND resource_type=? AND id=?)
 //	SEARCH token_expiry_counts USING PRIMARY KEY (scope=? AND resource_type=? AND id=? AND level=? AND expires_at>? AND expires_at<?)
 //	SEARCH token_expiry_counts USING PRIMARY KEY (scope=? AND resource_type=? AND id=? AND level=? AND expires_at>?)
