@@ -353,3 +353,73 @@ func TestCountsBackfill(t *testing.T) {
 	}
 	checkCounts(t, s, pool, "migrated again")
 }
+
+// TestCountsExpiryUpdateNoDeadlock runs two transactions that share a
+// stripe: one changes only an expiry (which token_counts does not count)
+// and then creates a token, the other creates a token expiring on the
+// same date meanwhile. Both lock the stripe's row of all tokens in
+// token_counts first, so the second waits for the first rather than hold
+// it while waiting for an expiry row the first holds, a deadlock the
+// server would end by failing one of them.
+func TestCountsExpiryUpdateNoDeadlock(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	s, pool := openStore(t, schema), schemaPool(t, schema)
+	ctx := t.Context()
+	tok := countToken("expiring", 2, "", 0, false)
+	if err := s.Create(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	later := tok.ExpiresAt.AddDate(0, 0, 1)
+	txid := func(tx pgx.Tx) int64 {
+		var x int64
+		if err := tx.QueryRow(ctx, "SELECT txid_current()").Scan(&x); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	a, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Rollback(ctx)
+	stripe := txid(a) % 16
+	var b pgx.Tx
+	for b == nil {
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if txid(tx)%16 == stripe {
+			b = tx
+		} else {
+			tx.Rollback(ctx)
+		}
+	}
+	defer b.Rollback(ctx)
+
+	if _, err := a.Exec(ctx, `UPDATE tokens SET expires_at = $1 WHERE id = $2`, later, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.Exec(ctx, `INSERT INTO tokens (user_id, name, created_at, expires_at, digest)
+			VALUES (3, 'b', now(), $1, '\xb0')`, later)
+		if err == nil {
+			err = b.Commit(ctx)
+		}
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // b waits for a, or holds what a needs next
+	if _, err := a.Exec(ctx, `INSERT INTO tokens (user_id, name, created_at, expires_at, digest)
+		VALUES (4, 'a', now(), $1, '\xa0')`, later); err != nil {
+		t.Fatalf("the first transaction: %v", err)
+	}
+	if err := a.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the second transaction: %v", err)
+	}
+	checkCounts(t, s, pool, "both committed")
+}
