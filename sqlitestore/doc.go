@@ -156,9 +156,9 @@
 // so a page walks its index past the tokens they reject (an expired
 // token, an impersonation token, one used too long ago) without reading
 // the table, and stops after the offset and the page. revoked is in the
-// expiry indexes only: the count of a state filter with a time bound or a
-// search, a range of the scope's expiry index, reads that index alone,
-// and a revocation rewrites three entries. tokens_previous_id serves the
+// expiry indexes only, so that a state is judged from their entries (the
+// page sorted by expiry, a count the counters do not answer), and a
+// revocation rewrites three entries. tokens_previous_id serves the
 // tokens that replaced one (rotation), and tokens_name_folded the exact
 // name search.
 //
