@@ -3,12 +3,14 @@ package pgstore_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/patkit/patkit"
@@ -34,6 +36,52 @@ const (
 		WHERE k.scope < 2 OR t.resource_type <> ''
 		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`
 )
+
+// expiryCounts returns token_expiry_counts summed over stripes, without
+// keys at zero, and what it should hold, counted from tokens.
+func expiryCounts(t *testing.T, pool *pgxpool.Pool) (got, want map[counttest.ExpiryKey][2]int64) {
+	t.Helper()
+	got = map[counttest.ExpiryKey][2]int64{}
+	rows, err := pool.Query(t.Context(), `SELECT scope, resource_type, id, level, expires_at, sum(n)::bigint, sum(n_imp)::bigint
+		FROM token_expiry_counts GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0 OR sum(n_imp) <> 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var k counttest.ExpiryKey
+		var at pgtype.Timestamptz
+		var n [2]int64
+		if err := rows.Scan(&k.Scope, &k.ResourceType, &k.ID, &k.Level, &at, &n[0], &n[1]); err != nil {
+			t.Fatal(err)
+		}
+		k.ExpiresAt = at.Time.UnixMicro()
+		if at.InfinityModifier == pgtype.Infinity {
+			k.ExpiresAt = math.MaxInt64
+		}
+		got[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows, err = pool.Query(t.Context(), `SELECT user_id, resource_type, resource_id, impersonation, revoked, expires_at FROM tokens`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (counttest.Row, error) {
+		var r counttest.Row
+		var at *time.Time
+		err := row.Scan(&r.UserID, &r.ResourceType, &r.ResourceID, &r.Impersonation, &r.Revoked, &at)
+		if at != nil {
+			us := at.UnixMicro()
+			r.ExpiresAt = &us
+		}
+		return r, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, counttest.WantExpiry(toks)
+}
 
 type countRow struct {
 	Scope        int16
@@ -83,6 +131,9 @@ func checkCounts(t *testing.T, s *pgstore.Store, pool *pgxpool.Pool, step string
 	t.Helper()
 	if diff := cmp.Diff(countRows(t, pool, wantCountsSQL), countRows(t, pool, countsSQL)); diff != "" {
 		t.Errorf("%s: token_counts (-want +got):\n%s", step, diff)
+	}
+	if got, want := expiryCounts(t, pool); !cmp.Equal(want, got) {
+		t.Errorf("%s: token_expiry_counts (-want +got):\n%s", step, cmp.Diff(want, got))
 	}
 	counttest.CheckListTotals(t, s, step)
 }
@@ -167,14 +218,16 @@ func TestCountsHostSQL(t *testing.T) {
 	exec("insert",
 		`INSERT INTO tokens (user_id, name, impersonation, created_at, revoked, digest)
 		VALUES (7, 'host', false, now(), false, '\x01'), (7, 'host imp', true, now(), true, '\x02')`,
+		`INSERT INTO tokens (user_id, name, impersonation, created_at, expires_at, digest)
+		VALUES (7, 'host exp', true, now(), '2026-12-03Z', '\x04'), (8, 'host exp', false, now(), '2026-12-03Z', '\x05')`,
 		`INSERT INTO tokens (user_id, name, resource_type, resource_id, created_at, digest)
 		VALUES (300, 'host bot', 'project', 9, now(), '\x03')`,
-		`INSERT INTO tokens (user_id, name, impersonation, resource_type, resource_id, created_at, revoked, digest)
-		SELECT user_id + 1000, name || ' copy', impersonation, resource_type, resource_id, created_at, revoked, digest || '\xff'::bytea
+		`INSERT INTO tokens (user_id, name, impersonation, resource_type, resource_id, created_at, expires_at, revoked, digest)
+		SELECT user_id + 1000, name || ' copy', impersonation, resource_type, resource_id, created_at, expires_at, revoked, digest || '\xff'::bytea
 		FROM tokens`)
 	exec("upsert", `INSERT INTO tokens (user_id, name, created_at, digest)
-		SELECT 5, 'upsert', now(), d FROM (VALUES ('\x01'::bytea), ('\x04')) AS v (d)
-		ON CONFLICT (digest) DO UPDATE SET revoked = NOT tokens.revoked, user_id = 6`)
+		SELECT 5, 'upsert', now(), d FROM (VALUES ('\x01'::bytea), ('\x04'), ('\x06')) AS v (d)
+		ON CONFLICT (digest) DO UPDATE SET revoked = NOT tokens.revoked, user_id = 6, expires_at = '2026-12-20Z'`)
 	exec("revoke", `UPDATE tokens SET revoked = true WHERE user_id IN (2, 7)`)
 	exec("unrevoke", `UPDATE tokens SET revoked = false WHERE id % 3 = 0`)
 	exec("impersonation", `UPDATE tokens SET impersonation = NOT impersonation WHERE id % 4 = 1`)
@@ -185,14 +238,24 @@ func TestCountsHostSQL(t *testing.T) {
 	exec("everything", `UPDATE tokens SET user_id = 8, resource_type = 'group', resource_id = 8, impersonation = false,
 		revoked = NOT revoked WHERE id % 5 = 2`)
 	exec("swap", `UPDATE tokens SET revoked = NOT revoked WHERE user_id = 8`) // some in, some out
-	exec("nothing counted", `UPDATE tokens SET revoked = revoked, user_id = user_id, last_used_at = now(), name = name || '.'`)
+	exec("later expiry", `UPDATE tokens SET expires_at = expires_at + interval '1 day' WHERE id % 3 = 0`)
+	exec("to never", `UPDATE tokens SET expires_at = NULL WHERE id % 4 = 3`)
+	exec("from never", `UPDATE tokens SET expires_at = '2027-01-01Z' WHERE expires_at IS NULL AND id % 3 = 1`)
+	exec("odd expiries", `UPDATE tokens SET expires_at = '1969-12-30 23:59:59.999999Z' WHERE id % 11 = 4`, // before 1970, not a midnight
+		`UPDATE tokens SET expires_at = '2026-11-11 00:00:00.000001Z' WHERE id % 11 = 5`) // 1 µs after a block starts
+	exec("expiry and revocation", `UPDATE tokens SET expires_at = coalesce(expires_at, 'epoch') + interval '32 days',
+		revoked = NOT revoked WHERE id % 5 = 1`)
+	exec("nothing counted", `UPDATE tokens SET revoked = revoked, user_id = user_id, expires_at = expires_at,
+		last_used_at = now(), name = name || '.'`)
+	exec("revoked expiry", `UPDATE tokens SET expires_at = 'epoch' WHERE revoked`)
 	exec("new ids", `UPDATE tokens SET id = id + 100000 WHERE id % 2 = 1`)
 	exec("delete", `DELETE FROM tokens WHERE id % 3 = 1`)
-	exec("copy", `COPY tokens (user_id, name, created_at, revoked, digest) FROM PROGRAM 'printf "40\tcopied\t2025-01-01\tt\t\\\\x0a\n41\tcopied\t2025-01-01\tf\t\\\\x0b\n"'`)
+	exec("copy", `COPY tokens (user_id, name, created_at, expires_at, revoked, digest) FROM PROGRAM 'printf "40\tcopied\t2025-01-01\t2026-12-20\tt\t\\\\x0a\n41\tcopied\t2025-01-01\t2026-12-20\tf\t\\\\x0b\n42\tcopied\t2025-01-01\t\\\\N\tf\t\\\\x0c\n"'`)
 	exec("rolled back",
 		`BEGIN`,
 		`INSERT INTO tokens (user_id, name, created_at, digest) VALUES (9, 'gone', now(), '\x09')`,
 		`UPDATE tokens SET revoked = NOT revoked, user_id = 9`,
+		`UPDATE tokens SET expires_at = NULL`,
 		`DELETE FROM tokens WHERE id % 2 = 0`,
 		`ROLLBACK`)
 	exec("truncate", `TRUNCATE tokens`)
@@ -256,6 +319,12 @@ func TestCountsBackfill(t *testing.T) {
 		`DROP TRIGGER token_counts_update ON tokens`, `DROP TRIGGER token_counts_truncate ON tokens`,
 		`DROP FUNCTION token_counts_insert, token_counts_delete, token_counts_update, token_counts_truncate`,
 		`DELETE FROM patkit_migrations WHERE version = 4`,
+		`DROP TABLE token_expiry_counts`,
+		`DROP TRIGGER token_expiry_counts_insert ON tokens`, `DROP TRIGGER token_expiry_counts_delete ON tokens`,
+		`DROP TRIGGER token_expiry_counts_update ON tokens`, `DROP TRIGGER token_expiry_counts_truncate ON tokens`,
+		`DROP FUNCTION token_expiry_counts_insert, token_expiry_counts_delete, token_expiry_counts_update,
+			token_expiry_counts_truncate, token_expiry_block`,
+		`DELETE FROM patkit_migrations WHERE version = 7`,
 		`INSERT INTO tokens (user_id, name, created_at, revoked, digest) VALUES (7, 'old', now(), true, '\x01')`,
 	} {
 		if _, err := pool.Exec(t.Context(), q); err != nil {
@@ -283,4 +352,74 @@ func TestCountsBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkCounts(t, s, pool, "migrated again")
+}
+
+// TestCountsExpiryUpdateNoDeadlock runs two transactions that share a
+// stripe: one changes only an expiry (which token_counts does not count)
+// and then creates a token, the other creates a token expiring on the
+// same date meanwhile. Both lock the stripe's row of all tokens in
+// token_counts first, so the second waits for the first rather than hold
+// it while waiting for an expiry row the first holds, a deadlock the
+// server would end by failing one of them.
+func TestCountsExpiryUpdateNoDeadlock(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	s, pool := openStore(t, schema), schemaPool(t, schema)
+	ctx := t.Context()
+	tok := countToken("expiring", 2, "", 0, false)
+	if err := s.Create(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	later := tok.ExpiresAt.AddDate(0, 0, 1)
+	txid := func(tx pgx.Tx) int64 {
+		var x int64
+		if err := tx.QueryRow(ctx, "SELECT txid_current()").Scan(&x); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	a, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Rollback(ctx)
+	stripe := txid(a) % 16
+	var b pgx.Tx
+	for b == nil {
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if txid(tx)%16 == stripe {
+			b = tx
+		} else {
+			tx.Rollback(ctx)
+		}
+	}
+	defer b.Rollback(ctx)
+
+	if _, err := a.Exec(ctx, `UPDATE tokens SET expires_at = $1 WHERE id = $2`, later, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.Exec(ctx, `INSERT INTO tokens (user_id, name, created_at, expires_at, digest)
+			VALUES (3, 'b', now(), $1, '\xb0')`, later)
+		if err == nil {
+			err = b.Commit(ctx)
+		}
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // b waits for a, or holds what a needs next
+	if _, err := a.Exec(ctx, `INSERT INTO tokens (user_id, name, created_at, expires_at, digest)
+		VALUES (4, 'a', now(), $1, '\xa0')`, later); err != nil {
+		t.Fatalf("the first transaction: %v", err)
+	}
+	if err := a.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the second transaction: %v", err)
+	}
+	checkCounts(t, s, pool, "both committed")
 }

@@ -10,7 +10,7 @@ import (
 // its arguments, the count query and its.
 func (s *Store) ListSQL(q *patkit.Query) (page string, args []any, count string, countArgs []any) {
 	page, args, _, _ = s.listSQL(q)
-	count, countArgs, _ = dialect.Count(s.q.tokens, s.q.counts, q)
+	count, countArgs, _ = dialect.Count(s.q.tokens, s.q.counts, s.q.expiries, q)
 	return page, args, count, countArgs
 }
 

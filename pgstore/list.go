@@ -35,13 +35,14 @@ var dialect = sqlq.Dialect{
 // List returns one page of the tokens q.Match keeps, in the order of
 // q.Sort.Compare, and their number, which stops at patkit.MaxCount+1.
 // Filtering, ordering and paging all happen in SQL, on the indexes created
-// by the migrations. The count sums the counters of token_counts when q's
-// filters do not depend on time (see the package documentation). The page
+// by the migrations. The count sums the counters of token_counts and
+// token_expiry_counts when q filters on nothing but its scope,
+// impersonation, revocation and state (see the package documentation). The page
 // and the count are sent in one round trip.
 // q must be normalized.
 func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int, error) {
 	page, pageArgs, _, _ := s.listSQL(q)
-	count, countArgs, _ := dialect.Count(s.q.tokens, s.q.counts, q)
+	count, countArgs, _ := dialect.Count(s.q.tokens, s.q.counts, s.q.expiries, q)
 	var b pgx.Batch
 	b.Queue(customPlans)
 	b.Queue(page, pageArgs...)

@@ -218,6 +218,7 @@ type queries struct {
 	tokens      string // the qualified table names
 	settings    string
 	counts      string
+	expiries    string
 	insert      string
 	get         string
 	getByDigest string
@@ -233,6 +234,7 @@ func newQueries(schema string) queries {
 		tokens:   t,
 		settings: pgx.Identifier{schema, "settings"}.Sanitize(),
 		counts:   pgx.Identifier{schema, "token_counts"}.Sanitize(),
+		expiries: pgx.Identifier{schema, "token_expiry_counts"}.Sanitize(),
 		insert: `INSERT INTO ` + t + ` (user_id, name, description, scopes, impersonation,
 			resource_type, resource_id, access_level, created_at, expires_at, revoked,
 			last_used_at, last_used_ips, previous_id, revoked_at, rotated, allowed_cidrs, digest, notice, ` + noticeColumns + `)

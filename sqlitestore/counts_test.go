@@ -35,6 +35,46 @@ const (
 		sum(impersonation <> 0 AND revoked = 0), sum(impersonation <> 0 AND revoked <> 0)`
 )
 
+// expiryCounts returns token_expiry_counts, which holds no row at zero,
+// and what it should hold, counted from tokens.
+func expiryCounts(t *testing.T, db *sql.DB) (got, want map[counttest.ExpiryKey][2]int64) {
+	t.Helper()
+	got = map[counttest.ExpiryKey][2]int64{}
+	rows, err := db.QueryContext(t.Context(), `SELECT scope, resource_type, id, level, expires_at, n, n_imp FROM token_expiry_counts`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k counttest.ExpiryKey
+		var n [2]int64
+		if err := rows.Scan(&k.Scope, &k.ResourceType, &k.ID, &k.Level, &k.ExpiresAt, &n[0], &n[1]); err != nil {
+			t.Fatal(err)
+		}
+		got[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows, err = db.QueryContext(t.Context(), `SELECT user_id, coalesce(resource_type, ''), resource_id, impersonation <> 0, revoked <> 0, expires_at FROM tokens`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var toks []counttest.Row
+	for rows.Next() {
+		var r counttest.Row
+		if err := rows.Scan(&r.UserID, &r.ResourceType, &r.ResourceID, &r.Impersonation, &r.Revoked, &r.ExpiresAt); err != nil {
+			t.Fatal(err)
+		}
+		toks = append(toks, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return got, counttest.WantExpiry(toks)
+}
+
 type countRow struct {
 	Scope        int
 	ResourceType string
@@ -70,6 +110,9 @@ func checkCounts(t *testing.T, s *sqlitestore.Store, db *sql.DB, step string) {
 	t.Helper()
 	if diff := cmp.Diff(countRows(t, db, wantCountsSQL), countRows(t, db, countsSQL)); diff != "" {
 		t.Errorf("%s: token_counts (-want +got):\n%s", step, diff)
+	}
+	if got, want := expiryCounts(t, db); !cmp.Equal(want, got) {
+		t.Errorf("%s: token_expiry_counts (-want +got):\n%s", step, cmp.Diff(want, got))
 	}
 	counttest.CheckListTotals(t, s, step)
 }
@@ -154,10 +197,12 @@ func TestCountsHostSQL(t *testing.T) {
 	exec("insert",
 		`INSERT INTO tokens (user_id, name, name_folded, impersonation, created_at, revoked, digest)
 		VALUES (7, 'host', 'host', 0, 0, 0, x'01'), (7, 'host imp', 'host imp', 1, 0, 1, x'02')`,
+		`INSERT INTO tokens (user_id, name, name_folded, impersonation, created_at, expires_at, digest)
+		VALUES (7, 'host exp', 'host exp', 1, 0, 1796256000000000, x'04'), (8, 'host exp', 'host exp', 0, 0, 1796256000000000, x'05')`,
 		`INSERT INTO tokens (user_id, name, name_folded, resource_type, resource_id, created_at, digest)
 		VALUES (300, 'host bot', 'host bot', 'project', 9, 0, x'03')`,
-		`INSERT INTO tokens (user_id, name, name_folded, resource_type, resource_id, created_at, digest)
-		SELECT user_id + 1000, name || ' copy', name_folded || ' copy', resource_type, resource_id, created_at, digest || x'ff'
+		`INSERT INTO tokens (user_id, name, name_folded, resource_type, resource_id, created_at, expires_at, digest)
+		SELECT user_id + 1000, name || ' copy', name_folded || ' copy', resource_type, resource_id, created_at, expires_at, digest || x'ff'
 		FROM tokens`)
 	exec("revoke", `UPDATE tokens SET revoked = 1 WHERE user_id IN (2, 7)`)
 	exec("unrevoke", `UPDATE tokens SET revoked = 0 WHERE id % 3 = 0`)
@@ -167,12 +212,20 @@ func TestCountsHostSQL(t *testing.T) {
 	exec("to personal", `UPDATE tokens SET resource_type = NULL, resource_id = 0 WHERE resource_type = 'project' AND id % 2 = 1`)
 	exec("to project", `UPDATE tokens SET resource_type = 'project', resource_id = 5, revoked = 1 WHERE id % 7 = 0`)
 	exec("everything", `UPDATE tokens SET user_id = 8, resource_type = 'group', resource_id = 8, impersonation = 0, revoked = 1 - revoked WHERE id % 5 = 2`)
-	exec("nothing counted", `UPDATE tokens SET revoked = revoked, user_id = user_id, last_used_at = 5, name = name || '.'`)
+	exec("later expiry", `UPDATE tokens SET expires_at = expires_at + 86400000000 WHERE id % 3 = 0`)
+	exec("to never", `UPDATE tokens SET expires_at = NULL WHERE id % 4 = 3`)
+	exec("from never", `UPDATE tokens SET expires_at = 1798761600000000 WHERE expires_at IS NULL AND id % 3 = 1`)
+	exec("odd expiries", `UPDATE tokens SET expires_at = -86400000001 WHERE id % 11 = 4`, // before 1970, not a midnight
+		`UPDATE tokens SET expires_at = 1794355200000001 WHERE id % 11 = 5`) // 1 µs after a block starts
+	exec("expiry and revocation", `UPDATE tokens SET expires_at = coalesce(expires_at, 0) + 2764800000000, revoked = 1 - revoked WHERE id % 5 = 1`)
+	exec("nothing counted", `UPDATE tokens SET revoked = revoked, user_id = user_id, expires_at = expires_at, last_used_at = 5, name = name || '.'`)
+	exec("revoked expiry", `UPDATE tokens SET expires_at = 1 WHERE revoked <> 0`)
 	exec("delete", `DELETE FROM tokens WHERE id % 3 = 1`)
 	exec("rolled back",
 		`BEGIN`,
 		`INSERT INTO tokens (user_id, name, name_folded, created_at, digest) VALUES (9, 'gone', 'gone', 0, x'09')`,
 		`UPDATE tokens SET revoked = 1 - revoked, user_id = 9`,
+		`UPDATE tokens SET expires_at = NULL`,
 		`DELETE FROM tokens WHERE id % 2 = 0`,
 		`ROLLBACK`)
 	exec("delete all", `DELETE FROM tokens`)
@@ -228,6 +281,10 @@ func TestCountsBackfill(t *testing.T) {
 		`DROP TRIGGER token_counts_insert`, `DROP TRIGGER token_counts_delete`,
 		`DROP TRIGGER token_counts_update`, `DROP TRIGGER token_counts_move`,
 		`DELETE FROM patkit_migrations WHERE version = 5`,
+		`DROP TABLE token_expiry_counts`,
+		`DROP TRIGGER token_expiry_counts_insert`, `DROP TRIGGER token_expiry_counts_delete`,
+		`DROP TRIGGER token_expiry_counts_update`,
+		`DELETE FROM patkit_migrations WHERE version = 8`,
 	} {
 		if _, err := db.ExecContext(t.Context(), q); err != nil {
 			t.Fatalf("%s: %v", q, err)

@@ -62,9 +62,12 @@ func (s *Store) SetRevocationLog(keep, every int64) {
 	s.keep, s.pruneEvery = keep, every
 }
 
-// ListSQL exposes the SQL of List to the plan tests.
+// ListSQL exposes the SQL of List to the plan tests: the page query and
+// its arguments, the count query and its.
 func (s *Store) ListSQL(q *patkit.Query) (page string, pageArgs []any, count string, countArgs []any) {
-	return dialect.List(columns, s.q.table, q)
+	page, pageArgs, _, _ = dialect.List(columns, s.q.table, q)
+	count, countArgs, _ = dialect.Count(s.q.table, s.q.counts, s.q.expiries, q)
+	return page, pageArgs, count, countArgs
 }
 
 // ClaimSQL exposes the statement of ClaimNotices to the plan tests.

@@ -38,12 +38,13 @@ var dialect = sqlq.Dialect{
 // q.Sort.Compare, and their number, which stops at patkit.MaxCount+1.
 // Filtering, ordering, paging and counting happen in SQL; the count is
 // skipped when the page itself shows where the matches end, and read from
-// the counters of token_counts when q's filters do not depend on time (see
-// the package documentation). The page and
+// the counters of token_counts and token_expiry_counts when q filters on
+// nothing but its scope, impersonation, revocation and state (see the
+// package documentation). The page and
 // the count read one snapshot of the database. q must be normalized.
 func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, total int, err error) {
 	page, pageArgs, _, _ := dialect.List(columns, s.q.table, q)
-	count, countArgs, _ := dialect.Count(s.q.table, s.q.counts, q)
+	count, countArgs, _ := dialect.Count(s.q.table, s.q.counts, s.q.expiries, q)
 
 	// Prepared before the transaction takes a connection of the pool.
 	pageStmt, release, err := s.listStmts.stmt(ctx, s.r.db, page)

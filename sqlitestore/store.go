@@ -25,8 +25,9 @@ import (
 // defaults.
 type Options struct {
 	// TablePrefix is prepended to the names of the tables, indexes and
-	// triggers the Store creates ("tokens", "token_counts", "patkit_meta",
-	// "patkit_revocations" and "patkit_migrations", and theirs), so that
+	// triggers the Store creates ("tokens", "token_counts",
+	// "token_expiry_counts", "patkit_meta", "patkit_revocations" and
+	// "patkit_migrations", and theirs), so that
 	// they can share a database with the host's own tables, for example
 	// "patkit_". It may hold ASCII letters, digits and '_', and must not
 	// start with a digit. The same prefix must be used every time a
@@ -375,7 +376,7 @@ func (l *lazyStmt) close() error {
 type queries struct {
 	table                 string
 	meta, revocations     string
-	counts                string
+	counts, expiries      string
 	insert                string
 	getByID, getByDigest  string
 	revoke, revokeIfValid string
@@ -405,6 +406,7 @@ func newQueries(prefix string) queries {
 		meta:        prefix + "patkit_meta",
 		revocations: prefix + "patkit_revocations",
 		counts:      prefix + "token_counts",
+		expiries:    prefix + "token_expiry_counts",
 		insert: `INSERT INTO ` + t + ` (user_id, name, name_folded, description, scopes, impersonation,
 			resource_type, resource_id, access_level, created_at, expires_at, revoked, last_used_at,
 			last_used_ips, previous_id, revoked_at, rotated, allowed_cidrs, digest, notice, ` + noticeColumns + `)

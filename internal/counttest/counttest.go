@@ -5,11 +5,41 @@ package counttest
 
 import (
 	"fmt"
+	"math"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/sqlq"
 )
+
+// The starts of two consecutive blocks of the stores' expiry counters
+// (see sqlq.ExpiryBlock): 2026-11-11 and 2026-12-13.
+var (
+	block0 = sqlq.NextBlock(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	block1 = block0.Add(sqlq.ExpiryBlock)
+)
+
+const day = 24 * time.Hour
+
+// Expiries are the ExpiresAt that CreateMix gives its tokens in turn:
+// never, and dates before, at and after the starts of two blocks of the
+// expiry counters, and in later blocks.
+var Expiries = []time.Time{
+	{}, block0.Add(-day), block0, block0.Add(day), block1.Add(-day), block1, block1.Add(40 * day), block0.Add(400 * day),
+}
+
+// Nows are the times at which CheckListTotals counts the active and the
+// inactive tokens: before every expiry, just before, at and between
+// expiry dates that start a block and others, and after every expiry. The
+// time moves, and nothing is written.
+var Nows = []time.Time{
+	time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
+	block0.Add(-time.Microsecond), block0, block0.Add(36 * time.Hour),
+	block1, block1.Add(40*day - time.Nanosecond), block1.Add(40 * day),
+	time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
+}
 
 // CheckListTotals reads every token of s and compares the total List
 // gives for each query of Queries with the number of tokens it matches.
@@ -28,55 +58,95 @@ func CheckListTotals(t testing.TB, s patkit.Store, step string) {
 			break
 		}
 	}
-	for _, q := range Queries(all) {
-		q.Normalize()
-		want := 0
-		for _, tok := range all {
-			if q.Match(tok) {
-				want++
+	// A few at a time: the queries are many, and each List of a server
+	// mostly waits for it.
+	qs := make(chan patkit.Query)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for q := range qs {
+				q.Normalize()
+				want := 0
+				for _, tok := range all {
+					if q.Match(tok) {
+						want++
+					}
+				}
+				// A page past the end, so that List counts rather than
+				// infer the total from a short page.
+				q.Page = patkit.MaxPage
+				if _, got, err := s.List(t.Context(), &q); err != nil || got != want {
+					t.Errorf("%s: List(%s) total = %d, %v; want %d", step, describe(&q), got, err, want)
+				}
 			}
-		}
-		// A page past the end, so that List counts rather than infer the
-		// total from a short page.
-		q.Page = patkit.MaxPage
-		if _, got, err := s.List(t.Context(), &q); err != nil || got != want {
-			t.Errorf("%s: List(%s) total = %d, %v; want %d", step, describe(&q), got, err, want)
-		}
+		})
 	}
+	for _, q := range Queries(all) {
+		qs <- q
+	}
+	close(qs)
+	wg.Wait()
 }
 
 // describe returns the filters of a query of Queries.
 func describe(q *patkit.Query) string {
+	state := ""
+	if q.State != patkit.StateAny {
+		state = fmt.Sprintf(", %s at %s", q.State, q.Now.Format(time.RFC3339Nano))
+	}
 	b := func(p *bool) string {
 		if p == nil {
 			return "any"
 		}
 		return fmt.Sprint(*p)
 	}
-	return fmt.Sprintf("user %d, resource %q %d, impersonation %s, revoked %s",
-		q.UserID, q.ResourceType, q.ResourceID, b(q.Impersonation), b(q.Revoked))
+	return fmt.Sprintf("user %d, resource %q %d, impersonation %s, revoked %s%s",
+		q.UserID, q.ResourceType, q.ResourceID, b(q.Impersonation), b(q.Revoked), state)
 }
 
 // Queries returns the queries the counters answer: every combination of
 // scope (all, each owner, each resource, and an owner and a resource of no
-// token), impersonation and revocation among tokens.
+// token), impersonation and revocation among tokens; and, for the scopes
+// of all tokens, of the owner and of the resource that have the most, and
+// of no token, the same active and inactive at each of Nows. (The
+// counters of every scope are the same rows, which the stores' tests
+// compare with the tokens.)
 func Queries(tokens []*patkit.Token) []patkit.Query {
+	type resource struct {
+		rt patkit.ResourceType
+		id int64
+	}
 	scopes := []patkit.Query{{}}
-	users, resources := map[int64]bool{}, map[patkit.ResourceType]map[int64]bool{}
+	users, resources := map[int64]int{}, map[resource]int{}
+	var user int64    // the owner of the most tokens
+	var most resource // the resource of the most tokens
 	for _, tok := range tokens {
-		if !users[tok.UserID] {
-			users[tok.UserID] = true
+		if users[tok.UserID]++; users[tok.UserID] == 1 {
 			scopes = append(scopes, patkit.Query{UserID: tok.UserID})
 		}
-		if tok.ResourceType != "" && !resources[tok.ResourceType][tok.ResourceID] {
-			if resources[tok.ResourceType] == nil {
-				resources[tok.ResourceType] = map[int64]bool{}
-			}
-			resources[tok.ResourceType][tok.ResourceID] = true
-			scopes = append(scopes, patkit.Query{ResourceType: tok.ResourceType, ResourceID: tok.ResourceID})
+		if users[tok.UserID] > users[user] || users[tok.UserID] == users[user] && tok.UserID < user {
+			user = tok.UserID
+		}
+		if tok.ResourceType == "" {
+			continue
+		}
+		r := resource{tok.ResourceType, tok.ResourceID}
+		if resources[r]++; resources[r] == 1 {
+			scopes = append(scopes, patkit.Query{ResourceType: r.rt, ResourceID: r.id})
+		}
+		if resources[r] > resources[most] {
+			most = r
 		}
 	}
-	scopes = append(scopes, patkit.Query{UserID: 999}, patkit.Query{ResourceType: patkit.ResourceGroup, ResourceID: 999})
+	none := []patkit.Query{{UserID: 999}, {ResourceType: patkit.ResourceGroup, ResourceID: 999}}
+	scopes = append(scopes, none...)
+	timed := append([]patkit.Query{{}}, none...)
+	if user != 0 {
+		timed = append(timed, patkit.Query{UserID: user})
+	}
+	if most.rt != "" {
+		timed = append(timed, patkit.Query{ResourceType: most.rt, ResourceID: most.id})
+	}
 	bools := []*bool{nil, new(false), new(true)}
 	var qs []patkit.Query
 	for _, sc := range scopes {
@@ -88,12 +158,26 @@ func Queries(tokens []*patkit.Token) []patkit.Query {
 			}
 		}
 	}
+	for _, sc := range timed {
+		for _, imp := range bools {
+			for _, rev := range bools {
+				for _, now := range Nows {
+					for _, state := range []patkit.State{patkit.StateActive, patkit.StateInactive} {
+						q := sc
+						q.Impersonation, q.Revoked, q.State, q.Now = imp, rev, state, now
+						qs = append(qs, q)
+					}
+				}
+			}
+		}
+	}
 	return qs
 }
 
 // CreateMix creates, through s, personal, impersonation, project and group
 // tokens of a few owners, made by token (name, owner, resource type and ID,
-// impersonation), and revokes some. It returns them.
+// impersonation) with each of Expiries in turn, and revokes some. It
+// returns them.
 func CreateMix(t testing.TB, s patkit.Store, prefix string,
 	token func(name string, user int64, rt patkit.ResourceType, id int64, imp bool) *patkit.Token) []*patkit.Token {
 	t.Helper()
@@ -110,6 +194,7 @@ func CreateMix(t testing.TB, s patkit.Store, prefix string,
 		case 3:
 			tok = token(fmt.Sprint(prefix, i), int64(100+i), patkit.ResourceGroup, 1, false)
 		}
+		tok.ExpiresAt = Expiries[i/3%len(Expiries)]
 		if err := s.Create(t.Context(), tok); err != nil {
 			t.Fatal(err)
 		}
@@ -121,4 +206,65 @@ func CreateMix(t testing.TB, s patkit.Store, prefix string,
 		toks = append(toks, tok)
 	}
 	return toks
+}
+
+// ExpiryKey is a row of a store's expiry counters (see sqlq.Dialect.Count):
+// a scope (0 all tokens, 1 a user's, 2 a project's or group's), a level
+// (0 an expiry, 1 a block of sqlq.ExpiryBlock) and its key, in Unix
+// microseconds, math.MaxInt64 for never.
+type ExpiryKey struct {
+	Scope        int
+	ResourceType string
+	ID           int64
+	Level        int
+	ExpiresAt    int64
+}
+
+// Row is what the counters count of a token, as a store holds it.
+type Row struct {
+	UserID        int64
+	ResourceType  string // "" for none
+	ResourceID    int64
+	Impersonation bool
+	Revoked       bool
+	ExpiresAt     *int64 // Unix microseconds, nil for never
+}
+
+// WantExpiry returns what a store's expiry counters should hold for its
+// tokens: for each key with tokens not revoked, the number of those that
+// are not impersonation tokens and of those that are.
+func WantExpiry(rows []Row) map[ExpiryKey][2]int64 {
+	want := map[ExpiryKey][2]int64{}
+	for _, r := range rows {
+		if r.Revoked {
+			continue
+		}
+		scopes := []ExpiryKey{{Scope: 0}, {Scope: 1, ID: r.UserID}}
+		if r.ResourceType != "" {
+			scopes = append(scopes, ExpiryKey{Scope: 2, ResourceType: r.ResourceType, ID: r.ResourceID})
+		}
+		for _, k := range scopes {
+			var keys []ExpiryKey
+			if r.ExpiresAt == nil {
+				k.Level, k.ExpiresAt = 1, math.MaxInt64
+				keys = append(keys, k)
+			} else {
+				at := time.UnixMicro(*r.ExpiresAt)
+				k.ExpiresAt = *r.ExpiresAt
+				keys = append(keys, k)
+				k.Level, k.ExpiresAt = 1, sqlq.NextBlock(at).Add(-sqlq.ExpiryBlock).UnixMicro()
+				keys = append(keys, k)
+			}
+			for _, k := range keys {
+				n := want[k]
+				if r.Impersonation {
+					n[1]++
+				} else {
+					n[0]++
+				}
+				want[k] = n
+			}
+		}
+	}
+	return want
 }

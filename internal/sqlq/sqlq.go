@@ -123,17 +123,35 @@ const (
 	scopeResource = 2
 )
 
+// ExpiryBlock is the length of the blocks of expiry times that the
+// stores' expiry counters add up, from the Unix epoch: every block starts
+// at a multiple of 32 days of UTC midnights after 1970-01-01. The
+// migrations write the same length (2764800 seconds).
+const ExpiryBlock = 32 * 24 * time.Hour
+
+// NextBlock returns the start of the expiry block after the one t falls
+// in, t rounded down to a whole microsecond as the state filters round
+// it.
+func NextBlock(t time.Time) time.Time {
+	us, b := floor(t).UnixMicro(), ExpiryBlock.Microseconds()
+	r := us % b
+	if r < 0 {
+		r += b
+	}
+	return time.UnixMicro(us - r + b).UTC()
+}
+
 // Count returns the query that counts the matches of q, and its
 // arguments. Its result is the number of matches, or patkit.MaxCount+1
 // when more than patkit.MaxCount match.
 //
-// When q's filters do not depend on time (UserID or ResourceType and
-// ResourceID, Impersonation and Revoked, in any combination but UserID
-// with a resource), the query reads counts, the table of counters the
-// migrations keep up to date with triggers: it sums at most a few rows of
-// one scope, so it costs the same whatever the number of matches, and
-// counted is true. Otherwise it counts the matching rows of tokens, as
-// List's count does, stopping after patkit.MaxCount+1.
+// When q filters on nothing but UserID or ResourceType and ResourceID,
+// Impersonation, Revoked and State, in any combination but UserID with a
+// resource, the query reads counters the migrations keep up to date with
+// triggers, and counted is true: it reads a few rows of one scope, so it
+// costs the same whatever the number of matches. Otherwise it counts the
+// matching rows of tokens, as List's count does, stopping after
+// patkit.MaxCount+1.
 //
 // counts has one row per scope and, where writers are spread over several
 // rows of a scope, per stripe: columns scope (0 every token, 1 a user's, 2
@@ -141,9 +159,19 @@ const (
 // or resource's, else 0), and the counters n, n_revoked, n_imp and
 // n_imp_revoked of the tokens that are neither impersonation tokens nor
 // revoked, only revoked, only impersonation tokens, and both.
-func (d *Dialect) Count(tokens, counts string, q *patkit.Query) (query string, args []any, counted bool) {
-	terms := q.Terms()
-	if q.State != patkit.StateAny || q.PreviousID != 0 || q.Kind != "" || terms.Exact != "" || len(terms.Words) > 0 ||
+//
+// expiries counts the tokens that are not revoked by scope (the same
+// three columns) and expiry, in two levels: level 0 has a row per
+// expires_at, level 1 a row per ExpiryBlock, keyed by its start, and the
+// tokens that never expire at the key Never; n counts the tokens that
+// are not impersonation tokens, n_imp those that are. The active tokens of
+// a scope are those of the level-0 rows after now in the block of now,
+// and those of the level-1 rows of every later block: at most the days
+// of a block and the blocks up to the latest expiry, whatever the number
+// of tokens. The inactive tokens are the others.
+func (d *Dialect) Count(tokens, counts, expiries string, q *patkit.Query) (query string, args []any, counted bool) {
+	search := q.Terms()
+	if q.PreviousID != 0 || q.Kind != "" || search.Exact != "" || len(search.Words) > 0 ||
 		!q.CreatedBefore.IsZero() || !q.CreatedAfter.IsZero() ||
 		!q.LastUsedBefore.IsZero() || !q.LastUsedAfter.IsZero() ||
 		!q.ExpiresBefore.IsZero() || !q.ExpiresAfter.IsZero() ||
@@ -151,8 +179,24 @@ func (d *Dialect) Count(tokens, counts string, q *patkit.Query) (query string, a
 		where, args := d.Where(q)
 		return walk(tokens, where), args, false
 	}
-	// The counters of the tokens q keeps: impersonation or not, revoked or
-	// not.
+	arg := func(v any) string {
+		args = append(args, v)
+		return d.Param(len(args))
+	}
+	var scope []any
+	switch {
+	case q.UserID != 0:
+		scope = []any{scopeUser, "", q.UserID}
+	case q.ResourceType != "":
+		scope = []any{scopeResource, string(q.ResourceType), q.ResourceID}
+	default:
+		scope = []any{scopeAll, "", int64(0)}
+	}
+	where := func() string {
+		return " WHERE scope = " + arg(scope[0]) + " AND resource_type = " + arg(scope[1]) + " AND id = " + arg(scope[2])
+	}
+	// The counters of the tokens q keeps, impersonation or not, revoked
+	// or not.
 	var cols []string
 	for _, c := range []struct {
 		name              string
@@ -162,18 +206,45 @@ func (d *Dialect) Count(tokens, counts string, q *patkit.Query) (query string, a
 			cols = append(cols, c.name)
 		}
 	}
-	switch {
-	case q.UserID != 0:
-		args = []any{scopeUser, "", q.UserID}
-	case q.ResourceType != "":
-		args = []any{scopeResource, string(q.ResourceType), q.ResourceID}
-	default:
-		args = []any{scopeAll, "", int64(0)}
+	// The count is the sum of v over terms, each the counters of a few
+	// rows, added or taken away: one aggregate, which the planner does not
+	// unfold into the CASE that caps it.
+	var terms []string
+	// all adds the tokens the filters other than State keep.
+	all := func() {
+		terms = append(terms, "SELECT "+strings.Join(cols, " + ")+" AS v FROM "+counts+where())
 	}
-	sum := "CAST(coalesce(sum(" + strings.Join(cols, " + ") + "), 0) AS bigint)"
+	// active adds, or takes away, those of them that are active at q.Now:
+	// none if they are revoked.
+	active := func(sign string) {
+		if q.Revoked != nil && *q.Revoked {
+			return
+		}
+		ecols := "n + n_imp"
+		if q.Impersonation != nil {
+			ecols = map[bool]string{false: "n", true: "n_imp"}[*q.Impersonation]
+		}
+		sel := "SELECT " + sign + "(" + ecols + ") AS v FROM " + expiries
+		now, next := d.Time(floor(q.Now)), d.Time(NextBlock(q.Now))
+		terms = append(terms,
+			sel+where()+" AND level = 0 AND expires_at > "+arg(now)+" AND expires_at < "+arg(next),
+			sel+where()+" AND level = 1 AND expires_at >= "+arg(next))
+	}
+	switch q.State {
+	case patkit.StateActive:
+		active("")
+	case patkit.StateInactive:
+		all()
+		active("-")
+	default:
+		all()
+	}
+	if len(terms) == 0 {
+		terms = append(terms, "SELECT 0 AS v")
+	}
 	query = "SELECT CASE WHEN total > " + strconv.Itoa(patkit.MaxCount) + " THEN " + strconv.Itoa(patkit.MaxCount+1) +
-		" ELSE total END FROM (SELECT " + sum + " AS total FROM " + counts +
-		" WHERE scope = " + d.Param(1) + " AND resource_type = " + d.Param(2) + " AND id = " + d.Param(3) + ") AS counted"
+		" ELSE total END FROM (SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total FROM (" + strings.Join(terms, " UNION ALL ") +
+		") AS terms) AS counted"
 	return query, args, true
 }
 
