@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/sqlq"
 )
 
 // ListSQL exposes the SQL of List to the EXPLAIN test: the page query and
@@ -30,6 +31,6 @@ func (s *Store) SetWatchTimings(heartbeat, minBackoff, maxBackoff time.Duration)
 
 // ClaimSQL exposes the statement of ClaimNotices to the EXPLAIN test.
 func (s *Store) ClaimSQL(n patkit.Notice) string {
-	col, _ := noticeColumn(n)
+	col, _ := sqlq.NoticeColumn(n)
 	return claimQuery(s.q.tokens, n, col)
 }

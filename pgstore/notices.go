@@ -13,24 +13,10 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/sqlq"
 )
 
 var _ patkit.NoticeClaimer = (*Store)(nil)
-
-// noticeColumn is the column of notice n's time.
-func noticeColumn(n patkit.Notice) (string, bool) {
-	switch n {
-	case patkit.NoticeSixtyDays:
-		return "sixty_days_notification_sent_at", true
-	case patkit.NoticeThirtyDays:
-		return "thirty_days_notification_sent_at", true
-	case patkit.NoticeSevenDays:
-		return "seven_days_notification_sent_at", true
-	case patkit.NoticeExpired:
-		return "after_expiry_notification_sent_at", true
-	}
-	return "", false
-}
 
 // claimQuery is the statement of ClaimNotices for notice n on the table
 // tokens: the tokens of the window ($3, $4] that may get n, through the
@@ -60,7 +46,7 @@ func claimQuery(tokens string, n patkit.Notice, col string) string {
 // exactly one.
 func (s *Store) ClaimNotices(ctx context.Context, n patkit.Notice, after, until, at time.Time, limit int) ([]*patkit.Token, error) {
 	const op = "claim notices"
-	col, ok := noticeColumn(n)
+	col, ok := sqlq.NoticeColumn(n)
 	if !ok {
 		return nil, fmt.Errorf("pgstore: %s: unknown notice %d", op, n)
 	}

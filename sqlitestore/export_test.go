@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/sqlq"
 )
 
 // Synchronous returns the synchronous setting of the connection the Store
@@ -72,6 +73,6 @@ func (s *Store) ListSQL(q *patkit.Query) (page string, pageArgs []any, count str
 
 // ClaimSQL exposes the statement of ClaimNotices to the plan tests.
 func (s *Store) ClaimSQL(n patkit.Notice) string {
-	col, _ := noticeColumn(n)
+	col, _ := sqlq.NoticeColumn(n)
 	return claimQuery(s.q.table, n, col)
 }

@@ -11,24 +11,10 @@ import (
 	"time"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/sqlq"
 )
 
 var _ patkit.NoticeClaimer = (*Store)(nil)
-
-// noticeColumn is the column of notice n's time.
-func noticeColumn(n patkit.Notice) (string, bool) {
-	switch n {
-	case patkit.NoticeSixtyDays:
-		return "sixty_days_notification_sent_at", true
-	case patkit.NoticeThirtyDays:
-		return "thirty_days_notification_sent_at", true
-	case patkit.NoticeSevenDays:
-		return "seven_days_notification_sent_at", true
-	case patkit.NoticeExpired:
-		return "after_expiry_notification_sent_at", true
-	}
-	return "", false
-}
 
 // claimQuery is the statement of ClaimNotices for notice n on table: the
 // tokens of the window (?3, ?4] that may get n, through the partial index
@@ -55,7 +41,7 @@ func claimQuery(table string, n patkit.Notice, col string) string {
 // write has committed.
 func (s *Store) ClaimNotices(ctx context.Context, n patkit.Notice, after, until, at time.Time, limit int) ([]*patkit.Token, error) {
 	name := fmt.Sprintf("claim %v notices", n)
-	col, ok := noticeColumn(n)
+	col, ok := sqlq.NoticeColumn(n)
 	if !ok {
 		return nil, fmt.Errorf("sqlitestore: %s: unknown notice %d", name, n)
 	}

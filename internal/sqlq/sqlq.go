@@ -399,3 +399,19 @@ func (d *Dialect) sortKey(s patkit.Sort) string {
 	}
 	return "id"
 }
+
+// NoticeColumn is the column that holds when notice n was claimed (the
+// name GitLab gives it), and whether n has one.
+func NoticeColumn(n patkit.Notice) (string, bool) {
+	switch n {
+	case patkit.NoticeSixtyDays:
+		return "sixty_days_notification_sent_at", true
+	case patkit.NoticeThirtyDays:
+		return "thirty_days_notification_sent_at", true
+	case patkit.NoticeSevenDays:
+		return "seven_days_notification_sent_at", true
+	case patkit.NoticeExpired:
+		return "after_expiry_notification_sent_at", true
+	}
+	return "", false
+}
