@@ -43,7 +43,11 @@
 // # Deviations from GitLab
 //
 // Rotation and revocation are confirmed on a page of their own, so that
-// they work without JavaScript. The inventory filters by name, owner,
+// they work without JavaScript. Each create form carries a random
+// form_id, and a form sent twice (reloading the page that shows a new
+// secret re-posts it) creates one token: the second post answers 409
+// and shows no secret. The IDs are remembered by the process (the newest
+// 4,096), so a re-post that another instance receives is not recognized. The inventory filters by name, owner,
 // state, kind of token and expiry within a week. Lists show the 100 most
 // recent inactive tokens.
 package webui

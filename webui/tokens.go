@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"slices"
@@ -35,6 +36,7 @@ type tokensPage struct {
 
 	CanCreate bool
 	Refusal   string // why the form is not shown
+	FormID    string // a new one on every page: see sentForms
 	Form      form
 	Scopes    []choice
 	Levels    []choice
@@ -115,6 +117,12 @@ func (c *call) tokens() {
 		}
 		o.AccessLevel = patkit.AccessLevel(l)
 	}
+	formID := c.r.PostForm.Get("form_id")
+	if !c.h.sent.claim(formID) {
+		c.h.fail(c.w, c.r, c.p, http.StatusConflict, "This form was already sent",
+			"The token of this form was already created, and its secret shown once; nothing was created again. Its secret cannot be shown again: rotate the token if it was not saved.")
+		return
+	}
 	var (
 		tok    *patkit.Token
 		secret string
@@ -129,9 +137,11 @@ func (c *call) tokens() {
 		tok, secret, err = c.h.svc.CreateResourceToken(c.r.Context(), c.p, c.resourceType(), c.rt.ref, o)
 	}
 	if err != nil {
+		c.h.sent.release(formID)
 		c.formError(f, err)
 		return
 	}
+	c.h.sent.done(formID)
 	c.showSecret(tok, secret, "Your new "+strings.ToLower(c.noun()[:len(c.noun())-1])+" has been created.")
 }
 
@@ -225,6 +235,7 @@ func (c *call) page(f form) (*tokensPage, bool) {
 		Resource: c.rt.ref,
 		Base:     c.rt.base,
 		Form:     f,
+		FormID:   rand.Text(),
 		MinDate:  patkit.Date(now).AddDate(0, 0, 1).Format(time.DateOnly),
 	}
 	if c.rt.kind != "personal" {

@@ -72,6 +72,7 @@ type handler struct {
 	log    *slog.Logger
 	pages  map[string]*template.Template
 	static http.Handler
+	sent   sentForms
 }
 
 // New returns the token pages as an http.Handler, for a host to mount at

@@ -3,6 +3,7 @@ package webui_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -395,4 +396,35 @@ func TestStaticFiles(t *testing.T) {
 	if w := s.do(t, 0, http.MethodGet, webui.StaticPath+"nothing.js", nil); w.Code != http.StatusNotFound {
 		t.Errorf("missing file: %d", w.Code)
 	}
+}
+
+// The create form sent twice (a reload of the page that shows the new
+// secret re-posts it) creates one token: the second answers 409 and shows
+// no secret.
+func TestCreateFormSentTwice(t *testing.T) {
+	s := newSite(t)
+	formID := regexp.MustCompile(`name="form_id" value="([^"]+)"`).FindStringSubmatch(s.get(t, alice, pats, http.StatusOK))
+	if formID == nil {
+		t.Fatal("the create form has no form_id")
+	}
+	form := func() url.Values {
+		return url.Values{"name": {"laptop"}, "scopes": {"read_api"}, "form_id": {formID[1]}}
+	}
+	secretIn(t, s.post(t, alice, pats, form(), http.StatusOK).Body.String())
+	again := s.post(t, alice, pats, form(), http.StatusConflict).Body.String()
+	wantIn(t, again, "already")
+	if secretRE.MatchString(again) {
+		t.Error("the second post shows a secret")
+	}
+	pg, err := s.svc.ListUserTokens(t.Context(), mustPrincipal(t, s, alice), alice, patkit.Filter{})
+	if err != nil || pg.Total != 1 {
+		t.Fatalf("alice has %v tokens (%v), want 1", pg.Total, err)
+	}
+	// A form that failed validation may be sent again, corrected.
+	bad := form()
+	bad.Set("form_id", "another")
+	bad.Del("name")
+	s.post(t, alice, pats, bad, http.StatusUnprocessableEntity)
+	bad.Set("name", "desktop")
+	secretIn(t, s.post(t, alice, pats, bad, http.StatusOK).Body.String())
 }
