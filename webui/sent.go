@@ -17,10 +17,16 @@ type sentForms struct {
 
 const maxSentForms = 4096
 
+// maxFormID bounds the IDs kept: the pages make 26-character ones
+// (crypto/rand.Text), and a longer one is not remembered, so that posts
+// cannot fill memory with large IDs.
+const maxFormID = 64
+
 // claim reserves id for one create and reports whether it was free. An
-// empty id (a form from before form_id, or a script's) is always free.
+// empty id (a form from before form_id, or a script's) or one longer
+// than maxFormID is always free.
 func (s *sentForms) claim(id string) bool {
-	if id == "" {
+	if id == "" || len(id) > maxFormID {
 		return true
 	}
 	s.mu.Lock()

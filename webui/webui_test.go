@@ -420,6 +420,13 @@ func TestCreateFormSentTwice(t *testing.T) {
 	if err != nil || pg.Total != 1 {
 		t.Fatalf("alice has %v tokens (%v), want 1", pg.Total, err)
 	}
+	// An ID longer than the pages make is not remembered.
+	long := form()
+	long.Set("form_id", strings.Repeat("x", 65))
+	long.Set("name", "long1")
+	s.post(t, alice, pats, long, http.StatusOK)
+	long.Set("name", "long2")
+	s.post(t, alice, pats, long, http.StatusOK)
 	// A form that failed validation may be sent again, corrected.
 	bad := form()
 	bad.Set("form_id", "another")
