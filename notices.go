@@ -59,9 +59,9 @@ func (n Notice) Days() int {
 // SevenDays being set) and Expired after_expiry_notification_delivered
 // (set). A notice whose time passed before the token was first looked at
 // is skipped and stays zero. The SQL stores keep them in columns of those
-// names. httpapi does not render them: GitLab shows them only in an
-// example of its admin token API documentation, and its code does not
-// emit them either.
+// names. httpapi renders them where GitLab's token information API
+// documentation shows them, in the answer of POST /api/v4/admin/token
+// (GitLab's own code does not emit them there).
 type ExpiryNotices struct {
 	SixtyDays, ThirtyDays, SevenDays, Expired time.Time
 }

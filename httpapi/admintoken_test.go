@@ -17,8 +17,10 @@ func TestAdminToken(t *testing.T) {
 
 	// The PersonalAccessToken entity, whatever the kind: no last_used_ips,
 	// never the secret. Identifying a token is not a use of it.
+	// The expiry notice columns GitLab's documentation shows (none sent).
+	notices := `,"expire_notification_delivered":false,"seven_days_notification_sent_at":null,"thirty_days_notification_sent_at":null,"sixty_days_notification_sent_at":null,"after_expiry_notification_delivered":false`
 	alice := fmt.Sprintf(`{"id":%d,"name":"alice","revoked":false,"created_at":"2026-03-01T12:00:00.123Z","description":null,`+
-		`"scopes":["api"],"user_id":2,"last_used_at":null,"active":true,"granular":false,"expires_at":"2027-03-01"}`, aliceTokID)
+		`"scopes":["api"],"user_id":2,"last_used_at":null,"active":true,"granular":false,"expires_at":"2027-03-01"`+notices+`}`, aliceTokID)
 	insufficient := `{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"api read_api"}`
 	for _, c := range []struct {
 		name string
@@ -40,7 +42,7 @@ func TestAdminToken(t *testing.T) {
 		// alice's own request above was a use of her token.
 		{"revoked, found", req{method: "POST", path: "/api/v4/admin/token", token: rootTok, json: map[string]string{"token": aliceTok}}, 200,
 			fmt.Sprintf(`{"id":%d,"name":"alice","revoked":true,"created_at":"2026-03-01T12:00:00.123Z","description":null,`+
-				`"scopes":["api"],"user_id":2,"last_used_at":"2026-03-01T12:00:00.123Z","active":false,"granular":false,"expires_at":"2027-03-01"}`, aliceTokID)},
+				`"scopes":["api"],"user_id":2,"last_used_at":"2026-03-01T12:00:00.123Z","active":false,"granular":false,"expires_at":"2027-03-01"`+notices+`}`, aliceTokID)},
 		{"the secret no longer works", req{method: "GET", path: "/api/v4/personal_access_tokens/self", token: aliceTok}, 401,
 			`{"error":"invalid_token","error_description":"Token was revoked. You have to re-authorize from the user."}`},
 	} {

@@ -104,7 +104,12 @@
 // The last two are GitLab's token information API
 // (https://docs.gitlab.com/api/admin/token/): the token parameter holds a
 // secret of any kind; the answer is the PersonalAccessToken entity
-// (never the secret), 404 {"message":{"error":"Not found"}} for a
+// (never the secret) followed by the expiry notice columns that GitLab's
+// documentation of this API shows (expire_notification_delivered,
+// seven_days_notification_sent_at, thirty_days_notification_sent_at,
+// sixty_days_notification_sent_at, after_expiry_notification_delivered;
+// see patkit.Service.SendExpiryNotices; GitLab's own code omits them,
+// and clients ignore them), 404 {"message":{"error":"Not found"}} for a
 // secret no token has, and 422 {"message":"Token type not supported."}
 // for a value without the instance's prefix.
 //

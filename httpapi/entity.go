@@ -33,7 +33,23 @@ type entity struct {
 	// to networks.
 	AllowedCIDRs []string `json:"allowed_cidrs,omitempty"`
 
+	// The expiry notice fields, in POST /admin/token's answer only (nil,
+	// and absent, elsewhere).
+	*noticeFields
+
 	Token *string `json:"token,omitempty"`
+}
+
+// noticeFields are the expiry notices of a token (patkit.Token.Notices)
+// under the names of GitLab's columns, which its token information API
+// documentation shows: an extension of patkit's there, since GitLab's
+// code does not render them.
+type noticeFields struct {
+	ExpireNotificationDelivered      bool       `json:"expire_notification_delivered"`
+	SevenDaysNotificationSentAt      *timestamp `json:"seven_days_notification_sent_at"`
+	ThirtyDaysNotificationSentAt     *timestamp `json:"thirty_days_notification_sent_at"`
+	SixtyDaysNotificationSentAt      *timestamp `json:"sixty_days_notification_sent_at"`
+	AfterExpiryNotificationDelivered bool       `json:"after_expiry_notification_delivered"`
 }
 
 // entityKind selects which of GitLab's token entities an endpoint renders.
@@ -44,6 +60,7 @@ const (
 	kindWithIPs                         // PersonalAccessTokenWithLastUsedIps
 	kindImpersonation                   // ImpersonationToken
 	kindResource                        // ResourceAccessToken
+	kindAdminToken                      // PersonalAccessToken and the expiry notices
 )
 
 // timestamp is a time rendered as GitLab renders datetimes: UTC with
@@ -94,7 +111,17 @@ func (e *entity) fill(t *patkit.Token, kind entityKind, secret string, now time.
 	if !t.ExpiresAt.IsZero() {
 		e.ExpiresAt = new(date(t.ExpiresAt))
 	}
-	if kind != kindBase || secret != "" {
+	if kind == kindAdminToken {
+		n := t.Notices
+		e.noticeFields = &noticeFields{
+			ExpireNotificationDelivered:      !n.SevenDays.IsZero(),
+			SevenDaysNotificationSentAt:      optionalTimestamp(n.SevenDays),
+			ThirtyDaysNotificationSentAt:     optionalTimestamp(n.ThirtyDays),
+			SixtyDaysNotificationSentAt:      optionalTimestamp(n.SixtyDays),
+			AfterExpiryNotificationDelivered: !n.Expired.IsZero(),
+		}
+	}
+	if kind != kindBase && kind != kindAdminToken || secret != "" {
 		ips := t.LastUsedIPs
 		if ips == nil {
 			ips = []string{}
@@ -118,6 +145,14 @@ func (e *entity) fill(t *patkit.Token, kind entityKind, secret string, now time.
 	if secret != "" {
 		e.Token = new(secret)
 	}
+}
+
+// optionalTimestamp is t, or nil (null) for the zero Time.
+func optionalTimestamp(t time.Time) *timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return new(timestamp(t))
 }
 
 // entities renders a page, its entities allocated together.

@@ -106,6 +106,27 @@ func (e *entity) appendJSON(b []byte) []byte {
 		}
 		b = append(b, ']')
 	}
+	if n := e.noticeFields; n != nil {
+		b = append(b, `,"expire_notification_delivered":`...)
+		b = strconv.AppendBool(b, n.ExpireNotificationDelivered)
+		for _, f := range []struct {
+			name string
+			at   *timestamp
+		}{
+			{`,"seven_days_notification_sent_at":`, n.SevenDaysNotificationSentAt},
+			{`,"thirty_days_notification_sent_at":`, n.ThirtyDaysNotificationSentAt},
+			{`,"sixty_days_notification_sent_at":`, n.SixtyDaysNotificationSentAt},
+		} {
+			b = append(b, f.name...)
+			if f.at == nil {
+				b = append(b, "null"...)
+				continue
+			}
+			b = appendTime(b, time.Time(*f.at), timestampLayout)
+		}
+		b = append(b, `,"after_expiry_notification_delivered":`...)
+		b = strconv.AppendBool(b, n.AfterExpiryNotificationDelivered)
+	}
 	if e.Token != nil {
 		b = append(b, `,"token":`...)
 		b = appendString(b, *e.Token)

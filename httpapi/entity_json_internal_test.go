@@ -29,9 +29,11 @@ func TestEntityJSON(t *testing.T) {
 			ResourceID: 42, AccessLevel: patkit.Maintainer, ExpiresAt: patkit.Date(now)},
 		&patkit.Token{ID: -1, Name: "zero"},
 		&patkit.Token{ID: 102, Name: "bound", CreatedAt: now, AllowedCIDRs: []netip.Prefix{
-			netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32")}})
+			netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32")}},
+		&patkit.Token{ID: 103, Name: "noticed", CreatedAt: now, ExpiresAt: patkit.Date(now),
+			Notices: patkit.ExpiryNotices{ThirtyDays: now.Add(-time.Hour), SevenDays: now, Expired: now.Add(time.Hour)}})
 	for _, tok := range toks {
-		for _, kind := range []entityKind{kindBase, kindWithIPs, kindImpersonation, kindResource} {
+		for _, kind := range []entityKind{kindBase, kindWithIPs, kindImpersonation, kindResource, kindAdminToken} {
 			for _, secret := range []string{"", "glpat-secret", "<&>"} {
 				e := newEntity(tok, kind, secret, now)
 				want, err := json.Marshal(e)

@@ -468,7 +468,7 @@ func (c *call) identifyToken() error {
 	if err != nil {
 		return adminTokenErr(err)
 	}
-	return c.entity(http.StatusOK, t, kindBase, "")
+	return c.entity(http.StatusOK, t, kindAdminToken, "")
 }
 
 func (c *call) revokeBySecret() error {
