@@ -501,30 +501,9 @@ func (c *checker) Scopes(name string, required, comma bool, allowed []patkit.Sco
 		}
 		return nil
 	}
-	var strs []string
-	if v.isJSON {
-		switch x := v.js.(type) {
-		case []any:
-			for _, e := range x {
-				s, isStr := e.(string)
-				if !isStr {
-					c.fail(name, "is invalid")
-					return nil
-				}
-				strs = append(strs, s)
-			}
-		case string:
-			if !comma {
-				c.fail(name, "is invalid")
-				return nil
-			}
-			strs = []string{x}
-		default:
-			c.fail(name, "is invalid")
-			return nil
-		}
-	} else {
-		strs = v.strs
+	strs, ok := c.strings(name, v, comma)
+	if !ok {
+		return nil
 	}
 	if comma {
 		var split []string
@@ -545,6 +524,34 @@ func (c *checker) Scopes(name string, required, comma bool, allowed []patkit.Sco
 	return out
 }
 
+// strings returns the strings of a list parameter: its values, or from
+// JSON an array of strings, or one string where the list may be one
+// comma-separated string (comma). Anything else fails "is invalid".
+func (c *checker) strings(name string, v value, comma bool) ([]string, bool) {
+	if !v.isJSON {
+		return v.strs, true
+	}
+	switch x := v.js.(type) {
+	case []any:
+		strs := make([]string, 0, len(x))
+		for _, e := range x {
+			s, isStr := e.(string)
+			if !isStr {
+				c.fail(name, "is invalid")
+				return nil, false
+			}
+			strs = append(strs, s)
+		}
+		return strs, true
+	case string:
+		if comma {
+			return []string{x}, true
+		}
+	}
+	c.fail(name, "is invalid")
+	return nil, false
+}
+
 // CIDRs returns the allowed_cidrs extension parameter: networks given as
 // an array (name[]=..., a JSON array) or as comma-separated strings, as
 // scopes are, each a CIDR prefix or a bare address (patkit.ParseCIDR).
@@ -559,26 +566,9 @@ func (c *checker) CIDRs(name string) []netip.Prefix {
 	if !ok {
 		return nil
 	}
-	var strs []string
-	if v.isJSON {
-		switch x := v.js.(type) {
-		case []any:
-			for _, e := range x {
-				s, isStr := e.(string)
-				if !isStr {
-					c.fail(name, "is invalid")
-					return nil
-				}
-				strs = append(strs, s)
-			}
-		case string:
-			strs = []string{x}
-		default:
-			c.fail(name, "is invalid")
-			return nil
-		}
-	} else {
-		strs = v.strs
+	strs, ok := c.strings(name, v, true)
+	if !ok {
+		return nil
 	}
 	var out []netip.Prefix
 	for _, s := range strs {
