@@ -12,16 +12,6 @@ import (
 	"github.com/patkit/patkit"
 )
 
-// familyRevoker returns s as a patkit.FamilyRevoker, or skips the test.
-func familyRevoker(t *testing.T, s patkit.Store) patkit.FamilyRevoker {
-	t.Helper()
-	fr, ok := s.(patkit.FamilyRevoker)
-	if !ok {
-		t.Skip("the store is not a patkit.FamilyRevoker")
-	}
-	return fr
-}
-
 // revokeDescendants calls RevokeDescendants(id), failing the test if it
 // errs or has not returned within eventTimeout (a walk that loops).
 func revokeDescendants(t *testing.T, fr patkit.FamilyRevoker, id int64) []int64 {
@@ -107,7 +97,7 @@ func (st familyState) check(t *testing.T, s patkit.Store) {
 // Rotate, with branches made by Create, some members revoked already,
 // and tokens outside the family.
 func testRevokeDescendants(t *testing.T, s patkit.Store) {
-	fr := familyRevoker(t, s)
+	fr := implementation[patkit.FamilyRevoker](t, s)
 	st := familyState{}
 	// a0 → a1 → a2 → a3 by rotation: a0, a1 and a2 are revoked.
 	a0 := st.create(t, s, simple("a0"))
@@ -163,7 +153,7 @@ func testRevokeDescendants(t *testing.T, s patkit.Store) {
 // PreviousID, so the cycle is made by predicting the IDs Create assigns;
 // if the store skips IDs, the test skips.
 func testRevokeDescendantsCycle(t *testing.T, s patkit.Store) {
-	fr := familyRevoker(t, s)
+	fr := implementation[patkit.FamilyRevoker](t, s)
 	st := familyState{}
 	p := st.create(t, s, simple("cycle parent"))
 	x := simple("x")
@@ -188,7 +178,7 @@ func testRevokeDescendantsCycle(t *testing.T, s patkit.Store) {
 // patkit.ErrUnavailable) and revokes nothing; after Close, if the store
 // is an io.Closer, it returns an error and does not panic.
 func testRevokeDescendantsLifecycle(t *testing.T, s patkit.Store) {
-	fr := familyRevoker(t, s)
+	fr := implementation[patkit.FamilyRevoker](t, s)
 	st := familyState{}
 	parent := st.create(t, s, simple("parent"))
 	st.create(t, s, child(parent, "child", false))
@@ -229,7 +219,7 @@ func testRevokeDescendantsLifecycle(t *testing.T, s patkit.Store) {
 // revoked through b by RevokeDescendants: a chain and a branch below a
 // new token. newToken returns an unsaved token with a fresh digest.
 func testWatchFamily(t *testing.T, w patkit.Watcher, b patkit.Store, newToken func(name string) *patkit.Token) {
-	fr := familyRevoker(t, b)
+	fr := implementation[patkit.FamilyRevoker](t, b)
 	f := startWatch(t, w)
 	f.expectStale(t)
 	f.expectAllRevoked(t, "RevokeDescendants through b", func() []int64 {

@@ -85,7 +85,7 @@ func testRevokeEndsGrace(t *testing.T, s patkit.Store) {
 // grace of the whole family: the rotated descendants, the token itself
 // and its rotated-out ancestors.
 func testRevokeDescendantsEndsGrace(t *testing.T, s patkit.Store) {
-	fr := familyRevoker(t, s)
+	fr := implementation[patkit.FamilyRevoker](t, s)
 	c := rotateChain(t, s, "c", 5) // c0 → c1 → c2 → c3 → c4
 	other := rotateChain(t, s, "other", 2)
 	got := revokeDescendants(t, fr, c[2].ID)

@@ -11,20 +11,10 @@ import (
 	"github.com/patkit/patkit"
 )
 
-// keyStore returns s as a patkit.KeyStore, or skips the test.
-func keyStore(t *testing.T, s patkit.Store) patkit.KeyStore {
-	t.Helper()
-	ks, ok := s.(patkit.KeyStore)
-	if !ok {
-		t.Skip("the store is not a patkit.KeyStore")
-	}
-	return ks
-}
-
 // testKeyCheck checks the compare-and-swap of the key check value,
 // including concurrent first stores with exactly one winner.
 func testKeyCheck(t *testing.T, s patkit.Store) {
-	ks := keyStore(t, s)
+	ks := implementation[patkit.KeyStore](t, s)
 	a, b := bytes.Repeat([]byte{0xa}, 32), bytes.Repeat([]byte{0xb}, 32)
 	if got, err := ks.KeyCheck(ctx(t)); err != nil || got != nil {
 		t.Fatalf("KeyCheck on a new store = %x, %v; want nil", got, err)
@@ -71,7 +61,7 @@ func testKeyCheck(t *testing.T, s patkit.Store) {
 
 // testSetDigest checks re-digesting a token.
 func testSetDigest(t *testing.T, s patkit.Store) {
-	ks := keyStore(t, s)
+	ks := implementation[patkit.KeyStore](t, s)
 	tok := create(t, s, simple("rekeyed"))
 	taken := create(t, s, simple("taken"))
 	next := digest("rekeyed under the new key")

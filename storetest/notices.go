@@ -15,16 +15,6 @@ import (
 	"github.com/patkit/patkit"
 )
 
-// noticeClaimer returns s as a patkit.NoticeClaimer, or skips the test.
-func noticeClaimer(t *testing.T, s patkit.Store) patkit.NoticeClaimer {
-	t.Helper()
-	nc, ok := s.(patkit.NoticeClaimer)
-	if !ok {
-		t.Skip("the store is not a patkit.NoticeClaimer")
-	}
-	return nc
-}
-
 // expiring returns a personal token named name expiring at exp (the zero
 // Time: never).
 func expiring(name string, exp time.Time) *patkit.Token {
@@ -61,7 +51,7 @@ func testNoticesRoundTrip(t *testing.T, s patkit.Store) {
 // testClaimNotices: which tokens a claim takes, what it sets, the limit
 // and the order of the result.
 func testClaimNotices(t *testing.T, s patkit.Store) {
-	nc := noticeClaimer(t, s)
+	nc := implementation[patkit.NoticeClaimer](t, s)
 	day := 24 * time.Hour
 	now := base
 	in := func(d int) time.Time { return patkit.Date(now.Add(time.Duration(d) * day)) }
@@ -138,7 +128,7 @@ func testClaimNotices(t *testing.T, s patkit.Store) {
 
 // testClaimNoticesLifecycle: a done context and use after Close.
 func testClaimNoticesLifecycle(t *testing.T, s patkit.Store) {
-	nc := noticeClaimer(t, s)
+	nc := implementation[patkit.NoticeClaimer](t, s)
 	tok := create(t, s, expiring("due", patkit.Date(base.AddDate(0, 0, 3))))
 	canceled, cancel := context.WithCancel(ctx(t))
 	cancel()
@@ -187,7 +177,7 @@ const (
 // of the test's tokens, which lie 400 years ahead.
 func RunNoticeRace(t *testing.T, a, b patkit.Store) {
 	t.Helper()
-	ncs := []patkit.NoticeClaimer{noticeClaimer(t, a), noticeClaimer(t, b)}
+	ncs := []patkit.NoticeClaimer{implementation[patkit.NoticeClaimer](t, a), implementation[patkit.NoticeClaimer](t, b)}
 	ctx := t.Context()
 	// Far from any other token, and a few microseconds apart.
 	from := patkit.Date(time.Now().AddDate(400, 0, 0)).Add(time.Duration(time.Now().UnixNano()%1e6) * time.Microsecond)

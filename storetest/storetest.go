@@ -563,3 +563,15 @@ func testReturnsCopies(t *testing.T, s patkit.Store) {
 	mutate(n)
 	checkStored(t, s, wantNext)
 }
+
+// implementation returns s as the optional interface T (FamilyRevoker,
+// NoticeClaimer, KeyStore), or skips the test when s does not implement
+// it.
+func implementation[T any](t *testing.T, s patkit.Store) T {
+	t.Helper()
+	v, ok := s.(T)
+	if !ok {
+		t.Skipf("the store is not a %v", reflect.TypeFor[T]())
+	}
+	return v
+}
