@@ -105,9 +105,7 @@ func (e *entity) fill(t *patkit.Token, kind entityKind, secret string, now time.
 	if t.Description != "" {
 		e.Description = new(t.Description)
 	}
-	if !t.LastUsedAt.IsZero() {
-		e.LastUsedAt = new(timestamp(t.LastUsedAt))
-	}
+	e.LastUsedAt = optTime(t.LastUsedAt)
 	if !t.ExpiresAt.IsZero() {
 		e.ExpiresAt = new(date(t.ExpiresAt))
 	}
@@ -115,9 +113,9 @@ func (e *entity) fill(t *patkit.Token, kind entityKind, secret string, now time.
 		n := t.Notices
 		e.noticeFields = &noticeFields{
 			ExpireNotificationDelivered:      !n.SevenDays.IsZero(),
-			SevenDaysNotificationSentAt:      optionalTimestamp(n.SevenDays),
-			ThirtyDaysNotificationSentAt:     optionalTimestamp(n.ThirtyDays),
-			SixtyDaysNotificationSentAt:      optionalTimestamp(n.SixtyDays),
+			SevenDaysNotificationSentAt:      optTime(n.SevenDays),
+			ThirtyDaysNotificationSentAt:     optTime(n.ThirtyDays),
+			SixtyDaysNotificationSentAt:      optTime(n.SixtyDays),
 			AfterExpiryNotificationDelivered: !n.Expired.IsZero(),
 		}
 	}
@@ -145,14 +143,6 @@ func (e *entity) fill(t *patkit.Token, kind entityKind, secret string, now time.
 	if secret != "" {
 		e.Token = new(secret)
 	}
-}
-
-// optionalTimestamp is t, or nil (null) for the zero Time.
-func optionalTimestamp(t time.Time) *timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return new(timestamp(t))
 }
 
 // entities renders a page, its entities allocated together.
