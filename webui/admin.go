@@ -55,9 +55,7 @@ func (c *call) admin() {
 	for _, s := range []string{"active", "inactive", "all"} {
 		pg.States = append(pg.States, choice{Value: s, Label: strings.ToUpper(s[:1]) + s[1:], Checked: s == pg.State})
 	}
-	if f.Kind = patkit.Kind(pg.Kind); pg.Kind != "" && !f.Kind.Valid() {
-		pg.Errors["kind"] = "Kind does not have a valid value"
-	}
+	f.Kind = patkit.Kind(pg.Kind) // checked by the Service
 	pg.Kinds = append(pg.Kinds, choice{Value: "", Label: "Any", Checked: pg.Kind == ""})
 	for _, k := range []patkit.Kind{patkit.KindPersonal, patkit.KindImpersonation, patkit.KindProject, patkit.KindGroup} {
 		pg.Kinds = append(pg.Kinds, choice{Value: string(k), Label: kindLabel(k), Checked: string(k) == pg.Kind})
@@ -99,7 +97,9 @@ func (c *call) admin() {
 	}
 	var e *patkit.Error
 	if errors.As(err, &e) && errors.Is(err, patkit.ErrInvalid) {
-		pg.Errors["search"] = e.Sentence()
+		for _, fe := range e.Fields {
+			pg.Errors[fe.Field] = fe.FullMessage()
+		}
 		c.h.render(c.w, c.r, "admin", http.StatusUnprocessableEntity, pg)
 		return
 	}
