@@ -10,7 +10,7 @@ import "sync"
 // re-post that reaches another instance is not recognized.
 type sentForms struct {
 	mu   sync.Mutex
-	ids  map[string]bool // true once acted on, false while in progress
+	ids  map[string]struct{}
 	ring [maxSentForms]string
 	next int
 }
@@ -35,13 +35,13 @@ func (s *sentForms) claim(id string) bool {
 		return false
 	}
 	if s.ids == nil {
-		s.ids = make(map[string]bool)
+		s.ids = make(map[string]struct{})
 	}
 	if old := s.ring[s.next]; old != "" {
 		delete(s.ids, old)
 	}
 	s.ring[s.next], s.next = id, (s.next+1)%maxSentForms
-	s.ids[id] = false
+	s.ids[id] = struct{}{}
 	return true
 }
 
@@ -53,19 +53,5 @@ func (s *sentForms) release(id string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if done, ok := s.ids[id]; ok && !done {
-		delete(s.ids, id)
-	}
-}
-
-// done marks id as acted on.
-func (s *sentForms) done(id string) {
-	if id == "" {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.ids[id]; ok {
-		s.ids[id] = true
-	}
+	delete(s.ids, id)
 }

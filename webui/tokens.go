@@ -141,7 +141,6 @@ func (c *call) tokens() {
 		c.formError(f, err)
 		return
 	}
-	c.h.sent.done(formID)
 	c.showSecret(tok, secret, "Your new "+strings.ToLower(c.noun()[:len(c.noun())-1])+" has been created.")
 }
 
