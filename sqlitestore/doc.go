@@ -13,7 +13,8 @@
 // connects with the DSN that [DSN] returns:
 //
 //	file:<path>?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)
-//	    &_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate
+//	    &_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)
+//	    &_pragma=synchronous(FULL)&_txlock=immediate
 //
 // WAL lets reads proceed while a write is in progress. synchronous=FULL
 // makes every acknowledged write durable: a commit returns once the

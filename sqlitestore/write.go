@@ -192,6 +192,7 @@ type writeTx struct {
 	s     *Store
 	tx    *sql.Tx
 	stmts map[*lazyStmt]*sql.Stmt // bound to tx
+	alone bool                    // the batch has one write: it runs without a savepoint
 }
 
 // bg is the context of every statement of a batch: it is never canceled,
@@ -226,7 +227,7 @@ func (s *Store) runBatch(ops []*writeOp) (again []*writeOp) {
 		}
 		return nil
 	}
-	tx := &writeTx{s: s, tx: sqlTx, stmts: make(map[*lazyStmt]*sql.Stmt)}
+	tx := &writeTx{s: s, tx: sqlTx, stmts: make(map[*lazyStmt]*sql.Stmt), alone: len(ops) == 1}
 	ran := make([]*writeOp, 0, len(ops)+1)
 	for i, o := range ops {
 		if err := o.ctx.Err(); err != nil {
@@ -270,6 +271,13 @@ func (s *Store) runBatch(ops []*writeOp) (again []*writeOp) {
 // (SQLite rolls a transaction back on some I/O errors): err is then the
 // error that broke it.
 func (tx *writeTx) runOp(o *writeOp) (id int64, err error, broken bool) {
+	if tx.alone {
+		// The transaction is o's alone: rolling it back undoes o and
+		// nothing else, and no savepoint has to journal the pages o
+		// changes.
+		id, err = o.run(tx)
+		return id, err, err != nil
+	}
 	if _, err := tx.tx.ExecContext(bg, "SAVEPOINT write"); err != nil {
 		return 0, wrap(o.name, err), true
 	}
