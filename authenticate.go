@@ -54,12 +54,20 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 		return nil, errUnknownToken
 	}
 	key := cacheKey(secret)
-	now := s.now()
-	tok, version, known := s.cache.get(key[:], now)
-	if !known {
-		return nil, errUnknownToken
+	e, unknownSince, version := s.cache.get(key[:])
+	var tok *Token
+	var now time.Time
+	if e != nil {
+		if now = s.nowSince(e.fetched, e.mono); s.cache.fresh(e.fetched, now) {
+			tok = e.tok
+		}
 	}
 	if tok == nil {
+		var mono time.Time
+		now, mono = s.clock()
+		if !unknownSince.IsZero() && s.cache.fresh(unknownSince, now) {
+			return nil, errUnknownToken
+		}
 		var err error
 		tok, err = s.lookup(ctx, secret)
 		if errors.Is(err, ErrNotFound) {
@@ -73,7 +81,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 			// A token in its grace window is read from the Store on
 			// every request: a revocation ending the window, anywhere,
 			// applies at once.
-			tok = s.cache.put(key[:], tok, now, version)
+			tok = s.cache.put(key[:], tok, now, mono, version)
 		}
 	}
 	switch {

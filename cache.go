@@ -65,8 +65,9 @@ type authCache struct {
 }
 
 type cacheEntry struct {
-	tok     *Token // immutable
-	fetched time.Time
+	tok     *Token    // immutable
+	fetched time.Time // Service.clock's now when tok was read
+	mono    time.Time // and its monotonic reading
 }
 
 func newAuthCache(size int, ttl time.Duration) *authCache {
@@ -82,24 +83,20 @@ func newAuthCache(size int, ttl time.Duration) *authCache {
 // needs to be collision-resistant.
 func cacheKey(secret string) [sha256.Size]byte { return sha256.Sum256(readOnlyBytes(secret)) }
 
-// get returns the cached token for key if it is fresh at now, and the
-// cache version to pass to put after a storage lookup. The token must not
-// be modified. known is false if the key was recently found to belong to
-// no token.
-func (c *authCache) get(key []byte, now time.Time) (tok *Token, version uint64, known bool) {
+// get returns the entry cached for key (nil if none; it may be stale),
+// when the key was last found to belong to no token (zero if it was
+// not), and the cache version to pass to put after a storage lookup. The
+// entry must not be modified.
+func (c *authCache) get(key []byte) (e *cacheEntry, unknownSince time.Time, version uint64) {
 	if c == nil {
-		return nil, 0, true
+		return nil, time.Time{}, 0
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	e, ok := c.byKey[string(key)]
-	if !ok || !c.fresh(e.fetched, now) {
-		if seen, ok := c.unknown[string(key)]; ok && c.fresh(seen, now) {
-			return nil, c.version, false
-		}
-		return nil, c.version, true // a stale entry is replaced by put
+	if e, ok := c.byKey[string(key)]; ok {
+		return e, time.Time{}, c.version
 	}
-	return e.tok, c.version, true
+	return nil, c.unknown[string(key)], c.version
 }
 
 // putUnknown remembers, for the cache's TTL, that no token has the secret
@@ -144,7 +141,7 @@ func (c *authCache) fresh(fetched, now time.Time) bool {
 // fresh one is there (it may record a newer use than t). It caches nothing
 // if an invalidation happened since version was read: the token read may
 // then be older than the revocation.
-func (c *authCache) put(key []byte, t *Token, now time.Time, version uint64) *Token {
+func (c *authCache) put(key []byte, t *Token, now, mono time.Time, version uint64) *Token {
 	if c == nil {
 		return t
 	}
@@ -163,7 +160,7 @@ func (c *authCache) put(key []byte, t *Token, now time.Time, version uint64) *To
 			break
 		}
 	}
-	c.byKey[string(key)] = &cacheEntry{tok: t, fetched: now}
+	c.byKey[string(key)] = &cacheEntry{tok: t, fetched: now, mono: mono}
 	c.byID[t.ID] = string(key)
 	return t
 }
@@ -192,7 +189,7 @@ func (c *authCache) replace(old, next *Token) {
 	defer c.mu.Unlock()
 	key := c.byID[old.ID]
 	if e, ok := c.byKey[key]; ok && e.tok == old {
-		c.byKey[key] = &cacheEntry{tok: next, fetched: e.fetched}
+		c.byKey[key] = &cacheEntry{tok: next, fetched: e.fetched, mono: e.mono}
 	}
 }
 

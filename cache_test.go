@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/memstore"
 )
 
 // feedStore is a Store shared by several Services, as one database is by
@@ -288,4 +289,37 @@ func TestUnknownSecretsCached(t *testing.T) {
 	if _, err := w.svc.Authenticate(ctx, secret, patkit.AuthRequest{}); err != nil {
 		t.Errorf("the token made with a secret once unknown: %v", err)
 	}
+}
+
+// TestCacheTTLOnTheRealClock is TestCacheOtherInstanceWithinTTL on the
+// real clock (no Options.Now), where a cached authentication measures the
+// entry's age on the monotonic clock alone: the entry must still age.
+func TestCacheTTLOnTheRealClock(t *testing.T) {
+	store := memstore.New()
+	dir := new(patkit.MemDirectory)
+	dir.AddUser(patkit.User{ID: 1, Username: "root", Admin: true})
+	const ttl = 50 * time.Millisecond
+	a, err := patkit.New(store, dir, testKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := patkit.New(store, dir, testKey, &patkit.Options{CacheTTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := a.Principal(t.Context(), 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, secret, err := a.CreateToken(t.Context(), root, 1, patkit.TokenOptions{Name: "t", Scopes: []patkit.Scope{patkit.ScopeAPI}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Authenticate(t.Context(), secret, patkit.AuthRequest{}); err != nil {
+		t.Fatal(err) // b caches the token
+	}
+	wantErr(t, a.RevokeToken(t.Context(), root, tok.ID), nil, "")
+	time.Sleep(2 * ttl)
+	_, err = b.Authenticate(t.Context(), secret, patkit.AuthRequest{})
+	wantErr(t, err, patkit.ErrTokenRevoked, "")
 }
