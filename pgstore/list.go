@@ -83,7 +83,7 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 	if err != nil {
 		return nil, 0, wrap("list", err)
 	}
-	tokens, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*patkit.Token, error) { return scanToken(r) })
+	tokens, err := scanTokens(rows, q.PerPage)
 	if err != nil {
 		return nil, 0, wrap("list", err)
 	}
