@@ -26,9 +26,9 @@ func scanTokens(rows pgx.Rows, perPage int) ([]*patkit.Token, error) {
 	defer rows.Close()
 	binaryRows := rawColumns(rows)
 	var (
-		block   []patkit.Token
-		digests []byte
-		out     = make([]*patkit.Token, 0, perPage)
+		block []patkit.Token
+		arena arena
+		out   = make([]*patkit.Token, 0, perPage)
 	)
 	for rows.Next() {
 		var (
@@ -38,11 +38,11 @@ func scanTokens(rows pgx.Rows, perPage int) ([]*patkit.Token, error) {
 		if binaryRows {
 			if len(block) == cap(block) {
 				block = make([]patkit.Token, 0, perPage)
-				digests = make([]byte, 0, perPage*sha256Size)
+				arena = newArena(perPage)
 			}
 			block = block[:len(block)+1]
 			t = &block[len(block)-1]
-			digests, err = decodeToken(t, rows.RawValues(), digests)
+			err = decodeToken(t, rows.RawValues(), &arena)
 		} else {
 			t, err = scanToken(rows)
 		}
@@ -52,6 +52,40 @@ func scanTokens(rows pgx.Rows, perPage int) ([]*patkit.Token, error) {
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// arena holds the digests and scopes of a page's tokens, allocated
+// together; each token's slice ends at its own length, so that an append
+// to it copies it rather than overwrite the next token's.
+type arena struct {
+	digests []byte
+	scopes  []patkit.Scope
+}
+
+// newArena returns an arena for n tokens of a digest and about two scopes
+// each. One that runs out allocates more.
+func newArena(n int) arena {
+	return arena{digests: make([]byte, 0, n*sha256Size), scopes: make([]patkit.Scope, 0, 2*n)}
+}
+
+// digest returns a copy of b.
+func (a *arena) digest(b []byte) []byte {
+	if cap(a.digests)-len(a.digests) < len(b) {
+		a.digests = make([]byte, 0, max(cap(a.digests), len(b)))
+	}
+	start := len(a.digests)
+	a.digests = append(a.digests, b...)
+	return a.digests[start:len(a.digests):len(a.digests)]
+}
+
+// scopes returns a slice of n scopes to fill.
+func (a *arena) scopeSlice(n int) []patkit.Scope {
+	if cap(a.scopes)-len(a.scopes) < n {
+		a.scopes = make([]patkit.Scope, 0, max(cap(a.scopes), n))
+	}
+	start := len(a.scopes)
+	a.scopes = a.scopes[:start+n]
+	return a.scopes[start : start+n : start+n]
 }
 
 // sha256Size is the length of a digest, which the digests of a page are
@@ -98,13 +132,12 @@ var knownScopes = func() map[string]patkit.Scope {
 var errRawValue = errors.New("malformed value")
 
 // decodeToken sets t from the values of one row of columns in binary
-// format, as scanToken would, and appends its digest to digests, which t
-// then shares (its capacity ends with it).
-func decodeToken(t *patkit.Token, v [][]byte, digests []byte) ([]byte, error) {
+// format, as scanToken would, its digest and scopes in a.
+func decodeToken(t *patkit.Token, v [][]byte, a *arena) error {
 	if len(v) != len(columnTypes) {
-		return digests, fmt.Errorf("pgstore: %d columns, want %d", len(v), len(columnTypes))
+		return fmt.Errorf("pgstore: %d columns, want %d", len(v), len(columnTypes))
 	}
-	d := decoder{v: v}
+	d := decoder{v: v, arena: a}
 	t.ID = d.int8(0)
 	t.UserID = d.int8(1)
 	t.Name = d.text(2)
@@ -133,7 +166,7 @@ func decodeToken(t *patkit.Token, v [][]byte, digests []byte) ([]byte, error) {
 	for _, c := range d.texts(17) {
 		p, err := netip.ParsePrefix(c)
 		if err != nil {
-			return digests, fmt.Errorf("pgstore: token %d: allowed CIDR %q: %w", t.ID, c, err)
+			return fmt.Errorf("pgstore: token %d: allowed CIDR %q: %w", t.ID, c, err)
 		}
 		t.AllowedCIDRs = append(t.AllowedCIDRs, p)
 	}
@@ -143,22 +176,21 @@ func decodeToken(t *patkit.Token, v [][]byte, digests []byte) ([]byte, error) {
 		}
 	}
 	if dg := d.v[22]; len(dg) > 0 {
-		start := len(digests)
-		digests = append(digests, dg...)
-		t.Digest = digests[start:len(digests):len(digests)]
+		t.Digest = a.digest(dg)
 	}
 	if d.err != nil {
-		return digests, fmt.Errorf("pgstore: token %d: column %d: %w", t.ID, d.col, d.err)
+		return fmt.Errorf("pgstore: token %d: column %d: %w", t.ID, d.col, d.err)
 	}
-	return digests, nil
+	return nil
 }
 
 // decoder reads values in PostgreSQL's binary format. A NULL reads as the
 // zero value, as scanToken reads it; the first malformed value sets err.
 type decoder struct {
-	v   [][]byte
-	err error
-	col int
+	v     [][]byte
+	arena *arena
+	err   error
+	col   int
 }
 
 func (d *decoder) fail(i int) {
@@ -284,7 +316,7 @@ func (d *decoder) scopes(i int) []patkit.Scope {
 	if n == 0 {
 		return nil
 	}
-	out := make([]patkit.Scope, n)
+	out := d.arena.scopeSlice(n)
 	for j := range out {
 		var e []byte
 		e, elems = d.next(i, elems)
