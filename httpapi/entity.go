@@ -83,13 +83,31 @@ func (d date) MarshalText() ([]byte, error) {
 // newEntity renders t as the entity of kind at now; a non-empty secret
 // adds the token field (the *WithToken entities of create and rotate).
 func newEntity(t *patkit.Token, kind entityKind, secret string, now time.Time) *entity {
-	e := new(entity)
-	e.fill(t, kind, secret, now)
-	return e
+	e := new(struct {
+		entity
+		entityValues
+	})
+	e.fill(t, kind, secret, now, &e.entityValues)
+	return &e.entity
 }
 
-// fill sets e to the entity of t, as newEntity describes.
-func (e *entity) fill(t *patkit.Token, kind entityKind, secret string, now time.Time) {
+// entityValues are what the optional fields of an entity point to, held
+// apart so that the entities of a page allocate them all together.
+type entityValues struct {
+	description string
+	lastUsedAt  timestamp
+	expiresAt   date
+	ips         []string
+
+	impersonation bool
+	accessLevel   int
+	resourceType  string
+	resourceID    int64
+}
+
+// fill sets e to the entity of t, as newEntity describes, its optional
+// fields pointing into v.
+func (e *entity) fill(t *patkit.Token, kind entityKind, secret string, now time.Time, v *entityValues) {
 	*e = entity{
 		ID:        t.ID,
 		Name:      t.Name,
@@ -103,11 +121,16 @@ func (e *entity) fill(t *patkit.Token, kind entityKind, secret string, now time.
 		e.Scopes = []patkit.Scope{}
 	}
 	if t.Description != "" {
-		e.Description = new(t.Description)
+		v.description = t.Description
+		e.Description = &v.description
 	}
-	e.LastUsedAt = optTime(t.LastUsedAt)
+	if !t.LastUsedAt.IsZero() {
+		v.lastUsedAt = timestamp(t.LastUsedAt)
+		e.LastUsedAt = &v.lastUsedAt
+	}
 	if !t.ExpiresAt.IsZero() {
-		e.ExpiresAt = new(date(t.ExpiresAt))
+		v.expiresAt = date(t.ExpiresAt)
+		e.ExpiresAt = &v.expiresAt
 	}
 	if kind == kindAdminToken {
 		n := t.Notices
@@ -120,19 +143,19 @@ func (e *entity) fill(t *patkit.Token, kind entityKind, secret string, now time.
 		}
 	}
 	if kind != kindBase && kind != kindAdminToken || secret != "" {
-		ips := t.LastUsedIPs
-		if ips == nil {
-			ips = []string{}
+		v.ips = t.LastUsedIPs
+		if v.ips == nil {
+			v.ips = []string{}
 		}
-		e.LastUsedIPs = &ips
+		e.LastUsedIPs = &v.ips
 	}
 	switch kind {
 	case kindImpersonation:
-		e.Impersonation = new(t.Impersonation)
+		v.impersonation = t.Impersonation
+		e.Impersonation = &v.impersonation
 	case kindResource:
-		e.AccessLevel = new(int(t.AccessLevel))
-		e.ResourceType = new(string(t.ResourceType))
-		e.ResourceID = new(t.ResourceID)
+		v.accessLevel, v.resourceType, v.resourceID = int(t.AccessLevel), string(t.ResourceType), t.ResourceID
+		e.AccessLevel, e.ResourceType, e.ResourceID = &v.accessLevel, &v.resourceType, &v.resourceID
 	}
 	if len(t.AllowedCIDRs) > 0 {
 		e.AllowedCIDRs = make([]string, len(t.AllowedCIDRs))
@@ -145,11 +168,13 @@ func (e *entity) fill(t *patkit.Token, kind entityKind, secret string, now time.
 	}
 }
 
-// entities renders a page, its entities allocated together.
+// entities renders a page, its entities allocated together, and the
+// values of their optional fields too.
 func entities(toks []*patkit.Token, kind entityKind, now time.Time) entityList {
 	out := make(entityList, len(toks))
+	values := make([]entityValues, len(toks))
 	for i, t := range toks {
-		out[i].fill(t, kind, "", now)
+		out[i].fill(t, kind, "", now, &values[i])
 	}
 	return out
 }

@@ -26,9 +26,6 @@ func (c *call) pageHeaders(page, perPage, total, n int) {
 	pg := &patkit.Page{Total: total, Page: page, PerPage: perPage}
 	last := pg.TotalPages()
 	hasNext := total < 0 && n == perPage || total >= 0 && page < last
-	h := c.w.Header()
-	h.Set("X-Page", strconv.Itoa(page))
-	h.Set("X-Per-Page", strconv.Itoa(perPage))
 	// Kaminari: no next or previous page from a page out of range.
 	outOfRange := last >= 0 && page > last || last < 0 && n == 0 && page > 1
 	next, prev := "", ""
@@ -38,16 +35,19 @@ func (c *call) pageHeaders(page, perPage, total, n int) {
 	if page > 1 && !outOfRange {
 		prev = strconv.Itoa(page - 1)
 	}
-	h.Set("X-Next-Page", next)
-	h.Set("X-Prev-Page", prev)
-	if last >= 0 {
-		h.Set("X-Total", strconv.Itoa(total))
-		h.Set("X-Total-Pages", strconv.Itoa(last))
-	}
-	var links []string
+	u := c.pageURLs(perPage)
+	var links strings.Builder
 	link := func(p int, rel string) {
-		links = append(links, "<"+c.pageURL(p, perPage)+`>; rel="`+rel+`"`)
+		if links.Len() > 0 {
+			links.WriteString(", ")
+		}
+		links.WriteByte('<')
+		u.write(&links, p)
+		links.WriteString(`>; rel="`)
+		links.WriteString(rel)
+		links.WriteByte('"')
 	}
+	links.Grow(4 * (len(u.pre) + len(u.post) + 24))
 	if prev != "" {
 		link(page-1, "prev")
 	}
@@ -58,17 +58,39 @@ func (c *call) pageHeaders(page, perPage, total, n int) {
 	if last >= 0 {
 		link(last, "last")
 	}
-	h.Set("Link", strings.Join(links, ", "))
+	// The values share one array; the keys are in canonical form, as
+	// Header.Set would make them.
+	v := [...]string{strconv.Itoa(page), strconv.Itoa(perPage), next, prev, links.String(), "", ""}
+	h := c.w.Header()
+	h["X-Page"] = v[0:1:1]
+	h["X-Per-Page"] = v[1:2:2]
+	h["X-Next-Page"] = v[2:3:3]
+	h["X-Prev-Page"] = v[3:4:4]
+	h["Link"] = v[4:5:5]
+	if last >= 0 {
+		v[5], v[6] = strconv.Itoa(total), strconv.Itoa(last)
+		h["X-Total"] = v[5:6:6]
+		h["X-Total-Pages"] = v[6:7:7]
+	}
 }
 
-// pageURL is the request URL on baseURL with every original
-// query parameter and the path parameters, page and per_page set, encoded
-// as Rails' to_query does (pairs sorted).
-func (c *call) pageURL(page, perPage int) string {
+// pageURLs are the URLs of the pages of one size: the request URL on
+// baseURL with every original query parameter and the path parameters,
+// page and per_page set, encoded as Rails' to_query does (pairs sorted).
+// A page's URL is pre, its number, then post.
+type pageURLs struct{ pre, post string }
+
+func (u pageURLs) write(b *strings.Builder, page int) {
+	b.WriteString(u.pre)
+	b.WriteString(strconv.Itoa(page))
+	b.WriteString(u.post)
+}
+
+func (c *call) pageURLs(perPage int) pageURLs {
 	params := url.Values{}
 	maps.Copy(params, c.in.query)
 	maps.Copy(params, c.in.linkParams)
-	params.Set("page", strconv.Itoa(page))
+	delete(params, "page")
 	params.Set("per_page", strconv.Itoa(perPage))
 	var pairs []string
 	for k, vs := range params {
@@ -77,7 +99,18 @@ func (c *call) pageURL(page, perPage int) string {
 		}
 	}
 	slices.Sort(pairs)
-	return c.baseURL() + c.r.URL.EscapedPath() + "?" + strings.Join(pairs, "&")
+	// Where "page=N" sorts among the others: whatever N, as no other pair
+	// starts with "page=".
+	i, _ := slices.BinarySearch(pairs, "page=")
+	pre := c.baseURL() + c.r.URL.EscapedPath() + "?" + strings.Join(pairs[:i], "&")
+	if i > 0 {
+		pre += "&"
+	}
+	post := strings.Join(pairs[i:], "&")
+	if post != "" {
+		post = "&" + post
+	}
+	return pageURLs{pre: pre + "page=", post: post}
 }
 
 // baseURL returns the scheme and authority of Link URLs: the configured

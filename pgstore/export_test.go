@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"context"
 	"time"
 
 	"github.com/patkit/patkit"
@@ -33,4 +34,16 @@ func (s *Store) SetWatchTimings(heartbeat, minBackoff, maxBackoff time.Duration)
 func (s *Store) ClaimSQL(n patkit.Notice) string {
 	col, _ := sqlq.NoticeColumn(n)
 	return claimQuery(s.q.tokens, n, col)
+}
+
+// ListDecodesRows reports whether List decodes the rows of q's page
+// itself, rather than through pgx's Scan.
+func (s *Store) ListDecodesRows(ctx context.Context, q *patkit.Query) (bool, error) {
+	page, args, _, _ := s.listSQL(q)
+	rows, err := s.pool.p.Query(ctx, page, args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	return rawColumns(rows), nil
 }

@@ -42,28 +42,55 @@ var dialect = sqlq.Dialect{
 // q must be normalized.
 func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int, error) {
 	page, pageArgs, _, _ := s.listSQL(q)
-	count, countArgs, _ := dialect.Count(s.q.tokens, s.q.counts, s.q.expiries, q)
+	count, countArgs, counted := dialect.Count(s.q.tokens, s.q.counts, s.q.expiries, q)
+	// A count from the counters reads a few rows by their key whatever its
+	// arguments: it goes first, planned once (a generic plan) like the
+	// page of a query without arguments. The statements after customPlans
+	// are planned for their arguments at every execution.
 	var b pgx.Batch
-	b.Queue(customPlans)
+	if counted {
+		b.Queue(count, countArgs...)
+	}
+	custom := len(pageArgs) > 0 || !counted && len(countArgs) > 0
+	if custom {
+		b.Queue(customPlans)
+	}
 	b.Queue(page, pageArgs...)
-	b.Queue(count, countArgs...)
+	if !counted {
+		b.Queue(count, countArgs...)
+	}
 	res := s.pool.SendBatch(ctx, &b)
 	defer res.Close()
 
-	if _, err := res.Exec(); err != nil {
-		return nil, 0, wrap("list", err)
+	var total int
+	readCount := func() error {
+		if err := res.QueryRow().Scan(&total); err != nil {
+			return wrap("list: count", err)
+		}
+		return nil
+	}
+	if counted {
+		if err := readCount(); err != nil {
+			return nil, 0, err
+		}
+	}
+	if custom {
+		if _, err := res.Exec(); err != nil {
+			return nil, 0, wrap("list", err)
+		}
 	}
 	rows, err := res.Query()
 	if err != nil {
 		return nil, 0, wrap("list", err)
 	}
-	tokens, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*patkit.Token, error) { return scanToken(r) })
+	tokens, err := scanTokens(rows, q.PerPage)
 	if err != nil {
 		return nil, 0, wrap("list", err)
 	}
-	var total int
-	if err := res.QueryRow().Scan(&total); err != nil {
-		return nil, 0, wrap("list: count", err)
+	if !counted {
+		if err := readCount(); err != nil {
+			return nil, 0, err
+		}
 	}
 	if err := res.Close(); err != nil {
 		return nil, 0, wrap("list", err)
@@ -76,9 +103,11 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 // it switches to a generic plan after five executions, planned for an
 // average owner or resource: for an owner with thousands of tokens, that
 // plan reads them all and sorts them (40 ms at 10,000 tokens) rather than
-// read 20 in the order of an index. The batch runs in one implicit
-// transaction, which SET LOCAL lasts for.
-const customPlans = "SET LOCAL plan_cache_mode = force_custom_plan"
+// read 20 in the order of an index. The batch runs in one transaction,
+// which the setting lasts for. It is set_config rather than SET LOCAL:
+// the server warns of a SET LOCAL outside a transaction block (BEGIN),
+// in its log and to the client, at every execution.
+const customPlans = "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"
 
 // listSQL returns the page query of q, the query that walks its matches
 // to count them (List reads the counters instead where they answer), and

@@ -2,8 +2,10 @@ package pgstore_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/patkit/patkit"
@@ -17,7 +19,9 @@ import (
 // (planning it, with the table's list indexes, costs several times
 // reading it); a page whose plan depends on its arguments (one owner) is
 // planned for them at every execution, never with a generic plan, which
-// would be planned for an average owner.
+// would be planned for an average owner; a count from the counters, whose
+// plan does not depend on its arguments, is planned once it has run five
+// times.
 func TestListPlanCache(t *testing.T) {
 	t.Parallel()
 	schema := newSchema(t)
@@ -56,7 +60,7 @@ func TestListPlanCache(t *testing.T) {
 		{"one owner", patkit.Query{UserID: 2}, false},
 	} {
 		c.q.Normalize()
-		page, _, _, _ := s.ListSQL(&c.q)
+		page, _, count, _ := s.ListSQL(&c.q)
 		for range runs {
 			q := c.q
 			if _, _, err := s.List(ctx, &q); err != nil {
@@ -75,5 +79,67 @@ func TestListPlanCache(t *testing.T) {
 		if !c.generic && (generic != 0 || custom != runs) {
 			t.Errorf("%s: %d custom and %d generic plans in %d runs, want %d custom", c.name, custom, generic, runs, runs)
 		}
+		// The count from the counters reads rows by their key: the server
+		// plans it five times for its arguments, then reuses a generic
+		// plan.
+		err = pool.QueryRow(ctx, `SELECT generic_plans, custom_plans FROM pg_prepared_statements
+			WHERE statement = $1`, count).Scan(&generic, &custom)
+		if err != nil {
+			t.Fatalf("%s: plan counters of %.80s…: %v", c.name, strings.TrimSpace(count), err)
+		}
+		if generic == 0 || custom > 5 {
+			t.Errorf("%s: count: %d custom and %d generic plans, want the generic plan after 5 custom", c.name, custom, generic)
+		}
+	}
+}
+
+// TestListSendsNoNotice checks that List makes the server neither warn
+// nor notice anything: a warning is a line in the server's log at every
+// list, and a message pgx decodes.
+func TestListSendsNoNotice(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	seed := openStore(t, schema)
+	ctx := t.Context()
+	for i := range 3 {
+		tok := token("token " + string(rune('a'+i)))
+		tok.UserID = int64(i + 1)
+		if err := seed.Create(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := pgxpool.ParseConfig(testDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu      sync.Mutex
+		notices []string
+	)
+	cfg.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+		mu.Lock()
+		defer mu.Unlock()
+		notices = append(notices, n.Severity+": "+n.Message)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s, err := pgstore.New(pool, &pgstore.Options{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeStore(t, s) })
+	for _, q := range []patkit.Query{{}, {UserID: 2}, {Filter: patkit.Filter{Search: "token"}}} {
+		q.Normalize()
+		if _, _, err := s.List(ctx, &q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(notices) > 0 {
+		t.Errorf("List sent %d notices: %q", len(notices), notices)
 	}
 }
