@@ -259,7 +259,14 @@
 // index (tokens created in the last 90 days, sorted by expiry ascending,
 // come after the old ones in that order): no single index serves a range
 // of one key in the order of another, and the planner, which cannot tell
-// that the two are correlated, chooses the ordered walk. OFFSET pages cost
+// that the two are correlated, chooses the ordered walk. Reading the
+// bound's range and sorting it (a plan the Store does not force) reads
+// its matches instead, and the benchmark command's bounds keep 21,000 to
+// 693,000 of 1,000,000 tokens: tokens last used in the last 7 days,
+// sorted by expiry, took 25 ms that way (an index-only scan of 21,068
+// entries and a top-N sort) against 2.3 s for the walk, both under a load
+// average of 10 on 2 vCPUs; for such bounds neither way reads fewer than
+// tens of thousands of entries. OFFSET pages cost
 // in proportion to their depth, as in GitLab: page 500 of 20 reads 10,000
 // index entries.
 //
