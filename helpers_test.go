@@ -69,9 +69,14 @@ func (s *countingStore) Rotate(ctx context.Context, id int64, t *patkit.Token) e
 	return s.Store.Rotate(ctx, id, t)
 }
 
+// Revoke counts a write unless the token was missing: a revocation of
+// nothing writes nothing.
 func (s *countingStore) Revoke(ctx context.Context, id int64, at time.Time) error {
-	s.writes.Add(1)
-	return s.Store.Revoke(ctx, id, at)
+	err := s.Store.Revoke(ctx, id, at)
+	if !errors.Is(err, patkit.ErrNotFound) {
+		s.writes.Add(1)
+	}
+	return err
 }
 
 var (

@@ -473,8 +473,7 @@
 // # Pool sizing
 //
 // Every Store method holds one connection for the duration of one
-// statement, except Rotate (one short transaction) and List (one round
-// trip with two queries); Watch holds one more, outside the pool (see
+// statement, except List (one round trip with two queries); Watch holds one more, outside the pool (see
 // Several instances). Authentication is one unique-index lookup
 // (GetByDigest, about a tenth of a millisecond in the server), so a small
 // pool serves many requests: start with pool_max_conns at two to four
@@ -524,11 +523,12 @@
 // # Several instances
 //
 // A Store keeps no state but its pool: every instance reads what every
-// other has committed. Rotate locks the old token's row (SELECT ... FOR
-// UPDATE) before revoking it and inserting its successor in one
-// transaction, so of concurrent rotations of one token, from any number of
-// goroutines or processes, exactly one commits and the others return
-// ErrTokenRevoked.
+// other has committed. Rotate revokes the old token only if it is not
+// revoked yet, under its row's lock, and inserts its successor only with
+// that revocation, in one statement: of concurrent rotations of one token,
+// from any number of goroutines or processes, the later ones wait for the
+// row, find it revoked and change nothing, so exactly one commits and the
+// others return ErrTokenRevoked.
 //
 // What delays a revocation is the Service's authentication cache
 // ([patkit.Options] CacheSize and CacheTTL, 10 seconds by default): an

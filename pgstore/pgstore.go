@@ -223,23 +223,22 @@ type queries struct {
 	get         string
 	getByDigest string
 	revoke      string // revokes $1 at $3 and notifies the channel $2 at commit
-	rotateOut   string // revokes $1 by rotation at $3, and notifies
-	lockForRot  string
+	rotate      string // insert's, after revoking $24 by rotation and notifying $25
 	setLastUsed string
 }
 
 func newQueries(schema string) queries {
 	t := pgx.Identifier{schema, "tokens"}.Sanitize()
-	return queries{
-		tokens:   t,
-		settings: pgx.Identifier{schema, "settings"}.Sanitize(),
-		counts:   pgx.Identifier{schema, "token_counts"}.Sanitize(),
-		expiries: pgx.Identifier{schema, "token_expiry_counts"}.Sanitize(),
-		insert: `INSERT INTO ` + t + ` (user_id, name, description, scopes, impersonation,
+	insertColumns := `(user_id, name, description, scopes, impersonation,
 			resource_type, resource_id, access_level, created_at, expires_at, revoked,
-			last_used_at, last_used_ips, previous_id, revoked_at, rotated, allowed_cidrs, digest, notice, ` + noticeColumns + `)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
-			RETURNING id`,
+			last_used_at, last_used_ips, previous_id, revoked_at, rotated, allowed_cidrs, digest, notice, ` + noticeColumns + `)`
+	insertValues := `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23`
+	return queries{
+		tokens:      t,
+		settings:    pgx.Identifier{schema, "settings"}.Sanitize(),
+		counts:      pgx.Identifier{schema, "token_counts"}.Sanitize(),
+		expiries:    pgx.Identifier{schema, "token_expiry_counts"}.Sanitize(),
+		insert:      `INSERT INTO ` + t + ` ` + insertColumns + ` VALUES (` + insertValues + `) RETURNING id`,
 		get:         `SELECT ` + columns + ` FROM ` + t + ` WHERE id = $1`,
 		getByDigest: `SELECT ` + lookupColumns + ` FROM ` + t + ` WHERE digest = $1`,
 		// One statement, so one transaction: the notification is sent
@@ -262,26 +261,42 @@ func newQueries(schema string) queries {
 			)
 			SELECT pg_notify($2, r.id::text) FROM r
 			UNION ALL SELECT pg_notify($2, g.id::text) FROM g`,
-		rotateOut: `WITH r AS (UPDATE ` + t + ` SET revoked = true, revoked_at = $3, rotated = true
-				WHERE id = $1 RETURNING id)
-			SELECT pg_notify($2, r.id::text) FROM r`,
-		lockForRot:  `SELECT revoked FROM ` + t + ` WHERE id = $1 FOR UPDATE`,
+		// One statement, so one transaction, as revoke. The UPDATE
+		// revokes the old token only if it is not revoked: of concurrent
+		// rotations (or a rotation and a revocation), the later one waits
+		// for the row's lock, then finds the row revoked (READ COMMITTED
+		// rechecks the condition on the committed row) and changes nothing,
+		// so exactly one wins. The new token is inserted only with the
+		// revocation; the notification is sent at commit. The row says
+		// what happened: the new ID, or NULL and whether the old token
+		// existed (in the statement's snapshot: then it was revoked).
+		rotate: `WITH r AS (
+				UPDATE ` + t + ` SET revoked = true, revoked_at = $9, rotated = true
+				WHERE id = $24 AND NOT revoked RETURNING id
+			), n AS (
+				INSERT INTO ` + t + ` ` + insertColumns + ` SELECT ` + insertValues + ` FROM r RETURNING id
+			), notified AS (
+				SELECT pg_notify($25, r.id::text) FROM r
+			)
+			SELECT (SELECT id FROM n), (SELECT count(*) FROM notified),
+				EXISTS (SELECT FROM ` + t + ` WHERE id = $24)`,
 		setLastUsed: `UPDATE ` + t + ` SET last_used_at = $2, last_used_ips = $3 WHERE id = $1`,
 	}
-}
-
-// querier is what Create's insert needs: a pool or a transaction.
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 // Create saves t and sets t.ID. A digest already stored returns an error
 // wrapping patkit.ErrConflict.
 func (s *Store) Create(ctx context.Context, t *patkit.Token) error {
-	return s.insert(ctx, s.pool, "create", t)
+	var id int64
+	if err := s.pool.QueryRow(ctx, s.q.insert, insertArgs(t)...).Scan(&id); err != nil {
+		return wrap("create", err)
+	}
+	t.ID = id
+	return nil
 }
 
-func (s *Store) insert(ctx context.Context, q querier, op string, t *patkit.Token) error {
+// insertArgs are the arguments $1 to $23 of the insert of t.
+func insertArgs(t *patkit.Token, more ...any) []any {
 	scopes := make([]string, len(t.Scopes))
 	for i, sc := range t.Scopes {
 		scopes[i] = string(sc)
@@ -298,20 +313,14 @@ func (s *Store) insert(ctx context.Context, q querier, op string, t *patkit.Toke
 	for i, p := range t.AllowedCIDRs {
 		cidrs[i] = p.String()
 	}
-	var id int64
-	err := q.QueryRow(ctx, s.q.insert,
+	return append([]any{
 		t.UserID, t.Name, t.Description, scopes, t.Impersonation,
 		string(t.ResourceType), t.ResourceID, int32(t.AccessLevel), t.CreatedAt,
 		nullTime(t.ExpiresAt), t.Revoked, nullTime(t.LastUsedAt), ips,
 		nullID(t.PreviousID), nullTime(t.RevokedAt), t.Rotated, cidrs, digest, int16(t.Notices.Last()),
 		nullTime(t.Notices.SixtyDays), nullTime(t.Notices.ThirtyDays), nullTime(t.Notices.SevenDays),
 		nullTime(t.Notices.Expired),
-	).Scan(&id)
-	if err != nil {
-		return wrap(op, err)
-	}
-	t.ID = id
-	return nil
+	}, more...)
 }
 
 // Get returns the token with the given ID, or an error wrapping
@@ -358,43 +367,31 @@ func (s *Store) Revoke(ctx context.Context, id int64, at time.Time) error {
 }
 
 // Rotate revokes the token oldID at next.CreatedAt, marking it rotated,
-// and creates next in one transaction that
-// locks oldID's row first, so that of concurrent rotations of one token,
-// from any number of goroutines or processes, exactly one succeeds and the
+// and creates next, in one statement that revokes oldID only if it is not
+// revoked, under its row's lock: of concurrent rotations of one token, from
+// any number of goroutines or processes, exactly one succeeds and the
 // others return an error wrapping patkit.ErrTokenRevoked. The revocation of
 // oldID is notified to the watchers of the schema (see Watch) when the
-// transaction commits, never if it rolls back. A missing oldID
-// returns patkit.ErrNotFound, an existing next.Digest patkit.ErrConflict;
-// on any error nothing changes and next.ID is left alone.
-func (s *Store) Rotate(ctx context.Context, oldID int64, next *patkit.Token) (err error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
+// statement commits, never if it fails. A missing oldID returns
+// patkit.ErrNotFound, an existing next.Digest patkit.ErrConflict; on any
+// error nothing changes and next.ID is left alone.
+func (s *Store) Rotate(ctx context.Context, oldID int64, next *patkit.Token) error {
+	var (
+		id       *int64
+		notified int64
+		found    bool
+	)
+	err := s.pool.QueryRow(ctx, s.q.rotate, insertArgs(next, oldID, s.channel)...).Scan(&id, &notified, &found)
+	switch {
+	case err != nil:
 		return wrap("rotate", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-		}
-	}()
-	var revoked bool
-	if err := tx.QueryRow(ctx, s.q.lockForRot, oldID).Scan(&revoked); err != nil {
-		return wrap("rotate", err)
-	}
-	if revoked {
+	case id != nil:
+		next.ID = *id
+		return nil
+	case found:
 		return fmt.Errorf("pgstore: rotate %d: %w", oldID, patkit.ErrTokenRevoked)
 	}
-	if _, err := tx.Exec(ctx, s.q.rotateOut, oldID, s.channel, next.CreatedAt); err != nil {
-		return wrap("rotate", err)
-	}
-	n := *next // next.ID is set only once the transaction commits
-	if err := s.insert(ctx, tx, "rotate", &n); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return wrap("rotate: commit", err)
-	}
-	next.ID = n.ID
-	return nil
+	return fmt.Errorf("pgstore: rotate %d: %w", oldID, patkit.ErrNotFound)
 }
 
 // SetLastUsed records the time and client addresses of the token's last
