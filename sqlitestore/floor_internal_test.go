@@ -386,13 +386,23 @@ func BenchmarkFloor(b *testing.B) {
 			})
 		})
 	}
-	// The Store's own lookup on the same file.
-	b.Run("GetByDigest", func(b *testing.B) {
-		s := newStore(db, db, false, nil)
-		defer s.Close()
-		loop(b, func(i int) error {
-			_, err := s.GetByDigest(ctx, floorDigest(i))
-			return err
+	// The Store's own lookup on the same file: on a *sql.DB (New), and
+	// with the connections of its own that Open gives it.
+	for _, open := range []bool{false, true} {
+		name := "GetByDigest-New"
+		if open {
+			name = "GetByDigest-Open"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := newStore(db, db, false, nil)
+			if open {
+				s.lookups = newLookupPool(path, s.q.getByDigest, 1)
+			}
+			defer s.Close()
+			loop(b, func(i int) error {
+				_, err := s.GetByDigest(ctx, floorDigest(i))
+				return err
+			})
 		})
-	})
+	}
 }
