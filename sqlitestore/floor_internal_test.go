@@ -202,7 +202,7 @@ func BenchmarkFloor(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer w.Close()
-	if _, err := w.ExecContext(ctx, `UPDATE tokens SET notice = 0 WHERE id = 1`); err != nil {
+	if _, err := w.ExecContext(ctx, `UPDATE tokens SET notice = 1 - notice WHERE id = 1`); err != nil {
 		b.Fatal(err)
 	}
 	db, err := sql.Open("sqlite", dsn(path, connRead))
