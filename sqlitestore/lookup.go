@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"modernc.org/libc"
+	"modernc.org/libc/sys/types"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/patkit/patkit"
@@ -115,38 +116,37 @@ func lookupPragmas() []string {
 	return p
 }
 
-func openLookupConn(name, query string) (c *lookupConn, err error) {
-	c = &lookupConn{tls: libc.NewTLS()}
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("open lookup connection: %w", err)
-			c.close()
-		}
-	}()
+func openLookupConn(name, query string) (*lookupConn, error) {
+	c := &lookupConn{tls: libc.NewTLS()}
+	if err := c.open(name, query); err != nil {
+		c.close()
+		return nil, fmt.Errorf("open lookup connection: %w", err)
+	}
+	return c, nil
+}
+
+func (c *lookupConn) open(name, query string) error {
 	pp := libc.Xcalloc(c.tls, 1, 8) // sqlite3** and sqlite3_stmt**
 	if pp == 0 {
-		return nil, errors.New("out of memory")
+		return errors.New("out of memory")
 	}
 	defer libc.Xfree(c.tls, pp)
 	if err := c.withCString(name, func(s uintptr) int32 {
 		return sqlite3.Xsqlite3_open_v2(c.tls, s, pp, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_NOMUTEX|sqlite3.SQLITE_OPEN_URI, 0)
 	}, func() { c.db = libc.AtomicLoadPUintptr(pp) }); err != nil {
-		return nil, err
+		return err
 	}
 	sqlite3.Xsqlite3_extended_result_codes(c.tls, c.db, 1)
 	for _, p := range lookupPragmas() {
 		if err := c.withCString("PRAGMA "+p, func(s uintptr) int32 {
 			return sqlite3.Xsqlite3_exec(c.tls, c.db, s, 0, 0, 0)
 		}, nil); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := c.withCString(query, func(s uintptr) int32 {
+	return c.withCString(query, func(s uintptr) int32 {
 		return sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, s, -1, pp, 0)
-	}, func() { c.stmt = libc.AtomicLoadPUintptr(pp) }); err != nil {
-		return nil, err
-	}
-	return c, nil
+	}, func() { c.stmt = libc.AtomicLoadPUintptr(pp) })
 }
 
 // withCString calls f with s as a C string, then after (if not nil), and
@@ -205,7 +205,7 @@ func (c *lookupConn) err(rc int32) error {
 func (c *lookupConn) byDigest(digest []byte) (*patkit.Token, error) {
 	if len(digest) > c.keyN || c.key == 0 {
 		n := max(32, len(digest))
-		key := libc.Xmalloc(c.tls, uint64(n))
+		key := libc.Xmalloc(c.tls, types.Size_t(n))
 		if key == 0 {
 			return nil, errors.New("out of memory")
 		}
