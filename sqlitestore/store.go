@@ -57,8 +57,9 @@ type Store struct {
 	q      queries
 	closed atomic.Bool
 
-	getByID, getByDigest lazyStmt  // prepared on r
-	listStmts            stmtCache // List's, prepared on r
+	getByID, getByDigest lazyStmt    // prepared on r
+	lookups              *lookupPool // GetByDigest's connections on Open's file, or nil
+	listStmts            stmtCache   // List's, prepared on r
 
 	wr writer // the group commit of every write
 	// Prepared on w, used by the writer only.
@@ -113,10 +114,14 @@ const (
 // any memory-mapped file.
 const readMmapSize = 1<<31 - 1<<16
 
+// fileURI returns the SQLite URI of the file at path, without parameters.
+func fileURI(path string) string {
+	// '?' and '#' would end the path and '%' starts an escape.
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+}
+
 func dsn(path string, kind connKind) string {
-	// SQLite URI: '?' and '#' would end the path and '%' starts an escape.
-	p := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	s := "file:" + p +
+	s := fileURI(path) +
 		"?_pragma=busy_timeout(10000)" +
 		"&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)"
@@ -195,6 +200,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	s.memory = memory
 	if !memory {
 		s.path = path
+		s.lookups = newLookupPool(path, s.q.getByDigest, max(4, runtime.GOMAXPROCS(0)))
 	}
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
@@ -270,6 +276,9 @@ func (s *Store) Close() error {
 	}
 	close(s.closing)
 	s.stopWriter()
+	if s.lookups != nil {
+		s.lookups.close()
+	}
 	var err error
 	for _, l := range append([]*lazyStmt{&s.getByID, &s.getByDigest}, s.writeStmts()...) {
 		err = errors.Join(err, l.close())
@@ -448,26 +457,38 @@ func (s *Store) Get(ctx context.Context, id int64) (*patkit.Token, error) {
 }
 
 // GetByDigest returns the token whose Digest is digest, through the unique
-// index on digest, or an error wrapping patkit.ErrNotFound.
+// index on digest, or an error wrapping patkit.ErrNotFound. On a Store
+// from Open on a file it reads with connections of its own (see
+// lookupPool), which ctx stops waiting for.
 //
 // A ctx already done returns its error. Once the lookup has started, a
 // few microseconds of work, it completes whatever becomes of ctx: watching
 // ctx would cost more than the lookup. The waits ctx then no longer ends
-// are for one of the read connections, which other reads hold for as long
-// as they run, and SQLite's busy timeout, which a reader meets only while
-// the log of a crashed writer is recovered.
+// are, on a Store from New, for one of the read connections, which other
+// reads hold for as long as they run, and SQLite's busy timeout, which a
+// reader meets only while the log of a crashed writer is recovered.
 func (s *Store) GetByDigest(ctx context.Context, digest []byte) (*patkit.Token, error) {
 	if digest == nil {
 		digest = []byte{}
 	}
 	const op = "get token by digest"
-	row, err := s.getByDigest.queryRow(ctx, s.r, digest)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	t, err := scanRow(row, false)
-	if err != nil {
-		return nil, notFound(op, err)
+	var t *patkit.Token
+	if s.lookups != nil {
+		err := s.r.check(ctx)
+		if err == nil {
+			t, err = s.lookups.byDigest(ctx, digest)
+		}
+		if err != nil {
+			return nil, notFound(op, err)
+		}
+	} else {
+		row, err := s.getByDigest.queryRow(ctx, s.r, digest)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		if t, err = scanRow(row, false); err != nil {
+			return nil, notFound(op, err)
+		}
 	}
 	// SQLite compares BLOBs byte for byte: the row's digest is digest.
 	if len(digest) > 0 {
@@ -513,15 +534,26 @@ func scanRow(row scanner, withDigest bool) (*patkit.Token, error) {
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
+	if len(t.Digest) == 0 {
+		t.Digest = nil
+	}
+	if err := b.decode(t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// decode sets the fields of t that b holds, decoded.
+func (b *rowBuf) decode(t *patkit.Token) error {
 	var ok bool
 	if t.Scopes, ok = decodeScopes(b.scopes); !ok {
 		if err := json.Unmarshal([]byte(b.scopes), &t.Scopes); err != nil {
-			return nil, fmt.Errorf("sqlitestore: token %d: decode scopes: %w", t.ID, err)
+			return fmt.Errorf("sqlitestore: token %d: decode scopes: %w", t.ID, err)
 		}
 	}
 	if t.LastUsedIPs, ok = decodeStrings(b.ips); !ok {
 		if err := json.Unmarshal([]byte(b.ips), &t.LastUsedIPs); err != nil {
-			return nil, fmt.Errorf("sqlitestore: token %d: decode last used IPs: %w", t.ID, err)
+			return fmt.Errorf("sqlitestore: token %d: decode last used IPs: %w", t.ID, err)
 		}
 	}
 	// Empty lists read back as nil, as patkit.Token.Clone copies them.
@@ -530,9 +562,6 @@ func scanRow(row scanner, withDigest bool) (*patkit.Token, error) {
 	}
 	if len(t.LastUsedIPs) == 0 {
 		t.LastUsedIPs = nil
-	}
-	if len(t.Digest) == 0 {
-		t.Digest = nil
 	}
 	t.ResourceType = patkit.ResourceType(b.resType.String)
 	t.PreviousID = b.prev.Int64
@@ -550,7 +579,7 @@ func scanRow(row scanner, withDigest bool) (*patkit.Token, error) {
 	if b.cidrs != "[]" {
 		var err error
 		if t.AllowedCIDRs, err = decodeCIDRs(b.cidrs); err != nil {
-			return nil, fmt.Errorf("sqlitestore: token %d: decode allowed CIDRs: %w", t.ID, err)
+			return fmt.Errorf("sqlitestore: token %d: decode allowed CIDRs: %w", t.ID, err)
 		}
 	}
 	for i, n := range b.notices {
@@ -558,7 +587,7 @@ func scanRow(row scanner, withDigest bool) (*patkit.Token, error) {
 			t.Notices.Set(patkit.Notice(i+1), fromMicro(n.Int64))
 		}
 	}
-	return t, nil
+	return nil
 }
 
 func fromMicro(us int64) time.Time { return time.UnixMicro(us).UTC() }
@@ -592,10 +621,19 @@ func nonNil[S ~[]E, E any](s S) S {
 	return s
 }
 
+// codeError is an error of SQLite with its result code: the driver's
+// *sqlite.Error, or a lookup connection's *cError.
+type codeError interface {
+	error
+	Code() int
+}
+
+var _, _ codeError = (*sqlite.Error)(nil), (*cError)(nil)
+
 // isUnique reports whether err is SQLite's unique or primary key constraint
 // violation.
 func isUnique(err error) bool {
-	var e *sqlite.Error
+	var e codeError
 	return errors.As(err, &e) &&
 		(e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }
@@ -603,7 +641,7 @@ func isUnique(err error) bool {
 // isBusy reports whether err is SQLite's SQLITE_BUSY, in any of its
 // extended forms.
 func isBusy(err error) bool {
-	var e *sqlite.Error
+	var e codeError
 	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
@@ -639,7 +677,7 @@ func unavailable(err error) bool {
 		strings.Contains(err.Error(), "sql: database is closed") {
 		return true
 	}
-	var e *sqlite.Error
+	var e codeError
 	if !errors.As(err, &e) {
 		return false
 	}

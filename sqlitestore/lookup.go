@@ -1,0 +1,343 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"modernc.org/libc"
+	"modernc.org/libc/sys/types"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/patkit/patkit"
+)
+
+// lookupPool holds the connections GetByDigest reads with on a database
+// file that Open opened: SQLite connections of the Store's own, driven
+// through SQLite's C API (modernc.org/sqlite/lib) rather than database/sql
+// and the driver. The lookup of every uncached authentication is one
+// statement, always the same: through database/sql and the driver, more
+// than half of its instructions and 72 of its 77 allocations went to them
+// (the driver fetches the name and declared type of every column on each
+// query and takes the connection's mutex for every column it reads, and
+// each value is converted twice) rather than to SQLite (BenchmarkFloor).
+//
+// They are the same SQLite, file and locks as the driver's connections
+// (one library in the process), opened as Open's read connections are
+// (query_only, busy_timeout, the file mapped), so each lookup is a read
+// transaction of its own that sees every commit before it, in this
+// process or another. A connection serves one lookup at a time (so it is
+// opened SQLITE_OPEN_NOMUTEX: SQLite's own locking of the connection would
+// protect nothing more).
+type lookupPool struct {
+	name  string   // the URI the connections open
+	query string   // the lookup by digest, lookupColumns
+	sem   chan int // holds one value per connection in use
+
+	mu     sync.Mutex
+	idle   []*lookupConn
+	closed bool
+}
+
+func newLookupPool(path, query string, size int) *lookupPool {
+	return &lookupPool{name: fileURI(path), query: query, sem: make(chan int, size)}
+}
+
+// byDigest returns the token whose digest is digest, or sql.ErrNoRows.
+// Waiting for a connection ends with ctx.
+func (p *lookupPool) byDigest(ctx context.Context, digest []byte) (*patkit.Token, error) {
+	select {
+	case p.sem <- 0:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-p.sem }()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, errClosed
+	}
+	var c *lookupConn
+	if n := len(p.idle); n > 0 {
+		c = p.idle[n-1]
+		p.idle = p.idle[:n-1]
+	}
+	p.mu.Unlock()
+	if c == nil {
+		var err error
+		if c, err = openLookupConn(p.name, p.query); err != nil {
+			return nil, err
+		}
+	}
+	t, err := c.byDigest(digest)
+	p.mu.Lock()
+	if p.closed {
+		c.close()
+	} else {
+		p.idle = append(p.idle, c)
+	}
+	p.mu.Unlock()
+	return t, err
+}
+
+// close closes the idle connections, and the others as their lookups
+// end; byDigest fails from then on.
+func (p *lookupPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for _, c := range p.idle {
+		c.close()
+	}
+	p.idle = nil
+}
+
+// lookupConn is one connection of a lookupPool, with the lookup prepared
+// and the buffer its digest is bound from. It is used by one goroutine at
+// a time.
+type lookupConn struct {
+	tls  *libc.TLS
+	db   uintptr // sqlite3*
+	stmt uintptr // sqlite3_stmt*
+	key  uintptr // keyN bytes of C memory
+	keyN int
+}
+
+// lookupPragmas are those of Open's read connections that matter to a
+// lookup (see dsn), busy_timeout first.
+func lookupPragmas() []string {
+	p := []string{"busy_timeout = 10000", "query_only = 1"}
+	if strconv.IntSize == 64 {
+		p = append(p, "mmap_size = "+strconv.Itoa(readMmapSize))
+	}
+	return p
+}
+
+func openLookupConn(name, query string) (*lookupConn, error) {
+	c := &lookupConn{tls: libc.NewTLS()}
+	if err := c.open(name, query); err != nil {
+		c.close()
+		return nil, fmt.Errorf("open lookup connection: %w", err)
+	}
+	return c, nil
+}
+
+func (c *lookupConn) open(name, query string) error {
+	pp := libc.Xcalloc(c.tls, 1, 8) // sqlite3** and sqlite3_stmt**
+	if pp == 0 {
+		return errors.New("out of memory")
+	}
+	defer libc.Xfree(c.tls, pp)
+	if err := c.withCString(name, func(s uintptr) int32 {
+		return sqlite3.Xsqlite3_open_v2(c.tls, s, pp, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_NOMUTEX|sqlite3.SQLITE_OPEN_URI, 0)
+	}, func() { c.db = libc.AtomicLoadPUintptr(pp) }); err != nil {
+		return err
+	}
+	sqlite3.Xsqlite3_extended_result_codes(c.tls, c.db, 1)
+	for _, p := range lookupPragmas() {
+		if err := c.withCString("PRAGMA "+p, func(s uintptr) int32 {
+			return sqlite3.Xsqlite3_exec(c.tls, c.db, s, 0, 0, 0)
+		}, nil); err != nil {
+			return err
+		}
+	}
+	return c.withCString(query, func(s uintptr) int32 {
+		return sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, s, -1, pp, 0)
+	}, func() { c.stmt = libc.AtomicLoadPUintptr(pp) })
+}
+
+// withCString calls f with s as a C string, then after (if not nil), and
+// returns the error of f's result code.
+func (c *lookupConn) withCString(s string, f func(uintptr) int32, after func()) error {
+	cs, err := libc.CString(s)
+	if err != nil {
+		return err
+	}
+	rc := f(cs)
+	libc.Xfree(c.tls, cs)
+	if after != nil {
+		after()
+	}
+	if rc != sqlite3.SQLITE_OK {
+		return c.err(rc)
+	}
+	return nil
+}
+
+func (c *lookupConn) close() {
+	if c.stmt != 0 {
+		sqlite3.Xsqlite3_finalize(c.tls, c.stmt)
+	}
+	if c.db != 0 {
+		sqlite3.Xsqlite3_close_v2(c.tls, c.db)
+	}
+	if c.key != 0 {
+		libc.Xfree(c.tls, c.key)
+	}
+	c.tls.Close()
+	*c = lookupConn{}
+}
+
+// cError is an error of SQLite's C API: its result code (extended), as
+// sqlite.Error's, and its message.
+type cError struct {
+	code int
+	msg  string
+}
+
+func (e *cError) Error() string { return e.msg }
+
+// Code returns SQLite's result code.
+func (e *cError) Code() int { return e.code }
+
+func (c *lookupConn) err(rc int32) error {
+	msg := libc.GoString(sqlite3.Xsqlite3_errstr(c.tls, rc))
+	if c.db != 0 {
+		msg += ": " + libc.GoString(sqlite3.Xsqlite3_errmsg(c.tls, c.db))
+	}
+	return &cError{code: int(rc), msg: fmt.Sprintf("%s (%d)", msg, rc)}
+}
+
+// byDigest runs the lookup. Its read transaction ends before it returns.
+func (c *lookupConn) byDigest(digest []byte) (*patkit.Token, error) {
+	if len(digest) > c.keyN || c.key == 0 {
+		n := max(32, len(digest))
+		key := libc.Xmalloc(c.tls, types.Size_t(n))
+		if key == 0 {
+			return nil, errors.New("out of memory")
+		}
+		if c.key != 0 {
+			libc.Xfree(c.tls, c.key)
+		}
+		c.key, c.keyN = key, n
+	}
+	copy(libc.GoBytes(c.key, len(digest)), digest)
+	tls, st := c.tls, c.stmt
+	// SQLITE_STATIC: the key stays until the statement is reset. A
+	// zero-length blob, not NULL: key is never 0.
+	if rc := sqlite3.Xsqlite3_bind_blob(tls, st, 1, c.key, int32(len(digest)), 0); rc != sqlite3.SQLITE_OK {
+		return nil, c.err(rc)
+	}
+	defer sqlite3.Xsqlite3_reset(tls, st)
+	switch rc := sqlite3.Xsqlite3_step(tls, st); rc {
+	case sqlite3.SQLITE_ROW:
+	case sqlite3.SQLITE_DONE:
+		return nil, sql.ErrNoRows
+	default:
+		return nil, c.err(rc)
+	}
+	r := cRow{tls: tls, stmt: st}
+	var b rowBuf
+	t := new(patkit.Token)
+	t.ID = r.integer(0)
+	t.UserID = r.integer(1)
+	t.Name = r.text(2)
+	t.Description = r.text(3)
+	b.scopes = r.text(4)
+	t.Impersonation = r.boolean(5)
+	b.resType = r.nullText(6)
+	t.ResourceID = r.integer(7)
+	b.accessLevel = r.integer(8)
+	b.created = r.integer(9)
+	b.expires = r.nullInt(10)
+	t.Revoked = r.boolean(11)
+	b.lastUsed = r.nullInt(12)
+	b.ips = r.text(13)
+	b.prev = r.nullInt(14)
+	b.revokedAt = r.nullInt(15)
+	t.Rotated = r.boolean(16)
+	b.cidrs = r.text(17)
+	for i := range b.notices {
+		b.notices[i] = r.nullInt(18 + int32(i))
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if err := b.decode(t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// cRow reads the columns of a statement's row with the types scanRow
+// gives database/sql's Scan, and fails as Scan would on another type: the
+// first failure is kept in err.
+type cRow struct {
+	tls  *libc.TLS
+	stmt uintptr
+	err  error
+}
+
+func (r *cRow) fail(i int32, want string) {
+	if r.err == nil {
+		name := libc.GoString(sqlite3.Xsqlite3_column_name(r.tls, r.stmt, i))
+		r.err = fmt.Errorf("column %s: %s value where %s was expected", name,
+			[]string{"", "integer", "float", "text", "blob", "NULL"}[sqlite3.Xsqlite3_column_type(r.tls, r.stmt, i)], want)
+	}
+}
+
+func (r *cRow) nullInt(i int32) sql.NullInt64 {
+	switch sqlite3.Xsqlite3_column_type(r.tls, r.stmt, i) {
+	case sqlite3.SQLITE_INTEGER:
+		return sql.NullInt64{Int64: sqlite3.Xsqlite3_column_int64(r.tls, r.stmt, i), Valid: true}
+	case sqlite3.SQLITE_NULL:
+		return sql.NullInt64{}
+	}
+	r.fail(i, "an integer or NULL")
+	return sql.NullInt64{}
+}
+
+func (r *cRow) integer(i int32) int64 {
+	if sqlite3.Xsqlite3_column_type(r.tls, r.stmt, i) != sqlite3.SQLITE_INTEGER {
+		r.fail(i, "an integer")
+		return 0
+	}
+	return sqlite3.Xsqlite3_column_int64(r.tls, r.stmt, i)
+}
+
+func (r *cRow) boolean(i int32) bool {
+	switch n := r.integer(i); n {
+	case 0, 1:
+		return n == 1
+	}
+	r.fail(i, "0 or 1")
+	return false
+}
+
+func (r *cRow) nullText(i int32) sql.NullString {
+	switch sqlite3.Xsqlite3_column_type(r.tls, r.stmt, i) {
+	case sqlite3.SQLITE_TEXT, sqlite3.SQLITE_BLOB:
+		return sql.NullString{String: r.bytes(i), Valid: true}
+	case sqlite3.SQLITE_NULL:
+		return sql.NullString{}
+	}
+	r.fail(i, "text or NULL")
+	return sql.NullString{}
+}
+
+func (r *cRow) text(i int32) string {
+	switch sqlite3.Xsqlite3_column_type(r.tls, r.stmt, i) {
+	case sqlite3.SQLITE_TEXT, sqlite3.SQLITE_BLOB:
+		return r.bytes(i)
+	}
+	r.fail(i, "text")
+	return ""
+}
+
+// bytes copies the text of column i, whose type is text or blob; an
+// empty list, the usual value of the list columns, is not allocated.
+func (r *cRow) bytes(i int32) string {
+	p := sqlite3.Xsqlite3_column_text(r.tls, r.stmt, i)
+	n := sqlite3.Xsqlite3_column_bytes(r.tls, r.stmt, i)
+	if p == 0 || n == 0 {
+		return ""
+	}
+	b := libc.GoBytes(p, int(n))
+	if string(b) == "[]" {
+		return "[]"
+	}
+	return string(b)
+}
