@@ -68,6 +68,31 @@ func openStore(t testing.TB, schema string) *pgstore.Store {
 	return s
 }
 
+// configuredStore returns a Store on schema through a pool of its own,
+// made from the test DSN as configure (if not nil) changes its config;
+// both are closed when t ends.
+func configuredStore(t testing.TB, schema string, configure func(*pgxpool.Config)) (*pgstore.Store, *pgxpool.Pool) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(testDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if configure != nil {
+		configure(cfg)
+	}
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s, err := pgstore.New(pool, &pgstore.Options{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeStore(t, s) })
+	return s, pool
+}
+
 // closeStore closes s, failing t on error.
 func closeStore(t testing.TB, s *pgstore.Store) {
 	t.Helper()
@@ -360,20 +385,9 @@ func TestConnectionsTerminated(t *testing.T) {
 	t.Parallel()
 	schema := newSchema(t)
 	openStore(t, schema) // migrates
-	cfg, err := pgxpool.ParseConfig(testDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 1 // so that the Store's only connection is the one terminated
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	s, err := pgstore.New(pool, &pgstore.Options{Schema: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, pool := configuredStore(t, schema, func(cfg *pgxpool.Config) {
+		cfg.MaxConns = 1 // so that the Store's only connection is the one terminated
+	})
 	tok := token("survivor")
 	if err := s.Create(t.Context(), tok); err != nil {
 		t.Fatal(err)

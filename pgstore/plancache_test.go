@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/patkit/patkit"
-	"github.com/patkit/patkit/pgstore"
 )
 
 // TestListPlanCache checks how often the server plans List's page
@@ -34,21 +33,7 @@ func TestListPlanCache(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := pgxpool.ParseConfig(testDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 1
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	s, err := pgstore.New(pool, &pgstore.Options{Schema: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { closeStore(t, s) })
+	s, pool := configuredStore(t, schema, func(cfg *pgxpool.Config) { cfg.MaxConns = 1 })
 
 	const runs = 8
 	for _, c := range []struct {
@@ -108,29 +93,17 @@ func TestListSendsNoNotice(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := pgxpool.ParseConfig(testDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var (
 		mu      sync.Mutex
 		notices []string
 	)
-	cfg.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
-		mu.Lock()
-		defer mu.Unlock()
-		notices = append(notices, n.Severity+": "+n.Message)
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	s, err := pgstore.New(pool, &pgstore.Options{Schema: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { closeStore(t, s) })
+	s, _ := configuredStore(t, schema, func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+			mu.Lock()
+			defer mu.Unlock()
+			notices = append(notices, n.Severity+": "+n.Message)
+		}
+	})
 	for _, q := range []patkit.Query{{}, {UserID: 2}, {Filter: patkit.Filter{Search: "token"}}} {
 		q.Normalize()
 		if _, _, err := s.List(ctx, &q); err != nil {

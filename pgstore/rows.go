@@ -199,40 +199,34 @@ func (d *decoder) fail(i int) {
 	}
 }
 
-func (d *decoder) int8(i int) int64 {
+// fixed returns value i, which is NULL (nil) or n bytes long: another
+// length is malformed, and reads as NULL.
+func (d *decoder) fixed(i, n int) []byte {
 	b := d.v[i]
-	if b == nil {
-		return 0
-	}
-	if len(b) != 8 {
+	if b != nil && len(b) != n {
 		d.fail(i)
-		return 0
+		return nil
 	}
-	return int64(binary.BigEndian.Uint64(b))
+	return b
+}
+
+func (d *decoder) int8(i int) int64 {
+	if b := d.fixed(i, 8); b != nil {
+		return int64(binary.BigEndian.Uint64(b))
+	}
+	return 0
 }
 
 func (d *decoder) int4(i int) int32 {
-	b := d.v[i]
-	if b == nil {
-		return 0
+	if b := d.fixed(i, 4); b != nil {
+		return int32(binary.BigEndian.Uint32(b))
 	}
-	if len(b) != 4 {
-		d.fail(i)
-		return 0
-	}
-	return int32(binary.BigEndian.Uint32(b))
+	return 0
 }
 
 func (d *decoder) bool(i int) bool {
-	b := d.v[i]
-	if b == nil {
-		return false
-	}
-	if len(b) != 1 {
-		d.fail(i)
-		return false
-	}
-	return b[0] == 1
+	b := d.fixed(i, 1)
+	return b != nil && b[0] == 1
 }
 
 func (d *decoder) text(i int) string { return string(d.v[i]) }

@@ -158,25 +158,14 @@ func TestNoSearchIndex(t *testing.T) {
 // shorter than a trigram, case).
 func TestConformanceTrigramIndex(t *testing.T) {
 	t.Parallel()
-	dsn := testDSN(t)
+	testDSN(t) // skips without PostgreSQL
 	storetest.Run(t, func(t *testing.T) patkit.Store {
 		schema := newSchema(t)
 		openStore(t, schema) // migrates
-		cfg, err := pgxpool.ParseConfig(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.ConnConfig.RuntimeParams["enable_seqscan"] = "off"
-		cfg.ConnConfig.RuntimeParams["enable_indexscan"] = "off"
-		pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(pool.Close)
-		s, err := pgstore.New(pool, &pgstore.Options{Schema: schema})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, pool := configuredStore(t, schema, func(cfg *pgxpool.Config) {
+			cfg.ConnConfig.RuntimeParams["enable_seqscan"] = "off"
+			cfg.ConnConfig.RuntimeParams["enable_indexscan"] = "off"
+		})
 		if !searchIndexed(t, s) {
 			t.Fatal("no trigram index")
 		}
