@@ -132,35 +132,36 @@ func (c *lookupConn) open(name, query string) error {
 	}
 	defer libc.Xfree(c.tls, pp)
 	if err := c.withCString(name, func(s uintptr) int32 {
-		return sqlite3.Xsqlite3_open_v2(c.tls, s, pp, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_NOMUTEX|sqlite3.SQLITE_OPEN_URI, 0)
-	}, func() { c.db = libc.AtomicLoadPUintptr(pp) }); err != nil {
+		rc := sqlite3.Xsqlite3_open_v2(c.tls, s, pp, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_NOMUTEX|sqlite3.SQLITE_OPEN_URI, 0)
+		c.db = libc.AtomicLoadPUintptr(pp) // set even on failure: it holds the error, and close frees it
+		return rc
+	}); err != nil {
 		return err
 	}
 	sqlite3.Xsqlite3_extended_result_codes(c.tls, c.db, 1)
 	for _, p := range lookupPragmas() {
 		if err := c.withCString("PRAGMA "+p, func(s uintptr) int32 {
 			return sqlite3.Xsqlite3_exec(c.tls, c.db, s, 0, 0, 0)
-		}, nil); err != nil {
+		}); err != nil {
 			return err
 		}
 	}
 	return c.withCString(query, func(s uintptr) int32 {
-		return sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, s, -1, pp, 0)
-	}, func() { c.stmt = libc.AtomicLoadPUintptr(pp) })
+		rc := sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, s, -1, pp, 0)
+		c.stmt = libc.AtomicLoadPUintptr(pp)
+		return rc
+	})
 }
 
-// withCString calls f with s as a C string, then after (if not nil), and
-// returns the error of f's result code.
-func (c *lookupConn) withCString(s string, f func(uintptr) int32, after func()) error {
+// withCString calls f with s as a C string and returns the error of f's
+// result code.
+func (c *lookupConn) withCString(s string, f func(uintptr) int32) error {
 	cs, err := libc.CString(s)
 	if err != nil {
 		return err
 	}
 	rc := f(cs)
 	libc.Xfree(c.tls, cs)
-	if after != nil {
-		after()
-	}
 	if rc != sqlite3.SQLITE_OK {
 		return c.err(rc)
 	}
