@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"testing"
 	"time"
@@ -196,23 +195,10 @@ func testRevokeDescendantsLifecycle(t *testing.T, s patkit.Store) {
 		st.check(t, s)
 	}
 
-	cl, ok := s.(io.Closer)
-	if !ok {
-		return
-	}
-	if err := cl.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				t.Errorf("RevokeDescendants after Close panicked: %v", r)
-			}
-		}()
-		if ids, err := fr.RevokeDescendants(ctx(t), parent.ID, familyAt); err == nil {
-			t.Errorf("RevokeDescendants after Close = %v, nil; want an error", ids)
-		}
-	}()
+	checkFailsAfterClose(t, s, call{"RevokeDescendants", func(c context.Context) error {
+		_, err := fr.RevokeDescendants(c, parent.ID, familyAt)
+		return err
+	}})
 }
 
 // testWatchFamily checks that a Watch running on w reports every token

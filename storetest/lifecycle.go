@@ -122,6 +122,23 @@ func testUseAfterClose(t *testing.T, s patkit.Store) {
 	safely(t, call{"second Close", func(context.Context) error { return c.Close() }}, ctx(t))
 }
 
+// checkFailsAfterClose closes s, if it is an io.Closer, and checks that c
+// then returns an error without panicking, as testUseAfterClose checks
+// the methods of every Store.
+func checkFailsAfterClose(t *testing.T, s patkit.Store, c call) {
+	t.Helper()
+	cl, ok := s.(io.Closer)
+	if !ok {
+		return
+	}
+	if err := cl.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := safely(t, c, ctx(t)); err == nil {
+		t.Errorf("%s after Close returned nil, want an error", c.name)
+	}
+}
+
 // checkWatchAfterClose checks that Watch on a closed store returns an
 // error rather than block.
 func checkWatchAfterClose(t *testing.T, w patkit.Watcher) {

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sync"
 	"testing"
@@ -142,23 +141,10 @@ func testClaimNoticesLifecycle(t *testing.T, s patkit.Store) {
 		}
 		checkStored(t, s, tok)
 	}
-	cl, ok := s.(io.Closer)
-	if !ok {
-		return
-	}
-	if err := cl.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				t.Errorf("ClaimNotices after Close panicked: %v", r)
-			}
-		}()
-		if _, err := nc.ClaimNotices(ctx(t), patkit.NoticeSevenDays, time.Time{}, base.AddDate(1, 0, 0), base, 10); err == nil {
-			t.Error("ClaimNotices after Close returned nil, want an error")
-		}
-	}()
+	checkFailsAfterClose(t, s, call{"ClaimNotices", func(c context.Context) error {
+		_, err := nc.ClaimNotices(c, patkit.NoticeSevenDays, time.Time{}, base.AddDate(1, 0, 0), base, 10)
+		return err
+	}})
 }
 
 // noticeRaceTokens and noticeRaceClaimers size RunNoticeRace.
