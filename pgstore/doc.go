@@ -482,7 +482,9 @@
 // for it, once (at 1,000,000 tokens, 3 s for 0004; 24 s for 0007 on the
 // loaded machine, which wrote 1,139,836 rows for tokens of 50,000 users
 // expiring over two years: roughly a row per token, fewer where
-// tokens share their dates); reads do not.
+// tokens share their dates); reads do not. Migration 0008 takes the same
+// lock only to replace the triggers, and counts nothing (0.4 s at
+// 1,000,000 tokens).
 //
 // # Pool sizing
 //

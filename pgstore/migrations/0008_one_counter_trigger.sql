@@ -13,7 +13,7 @@
 -- the grouping queries, planned for any number of rows, two trigger calls
 -- instead of one, and the join of the old and new rows of every UPDATE
 -- cost more than the counter rows themselves. In the server, a create
--- went from 1.53 to 1.41 million instructions and a revocation from 2.02
+-- went from 1.53 to 1.40 million instructions and a revocation from 2.02
 -- to 1.44 million (callgrind of a single-user backend, 20,000 tokens).
 --
 -- Every statement that writes counters writes the row of all tokens of
