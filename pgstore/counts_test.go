@@ -228,6 +228,23 @@ func TestCountsHostSQL(t *testing.T) {
 	exec("upsert", `INSERT INTO tokens (user_id, name, created_at, digest)
 		SELECT 5, 'upsert', now(), d FROM (VALUES ('\x01'::bytea), ('\x04'), ('\x06')) AS v (d)
 		ON CONFLICT (digest) DO UPDATE SET revoked = NOT tokens.revoked, user_id = 6, expires_at = '2026-12-20Z'`)
+	// Statements that change one token, as the Store's do, in every way.
+	exec("one token",
+		`UPDATE tokens SET revoked = true WHERE id = (SELECT min(id) FROM tokens WHERE impersonation AND NOT revoked)`,
+		`UPDATE tokens SET revoked = false WHERE id = (SELECT min(id) FROM tokens WHERE revoked)`,
+		`UPDATE tokens SET revoked = true WHERE id = (SELECT min(id) FROM tokens WHERE resource_type <> '' AND NOT revoked)`,
+		`UPDATE tokens SET revoked = true WHERE id = (SELECT min(id) FROM tokens WHERE expires_at IS NULL AND NOT revoked)`,
+		`UPDATE tokens SET user_id = 9 WHERE id = (SELECT max(id) FROM tokens WHERE NOT revoked)`,
+		`UPDATE tokens SET resource_id = 10 WHERE id = (SELECT max(id) FROM tokens WHERE resource_type <> '')`,
+		`UPDATE tokens SET expires_at = '2026-12-24Z' WHERE id = (SELECT max(id) FROM tokens WHERE NOT revoked AND expires_at IS NOT NULL)`,
+		`UPDATE tokens SET impersonation = NOT impersonation, revoked = NOT revoked WHERE id = (SELECT min(id) FROM tokens)`,
+		`UPDATE tokens SET name = 'renamed', last_used_at = now() WHERE id = (SELECT min(id) FROM tokens)`,
+		`DELETE FROM tokens WHERE id = (SELECT min(id) FROM tokens WHERE NOT revoked AND expires_at IS NOT NULL)`,
+		`DELETE FROM tokens WHERE id = (SELECT min(id) FROM tokens WHERE revoked)`,
+		`DELETE FROM tokens WHERE id = (SELECT min(id) FROM tokens WHERE impersonation)`,
+		`DELETE FROM tokens WHERE id = (SELECT min(id) FROM tokens WHERE resource_type <> '')`,
+		`INSERT INTO tokens (user_id, name, impersonation, created_at, expires_at, revoked, digest)
+		VALUES (7, 'one', true, now(), '2026-12-03Z', true, '\x07')`)
 	exec("revoke", `UPDATE tokens SET revoked = true WHERE user_id IN (2, 7)`)
 	exec("unrevoke", `UPDATE tokens SET revoked = false WHERE id % 3 = 0`)
 	exec("impersonation", `UPDATE tokens SET impersonation = NOT impersonation WHERE id % 4 = 1`)
@@ -314,16 +331,16 @@ func TestCountsBackfill(t *testing.T) {
 	s, pool := openStore(t, schema), schemaPool(t, schema)
 	createMix(t, s, "mix")
 	for _, q := range []string{
+		`DROP TRIGGER token_counters_insert ON tokens`, `DROP TRIGGER token_counters_delete ON tokens`,
+		`DROP TRIGGER token_counters_update ON tokens`,
+		`DROP FUNCTION token_counters_insert, token_counters_delete, token_counters_update`,
+		`DELETE FROM patkit_migrations WHERE version = 8`,
 		`DROP TABLE token_counts`,
-		`DROP TRIGGER token_counts_insert ON tokens`, `DROP TRIGGER token_counts_delete ON tokens`,
-		`DROP TRIGGER token_counts_update ON tokens`, `DROP TRIGGER token_counts_truncate ON tokens`,
-		`DROP FUNCTION token_counts_insert, token_counts_delete, token_counts_update, token_counts_truncate`,
+		`DROP TRIGGER token_counts_truncate ON tokens`, `DROP FUNCTION token_counts_truncate`,
 		`DELETE FROM patkit_migrations WHERE version = 4`,
 		`DROP TABLE token_expiry_counts`,
-		`DROP TRIGGER token_expiry_counts_insert ON tokens`, `DROP TRIGGER token_expiry_counts_delete ON tokens`,
-		`DROP TRIGGER token_expiry_counts_update ON tokens`, `DROP TRIGGER token_expiry_counts_truncate ON tokens`,
-		`DROP FUNCTION token_expiry_counts_insert, token_expiry_counts_delete, token_expiry_counts_update,
-			token_expiry_counts_truncate, token_expiry_block`,
+		`DROP TRIGGER token_expiry_counts_truncate ON tokens`,
+		`DROP FUNCTION token_expiry_counts_truncate, token_expiry_block`,
 		`DELETE FROM patkit_migrations WHERE version = 7`,
 		`INSERT INTO tokens (user_id, name, created_at, revoked, digest) VALUES (7, 'old', now(), true, '\x01')`,
 	} {
