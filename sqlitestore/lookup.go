@@ -301,9 +301,10 @@ func (r *cRow) scan(t *patkit.Token, b *rowBuf) {
 //
 // It reads the row's values (sqlite3_value) rather than calling
 // sqlite3_column_* for each column, which enter and leave the connection
-// and check for a failed malloc at every call: a row is registers next to
-// each other (OP_ResultRow), whose addresses at, from the first two,
-// computes.
+// and check for a failed malloc at every call: a row is consecutive
+// registers of the statement (OP_ResultRow), so the address of each value
+// follows from those of the first two. The statement has at least two
+// columns.
 type cRow struct {
 	tls          *libc.TLS
 	stmt         uintptr
