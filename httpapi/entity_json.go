@@ -154,10 +154,46 @@ func (l entityList) appendJSON(b []byte) []byte {
 const timestampLayout = "2006-01-02T15:04:05.000Z"
 
 // appendTime appends t in UTC formatted by layout, as a JSON string.
+// timestampLayout and time.DateOnly of a year from 0 to 9999 are written
+// here, byte for byte as AppendFormat writes them (TestAppendTime):
+// AppendFormat parses its layout on every call, and the times of a page of
+// 20 entities were a fifth of the instructions httpapi spent on it.
 func appendTime(b []byte, t time.Time, layout string) []byte {
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, layout)
+	t = t.UTC()
+	year, month, day := t.Date()
+	if layout != timestampLayout && layout != time.DateOnly || year < 0 || year > 9999 {
+		b = t.AppendFormat(b, layout)
+		return append(b, '"')
+	}
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	if layout == timestampLayout {
+		hour, minute, sec := t.Clock()
+		b = append(b, 'T')
+		b = appendDigits(b, hour, 2)
+		b = append(b, ':')
+		b = appendDigits(b, minute, 2)
+		b = append(b, ':')
+		b = appendDigits(b, sec, 2)
+		b = append(b, '.')
+		b = appendDigits(b, t.Nanosecond()/1e6, 3) // truncated, as ".000" is
+		b = append(b, 'Z')
+	}
 	return append(b, '"')
+}
+
+// appendDigits appends the n (at most 4) decimal digits of 0 <= v < 10^n.
+func appendDigits(b []byte, v, n int) []byte {
+	b = append(b, "0000"[:n]...)
+	for i := len(b) - 1; v > 0; i-- {
+		b[i] += byte(v % 10)
+		v /= 10
+	}
+	return b
 }
 
 // appendString appends s as a JSON string, as encoding/json writes it:

@@ -81,3 +81,27 @@ func FuzzEntityJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendTime holds appendTime to AppendFormat for both layouts, across
+// years, fractions of a second that round in neither direction, and
+// locations.
+func TestAppendTime(t *testing.T) {
+	east, west := time.FixedZone("E", 13*3600+45*60), time.FixedZone("W", -11*3600)
+	var times []time.Time
+	for _, y := range []int{-1, 0, 1, 9, 99, 999, 1969, 1970, 2026, 9999, 10000, 292277026596} {
+		for _, ns := range []int{0, 999_999, 1_000_000, 123_456_789, 999_999_999} {
+			for _, loc := range []*time.Location{time.UTC, east, west} {
+				times = append(times, time.Date(y, 12, 31, 23, 59, 59, ns, loc), time.Date(y, 1, 1, 0, 0, 0, ns, loc))
+			}
+		}
+	}
+	times = append(times, time.Time{}, time.Unix(0, 0), time.Unix(1<<40, 5e8), time.Unix(-1<<40, 1))
+	for _, tm := range times {
+		for _, layout := range []string{timestampLayout, time.DateOnly} {
+			want := `"` + tm.UTC().Format(layout) + `"`
+			if got := string(appendTime([]byte("x"), tm, layout)); got != "x"+want {
+				t.Errorf("appendTime(%v, %q) = %s, want x%s", tm, layout, got, want)
+			}
+		}
+	}
+}

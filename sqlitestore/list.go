@@ -42,9 +42,16 @@ var dialect = sqlq.Dialect{
 // nothing but its scope, impersonation, revocation and state (see the
 // package documentation). The page and
 // the count read one snapshot of the database. q must be normalized.
+//
+// On a Store from Open on a file, List runs on connections of its own
+// through SQLite's C API, as GetByDigest does (see listOnConns); once it
+// has started, a done ctx interrupts it, as the driver would.
 func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, total int, err error) {
 	page, pageArgs, _, _ := dialect.List(columns, s.q.table, q)
 	count, countArgs, _ := dialect.Count(s.q.table, s.q.counts, s.q.expiries, q)
+	if s.lists != nil {
+		return s.listOnConns(ctx, q, page, pageArgs, count, countArgs)
+	}
 
 	// Prepared before the transaction takes a connection of the pool.
 	pageStmt, release, err := s.listStmts.stmt(ctx, s.r.db, page)
@@ -80,11 +87,19 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 		return nil, 0, wrap("list tokens", err)
 	}
 
-	if n := len(tokens); n > 0 && n < q.PerPage {
-		// A short, non-empty page is the last one: it gives the total.
-		total = int(q.Offset()) + n
+	if t, ok := lastPage(q, len(tokens)); ok {
+		total = t
 	} else if err := tx.StmtContext(ctx, countStmt).QueryRowContext(ctx, countArgs...).Scan(&total); err != nil {
 		return nil, 0, wrap("count tokens", err)
 	}
 	return tokens, total, nil
+}
+
+// lastPage returns the total of q's matches when its page of n tokens
+// shows it: a short, non-empty page is the last one.
+func lastPage(q *patkit.Query, n int) (total int, ok bool) {
+	if n > 0 && n < q.PerPage {
+		return int(q.Offset()) + n, true
+	}
+	return 0, false
 }

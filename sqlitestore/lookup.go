@@ -49,15 +49,26 @@ func newLookupPool(path, query string, size int) *lookupPool {
 // byDigest returns the token whose digest is digest, or sql.ErrNoRows.
 // Waiting for a connection ends with ctx.
 func (p *lookupPool) byDigest(ctx context.Context, digest []byte) (*patkit.Token, error) {
+	c, err := p.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer p.put(c)
+	return c.byDigest(digest)
+}
+
+// get returns a connection of the pool, opened if none is idle, for the
+// caller alone until it puts it back. Waiting for one ends with ctx.
+func (p *lookupPool) get(ctx context.Context) (*lookupConn, error) {
 	select {
 	case p.sem <- 0:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	defer func() { <-p.sem }()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
+		<-p.sem
 		return nil, errClosed
 	}
 	var c *lookupConn
@@ -69,18 +80,26 @@ func (p *lookupPool) byDigest(ctx context.Context, digest []byte) (*patkit.Token
 	if c == nil {
 		var err error
 		if c, err = openLookupConn(p.name, p.query); err != nil {
+			<-p.sem
 			return nil, err
 		}
 	}
-	t, err := c.byDigest(digest)
+	return c, nil
+}
+
+// put gives back a connection get returned; it is closed if the pool is,
+// and dropped if its user closed it.
+func (p *lookupPool) put(c *lookupConn) {
 	p.mu.Lock()
-	if p.closed {
+	switch {
+	case c.db == 0:
+	case p.closed:
 		c.close()
-	} else {
+	default:
 		p.idle = append(p.idle, c)
 	}
 	p.mu.Unlock()
-	return t, err
+	<-p.sem
 }
 
 // close closes the idle connections, and the others as their lookups
@@ -99,11 +118,12 @@ func (p *lookupPool) close() {
 // and the buffer its digest is bound from. It is used by one goroutine at
 // a time.
 type lookupConn struct {
-	tls  *libc.TLS
-	db   uintptr // sqlite3*
-	stmt uintptr // sqlite3_stmt*
-	key  uintptr // keyN bytes of C memory
-	keyN int
+	tls   *libc.TLS
+	db    uintptr // sqlite3*
+	stmt  uintptr // sqlite3_stmt*, 0 if the pool has no query
+	key   uintptr // keyN bytes of C memory
+	keyN  int
+	stmts map[string]uintptr // List's statements, by SQL (see listc.go)
 }
 
 // lookupPragmas are those of Open's read connections that matter to a
@@ -146,6 +166,9 @@ func (c *lookupConn) open(name, query string) error {
 			return err
 		}
 	}
+	if query == "" {
+		return nil
+	}
 	return c.withCString(query, func(s uintptr) int32 {
 		rc := sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, s, -1, pp, 0)
 		c.stmt = libc.AtomicLoadPUintptr(pp)
@@ -169,6 +192,9 @@ func (c *lookupConn) withCString(s string, f func(uintptr) int32) error {
 }
 
 func (c *lookupConn) close() {
+	for _, st := range c.stmts {
+		sqlite3.Xsqlite3_finalize(c.tls, st)
+	}
 	if c.stmt != 0 {
 		sqlite3.Xsqlite3_finalize(c.tls, c.stmt)
 	}
@@ -230,9 +256,22 @@ func (c *lookupConn) byDigest(digest []byte) (*patkit.Token, error) {
 	default:
 		return nil, c.err(rc)
 	}
-	r := cRow{tls: tls, stmt: st}
+	r := newCRow(tls, st)
 	var b rowBuf
 	t := new(patkit.Token)
+	r.scan(t, &b)
+	if r.err != nil {
+		return nil, r.err
+	}
+	if err := b.decode(t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// scan reads a row of lookupColumns into t and, for the columns to
+// decode, b.
+func (r *cRow) scan(t *patkit.Token, b *rowBuf) {
 	t.ID = r.integer(0)
 	t.UserID = r.integer(1)
 	t.Name = r.text(2)
@@ -254,36 +293,56 @@ func (c *lookupConn) byDigest(digest []byte) (*patkit.Token, error) {
 	for i := range b.notices {
 		b.notices[i] = r.nullInt(18 + int32(i))
 	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	if err := b.decode(t); err != nil {
-		return nil, err
-	}
-	return t, nil
 }
 
 // cRow reads the columns of a statement's row with the types scanRow
 // gives database/sql's Scan, and fails as Scan would on another type: the
 // first failure is kept in err.
+//
+// It reads the row's values (sqlite3_value) rather than calling
+// sqlite3_column_* for each column, which enter and leave the connection
+// and check for a failed malloc at every call: a row is consecutive
+// registers of the statement (OP_ResultRow), so the address of each value
+// follows from those of the first two. The statement has at least two
+// columns.
 type cRow struct {
-	tls  *libc.TLS
-	stmt uintptr
-	err  error
+	tls          *libc.TLS
+	stmt         uintptr
+	first, width uintptr // the first column's sqlite3_value*, and the distance to the next
+	err          error
+	arena        *pageArena // where texts and blobs are copied, if not allocated each
 }
+
+// newCRow returns the reader of the row st has just stepped to.
+func newCRow(tls *libc.TLS, st uintptr) cRow {
+	r := cRow{tls: tls, stmt: st}
+	r.next()
+	return r
+}
+
+// next makes r read the row its statement has just stepped to.
+func (r *cRow) next() {
+	r.first = sqlite3.Xsqlite3_column_value(r.tls, r.stmt, 0)
+	r.width = sqlite3.Xsqlite3_column_value(r.tls, r.stmt, 1) - r.first
+}
+
+// at returns the value of column i.
+func (r *cRow) at(i int32) uintptr { return r.first + uintptr(i)*r.width }
+
+func (r *cRow) typ(i int32) int32 { return sqlite3.Xsqlite3_value_type(r.tls, r.at(i)) }
 
 func (r *cRow) fail(i int32, want string) {
 	if r.err == nil {
 		name := libc.GoString(sqlite3.Xsqlite3_column_name(r.tls, r.stmt, i))
 		r.err = fmt.Errorf("column %s: %s value where %s was expected", name,
-			[]string{"", "integer", "float", "text", "blob", "NULL"}[sqlite3.Xsqlite3_column_type(r.tls, r.stmt, i)], want)
+			[]string{"", "integer", "float", "text", "blob", "NULL"}[r.typ(i)], want)
 	}
 }
 
 func (r *cRow) nullInt(i int32) sql.NullInt64 {
-	switch sqlite3.Xsqlite3_column_type(r.tls, r.stmt, i) {
+	switch r.typ(i) {
 	case sqlite3.SQLITE_INTEGER:
-		return sql.NullInt64{Int64: sqlite3.Xsqlite3_column_int64(r.tls, r.stmt, i), Valid: true}
+		return sql.NullInt64{Int64: sqlite3.Xsqlite3_value_int64(r.tls, r.at(i)), Valid: true}
 	case sqlite3.SQLITE_NULL:
 		return sql.NullInt64{}
 	}
@@ -292,11 +351,11 @@ func (r *cRow) nullInt(i int32) sql.NullInt64 {
 }
 
 func (r *cRow) integer(i int32) int64 {
-	if sqlite3.Xsqlite3_column_type(r.tls, r.stmt, i) != sqlite3.SQLITE_INTEGER {
+	if r.typ(i) != sqlite3.SQLITE_INTEGER {
 		r.fail(i, "an integer")
 		return 0
 	}
-	return sqlite3.Xsqlite3_column_int64(r.tls, r.stmt, i)
+	return sqlite3.Xsqlite3_value_int64(r.tls, r.at(i))
 }
 
 func (r *cRow) boolean(i int32) bool {
@@ -309,7 +368,7 @@ func (r *cRow) boolean(i int32) bool {
 }
 
 func (r *cRow) nullText(i int32) sql.NullString {
-	switch sqlite3.Xsqlite3_column_type(r.tls, r.stmt, i) {
+	switch r.typ(i) {
 	case sqlite3.SQLITE_TEXT, sqlite3.SQLITE_BLOB:
 		return sql.NullString{String: r.bytes(i), Valid: true}
 	case sqlite3.SQLITE_NULL:
@@ -320,7 +379,7 @@ func (r *cRow) nullText(i int32) sql.NullString {
 }
 
 func (r *cRow) text(i int32) string {
-	switch sqlite3.Xsqlite3_column_type(r.tls, r.stmt, i) {
+	switch r.typ(i) {
 	case sqlite3.SQLITE_TEXT, sqlite3.SQLITE_BLOB:
 		return r.bytes(i)
 	}
@@ -331,14 +390,17 @@ func (r *cRow) text(i int32) string {
 // bytes copies the text of column i, whose type is text or blob; an
 // empty list, the usual value of the list columns, is not allocated.
 func (r *cRow) bytes(i int32) string {
-	p := sqlite3.Xsqlite3_column_text(r.tls, r.stmt, i)
-	n := sqlite3.Xsqlite3_column_bytes(r.tls, r.stmt, i)
+	p := sqlite3.Xsqlite3_value_text(r.tls, r.at(i))
+	n := sqlite3.Xsqlite3_value_bytes(r.tls, r.at(i))
 	if p == 0 || n == 0 {
 		return ""
 	}
 	b := libc.GoBytes(p, int(n))
 	if string(b) == "[]" {
 		return "[]"
+	}
+	if r.arena != nil {
+		return r.arena.str(b)
 	}
 	return string(b)
 }

@@ -59,6 +59,7 @@ type Store struct {
 
 	getByID, getByDigest lazyStmt    // prepared on r
 	lookups              *lookupPool // GetByDigest's connections on Open's file, or nil
+	lists                *lookupPool // List's connections on Open's file, or nil
 	listStmts            stmtCache   // List's, prepared on r
 
 	wr writer // the group commit of every write
@@ -201,6 +202,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if !memory {
 		s.path = path
 		s.lookups = newLookupPool(path, s.q.getByDigest, max(4, runtime.GOMAXPROCS(0)))
+		s.lists = newLookupPool(path, "", max(4, runtime.GOMAXPROCS(0)))
 	}
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
@@ -278,6 +280,7 @@ func (s *Store) Close() error {
 	s.stopWriter()
 	if s.lookups != nil {
 		s.lookups.close()
+		s.lists.close()
 	}
 	var err error
 	for _, l := range append([]*lazyStmt{&s.getByID, &s.getByDigest}, s.writeStmts()...) {
