@@ -49,10 +49,16 @@ func newLookupPool(path, query string, size int) *lookupPool {
 // byDigest returns the token whose digest is digest, or sql.ErrNoRows.
 // Waiting for a connection ends with ctx.
 func (p *lookupPool) byDigest(ctx context.Context, digest []byte) (*patkit.Token, error) {
+	// A free slot is taken without the two-case select, which costs as
+	// much again as the rest of the pool (runtime.selectgo).
 	select {
 	case p.sem <- 0:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	default:
+		select {
+		case p.sem <- 0:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	defer func() { <-p.sem }()
 	p.mu.Lock()
@@ -266,6 +272,12 @@ func (c *lookupConn) byDigest(digest []byte) (*patkit.Token, error) {
 // cRow reads the columns of a statement's row with the types scanRow
 // gives database/sql's Scan, and fails as Scan would on another type: the
 // first failure is kept in err.
+//
+// It reads each column through its sqlite3_value (sqlite3_column_value):
+// each sqlite3_column_* call finds the column's value and checks for a
+// failed allocation again, and a column takes two or three of them. The
+// value is unprotected (no mutex held while it is read), which is safe on
+// a connection that one goroutine uses at a time.
 type cRow struct {
 	tls  *libc.TLS
 	stmt uintptr
@@ -280,10 +292,16 @@ func (r *cRow) fail(i int32, want string) {
 	}
 }
 
+// value returns column i's value and its type.
+func (r *cRow) value(i int32) (v uintptr, typ int32) {
+	v = sqlite3.Xsqlite3_column_value(r.tls, r.stmt, i)
+	return v, sqlite3.Xsqlite3_value_type(r.tls, v)
+}
+
 func (r *cRow) nullInt(i int32) sql.NullInt64 {
-	switch sqlite3.Xsqlite3_column_type(r.tls, r.stmt, i) {
+	switch v, typ := r.value(i); typ {
 	case sqlite3.SQLITE_INTEGER:
-		return sql.NullInt64{Int64: sqlite3.Xsqlite3_column_int64(r.tls, r.stmt, i), Valid: true}
+		return sql.NullInt64{Int64: sqlite3.Xsqlite3_value_int64(r.tls, v), Valid: true}
 	case sqlite3.SQLITE_NULL:
 		return sql.NullInt64{}
 	}
@@ -292,11 +310,12 @@ func (r *cRow) nullInt(i int32) sql.NullInt64 {
 }
 
 func (r *cRow) integer(i int32) int64 {
-	if sqlite3.Xsqlite3_column_type(r.tls, r.stmt, i) != sqlite3.SQLITE_INTEGER {
+	v, typ := r.value(i)
+	if typ != sqlite3.SQLITE_INTEGER {
 		r.fail(i, "an integer")
 		return 0
 	}
-	return sqlite3.Xsqlite3_column_int64(r.tls, r.stmt, i)
+	return sqlite3.Xsqlite3_value_int64(r.tls, v)
 }
 
 func (r *cRow) boolean(i int32) bool {
@@ -309,9 +328,9 @@ func (r *cRow) boolean(i int32) bool {
 }
 
 func (r *cRow) nullText(i int32) sql.NullString {
-	switch sqlite3.Xsqlite3_column_type(r.tls, r.stmt, i) {
+	switch v, typ := r.value(i); typ {
 	case sqlite3.SQLITE_TEXT, sqlite3.SQLITE_BLOB:
-		return sql.NullString{String: r.bytes(i), Valid: true}
+		return sql.NullString{String: r.bytes(v), Valid: true}
 	case sqlite3.SQLITE_NULL:
 		return sql.NullString{}
 	}
@@ -320,19 +339,19 @@ func (r *cRow) nullText(i int32) sql.NullString {
 }
 
 func (r *cRow) text(i int32) string {
-	switch sqlite3.Xsqlite3_column_type(r.tls, r.stmt, i) {
+	switch v, typ := r.value(i); typ {
 	case sqlite3.SQLITE_TEXT, sqlite3.SQLITE_BLOB:
-		return r.bytes(i)
+		return r.bytes(v)
 	}
 	r.fail(i, "text")
 	return ""
 }
 
-// bytes copies the text of column i, whose type is text or blob; an
+// bytes copies the text of the value v, whose type is text or blob; an
 // empty list, the usual value of the list columns, is not allocated.
-func (r *cRow) bytes(i int32) string {
-	p := sqlite3.Xsqlite3_column_text(r.tls, r.stmt, i)
-	n := sqlite3.Xsqlite3_column_bytes(r.tls, r.stmt, i)
+func (r *cRow) bytes(v uintptr) string {
+	p := sqlite3.Xsqlite3_value_text(r.tls, v)
+	n := sqlite3.Xsqlite3_value_bytes(r.tls, v)
 	if p == 0 || n == 0 {
 		return ""
 	}
