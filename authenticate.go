@@ -53,7 +53,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 	if !wellFormed(s.opts.Prefix, secret) {
 		return nil, errUnknownToken
 	}
-	key := cacheKey(secret)
+	key := s.cache.key(secret)
 	e, unknownSince, version := s.cache.get(key[:])
 	var tok *Token
 	var now time.Time

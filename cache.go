@@ -44,7 +44,7 @@ func (s *Service) Watch(ctx context.Context) error {
 
 // authCache holds recently authenticated tokens, so that a known token
 // authenticates with no storage round trip and no HMAC: entries are found
-// by the SHA-256 of the secret (cacheKey), one hash instead of HMAC's two,
+// by the SHA-256 of the secret (key), one hash instead of HMAC's two,
 // and the keyed digest is computed only to ask the Store. Entries live at
 // most ttl; revocation through this Service removes them at once. When full
 // it evicts an arbitrary entry. A nil *authCache caches nothing.
@@ -58,8 +58,8 @@ type authCache struct {
 	max int
 
 	mu      sync.RWMutex
-	byKey   map[string]*cacheEntry // by cacheKey
-	byID    map[int64]string       // the cacheKey of each token cached
+	byKey   map[string]*cacheEntry // by key
+	byID    map[int64]string       // the key of each token cached
 	unknown map[string]time.Time   // cache keys of no token, and when seen so
 	version uint64                 // bumped by every invalidation
 }
@@ -78,10 +78,16 @@ func newAuthCache(size int, ttl time.Duration) *authCache {
 		unknown: make(map[string]time.Time)}
 }
 
-// cacheKey is the key of secret in the cache: its SHA-256. Secrets are
+// key returns the key of secret in the cache: its SHA-256. Secrets are
 // 160 random bits, so the hash needs no key to be unguessable; it only
-// needs to be collision-resistant.
-func cacheKey(secret string) [sha256.Size]byte { return sha256.Sum256(readOnlyBytes(secret)) }
+// needs to be collision-resistant. Without a cache it hashes nothing, and
+// the key it returns is never used.
+func (c *authCache) key(secret string) (k [sha256.Size]byte) {
+	if c != nil {
+		k = sha256.Sum256(readOnlyBytes(secret))
+	}
+	return k
+}
 
 // get returns the entry cached for key (nil if none; it may be stale),
 // when the key was last found to belong to no token (zero if it was

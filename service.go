@@ -345,7 +345,7 @@ func (s *Service) seal(ctx context.Context, t *Token) (string, error) {
 		return "", fmt.Errorf("patkit: generate secret: %w", err)
 	}
 	t.Digest = s.digest(secret)
-	key := cacheKey(secret)
+	key := s.cache.key(secret)
 	s.cache.known(key[:])
 	return secret, nil
 }

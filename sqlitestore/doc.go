@@ -44,14 +44,19 @@
 // lookup of every uncached authentication, has up to as many read
 // connections of its own, opened alike but driven through SQLite's C API
 // (modernc.org/sqlite/lib) rather than database/sql and the driver, which
-// cost more than half of the lookup and 70 allocations. Each lookup is a
-// read transaction of its own, which sees every commit made before it by
-// any connection, Store or process. [Store.List] reads on a second such
-// pool, so that long lists never hold up authentications: through
-// database/sql, a page of 20 cost some 700,000 instructions and 480
-// allocations, against 240,000 and 63 (BenchmarkListFirstPage,
-// TestListAllocations). Stores from New, and in-memory ones, read through
-// database/sql. Several Stores, or processes, may open the same file: their
+// cost more than half of the lookup and 70 allocations. Each lookup sees
+// every commit made before it by any connection, Store or process: it
+// reads in its connection's read transaction only while the WAL index
+// header, which every commit rewrites in memory shared by all processes,
+// has not changed since that transaction began, and begins a new one
+// otherwise (a transaction is kept only while the log is shorter than the
+// automatic checkpoint, and for 10 ms on an idle connection, so that
+// checkpoints go on). [Store.List] reads on a second such pool, so that
+// long lists never hold up authentications: through database/sql, a page
+// of 20 cost some 700,000 instructions and 480 allocations, against
+// 240,000 and 63 (BenchmarkListFirstPage, TestListAllocations). Stores
+// from New, and in-memory ones, read through database/sql. Several
+// Stores, or processes, may open the same file: their
 // writes serialize on SQLite's lock under busy_timeout. [Store.Rotate]
 // revokes the old token with a conditional UPDATE inside its transaction,
 // so of concurrent rotations of one token exactly one succeeds and the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"modernc.org/libc"
 	"modernc.org/libc/sys/types"
@@ -27,12 +28,27 @@ import (
 //
 // They are the same SQLite, file and locks as the driver's connections
 // (one library in the process), opened as Open's read connections are
-// (query_only, busy_timeout, the file mapped), so each lookup is a read
-// transaction of its own that sees every commit before it, in this
-// process or another. A connection serves one lookup at a time (so it is
-// opened SQLITE_OPEN_NOMUTEX: SQLite's own locking of the connection would
-// protect nothing more).
+// (query_only, busy_timeout, the file mapped), so each lookup sees every
+// commit before it, in this process or another. A connection serves one
+// lookup at a time (so it is opened SQLITE_OPEN_NOMUTEX: SQLite's own
+// locking of the connection would protect nothing more).
+//
+// A lookup reads in the read transaction of its connection's previous
+// lookup if no commit has happened since that transaction began,
+// anywhere: beginning and ending a read transaction costs two fcntl
+// system calls (a read mark of the wal-index locked and unlocked) and
+// about 5,000 instructions, an eighth of the lookup. Every commit rewrites
+// the wal-index header, in memory shared by every process (the -shm
+// file): the connection reads it before its transaction begins, and before
+// each lookup in it; changed, the transaction ends and a new one begins.
+//
+// An open read transaction keeps a checkpoint from copying the log's
+// later pages into the database, and the log from starting over. So a
+// transaction is kept only while the log holds fewer than walHoldFrames
+// pages, below SQLite's automatic checkpoint, and one left open on an
+// idle connection ends holdRead later.
 type lookupPool struct {
+	path  string   // the database file
 	name  string   // the URI the connections open
 	query string   // the lookup by digest, lookupColumns
 	sem   chan int // holds one value per connection in use
@@ -40,10 +56,30 @@ type lookupPool struct {
 	mu     sync.Mutex
 	idle   []*lookupConn
 	closed bool
+	ending bool // endIdle is due
 }
 
+const (
+	// holdRead is how long an idle connection keeps its read transaction.
+	holdRead = 10 * time.Millisecond
+	// walHoldFrames is the size of the log, in pages, from which a read
+	// transaction ends with its lookup: SQLite's default
+	// wal_autocheckpoint, which the Store keeps.
+	walHoldFrames = 1000
+)
+
+// walHeader is the two copies of the wal-index header, as 32-bit words in
+// the machine's order (2 × 48 bytes): every commit rewrites them. The
+// checkpoint information that follows them is left out: it changes
+// without a commit.
+type walHeader [24]uint32
+
+// mxFrame returns the number of valid pages in the log, of the header's
+// first copy.
+func (h *walHeader) mxFrame() uint32 { return h[4] }
+
 func newLookupPool(path, query string, size int) *lookupPool {
-	return &lookupPool{name: fileURI(path), query: query, sem: make(chan int, size)}
+	return &lookupPool{path: path, name: fileURI(path), query: query, sem: make(chan int, size)}
 }
 
 // byDigest returns the token whose digest is digest, or sql.ErrNoRows.
@@ -54,16 +90,26 @@ func (p *lookupPool) byDigest(ctx context.Context, digest []byte) (*patkit.Token
 		return nil, err
 	}
 	defer p.put(c)
+	if !c.walTried {
+		// After a connection's first lookup, the log's index exists.
+		defer func() { c.wal, c.walTried = mapWALIndex(p.path), true }()
+	}
 	return c.byDigest(digest)
 }
 
 // get returns a connection of the pool, opened if none is idle, for the
 // caller alone until it puts it back. Waiting for one ends with ctx.
 func (p *lookupPool) get(ctx context.Context) (*lookupConn, error) {
+	// A free slot is taken without the two-case select, which costs as
+	// much again as the rest of the pool (runtime.selectgo).
 	select {
 	case p.sem <- 0:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	default:
+		select {
+		case p.sem <- 0:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	p.mu.Lock()
 	if p.closed {
@@ -87,19 +133,42 @@ func (p *lookupPool) get(ctx context.Context) (*lookupConn, error) {
 	return c, nil
 }
 
-// put gives back a connection get returned; it is closed if the pool is,
-// and dropped if its user closed it.
+// put gives back a connection get returned; it is closed if the pool is
+// or a transaction of its did not end, and dropped if its user closed it.
+// One left in a read transaction has it ended holdRead later if still
+// idle (endIdle).
 func (p *lookupPool) put(c *lookupConn) {
 	p.mu.Lock()
 	switch {
 	case c.db == 0:
-	case p.closed:
+	case p.closed || c.broken:
 		c.close()
 	default:
 		p.idle = append(p.idle, c)
+		if c.inTx && !p.ending {
+			p.ending = true
+			time.AfterFunc(holdRead, p.endIdle)
+		}
 	}
 	p.mu.Unlock()
 	<-p.sem
+}
+
+// endIdle ends the read transactions of the idle connections.
+func (p *lookupPool) endIdle() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ending = false
+	idle := p.idle[:0]
+	for _, c := range p.idle {
+		if c.endTx(); c.broken {
+			c.close()
+		} else {
+			idle = append(idle, c)
+		}
+	}
+	clear(p.idle[len(idle):])
+	p.idle = idle
 }
 
 // close closes the idle connections, and the others as their lookups
@@ -124,6 +193,15 @@ type lookupConn struct {
 	key   uintptr // keyN bytes of C memory
 	keyN  int
 	stmts map[string]uintptr // List's statements, by SQL (see listc.go)
+
+	// The read transaction the lookups share (see lookupPool).
+	begin    uintptr   // BEGIN, prepared with the lookup
+	commit   uintptr   // COMMIT, prepared with the lookup
+	wal      *walIndex // the log's index, or nil: no transaction is kept
+	walTried bool      // wal was mapped, or could not be
+	inTx     bool      // a read transaction is open
+	hdr      walHeader // the log's header, read before the transaction began
+	broken   bool      // a transaction did not end: close the connection
 }
 
 // lookupPragmas are those of Open's read connections that matter to a
@@ -169,11 +247,48 @@ func (c *lookupConn) open(name, query string) error {
 	if query == "" {
 		return nil
 	}
-	return c.withCString(query, func(s uintptr) int32 {
-		rc := sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, s, -1, pp, 0)
-		c.stmt = libc.AtomicLoadPUintptr(pp)
-		return rc
-	})
+	for _, st := range []struct {
+		sql  string
+		stmt *uintptr
+	}{{query, &c.stmt}, {"BEGIN", &c.begin}, {"COMMIT", &c.commit}} {
+		if err := c.withCString(st.sql, func(s uintptr) int32 {
+			rc := sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, s, -1, pp, 0)
+			*st.stmt = libc.AtomicLoadPUintptr(pp)
+			return rc
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// run steps st, a statement that returns no row, and resets it.
+func (c *lookupConn) run(st uintptr) int32 {
+	rc := sqlite3.Xsqlite3_step(c.tls, st)
+	sqlite3.Xsqlite3_reset(c.tls, st)
+	return rc
+}
+
+// beginTx opens a read transaction that the next lookups may share,
+// unless the log is too long to keep one. The header is read before the
+// transaction begins: a commit between the two makes it look changed at
+// the next lookup, never the reverse.
+func (c *lookupConn) beginTx() {
+	c.wal.read(&c.hdr)
+	if c.hdr.mxFrame() < walHoldFrames && c.run(c.begin) == sqlite3.SQLITE_DONE {
+		c.inTx = true
+	}
+}
+
+// endTx ends the read transaction, if one is open.
+func (c *lookupConn) endTx() {
+	if !c.inTx {
+		return
+	}
+	c.inTx = false
+	if c.run(c.commit) != sqlite3.SQLITE_DONE || sqlite3.Xsqlite3_get_autocommit(c.tls, c.db) == 0 {
+		c.broken = true
+	}
 }
 
 // withCString calls f with s as a C string and returns the error of f's
@@ -195,8 +310,13 @@ func (c *lookupConn) close() {
 	for _, st := range c.stmts {
 		sqlite3.Xsqlite3_finalize(c.tls, st)
 	}
-	if c.stmt != 0 {
-		sqlite3.Xsqlite3_finalize(c.tls, c.stmt)
+	for _, st := range []uintptr{c.stmt, c.begin, c.commit} {
+		if st != 0 {
+			sqlite3.Xsqlite3_finalize(c.tls, st)
+		}
+	}
+	if c.wal != nil {
+		c.wal.unmap()
 	}
 	if c.db != 0 {
 		sqlite3.Xsqlite3_close_v2(c.tls, c.db)
@@ -228,8 +348,16 @@ func (c *lookupConn) err(rc int32) error {
 	return &cError{code: int(rc), msg: fmt.Sprintf("%s (%d)", msg, rc)}
 }
 
-// byDigest runs the lookup. Its read transaction ends before it returns.
+// byDigest runs the lookup: in the open read transaction if no commit
+// has happened since it began, else in a new one, which it keeps open
+// only if the log's index is mapped and the log is short.
 func (c *lookupConn) byDigest(digest []byte) (*patkit.Token, error) {
+	if c.inTx && !c.wal.same(&c.hdr) {
+		c.endTx()
+	}
+	if !c.inTx && c.wal != nil && !c.broken {
+		c.beginTx()
+	}
 	if len(digest) > c.keyN || c.key == 0 {
 		n := max(32, len(digest))
 		key := libc.Xmalloc(c.tls, types.Size_t(n))
@@ -254,7 +382,10 @@ func (c *lookupConn) byDigest(digest []byte) (*patkit.Token, error) {
 	case sqlite3.SQLITE_DONE:
 		return nil, sql.ErrNoRows
 	default:
-		return nil, c.err(rc)
+		err := c.err(rc)
+		sqlite3.Xsqlite3_reset(tls, st)
+		c.endTx() // the next lookup begins afresh
+		return nil, err
 	}
 	r := newCRow(tls, st)
 	var b rowBuf
