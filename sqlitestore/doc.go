@@ -56,27 +56,30 @@
 // # Group commit
 //
 // Every write of a Store (Create, Revoke, Rotate, SetLastUsed and the
-// KeyStore methods) is queued to one writer goroutine, which commits the
-// writes queued at that moment together, in one transaction, so that one
-// wait for the disk serves all of them: while a commit waits, the next
-// writes queue for the one after. Each write runs inside a SAVEPOINT of
-// its own, so that one that fails (a duplicate digest, a missing token) is
-// rolled back alone and fails only its caller; every caller is answered
-// once the transaction has committed, with its own result, and if the
-// commit fails, every write of it fails and none is made. A write whose
-// context ends while it is queued is dropped, and its caller gets the
-// context's error at once; once the writer has taken it, the caller waits
-// for its outcome (a statement is never interrupted: SQLite would roll
-// back the whole transaction).
+// KeyStore methods) is committed by one goroutine at a time, which commits
+// the writes queued at that moment together, in one transaction, so that
+// one wait for the disk serves all of them: while a commit waits, the next
+// writes queue for the one after. A write that finds no commit in progress
+// is committed by its caller's goroutine; writes that queue meanwhile are
+// handed to a writer goroutine, which commits them in turn. Each write
+// runs inside a SAVEPOINT of its own, so that one that fails (a duplicate
+// digest, a missing token) is rolled back alone and fails only its caller;
+// every caller is answered once the transaction has committed, with its
+// own result, and if the commit fails, every write of it fails and none is
+// made. A write whose context ends while it is queued is dropped, and its
+// caller gets the context's error at once; once the writer has taken it,
+// the caller waits for its outcome (a statement is never interrupted:
+// SQLite would roll back the whole transaction).
 //
-// The writer goroutine is started by the Store's first write, not by New
-// or Open, and stopped by [Store.Close], which refuses new writes, waits
-// for those already queued to commit, and returns once the goroutine has
-// ended. Measured on a 2-vCPU virtual machine with a virtio disk (one
-// fsync per commit; BenchmarkDurableCreate and its neighbours, three runs),
-// durable creates went from about 600/s, whether 1 or 16 goroutines
-// wrote, to 1,600 to 2,600/s for one writer and 7,200 to 8,200/s for 16;
-// revocations to 2,200 to 4,100/s and 15,000 to 21,000/s.
+// The writer goroutine is started by the first writes that queue behind a
+// commit, not by New or Open, and stopped by [Store.Close], which refuses
+// new writes, waits for those already queued to commit, and returns once
+// the goroutine has ended. Measured on a 2-vCPU virtual machine with a
+// virtio disk (one fsync per commit; BenchmarkDurableCreate and its
+// neighbours, three runs), durable creates went from about 600/s, whether
+// 1 or 16 goroutines wrote, to 1,600 to 2,600/s for one writer and 7,200
+// to 8,200/s for 16; revocations to 2,200 to 4,100/s and 15,000 to
+// 21,000/s.
 //
 // # Revocations across processes
 //

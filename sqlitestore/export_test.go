@@ -22,12 +22,20 @@ func (s *Store) ReadMmapSize(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// Queued returns the number of writes waiting for the writer goroutine
-// (not those in the transaction it is committing).
+// Queued returns the number of writes waiting to be committed (not those
+// in the transaction being committed).
 func (s *Store) Queued() int {
 	s.wr.mu.Lock()
 	defer s.wr.mu.Unlock()
 	return len(s.wr.queue)
+}
+
+// Committing reports whether a goroutine (a caller's or the writer
+// goroutine) is committing writes.
+func (s *Store) Committing() bool {
+	s.wr.mu.Lock()
+	defer s.wr.mu.Unlock()
+	return s.wr.busy
 }
 
 // WriterRunning reports whether the Store's writer goroutine is running.
