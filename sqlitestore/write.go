@@ -43,6 +43,7 @@ type writeOp struct {
 	ctx     context.Context // the caller's: checked before running, never interrupts a statement
 	name    string          // the operation, for errors
 	revokes bool            // it may revoke tokens: Watch is woken once it commits
+	single  bool            // run runs one statement, through writeTx.exec, and nothing else
 	run     func(tx *writeTx) (int64, error)
 
 	state atomic.Int32 // opQueued, then opTaken by the committer or opCanceled by the caller
@@ -250,7 +251,7 @@ func (w *writer) release() {
 // writeTx is the transaction of a batch.
 type writeTx struct {
 	s     *Store
-	tx    *sql.Tx
+	tx    *sql.Tx                 // nil for a single write alone: its statement is its transaction
 	stmts map[*lazyStmt]*sql.Stmt // bound to tx
 	alone bool                    // the batch has one write: it runs without a savepoint
 }
@@ -262,6 +263,9 @@ var bg = context.Background()
 
 // exec runs the prepared statement l in the transaction.
 func (tx *writeTx) exec(l *lazyStmt, args ...any) (sql.Result, error) {
+	if tx.tx == nil {
+		return l.stmt.Load().ExecContext(bg, args...)
+	}
 	st, ok := tx.stmts[l]
 	if !ok {
 		st = tx.tx.StmtContext(bg, l.stmt.Load())
@@ -278,6 +282,10 @@ func (s *Store) runBatch(ops []*writeOp) (again []*writeOp) {
 		for _, o := range ops {
 			o.finish(0, wrap(o.name, err))
 		}
+		return nil
+	}
+	if len(ops) == 1 && ops[0].single {
+		s.runStatement(ops[0])
 		return nil
 	}
 	sqlTx, err := s.w.db.BeginTx(bg, nil)
@@ -324,6 +332,20 @@ func (s *Store) runBatch(ops []*writeOp) (again []*writeOp) {
 		s.notifyRevoked()
 	}
 	return nil
+}
+
+// runStatement runs o, a single write alone in its batch, without a
+// transaction: SQLite makes its statement a transaction of its own,
+// committed as it ends, with no BEGIN and COMMIT to run and no statement
+// journal to keep (within a transaction, a statement that may fail
+// halfway copies every page it changes first, to undo itself alone).
+func (s *Store) runStatement(o *writeOp) {
+	if err := o.ctx.Err(); err != nil {
+		o.finish(0, wrap(o.name, err)) // it ran nothing
+		return
+	}
+	id, err := o.run(&writeTx{s: s, alone: true})
+	o.finish(id, err)
 }
 
 // runOp runs o inside a savepoint, released if o succeeds and rolled back
@@ -381,7 +403,8 @@ func (s *Store) Create(ctx context.Context, t *patkit.Token) error {
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %s: %w", name, err)
 	}
-	id, err := s.write(ctx, name, func(tx *writeTx) (int64, error) { return tx.insert(args, name) })
+	id, err := s.submit(ctx, &writeOp{ctx: ctx, name: name, single: true,
+		run: func(tx *writeTx) (int64, error) { return tx.insert(args, name) }})
 	if err != nil {
 		return err
 	}
@@ -517,10 +540,10 @@ func (s *Store) SetLastUsed(ctx context.Context, id int64, at time.Time, ips []s
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %s: encode last used IPs: %w", name, err)
 	}
-	_, err = s.write(ctx, name, func(tx *writeTx) (int64, error) {
+	_, err = s.submit(ctx, &writeOp{ctx: ctx, name: name, single: true, run: func(tx *writeTx) (int64, error) {
 		res, err := tx.exec(&tx.s.setLastUsedStmt, nullTime(at), string(b), id)
 		return 0, mustAffect(res, err, name)
-	})
+	}})
 	return err
 }
 
