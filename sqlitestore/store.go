@@ -25,9 +25,9 @@ import (
 // defaults.
 type Options struct {
 	// TablePrefix is prepended to the names of the tables, indexes and
-	// triggers the Store creates ("tokens", "token_counts",
-	// "token_expiry_counts", "patkit_meta", "patkit_revocations" and
-	// "patkit_migrations", and theirs), so that
+	// triggers the Store creates ("tokens", "token_counters", the views
+	// "token_counts" and "token_expiry_counts", "patkit_meta",
+	// "patkit_revocations" and "patkit_migrations", and theirs), so that
 	// they can share a database with the host's own tables, for example
 	// "patkit_". It may hold ASCII letters, digits and '_', and must not
 	// start with a digit. The same prefix must be used every time a
