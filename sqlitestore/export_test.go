@@ -15,6 +15,15 @@ func (s *Store) Synchronous(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// WALAutocheckpoint returns the wal_autocheckpoint setting of the
+// connection the Store writes with: the pages of log that trigger a
+// checkpoint.
+func (s *Store) WALAutocheckpoint(ctx context.Context) (int, error) {
+	var n int
+	err := s.w.db.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&n)
+	return n, err
+}
+
 // ReadMmapSize returns the mmap_size of a connection the Store reads with.
 func (s *Store) ReadMmapSize(ctx context.Context) (int64, error) {
 	var n int64
