@@ -277,14 +277,10 @@ func TestCountsBackfill(t *testing.T) {
 	s, db := openPath(t, path, nil), openDB(t, path)
 	createMix(t, s, "mix")
 	for _, q := range []string{
-		`DROP TABLE token_counts`,
-		`DROP TRIGGER token_counts_insert`, `DROP TRIGGER token_counts_delete`,
-		`DROP TRIGGER token_counts_update`, `DROP TRIGGER token_counts_move`,
-		`DELETE FROM patkit_migrations WHERE version = 5`,
-		`DROP TABLE token_expiry_counts`,
-		`DROP TRIGGER token_expiry_counts_insert`, `DROP TRIGGER token_expiry_counts_delete`,
-		`DROP TRIGGER token_expiry_counts_update`,
-		`DELETE FROM patkit_migrations WHERE version = 8`,
+		`DROP TABLE token_counters`, `DROP VIEW token_counts`, `DROP VIEW token_expiry_counts`,
+		`DROP TRIGGER token_counters_insert`, `DROP TRIGGER token_counters_delete`,
+		`DROP TRIGGER token_counters_update`, `DROP TRIGGER token_counters_move`,
+		`DELETE FROM patkit_migrations WHERE version IN (5, 8, 9)`,
 	} {
 		if _, err := db.ExecContext(t.Context(), q); err != nil {
 			t.Fatalf("%s: %v", q, err)

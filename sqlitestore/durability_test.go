@@ -48,3 +48,27 @@ func TestDurableByDefault(t *testing.T) {
 		}
 	})
 }
+
+// The writer checkpoints every 4,000 pages of log, not SQLite's 1,000
+// (see writePragmas), through Open and through DSN.
+func TestWriterCheckpointInterval(t *testing.T) {
+	const want = 4000
+	for _, opts := range []*sqlitestore.Options{nil, {RelaxedDurability: true}} {
+		s := open(t, opts)
+		got, err := s.WALAutocheckpoint(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("Open(%+v): wal_autocheckpoint = %d, want %d", opts, got, want)
+		}
+	}
+	db := openDB(t, filepath.Join(t.TempDir(), "patkit.db"))
+	var got int
+	if err := db.QueryRowContext(t.Context(), "PRAGMA wal_autocheckpoint").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("DSN: wal_autocheckpoint = %d, want %d", got, want)
+	}
+}

@@ -15,6 +15,15 @@ func (s *Store) Synchronous(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// WALAutocheckpoint returns the wal_autocheckpoint setting of the
+// connection the Store writes with: the pages of log that trigger a
+// checkpoint.
+func (s *Store) WALAutocheckpoint(ctx context.Context) (int, error) {
+	var n int
+	err := s.w.db.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&n)
+	return n, err
+}
+
 // ReadMmapSize returns the mmap_size of a connection the Store reads with.
 func (s *Store) ReadMmapSize(ctx context.Context) (int64, error) {
 	var n int64
@@ -22,12 +31,20 @@ func (s *Store) ReadMmapSize(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// Queued returns the number of writes waiting for the writer goroutine
-// (not those in the transaction it is committing).
+// Queued returns the number of writes waiting to be committed (not those
+// in the transaction being committed).
 func (s *Store) Queued() int {
 	s.wr.mu.Lock()
 	defer s.wr.mu.Unlock()
 	return len(s.wr.queue)
+}
+
+// Committing reports whether a goroutine (a caller's or the writer
+// goroutine) is committing writes.
+func (s *Store) Committing() bool {
+	s.wr.mu.Lock()
+	defer s.wr.mu.Unlock()
+	return s.wr.busy
 }
 
 // WriterRunning reports whether the Store's writer goroutine is running.

@@ -15,17 +15,25 @@ import (
 )
 
 // Every write of a Store (Create, Revoke, Rotate, SetLastUsed and the
-// KeyStore methods) goes through one writer goroutine, which commits the
-// writes queued at that moment together, in one transaction: group commit.
-// A durable commit costs a wait for the disk, and one wait then serves all
-// the writers that queued during the previous one. Each write runs inside
-// a SAVEPOINT of its own, so that a write that fails (a duplicate digest,
-// a missing token) is rolled back alone and fails only its caller; the
-// others commit, and every caller is answered once the transaction has
-// committed, with its own result.
+// KeyStore methods) is committed by one goroutine at a time, which commits
+// the writes queued at that moment together, in one transaction: group
+// commit. A durable commit costs a wait for the disk, and one wait then
+// serves all the writers that queued during the previous one. Each write
+// runs inside a SAVEPOINT of its own, so that a write that fails (a
+// duplicate digest, a missing token) is rolled back alone and fails only
+// its caller; the others commit, and every caller is answered once the
+// transaction has committed, with its own result.
 //
-// The goroutine is started by the first write, not by New or Open, and
-// stopped by Close, which waits for the writes already queued to commit.
+// A write that finds no commit in progress is committed by its caller's
+// goroutine, with whatever has queued meanwhile; writes that queue while a
+// commit is in progress are committed by the writer goroutine, which the
+// committing caller hands them to. A lone writer so commits on its own
+// goroutine, with no hand-over to another goroutine and back: on a loaded
+// 2-vCPU machine each hand-over cost a wake-up of a sleeping thread.
+//
+// The writer goroutine is started by the first hand-over, not by New or
+// Open, and stopped by Close, which waits for the writes already queued
+// to commit.
 
 // maxBatch bounds the writes committed in one transaction.
 const maxBatch = 128
@@ -35,9 +43,10 @@ type writeOp struct {
 	ctx     context.Context // the caller's: checked before running, never interrupts a statement
 	name    string          // the operation, for errors
 	revokes bool            // it may revoke tokens: Watch is woken once it commits
+	single  bool            // run runs one statement, through writeTx.exec, and nothing else
 	run     func(tx *writeTx) (int64, error)
 
-	state atomic.Int32 // opQueued, then opTaken by the writer or opCanceled by the caller
+	state atomic.Int32 // opQueued, then opTaken by the committer or opCanceled by the caller
 	id    int64
 	err   error
 	done  chan struct{} // closed once id and err are final
@@ -54,22 +63,24 @@ func (o *writeOp) finish(id int64, err error) {
 	close(o.done)
 }
 
-// writer is the queue of a Store's writes and the state of its writer
-// goroutine.
+// writer is the queue of a Store's writes and the state of their
+// committing.
 type writer struct {
 	mu      sync.Mutex
 	queue   []*writeOp
-	running bool // the goroutine was started
+	busy    bool // a goroutine is committing: it alone takes from the queue, until it finds it empty
+	running bool // the writer goroutine was started
 	closed  bool // no more writes are accepted
 
-	sincePrune int64 // revocations committed since the log was last pruned; the goroutine's
+	sincePrune int64 // revocations committed since the log was last pruned; the committer's
 
-	wake   chan struct{} // capacity 1: something was queued, or closed
-	exited chan struct{} // closed when the goroutine returns
+	wake   chan struct{} // capacity 1: the writer goroutine is handed the queue; closed by stopWriter
+	idle   chan struct{} // closed once closed is set and nothing commits
+	exited chan struct{} // closed when the writer goroutine returns
 }
 
 func newWriter() writer {
-	return writer{wake: make(chan struct{}, 1), exited: make(chan struct{})}
+	return writer{wake: make(chan struct{}, 1), idle: make(chan struct{}), exited: make(chan struct{})}
 }
 
 func (w *writer) signal() {
@@ -81,9 +92,10 @@ func (w *writer) signal() {
 
 // write queues run as the operation name, waits until it has committed
 // (or failed) and returns its result. If ctx ends while the write is still
-// queued, it is dropped and write returns ctx.Err() at once; once the
-// writer has taken it, write waits for its outcome, which is then final:
-// an interrupted statement would roll back every write of the batch.
+// queued, it is dropped and write returns ctx.Err() at once; once a
+// committer has taken it, write waits for its outcome, which is then
+// final: an interrupted statement would roll back every write of the
+// batch.
 func (s *Store) write(ctx context.Context, name string, run func(tx *writeTx) (int64, error)) (int64, error) {
 	return s.submit(ctx, &writeOp{ctx: ctx, name: name, run: run})
 }
@@ -106,12 +118,19 @@ func (s *Store) submit(ctx context.Context, o *writeOp) (int64, error) {
 		return 0, wrap(name, errClosed)
 	}
 	w.queue = append(w.queue, o)
-	if !w.running {
-		w.running = true
-		go s.writeLoop()
+	if !w.busy {
+		// Nothing commits: this goroutine does, starting with o, the
+		// first in the queue.
+		w.busy = true
+		w.mu.Unlock()
+		s.commit(w.take())
+		if w.handOver() {
+			s.startWriter()
+		}
+		<-o.done
+		return o.id, o.err
 	}
 	w.mu.Unlock()
-	w.signal()
 
 	select {
 	case <-o.done:
@@ -124,73 +143,115 @@ func (s *Store) submit(ctx context.Context, o *writeOp) (int64, error) {
 	return o.id, o.err
 }
 
-// stopWriter refuses further writes, lets the writer goroutine commit what
-// is queued and waits for it to return.
+// startWriter wakes the writer goroutine, which holds busy and commits
+// the queue, starting it first if it is not running.
+func (s *Store) startWriter() {
+	w := &s.wr
+	w.mu.Lock()
+	if !w.running {
+		w.running = true
+		go s.writeLoop()
+	}
+	w.mu.Unlock()
+	w.signal()
+}
+
+// stopWriter refuses further writes, lets what is queued commit and waits
+// for the writer goroutine, if it was started, to return.
 func (s *Store) stopWriter() {
 	w := &s.wr
 	w.mu.Lock()
 	w.closed = true
+	if !w.busy {
+		close(w.idle)
+	}
+	w.mu.Unlock()
+	<-w.idle
+	// Nothing commits, nor can again: nothing hands the writer goroutine
+	// the queue any more.
+	w.mu.Lock()
 	running := w.running
 	w.mu.Unlock()
 	if running {
-		w.signal()
+		close(w.wake)
 		<-w.exited
 	}
 }
 
-// writeLoop is the writer goroutine.
+// writeLoop is the writer goroutine: it commits the queue each time it is
+// handed it, until stopWriter closes wake.
 func (s *Store) writeLoop() {
-	defer close(s.wr.exited)
-	for {
-		batch := s.wr.take()
-		if batch == nil {
-			return
-		}
-		if s.wr.sincePrune >= s.pruneEvery {
-			s.wr.sincePrune = 0
-			batch = append(batch, s.pruneOp())
-		}
-		for _, o := range s.runBatch(batch) {
-			s.runBatch([]*writeOp{o}) // alone, it gets its own error
+	w := &s.wr
+	defer close(w.exited)
+	for range w.wake {
+		for batch := w.take(); batch != nil; batch = w.take() {
+			s.commit(batch)
 		}
 	}
 }
 
-// take waits for queued writes and returns up to maxBatch of them, those
-// their callers have not given up, or nil once the writer is closed and
-// nothing is queued.
+// commit commits batch, the pruning of the revocation log with it when it
+// is due, and then again alone each write of it that a broken
+// transaction returned.
+func (s *Store) commit(batch []*writeOp) {
+	if s.wr.sincePrune >= s.pruneEvery {
+		s.wr.sincePrune = 0
+		batch = append(batch, s.pruneOp())
+	}
+	for _, o := range s.runBatch(batch) {
+		s.runBatch([]*writeOp{o}) // alone, it gets its own error
+	}
+}
+
+// take returns up to maxBatch queued writes, those their callers have not
+// given up, or, when none is queued, nil, once it has given up busy. Only
+// the goroutine that holds busy calls it.
 func (w *writer) take() []*writeOp {
-	for {
-		w.mu.Lock()
-		if n := min(len(w.queue), maxBatch); n > 0 {
-			batch := make([]*writeOp, 0, n)
-			for _, o := range w.queue[:n] {
-				if o.state.CompareAndSwap(opQueued, opTaken) {
-					batch = append(batch, o)
-				}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for n := min(len(w.queue), maxBatch); n > 0; n = min(len(w.queue), maxBatch) {
+		batch := make([]*writeOp, 0, n)
+		for _, o := range w.queue[:n] {
+			if o.state.CompareAndSwap(opQueued, opTaken) {
+				batch = append(batch, o)
 			}
-			rest := copy(w.queue, w.queue[n:])
-			clear(w.queue[rest:])
-			w.queue = w.queue[:rest]
-			w.mu.Unlock()
-			if len(batch) > 0 {
-				return batch
-			}
-			continue
 		}
-		if w.closed {
-			w.mu.Unlock()
-			return nil
+		rest := copy(w.queue, w.queue[n:])
+		clear(w.queue[rest:])
+		w.queue = w.queue[:rest]
+		if len(batch) > 0 {
+			return batch
 		}
-		w.mu.Unlock()
-		<-w.wake
+	}
+	w.release()
+	return nil
+}
+
+// handOver ends a caller's commit: it reports whether writes have queued
+// meanwhile, which the writer goroutine must then commit (busy stays
+// held for it), or gives up busy.
+func (w *writer) handOver() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.queue) > 0 {
+		return true
+	}
+	w.release()
+	return false
+}
+
+// release gives up busy; w.mu is held.
+func (w *writer) release() {
+	w.busy = false
+	if w.closed {
+		close(w.idle)
 	}
 }
 
 // writeTx is the transaction of a batch.
 type writeTx struct {
 	s     *Store
-	tx    *sql.Tx
+	tx    *sql.Tx                 // nil for a single write alone: its statement is its transaction
 	stmts map[*lazyStmt]*sql.Stmt // bound to tx
 	alone bool                    // the batch has one write: it runs without a savepoint
 }
@@ -202,6 +263,9 @@ var bg = context.Background()
 
 // exec runs the prepared statement l in the transaction.
 func (tx *writeTx) exec(l *lazyStmt, args ...any) (sql.Result, error) {
+	if tx.tx == nil {
+		return l.stmt.Load().ExecContext(bg, args...)
+	}
 	st, ok := tx.stmts[l]
 	if !ok {
 		st = tx.tx.StmtContext(bg, l.stmt.Load())
@@ -218,6 +282,10 @@ func (s *Store) runBatch(ops []*writeOp) (again []*writeOp) {
 		for _, o := range ops {
 			o.finish(0, wrap(o.name, err))
 		}
+		return nil
+	}
+	if len(ops) == 1 && ops[0].single {
+		s.runStatement(ops[0])
 		return nil
 	}
 	sqlTx, err := s.w.db.BeginTx(bg, nil)
@@ -264,6 +332,20 @@ func (s *Store) runBatch(ops []*writeOp) (again []*writeOp) {
 		s.notifyRevoked()
 	}
 	return nil
+}
+
+// runStatement runs o, a single write alone in its batch, without a
+// transaction: SQLite makes its statement a transaction of its own,
+// committed as it ends, with no BEGIN and COMMIT to run and no statement
+// journal to keep (within a transaction, a statement that may fail
+// halfway copies every page it changes first, to undo itself alone).
+func (s *Store) runStatement(o *writeOp) {
+	if err := o.ctx.Err(); err != nil {
+		o.finish(0, wrap(o.name, err)) // it ran nothing
+		return
+	}
+	id, err := o.run(&writeTx{s: s, alone: true})
+	o.finish(id, err)
 }
 
 // runOp runs o inside a savepoint, released if o succeeds and rolled back
@@ -321,7 +403,8 @@ func (s *Store) Create(ctx context.Context, t *patkit.Token) error {
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %s: %w", name, err)
 	}
-	id, err := s.write(ctx, name, func(tx *writeTx) (int64, error) { return tx.insert(args, name) })
+	id, err := s.submit(ctx, &writeOp{ctx: ctx, name: name, single: true,
+		run: func(tx *writeTx) (int64, error) { return tx.insert(args, name) }})
 	if err != nil {
 		return err
 	}
@@ -457,10 +540,10 @@ func (s *Store) SetLastUsed(ctx context.Context, id int64, at time.Time, ips []s
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %s: encode last used IPs: %w", name, err)
 	}
-	_, err = s.write(ctx, name, func(tx *writeTx) (int64, error) {
+	_, err = s.submit(ctx, &writeOp{ctx: ctx, name: name, single: true, run: func(tx *writeTx) (int64, error) {
 		res, err := tx.exec(&tx.s.setLastUsedStmt, nullTime(at), string(b), id)
 		return 0, mustAffect(res, err, name)
-	})
+	}})
 	return err
 }
 

@@ -84,17 +84,35 @@ func waitQueued(t *testing.T, s *sqlitestore.Store, n int) {
 	}
 }
 
-// waitTaken waits until the writer has taken the first write made through
-// s, the only one queued: it is then in a transaction, which waits for the
-// write lock.
+// waitTaken waits until the first write made through s, the only one
+// queued, is being committed: it is then in a transaction, which waits for
+// the write lock.
 func waitTaken(t *testing.T, s *sqlitestore.Store) {
 	t.Helper()
 	deadline := time.Now().Add(waitLimit)
-	for !s.WriterRunning() || s.Queued() > 0 {
+	for !s.Committing() || s.Queued() > 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the writer has not taken the first write within %v", waitLimit)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// A write that finds no commit in progress is committed by its caller's
+// goroutine: sequential writes never start the writer goroutine.
+func TestLoneWritesCommitOnTheirGoroutine(t *testing.T) {
+	s := open(t, nil)
+	for i := range 3 {
+		tok := token(fmt.Sprint("lone ", i))
+		if err := s.Create(t.Context(), tok); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Revoke(t.Context(), tok.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.WriterRunning() || s.Committing() {
+		t.Errorf("sequential writes started the writer goroutine, or left a commit in progress")
 	}
 }
 
@@ -250,8 +268,8 @@ func TestCloseDrainsWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.WriterRunning() {
-		t.Errorf("Open started the writer goroutine; the first write should")
+	if s.WriterRunning() || s.Committing() {
+		t.Errorf("Open started committing; the first write should")
 	}
 	release := holdWriteLock(t, path)
 	const n = 32
@@ -263,8 +281,8 @@ func TestCloseDrainsWrites(t *testing.T) {
 		wg.Go(func() { errs[i] = s.Create(t.Context(), toks[i]) })
 	}
 	waitQueued(t, s, 1)
-	if !s.WriterRunning() {
-		t.Errorf("the writer goroutine is not running after a write")
+	if !s.Committing() {
+		t.Errorf("nothing commits after a write")
 	}
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
@@ -273,8 +291,8 @@ func TestCloseDrainsWrites(t *testing.T) {
 	if err := <-closed; err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if s.WriterRunning() {
-		t.Errorf("the writer goroutine still runs after Close returned")
+	if s.WriterRunning() || s.Committing() {
+		t.Errorf("the writer goroutine still runs, or a write commits, after Close returned")
 	}
 	wg.Wait()
 
