@@ -45,7 +45,7 @@ import (
 // An open read transaction keeps a checkpoint from copying the log's
 // later pages into the database, and the log from starting over. So a
 // transaction is kept only while the log holds fewer than walHoldFrames
-// pages, below SQLite's automatic checkpoint, and one left open on an
+// pages, the writer's automatic checkpoint, and one left open on an
 // idle connection ends holdRead later.
 type lookupPool struct {
 	path  string   // the database file
@@ -63,9 +63,8 @@ const (
 	// holdRead is how long an idle connection keeps its read transaction.
 	holdRead = 10 * time.Millisecond
 	// walHoldFrames is the size of the log, in pages, from which a read
-	// transaction ends with its lookup: SQLite's default
-	// wal_autocheckpoint, which the Store keeps.
-	walHoldFrames = 1000
+	// transaction ends with its lookup: the writer's automatic checkpoint.
+	walHoldFrames = walCheckpointFrames
 )
 
 // walHeader is the two copies of the wal-index header, as 32-bit words in

@@ -160,7 +160,13 @@ func dsn(path string, kind connKind) string {
 //     50, and its page writes from 2.7 to 1.9 per create. The log still
 //     fits in the first block (4,096 frames) of its index, which every
 //     read looks pages up in.
-const writePragmas = "&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(4000)"
+var writePragmas = "&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(" + strconv.Itoa(walCheckpointFrames) + ")"
+
+// walCheckpointFrames is the writer's wal_autocheckpoint (see
+// writePragmas), and the size of the log from which lookups stop keeping
+// their read transactions (see lookupPool), so that the checkpoint it
+// starts can copy the whole log and the log start over.
+const walCheckpointFrames = 4000
 
 // Open opens, creating it if needed, the SQLite database file at path,
 // brings its schema up to date with Migrate and returns a Store that owns
