@@ -211,9 +211,7 @@ func (c *lookupConn) exec(query string) error {
 	if err != nil {
 		return err
 	}
-	rc := sqlite3.Xsqlite3_step(c.tls, st)
-	sqlite3.Xsqlite3_reset(c.tls, st)
-	if rc != sqlite3.SQLITE_DONE {
+	if rc := c.run(st); rc != sqlite3.SQLITE_DONE {
 		return c.err(rc)
 	}
 	return nil
@@ -232,17 +230,8 @@ func (c *lookupConn) query(query string, args []any) (uintptr, error) {
 				break
 			}
 		}
-		pp := c.tls.Alloc(8) // sqlite3_stmt**
-		err := c.withCString(query, func(s uintptr) int32 {
-			rc := sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, s, -1, pp, 0)
-			st = libc.AtomicLoadPUintptr(pp)
-			return rc
-		})
-		c.tls.Free(8)
-		if err != nil {
-			if st != 0 {
-				sqlite3.Xsqlite3_finalize(c.tls, st)
-			}
+		var err error
+		if st, err = c.prepare(query); err != nil {
 			return 0, err
 		}
 		if c.stmts == nil {

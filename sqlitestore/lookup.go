@@ -223,7 +223,7 @@ func openLookupConn(name, query string) (*lookupConn, error) {
 }
 
 func (c *lookupConn) open(name, query string) error {
-	pp := libc.Xcalloc(c.tls, 1, 8) // sqlite3** and sqlite3_stmt**
+	pp := libc.Xcalloc(c.tls, 1, 8) // sqlite3**
 	if pp == 0 {
 		return errors.New("out of memory")
 	}
@@ -250,15 +250,31 @@ func (c *lookupConn) open(name, query string) error {
 		sql  string
 		stmt *uintptr
 	}{{query, &c.stmt}, {"BEGIN", &c.begin}, {"COMMIT", &c.commit}} {
-		if err := c.withCString(st.sql, func(s uintptr) int32 {
-			rc := sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, s, -1, pp, 0)
-			*st.stmt = libc.AtomicLoadPUintptr(pp)
-			return rc
-		}); err != nil {
+		var err error
+		if *st.stmt, err = c.prepare(st.sql); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// prepare compiles query on c; the caller finalizes the statement.
+func (c *lookupConn) prepare(query string) (uintptr, error) {
+	pp := c.tls.Alloc(8) // sqlite3_stmt**
+	defer c.tls.Free(8)
+	var st uintptr
+	err := c.withCString(query, func(s uintptr) int32 {
+		rc := sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, s, -1, pp, 0)
+		st = libc.AtomicLoadPUintptr(pp)
+		return rc
+	})
+	if err != nil {
+		if st != 0 {
+			sqlite3.Xsqlite3_finalize(c.tls, st)
+		}
+		return 0, err
+	}
+	return st, nil
 }
 
 // run steps st, a statement that returns no row, and resets it.
