@@ -105,6 +105,13 @@ func (s *Store) writeRevoking(ctx context.Context, name string, run func(tx *wri
 	return s.submit(ctx, &writeOp{ctx: ctx, name: name, run: run, revokes: true})
 }
 
+// writeStatement is write for a run that runs one statement, through
+// writeTx.exec, and nothing else: alone in its batch, it runs without a
+// transaction (see runStatement).
+func (s *Store) writeStatement(ctx context.Context, name string, run func(tx *writeTx) (int64, error)) (int64, error) {
+	return s.submit(ctx, &writeOp{ctx: ctx, name: name, run: run, single: true})
+}
+
 func (s *Store) submit(ctx context.Context, o *writeOp) (int64, error) {
 	name := o.name
 	if err := s.w.check(ctx); err != nil {
@@ -403,8 +410,7 @@ func (s *Store) Create(ctx context.Context, t *patkit.Token) error {
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %s: %w", name, err)
 	}
-	id, err := s.submit(ctx, &writeOp{ctx: ctx, name: name, single: true,
-		run: func(tx *writeTx) (int64, error) { return tx.insert(args, name) }})
+	id, err := s.writeStatement(ctx, name, func(tx *writeTx) (int64, error) { return tx.insert(args, name) })
 	if err != nil {
 		return err
 	}
@@ -540,10 +546,10 @@ func (s *Store) SetLastUsed(ctx context.Context, id int64, at time.Time, ips []s
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %s: encode last used IPs: %w", name, err)
 	}
-	_, err = s.submit(ctx, &writeOp{ctx: ctx, name: name, single: true, run: func(tx *writeTx) (int64, error) {
+	_, err = s.writeStatement(ctx, name, func(tx *writeTx) (int64, error) {
 		res, err := tx.exec(&tx.s.setLastUsedStmt, nullTime(at), string(b), id)
 		return 0, mustAffect(res, err, name)
-	}})
+	})
 	return err
 }
 
