@@ -54,7 +54,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 		return nil, errUnknownToken
 	}
 	key := s.cache.key(secret)
-	e, unknownSince, version := s.cache.get(key[:])
+	e, unknownSince, version := s.cache.get(key)
 	var tok *Token
 	var now time.Time
 	if e != nil {
@@ -71,7 +71,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 		var err error
 		tok, err = s.lookup(ctx, secret)
 		if errors.Is(err, ErrNotFound) {
-			s.cache.putUnknown(key[:], now)
+			s.cache.putUnknown(key, now)
 			return nil, errUnknownToken
 		}
 		if err != nil {
@@ -81,7 +81,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 			// A token in its grace window is read from the Store on
 			// every request: a revocation ending the window, anywhere,
 			// applies at once.
-			tok = s.cache.put(key[:], tok, now, mono, version)
+			tok = s.cache.put(key, tok, now, mono, version)
 		}
 	}
 	switch {

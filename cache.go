@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -53,16 +54,26 @@ func (s *Service) Watch(ctx context.Context) error {
 // use replaces the snapshot (replace) rather than changing it, and only if
 // it is still the one cached, so a request that read a token before its
 // revocation can never write the unrevoked copy back.
+//
+// Reads take no lock and write no shared memory (sync.Map, an atomic
+// version), so that cores authenticating at once do not contend for a
+// lock's cache line; writes are serialized by mu.
 type authCache struct {
 	ttl time.Duration
 	max int
 
-	mu      sync.RWMutex
-	byKey   map[string]*cacheEntry // by key
-	byID    map[int64]string       // the key of each token cached
-	unknown map[string]time.Time   // cache keys of no token, and when seen so
-	version uint64                 // bumped by every invalidation
+	entries sync.Map      // cacheKey → *cacheEntry
+	unknown sync.Map      // cacheKey of no token → time.Time it was seen so
+	version atomic.Uint64 // bumped by every invalidation
+
+	mu       sync.Mutex
+	byID     map[int64]cacheKey // the key of each token cached
+	nEntries int                // len(entries)
+	nUnknown int                // len(unknown)
 }
+
+// cacheKey is the SHA-256 of a secret.
+type cacheKey = [sha256.Size]byte
 
 type cacheEntry struct {
 	tok     *Token    // immutable
@@ -74,15 +85,14 @@ func newAuthCache(size int, ttl time.Duration) *authCache {
 	if size <= 0 || ttl <= 0 {
 		return nil
 	}
-	return &authCache{ttl: ttl, max: size, byKey: make(map[string]*cacheEntry), byID: make(map[int64]string),
-		unknown: make(map[string]time.Time)}
+	return &authCache{ttl: ttl, max: size, byID: make(map[int64]cacheKey)}
 }
 
 // key returns the key of secret in the cache: its SHA-256. Secrets are
 // 160 random bits, so the hash needs no key to be unguessable; it only
 // needs to be collision-resistant. Without a cache it hashes nothing, and
 // the key it returns is never used.
-func (c *authCache) key(secret string) (k [sha256.Size]byte) {
+func (c *authCache) key(secret string) (k cacheKey) {
 	if c != nil {
 		k = sha256.Sum256(readOnlyBytes(secret))
 	}
@@ -93,16 +103,20 @@ func (c *authCache) key(secret string) (k [sha256.Size]byte) {
 // when the key was last found to belong to no token (zero if it was
 // not), and the cache version to pass to put after a storage lookup. The
 // entry must not be modified.
-func (c *authCache) get(key []byte) (e *cacheEntry, unknownSince time.Time, version uint64) {
+func (c *authCache) get(key cacheKey) (e *cacheEntry, unknownSince time.Time, version uint64) {
 	if c == nil {
 		return nil, time.Time{}, 0
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if e, ok := c.byKey[string(key)]; ok {
-		return e, time.Time{}, c.version
+	// The version is read first: an invalidation after it makes put
+	// refuse what the caller reads from storage next.
+	version = c.version.Load()
+	if v, ok := c.entries.Load(key); ok {
+		return v.(*cacheEntry), time.Time{}, version
 	}
-	return nil, c.unknown[string(key)], c.version
+	if v, ok := c.unknown.Load(key); ok {
+		return nil, v.(time.Time), version
+	}
+	return nil, time.Time{}, version
 }
 
 // putUnknown remembers, for the cache's TTL, that no token has the secret
@@ -111,29 +125,35 @@ func (c *authCache) get(key []byte) (e *cacheEntry, unknownSince time.Time, vers
 // belong to a token made meanwhile, unless another process made it in that
 // window from a secret presented before it existed. When full, an
 // arbitrary entry makes room.
-func (c *authCache) putUnknown(key []byte, now time.Time) {
+func (c *authCache) putUnknown(key cacheKey, now time.Time) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.unknown[string(key)]; !ok && len(c.unknown) >= c.max {
-		for k := range c.unknown {
-			delete(c.unknown, k)
-			break
+	if _, ok := c.unknown.Load(key); !ok {
+		if c.nUnknown >= c.max {
+			c.unknown.Range(func(k, _ any) bool {
+				c.unknown.Delete(k)
+				c.nUnknown--
+				return false
+			})
 		}
+		c.nUnknown++
 	}
-	c.unknown[string(key)] = now
+	c.unknown.Store(key, now)
 }
 
 // known forgets that the secret of key belonged to no token.
-func (c *authCache) known(key []byte) {
+func (c *authCache) known(key cacheKey) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.unknown, string(key))
+	if _, ok := c.unknown.LoadAndDelete(key); ok {
+		c.nUnknown--
+	}
 }
 
 // fresh reports whether what was read at fetched may still be trusted at
@@ -147,27 +167,32 @@ func (c *authCache) fresh(fetched, now time.Time) bool {
 // fresh one is there (it may record a newer use than t). It caches nothing
 // if an invalidation happened since version was read: the token read may
 // then be older than the revocation.
-func (c *authCache) put(key []byte, t *Token, now, mono time.Time, version uint64) *Token {
+func (c *authCache) put(key cacheKey, t *Token, now, mono time.Time, version uint64) *Token {
 	if c == nil {
 		return t
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if version != c.version {
+	if version != c.version.Load() {
 		return t
 	}
-	if e, ok := c.byKey[string(key)]; ok && c.fresh(e.fetched, now) && e.tok.ID == t.ID {
-		return e.tok
-	}
-	if _, ok := c.byKey[string(key)]; !ok && len(c.byKey) >= c.max {
-		for k, e := range c.byKey {
-			delete(c.byKey, k)
-			delete(c.byID, e.tok.ID)
-			break
+	if v, ok := c.entries.Load(key); ok {
+		e := v.(*cacheEntry)
+		if c.fresh(e.fetched, now) && e.tok.ID == t.ID {
+			return e.tok
 		}
+		c.remove(e.tok.ID)
 	}
-	c.byKey[string(key)] = &cacheEntry{tok: t, fetched: now, mono: mono}
-	c.byID[t.ID] = string(key)
+	c.remove(t.ID)
+	if c.nEntries >= c.max {
+		c.entries.Range(func(_, v any) bool {
+			c.remove(v.(*cacheEntry).tok.ID)
+			return false
+		})
+	}
+	c.entries.Store(key, &cacheEntry{tok: t, fetched: now, mono: mono})
+	c.byID[t.ID] = key
+	c.nEntries++
 	return t
 }
 
@@ -176,12 +201,26 @@ func (c *authCache) current(t *Token) *Token {
 	if c == nil {
 		return t
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if e, ok := c.byKey[c.byID[t.ID]]; ok && e.tok.ID == t.ID {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.byTokenID(t.ID); e != nil {
 		return e.tok
 	}
 	return t
+}
+
+// byTokenID returns the entry of the token with the given ID, or nil.
+// c.mu must be held.
+func (c *authCache) byTokenID(id int64) *cacheEntry {
+	key, ok := c.byID[id]
+	if !ok {
+		return nil
+	}
+	v, ok := c.entries.Load(key)
+	if !ok {
+		return nil
+	}
+	return v.(*cacheEntry)
 }
 
 // replace caches next in place of old, keeping the entry's age, if old is
@@ -193,16 +232,17 @@ func (c *authCache) replace(old, next *Token) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key := c.byID[old.ID]
-	if e, ok := c.byKey[key]; ok && e.tok == old {
-		c.byKey[key] = &cacheEntry{tok: next, fetched: e.fetched, mono: e.mono}
+	if e := c.byTokenID(old.ID); e != nil && e.tok == old {
+		c.entries.Store(c.byID[old.ID], &cacheEntry{tok: next, fetched: e.fetched, mono: e.mono})
 	}
 }
 
+// remove drops the token with the given ID. c.mu must be held.
 func (c *authCache) remove(id int64) {
 	if key, ok := c.byID[id]; ok {
-		delete(c.byKey, key)
+		c.entries.Delete(key)
 		delete(c.byID, id)
+		c.nEntries--
 	}
 }
 
@@ -213,7 +253,7 @@ func (c *authCache) invalidate(id int64) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.version++
+	c.version.Add(1)
 	c.remove(id)
 }
 
@@ -224,8 +264,9 @@ func (c *authCache) purge() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.version++
-	clear(c.byKey)
+	c.version.Add(1)
+	c.entries.Clear()
+	c.unknown.Clear()
 	clear(c.byID)
-	clear(c.unknown)
+	c.nEntries, c.nUnknown = 0, 0
 }

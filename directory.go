@@ -160,8 +160,9 @@ type MembershipDirectory interface {
 // and lets the Service manage them), UserSearcher and MembershipDirectory.
 // The zero value is empty and ready to use; it is safe for concurrent use.
 type MemDirectory struct {
+	users sync.Map // int64 → *User; read without a lock, written under mu
+
 	mu        sync.RWMutex
-	users     map[int64]*User
 	resources map[ResourceType]map[int64]*Resource
 	members   map[memberKey]AccessLevel
 	nextUser  int64
@@ -177,10 +178,7 @@ type memberKey struct {
 func (d *MemDirectory) AddUser(u User) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.users == nil {
-		d.users = make(map[int64]*User)
-	}
-	d.users[u.ID] = &u
+	d.users.Store(u.ID, &u)
 	d.nextUser = max(d.nextUser, u.ID)
 }
 
@@ -214,12 +212,11 @@ func (d *MemDirectory) SetAccess(typ ResourceType, resourceID, userID int64, lev
 }
 
 // UserByID implements Directory. The User returned is shared (AddUser
-// replaces it rather than changing it) and must not be modified.
+// replaces it rather than changing it) and must not be modified. It takes
+// no lock, so that authentications on several cores do not contend.
 func (d *MemDirectory) UserByID(_ context.Context, id int64) (*User, error) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	if u, ok := d.users[id]; ok {
-		return u, nil
+	if u, ok := d.users.Load(id); ok {
+		return u.(*User), nil
 	}
 	return nil, fmt.Errorf("user %d: %w", id, ErrNotFound)
 }
@@ -227,12 +224,15 @@ func (d *MemDirectory) UserByID(_ context.Context, id int64) (*User, error) {
 // UserByUsername implements Directory. The User returned is shared and
 // must not be modified.
 func (d *MemDirectory) UserByUsername(_ context.Context, username string) (*User, error) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	for _, u := range d.users {
-		if strings.EqualFold(u.Username, username) {
-			return u, nil
+	var found *User
+	d.users.Range(func(_, v any) bool {
+		if u := v.(*User); strings.EqualFold(u.Username, username) {
+			found = u
 		}
+		return found == nil
+	})
+	if found != nil {
+		return found, nil
 	}
 	return nil, fmt.Errorf("user %q: %w", username, ErrNotFound)
 }
@@ -276,9 +276,6 @@ func (d *MemDirectory) CreateBot(_ context.Context, r *Resource, name string, le
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.users == nil {
-		d.users = make(map[int64]*User)
-	}
 	if d.members == nil {
 		d.members = make(map[memberKey]AccessLevel)
 	}
@@ -289,7 +286,7 @@ func (d *MemDirectory) CreateBot(_ context.Context, r *Resource, name string, le
 		Name:     name,
 		Bot:      true,
 	}
-	d.users[u.ID] = u
+	d.users.Store(u.ID, u)
 	d.members[memberKey{r.Type, r.ID, u.ID}] = level
 	c := *u
 	return &c, nil
@@ -300,10 +297,9 @@ func (d *MemDirectory) CreateBot(_ context.Context, r *Resource, name string, le
 func (d *MemDirectory) DeleteBot(_ context.Context, id int64) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.users[id]; !ok {
+	if _, ok := d.users.LoadAndDelete(id); !ok {
 		return fmt.Errorf("user %d: %w", id, ErrNotFound)
 	}
-	delete(d.users, id)
 	for k := range d.members {
 		if k.user == id {
 			delete(d.members, k)
@@ -314,14 +310,13 @@ func (d *MemDirectory) DeleteBot(_ context.Context, id int64) error {
 
 // SearchUsers implements UserSearcher.
 func (d *MemDirectory) SearchUsers(_ context.Context, q *UserQuery) ([]*User, int, error) {
-	d.mu.RLock()
 	var all []*User
-	for _, u := range d.users {
-		if q.Match(u) {
+	d.users.Range(func(_, v any) bool {
+		if u := v.(*User); q.Match(u) {
 			all = append(all, u)
 		}
-	}
-	d.mu.RUnlock()
+		return true
+	})
 	slices.SortFunc(all, func(a, b *User) int { return cmp.Compare(b.ID, a.ID) })
 	return pageOf(all, q.Offset(), q.PerPage), len(all), nil
 }

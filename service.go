@@ -346,6 +346,6 @@ func (s *Service) seal(ctx context.Context, t *Token) (string, error) {
 	}
 	t.Digest = s.digest(secret)
 	key := s.cache.key(secret)
-	s.cache.known(key[:])
+	s.cache.known(key)
 	return secret, nil
 }
