@@ -334,7 +334,7 @@ func TestCountsBackfill(t *testing.T) {
 		`DROP TRIGGER token_counters_insert ON tokens`, `DROP TRIGGER token_counters_delete ON tokens`,
 		`DROP TRIGGER token_counters_update ON tokens`,
 		`DROP FUNCTION token_counters_insert, token_counters_delete, token_counters_update`,
-		`DELETE FROM patkit_migrations WHERE version = 8`,
+		`DELETE FROM patkit_migrations WHERE version IN (8, 10)`,
 		`DROP TABLE token_counts`,
 		`DROP TRIGGER token_counts_truncate ON tokens`, `DROP FUNCTION token_counts_truncate`,
 		`DELETE FROM patkit_migrations WHERE version = 4`,
