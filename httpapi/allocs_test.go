@@ -21,8 +21,8 @@ func TestServeAllocations(t *testing.T) {
 		want   int
 		max    float64
 	}{
-		{"valid token", validSecret, http.StatusOK, 10},
-		{"unknown token", unknownSecret, http.StatusUnauthorized, 3},
+		{"valid token", validSecret, http.StatusOK, 6},
+		{"unknown token", unknownSecret, http.StatusUnauthorized, 2},
 	} {
 		serve := serveSelf(t, c.secret, c.want)
 		serve() // the use is recorded, the token cached

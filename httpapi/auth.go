@@ -35,7 +35,7 @@ func credential(r *http.Request, rack func(string) string) string {
 	if s := rack("private_token"); s != "" {
 		return s
 	}
-	if s := r.Header.Get("Private-Token"); s != "" {
+	if s := headerValue(r.Header, "Private-Token"); s != "" {
 		return s
 	}
 	if s := rack("access_token"); s != "" {
@@ -47,6 +47,16 @@ func credential(r *http.Request, rack func(string) string) string {
 		}
 	}
 	return rack("bearer_token")
+}
+
+// headerValue returns the first value of the header canonicalKey, as
+// h.Get does, without canonicalizing the key again: every caller writes
+// it in canonical form (TestHeaderKeysCanonical).
+func headerValue(h http.Header, canonicalKey string) string {
+	if v := h[canonicalKey]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // remoteIP returns the host part of r.RemoteAddr.
@@ -230,7 +240,7 @@ func (h *Handler) fromRequest(r *http.Request) (*http.Request, *authResult, erro
 		}
 		return ""
 	}
-	sudo := cmp.Or(first("sudo"), r.Header.Get("Sudo"))
+	sudo := cmp.Or(first("sudo"), headerValue(r.Header, "Sudo"))
 	ar, err := h.auth.authenticate(r, credential(r, first), sudo, nil)
 	if err != nil || ar == nil {
 		return r, nil, err
@@ -286,7 +296,7 @@ func (h *Handler) RequireScopes(scopes ...patkit.Scope) func(http.Handler) http.
 			case err != nil:
 				h.ew.write(w, r, err, invalidBadRequest)
 			case ar == nil || ar.p.User() == nil:
-				writeMessage(w, http.StatusUnauthorized, "401 Unauthorized")
+				writeUnauthorized(w)
 			case ar.checkScopes(r.Method, scopes) != nil:
 				writeInsufficientScope(w, registered(scopes, nil))
 			default:

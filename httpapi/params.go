@@ -224,7 +224,7 @@ func (in *input) sudo(r *http.Request) string {
 		s, _ = scalar(v)
 	}
 	if s == "" {
-		s = r.Header.Get("Sudo")
+		s = headerValue(r.Header, "Sudo")
 	}
 	return s
 }
