@@ -99,9 +99,11 @@ type authenticator struct {
 //
 // A request that this authenticator's middleware already authenticated
 // with the same credential and Sudo is not authenticated again: only the
-// scopes are checked. Nor is it for the credential alone (sudo "" and
-// allowed nil) whatever Sudo the middleware applied.
-func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allowed []patkit.Scope) (*authResult, error) {
+// scopes are checked, and the middleware's result is returned. Nor is it
+// for the credential alone (sudo "" and allowed nil) whatever Sudo the
+// middleware applied. Any other result is written to into (a new one when
+// nil) and returned.
+func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allowed []patkit.Scope, into *authResult) (*authResult, error) {
 	if secret == "" {
 		return nil, nil
 	}
@@ -117,7 +119,7 @@ func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allow
 		case sudo == "" && allowed == nil:
 			// The token alone, which the API asks for when the body may
 			// name another Sudo.
-			return &authResult{p: prev.base, base: prev.base, by: a, secret: secret}, nil
+			return fill(into, authResult{p: prev.base, base: prev.base, by: a, secret: secret}), nil
 		}
 	}
 	if sudo != "" {
@@ -138,7 +140,7 @@ func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allow
 		}
 		return nil, err
 	}
-	ar := &authResult{p: p, base: p, by: a, secret: secret, sudoAs: sudo}
+	ar := fill(into, authResult{p: p, base: p, by: a, secret: secret, sudoAs: sudo})
 	if sudo != "" {
 		if ar.p, err = a.svc.Sudo(r.Context(), p, sudo); err != nil {
 			return nil, err
@@ -168,9 +170,10 @@ func failedCredential(err error) bool {
 // resudo returns ar's credential acting under sudo ("" for none) instead
 // of the Sudo ar was made with, as when a request body names another Sudo
 // than its query string and headers. Without Sudo the endpoint's scopes,
-// allowed, are checked; under Sudo only the sudo scope is.
-func (a *authenticator) resudo(r *http.Request, ar *authResult, sudo string, allowed []patkit.Scope) (*authResult, error) {
-	out := &authResult{p: ar.base, base: ar.base, by: a, secret: ar.secret, sudoAs: sudo}
+// allowed, are checked; under Sudo only the sudo scope is. The result is
+// written to into, which may be ar.
+func (a *authenticator) resudo(r *http.Request, ar *authResult, sudo string, allowed []patkit.Scope, into *authResult) (*authResult, error) {
+	out := fill(into, authResult{p: ar.base, base: ar.base, by: a, secret: ar.secret, sudoAs: sudo})
 	if sudo == "" {
 		if allowed != nil {
 			if err := patkit.CheckScopes(ar.base.Token().Scopes, allowed); err != nil {
@@ -185,6 +188,15 @@ func (a *authenticator) resudo(r *http.Request, ar *authResult, sudo string, all
 	}
 	out.p, out.sudo = p, true
 	return out, nil
+}
+
+// fill sets *into, or a new authResult when into is nil, to ar.
+func fill(into *authResult, ar authResult) *authResult {
+	if into == nil {
+		into = new(authResult)
+	}
+	*into = ar
+	return into
 }
 
 // checkScopes applies GitLab's scope rule for an endpoint declaring
@@ -241,7 +253,7 @@ func (h *Handler) fromRequest(r *http.Request) (*http.Request, *authResult, erro
 		return ""
 	}
 	sudo := cmp.Or(first("sudo"), headerValue(r.Header, "Sudo"))
-	ar, err := h.auth.authenticate(r, credential(r, first), sudo, nil)
+	ar, err := h.auth.authenticate(r, credential(r, first), sudo, nil, nil)
 	if err != nil || ar == nil {
 		return r, nil, err
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -202,7 +203,10 @@ func appendDigits(b []byte, v, n int) []byte {
 func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always encodes
+			// A string always encodes. Marshal is given a copy: what an
+			// interface holds escapes, and s may be in an entity on the
+			// stack.
+			q, _ := json.Marshal(strings.Clone(s))
 			return append(b, q...)
 		}
 	}

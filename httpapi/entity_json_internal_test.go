@@ -105,3 +105,13 @@ func TestAppendTime(t *testing.T) {
 		}
 	}
 }
+
+// newEntity renders t as c.entity does.
+func newEntity(t *patkit.Token, kind entityKind, secret string, now time.Time) *entity {
+	e := new(struct {
+		entity
+		entityValues
+	})
+	e.entity = render(t, kind, secret, now, &e.entityValues)
+	return &e.entity
+}

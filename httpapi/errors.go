@@ -49,12 +49,7 @@ const statusClientClosed = 499
 // writeJSON writes v as the JSON body with the status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	buf := jsonBuffers.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 64<<10 { // a huge page's buffer is not kept
-			buf.Reset()
-			jsonBuffers.Put(buf)
-		}
-	}()
+	defer putBuffer(buf)
 	// As json.Marshal, without copying the result: Encode ends it with a
 	// newline, which GitLab's bodies do not have.
 	var b []byte
@@ -67,6 +62,23 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status, b = http.StatusInternalServerError, messageBodies["500 Internal Server Error"]
 	}
 	writeBody(w, status, b)
+}
+
+// writeEntity writes the entity e as the JSON body with the status.
+func writeEntity(w http.ResponseWriter, status int, e *entity) {
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	b := e.appendJSON(buf.AvailableBuffer())
+	buf.Write(b) // keeps the grown buffer for the pool
+	writeBody(w, status, b)
+	putBuffer(buf)
+}
+
+// putBuffer returns buf to jsonBuffers, unless it grew huge.
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= 64<<10 { // a huge page's buffer is not kept
+		buf.Reset()
+		jsonBuffers.Put(buf)
+	}
 }
 
 // writeBody writes the JSON body b with the status.

@@ -252,7 +252,11 @@ func (a *api) endpoint(rt route) http.Handler {
 		if readOnly(r.Method) {
 			allowed = readAllowed
 		}
-		in, ar, sudo, err := a.admit(w, r, allowed)
+		x, ok := w.(*exchange)
+		if !ok { // not reached: recoverPanics makes one
+			x = newExchange(w)
+		}
+		in, ar, sudo, err := a.admit(x, r, allowed)
 		if err == nil && ar == nil && !rt.anonymous {
 			err = &patkit.Error{Code: patkit.ErrUnauthorized}
 		}
@@ -272,9 +276,10 @@ func (a *api) endpoint(rt route) http.Handler {
 		if ar != nil {
 			p = ar.p
 		}
-		c := &call{api: a, w: w, r: r, in: in, p: p}
+		c := &x.call
+		*c = call{api: a, w: w, r: r, in: in, p: p}
 		c.chk.in = in
-		c.c = &c.chk // one allocation for both
+		c.c = &c.chk
 		if err := rt.handle(c); err != nil {
 			a.ew.write(w, r, err, rt.invalid)
 		}
@@ -292,8 +297,12 @@ func (a *api) endpoint(rt route) http.Handler {
 // A Sudo in the body still applies: when the body may hold parameters the
 // token is authenticated alone first, and the final Sudo applied once the
 // body is read.
-func (a *api) admit(w http.ResponseWriter, r *http.Request, allowed []patkit.Scope) (in *input, ar *authResult, sudo string, err error) {
-	if in, err = parseQuery(r); err != nil {
+//
+// The parameters are x.in, and the result x.ar unless it is the
+// middleware's.
+func (a *api) admit(x *exchange, r *http.Request, allowed []patkit.Scope) (in *input, ar *authResult, sudo string, err error) {
+	w, in, into := http.ResponseWriter(x), &x.in, &x.ar
+	if err = parseQuery(r, in); err != nil {
 		return nil, nil, "", err
 	}
 	kind := kindOfBody(r)
@@ -309,12 +318,12 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, allowed []patkit.Sco
 			return nil, nil, "", err
 		}
 		sudo = in.sudo(r)
-		ar, err = a.auth.authenticate(r, credential(r, in.rackValue), sudo, allowed)
+		ar, err = a.auth.authenticate(r, credential(r, in.rackValue), sudo, allowed, into)
 		return in, ar, sudo, err
 	}
 	sudo = in.sudo(r)
 	if kind != bodyJSON && kind != bodyForm {
-		ar, err = a.auth.authenticate(r, secret, sudo, allowed)
+		ar, err = a.auth.authenticate(r, secret, sudo, allowed, into)
 		if err == nil {
 			err = a.readBody(w, r, in, a.opts.MaxBodyBytes) // drained, for 413
 		}
@@ -326,12 +335,12 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, allowed []patkit.Sco
 	// its body is read, for a Sudo under which they do not matter.
 	var scopeErr error
 	if sudo == "" {
-		ar, err = a.auth.authenticate(r, secret, "", allowed)
+		ar, err = a.auth.authenticate(r, secret, "", allowed, into)
 		if errors.Is(err, patkit.ErrInsufficientScope) {
 			scopeErr, err = err, nil
 		}
 	} else {
-		ar, err = a.auth.authenticate(r, secret, "", nil)
+		ar, err = a.auth.authenticate(r, secret, "", nil, into)
 	}
 	if err != nil {
 		return in, nil, sudo, err
@@ -345,9 +354,9 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, allowed []patkit.Sco
 		return in, nil, "", scopeErr
 	case scopeErr != nil:
 		// Authenticate stopped at the scopes, before recording the use.
-		ar, err = a.auth.authenticate(r, secret, final, allowed)
+		ar, err = a.auth.authenticate(r, secret, final, allowed, into)
 	case final != "" || sudo != "":
-		ar, err = a.auth.resudo(r, ar, final, allowed)
+		ar, err = a.auth.resudo(r, ar, final, allowed, into)
 	}
 	if err != nil {
 		return in, nil, final, err
@@ -415,5 +424,8 @@ func (c *call) noContent() error {
 }
 
 func (c *call) entity(status int, t *patkit.Token, kind entityKind, secret string) error {
-	return c.json(status, newEntity(t, kind, secret, c.svc.Now()))
+	var v entityValues // on the stack, as e: writeEntity keeps neither
+	e := render(t, kind, secret, c.svc.Now(), &v)
+	writeEntity(c.w, status, &e)
+	return nil
 }
