@@ -172,24 +172,28 @@ func appendTime(b []byte, t time.Time, layout string) []byte {
 		days, clock = days-1, clock+86400
 	}
 	year, month, day := civil(days)
-	b = appendPair(b, year/100)
-	b = appendPair(b, year%100)
-	b = append(b, '-')
-	b = appendPair(b, month)
-	b = append(b, '-')
-	b = appendPair(b, day)
-	if layout == timestampLayout {
-		b = append(b, 'T')
-		b = appendPair(b, clock/3600)
-		b = append(b, ':')
-		b = appendPair(b, clock/60%60)
-		b = append(b, ':')
-		b = appendPair(b, clock%60)
-		ms := t.Nanosecond() / 1e6 // truncated, as ".000" is
-		b = append(b, '.', byte('0'+ms/100))
-		b = appendPair(b, ms%100)
-		b = append(b, 'Z')
+	var f [len(timestampLayout)]byte // written in place, appended once
+	putPair(f[0:], year/100)
+	putPair(f[2:], year%100)
+	f[4] = '-'
+	putPair(f[5:], month)
+	f[7] = '-'
+	putPair(f[8:], day)
+	if layout == time.DateOnly {
+		b = append(b, f[:len(time.DateOnly)]...)
+		return append(b, '"')
 	}
+	f[10] = 'T'
+	putPair(f[11:], clock/3600)
+	f[13] = ':'
+	putPair(f[14:], clock/60%60)
+	f[16] = ':'
+	putPair(f[17:], clock%60)
+	ms := t.Nanosecond() / 1e6 // truncated, as ".000" is
+	f[19], f[20] = '.', byte('0'+ms/100)
+	putPair(f[21:], ms%100)
+	f[23] = 'Z'
+	b = append(b, f[:]...)
 	return append(b, '"')
 }
 
@@ -217,13 +221,14 @@ func civil(days int64) (year, month, day int) {
 	return year, month, day
 }
 
-// appendPair appends the two decimal digits of 0 <= v < 100.
-func appendPair(b []byte, v int) []byte {
+// putPair writes the two decimal digits of 0 <= v < 100 at the start of
+// b.
+func putPair(b []byte, v int) {
 	const pairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" +
 		"30313233343536373839" + "40414243444546474849" + "50515253545556575859" +
 		"60616263646566676869" + "70717273747576777879" + "80818283848586878889" +
 		"90919293949596979899"
-	return append(b, pairs[2*v], pairs[2*v+1])
+	b[0], b[1] = pairs[2*v], pairs[2*v+1]
 }
 
 // appendString appends s as a JSON string, as encoding/json writes it:

@@ -224,9 +224,7 @@ type call struct {
 	r  *http.Request
 	in *input
 	p  *patkit.Principal
-	c  *checker
-
-	chk checker // what c points to
+	c  checker
 }
 
 var wildcard = regexp.MustCompile(`\{(\w+)\}`)
@@ -277,9 +275,7 @@ func (a *api) endpoint(rt route) http.Handler {
 			p = ar.p
 		}
 		c := &x.call
-		*c = call{api: a, w: w, r: r, in: in, p: p}
-		c.chk.in = in
-		c.c = &c.chk
+		*c = call{api: a, w: w, r: r, in: in, p: p, c: checker{in: in}}
 		if err := rt.handle(c); err != nil {
 			a.ew.write(w, r, err, rt.invalid)
 		}
