@@ -111,3 +111,32 @@ func BenchmarkStack(b *testing.B) {
 		benchStack(b, h, unknownSecret(e), http.StatusUnauthorized)
 	})
 }
+
+// BenchmarkServeBare is benchtable's bare handler as BenchmarkServeSelf
+// and BenchmarkServeUnknown serve the API (in process, no connection):
+// what those cost beyond it is httpapi's and the Service's.
+func BenchmarkServeBare(b *testing.B) {
+	for _, c := range []struct {
+		name, token string
+		want        int
+	}{{"ok", stackBareToken, http.StatusOK}, {"401", stackBareToken + "x", http.StatusUnauthorized}} {
+		b.Run(c.name, func(b *testing.B) {
+			h := stackBare()
+			r, err := http.NewRequest("GET", "/api/v4/personal_access_tokens/self", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.RemoteAddr = "127.0.0.1:40000"
+			r.Header.Set("PRIVATE-TOKEN", c.token)
+			w := &discardWriter{h: make(http.Header)}
+			b.ReportAllocs()
+			for b.Loop() {
+				w.reset()
+				h.ServeHTTP(w, r)
+				if w.code != c.want && !(w.code == 0 && c.want == http.StatusOK) {
+					b.Fatalf("status %d, want %d", w.code, c.want)
+				}
+			}
+		})
+	}
+}
