@@ -87,20 +87,35 @@ func stackAPI(b *testing.B, throttle bool) (*env, http.Handler) {
 			ho.FailedAuthLimit = &httpapi.FailedAuthLimit{}
 		}
 	})
+	return e, mounted(e.api)
+}
+
+// mounted is h under /api/v4/ of a ServeMux, as examples/server mounts
+// the API.
+func mounted(h http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/api/v4/", e.api)
-	return e, mux
+	mux.Handle("/api/v4/", h)
+	return mux
 }
 
 // BenchmarkStack is benchtable's http-bare and http-self/unknown rows on
-// one connection: the bare handler, a valid token (with the throttle, as
-// http-self) and an unknown well-formed one (without, as http-unknown).
+// one connection: the bare handler (alone, and mounted as the API is), a
+// valid token (with the throttle, as http-self) and an unknown
+// well-formed one (without, as http-unknown).
 func BenchmarkStack(b *testing.B) {
 	b.Run("bare-ok", func(b *testing.B) {
 		benchStack(b, stackBare(), stackBareToken, http.StatusOK)
 	})
 	b.Run("bare-401", func(b *testing.B) {
 		benchStack(b, stackBare(), stackBareToken+"x", http.StatusUnauthorized)
+	})
+	// The bare handler mounted as examples/server mounts the API: what
+	// the host's ServeMux costs either.
+	b.Run("bare-ok-mux", func(b *testing.B) {
+		benchStack(b, mounted(stackBare()), stackBareToken, http.StatusOK)
+	})
+	b.Run("bare-401-mux", func(b *testing.B) {
+		benchStack(b, mounted(stackBare()), stackBareToken+"x", http.StatusUnauthorized)
 	})
 	b.Run("self", func(b *testing.B) {
 		e, h := stackAPI(b, true)
