@@ -6,8 +6,12 @@
 package httpapi_test
 
 import (
+	"math"
 	"net/http"
 	"testing"
+
+	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/httpapi"
 )
 
 // TestServeAllocations guards the allocation budget of the two requests
@@ -18,16 +22,24 @@ import (
 // and call together) and, for a valid token, the Principal the Service
 // returns; the header values are shared and the entity is on the stack.
 func TestServeAllocations(t *testing.T) {
+	// examples/server's throttle, with a limit no run reaches: the
+	// failures of the one address are counted in a slot it has already.
+	throttled := func(_ *patkit.Options, ho *httpapi.Options) {
+		ho.FailedAuthLimit = &httpapi.FailedAuthLimit{Limit: math.MaxInt32}
+	}
 	for _, c := range []struct {
 		name   string
 		secret func(*env) string
 		want   int
 		max    float64
+		opts   []envOption
 	}{
-		{"valid token", validSecret, http.StatusOK, 2},
-		{"unknown token", unknownSecret, http.StatusUnauthorized, 1},
+		{"valid token", validSecret, http.StatusOK, 2, nil},
+		{"unknown token", unknownSecret, http.StatusUnauthorized, 1, nil},
+		{"valid token, throttled", validSecret, http.StatusOK, 2, []envOption{throttled}},
+		{"unknown token, throttled", unknownSecret, http.StatusUnauthorized, 1, []envOption{throttled}},
 	} {
-		serve := serveSelf(t, c.secret, c.want)
+		serve := serveSelf(t, c.secret, c.want, c.opts...)
 		serve() // the use is recorded, the token cached
 		if n := testing.AllocsPerRun(100, serve); n > c.max {
 			t.Errorf("%s: %v allocations per request, budget %v", c.name, n, c.max)
