@@ -35,7 +35,7 @@ func credential(r *http.Request, rack func(string) string) string {
 	if s := rack("private_token"); s != "" {
 		return s
 	}
-	if s := r.Header.Get("Private-Token"); s != "" {
+	if s := headerValue(r.Header, "Private-Token"); s != "" {
 		return s
 	}
 	if s := rack("access_token"); s != "" {
@@ -47,6 +47,16 @@ func credential(r *http.Request, rack func(string) string) string {
 		}
 	}
 	return rack("bearer_token")
+}
+
+// headerValue returns the first value of the header canonicalKey, as
+// h.Get does, without canonicalizing the key again: every caller writes
+// it in canonical form (TestHeaderKeysCanonical).
+func headerValue(h http.Header, canonicalKey string) string {
+	if v := h[canonicalKey]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // remoteIP returns the host part of r.RemoteAddr.
@@ -89,9 +99,11 @@ type authenticator struct {
 //
 // A request that this authenticator's middleware already authenticated
 // with the same credential and Sudo is not authenticated again: only the
-// scopes are checked. Nor is it for the credential alone (sudo "" and
-// allowed nil) whatever Sudo the middleware applied.
-func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allowed []patkit.Scope) (*authResult, error) {
+// scopes are checked, and the middleware's result is returned. Nor is it
+// for the credential alone (sudo "" and allowed nil) whatever Sudo the
+// middleware applied. Any other result is written to into (a new one when
+// nil) and returned.
+func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allowed []patkit.Scope, into *authResult) (*authResult, error) {
 	if secret == "" {
 		return nil, nil
 	}
@@ -107,7 +119,7 @@ func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allow
 		case sudo == "" && allowed == nil:
 			// The token alone, which the API asks for when the body may
 			// name another Sudo.
-			return &authResult{p: prev.base, base: prev.base, by: a, secret: secret}, nil
+			return fill(into, authResult{p: prev.base, base: prev.base, by: a, secret: secret}), nil
 		}
 	}
 	if sudo != "" {
@@ -128,7 +140,7 @@ func (a *authenticator) authenticate(r *http.Request, secret, sudo string, allow
 		}
 		return nil, err
 	}
-	ar := &authResult{p: p, base: p, by: a, secret: secret, sudoAs: sudo}
+	ar := fill(into, authResult{p: p, base: p, by: a, secret: secret, sudoAs: sudo})
 	if sudo != "" {
 		if ar.p, err = a.svc.Sudo(r.Context(), p, sudo); err != nil {
 			return nil, err
@@ -158,9 +170,10 @@ func failedCredential(err error) bool {
 // resudo returns ar's credential acting under sudo ("" for none) instead
 // of the Sudo ar was made with, as when a request body names another Sudo
 // than its query string and headers. Without Sudo the endpoint's scopes,
-// allowed, are checked; under Sudo only the sudo scope is.
-func (a *authenticator) resudo(r *http.Request, ar *authResult, sudo string, allowed []patkit.Scope) (*authResult, error) {
-	out := &authResult{p: ar.base, base: ar.base, by: a, secret: ar.secret, sudoAs: sudo}
+// allowed, are checked; under Sudo only the sudo scope is. The result is
+// written to into, which may be ar.
+func (a *authenticator) resudo(r *http.Request, ar *authResult, sudo string, allowed []patkit.Scope, into *authResult) (*authResult, error) {
+	out := fill(into, authResult{p: ar.base, base: ar.base, by: a, secret: ar.secret, sudoAs: sudo})
 	if sudo == "" {
 		if allowed != nil {
 			if err := patkit.CheckScopes(ar.base.Token().Scopes, allowed); err != nil {
@@ -175,6 +188,15 @@ func (a *authenticator) resudo(r *http.Request, ar *authResult, sudo string, all
 	}
 	out.p, out.sudo = p, true
 	return out, nil
+}
+
+// fill sets *into, or a new authResult when into is nil, to ar.
+func fill(into *authResult, ar authResult) *authResult {
+	if into == nil {
+		into = new(authResult)
+	}
+	*into = ar
+	return into
 }
 
 // checkScopes applies GitLab's scope rule for an endpoint declaring
@@ -230,8 +252,8 @@ func (h *Handler) fromRequest(r *http.Request) (*http.Request, *authResult, erro
 		}
 		return ""
 	}
-	sudo := cmp.Or(first("sudo"), r.Header.Get("Sudo"))
-	ar, err := h.auth.authenticate(r, credential(r, first), sudo, nil)
+	sudo := cmp.Or(first("sudo"), headerValue(r.Header, "Sudo"))
+	ar, err := h.auth.authenticate(r, credential(r, first), sudo, nil, nil)
 	if err != nil || ar == nil {
 		return r, nil, err
 	}
@@ -286,7 +308,7 @@ func (h *Handler) RequireScopes(scopes ...patkit.Scope) func(http.Handler) http.
 			case err != nil:
 				h.ew.write(w, r, err, invalidBadRequest)
 			case ar == nil || ar.p.User() == nil:
-				writeMessage(w, http.StatusUnauthorized, "401 Unauthorized")
+				writeUnauthorized(w)
 			case ar.checkScopes(r.Method, scopes) != nil:
 				writeInsufficientScope(w, registered(scopes, nil))
 			default:

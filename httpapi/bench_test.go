@@ -31,12 +31,13 @@ func (w *discardWriter) reset() {
 // serveSelf returns a function that serves GET
 // /personal_access_tokens/self with the secret secret returns, as
 // examples/server configures the API (logs at Warn, as in production),
-// and fails tb unless the status is want.
-func serveSelf(tb testing.TB, secret func(e *env) string, want int) func() {
-	e := newEnv(tb, func(po *patkit.Options, ho *httpapi.Options) {
+// and fails tb unless the status is want. opts apply after that
+// configuration.
+func serveSelf(tb testing.TB, secret func(e *env) string, want int, opts ...envOption) func() {
+	e := newEnv(tb, append([]envOption{func(po *patkit.Options, ho *httpapi.Options) {
 		po.Now = time.Now
 		ho.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	})
+	}}, opts...)...)
 	r, err := http.NewRequest("GET", "/api/v4/personal_access_tokens/self", nil)
 	if err != nil {
 		tb.Fatal(err)

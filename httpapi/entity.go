@@ -80,17 +80,6 @@ func (d date) MarshalText() ([]byte, error) {
 	return time.Time(d).UTC().AppendFormat(make([]byte, 0, 16), time.DateOnly), nil
 }
 
-// newEntity renders t as the entity of kind at now; a non-empty secret
-// adds the token field (the *WithToken entities of create and rotate).
-func newEntity(t *patkit.Token, kind entityKind, secret string, now time.Time) *entity {
-	e := new(struct {
-		entity
-		entityValues
-	})
-	e.fill(t, kind, secret, now, &e.entityValues)
-	return &e.entity
-}
-
 // entityValues are what the optional fields of an entity point to, held
 // apart so that the entities of a page allocate them all together.
 type entityValues struct {
@@ -105,10 +94,13 @@ type entityValues struct {
 	resourceID    int64
 }
 
-// fill sets e to the entity of t, as newEntity describes, its optional
-// fields pointing into v.
-func (e *entity) fill(t *patkit.Token, kind entityKind, secret string, now time.Time, v *entityValues) {
-	*e = entity{
+// render returns the entity of t as kind renders it at now, its optional
+// fields pointing into v; a non-empty secret adds the token field (the
+// *WithToken entities of create and rotate). It returns the entity rather
+// than filling one, so that an entity and its values may stay on the
+// stack.
+func render(t *patkit.Token, kind entityKind, secret string, now time.Time, v *entityValues) (e entity) {
+	e = entity{
 		ID:        t.ID,
 		Name:      t.Name,
 		Revoked:   t.Revoked,
@@ -166,6 +158,7 @@ func (e *entity) fill(t *patkit.Token, kind entityKind, secret string, now time.
 	if secret != "" {
 		e.Token = new(secret)
 	}
+	return e
 }
 
 // entities renders a page, its entities allocated together, and the
@@ -174,7 +167,7 @@ func entities(toks []*patkit.Token, kind entityKind, now time.Time) entityList {
 	out := make(entityList, len(toks))
 	values := make([]entityValues, len(toks))
 	for i, t := range toks {
-		out[i].fill(t, kind, "", now, &values[i])
+		out[i] = render(t, kind, "", now, &values[i])
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
@@ -95,7 +96,18 @@ func TestAppendTime(t *testing.T) {
 			}
 		}
 	}
-	times = append(times, time.Time{}, time.Unix(0, 0), time.Unix(1<<40, 5e8), time.Unix(-1<<40, 1))
+	times = append(times, time.Time{}, time.Unix(0, 0), time.Unix(1<<40, 5e8), time.Unix(-1<<40, 1),
+		time.Unix(unixYear0-1, 999_999_999), time.Unix(unixYear0, 0), time.Unix(unixYear10000-1, 999_999_999), time.Unix(unixYear10000, 0),
+		time.Date(1900, 2, 28, 0, 0, 0, 0, time.UTC), time.Date(2000, 2, 29, 0, 0, 0, 0, time.UTC), time.Date(2100, 3, 1, 0, 0, 0, 0, time.UTC))
+	// Every day from 1960 to 2100, and every 29th from year 0 to 9999,
+	// each at a time of day of its own.
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for u := time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC).Unix(); u < time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC).Unix(); u += 86400 {
+		times = append(times, time.Unix(u+rnd.Int64N(86400), rnd.Int64N(1e9)))
+	}
+	for u := int64(unixYear0); u < unixYear10000; u += 29 * 86400 {
+		times = append(times, time.Unix(u+rnd.Int64N(86400), rnd.Int64N(1e9)))
+	}
 	for _, tm := range times {
 		for _, layout := range []string{timestampLayout, time.DateOnly} {
 			want := `"` + tm.UTC().Format(layout) + `"`
@@ -104,4 +116,14 @@ func TestAppendTime(t *testing.T) {
 			}
 		}
 	}
+}
+
+// newEntity renders t as c.entity does.
+func newEntity(t *patkit.Token, kind entityKind, secret string, now time.Time) *entity {
+	e := new(struct {
+		entity
+		entityValues
+	})
+	e.entity = render(t, kind, secret, now, &e.entityValues)
+	return &e.entity
 }

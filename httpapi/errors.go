@@ -49,32 +49,49 @@ const statusClientClosed = 499
 // writeJSON writes v as the JSON body with the status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	buf := jsonBuffers.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 64<<10 { // a huge page's buffer is not kept
-			buf.Reset()
-			jsonBuffers.Put(buf)
-		}
-	}()
+	defer putBuffer(buf)
 	// As json.Marshal, without copying the result: Encode ends it with a
 	// newline, which GitLab's bodies do not have.
-	b := []byte(`{"message":"500 Internal Server Error"}`)
+	var b []byte
 	if a, ok := v.(jsonAppender); ok {
 		b = a.appendJSON(buf.AvailableBuffer())
 		buf.Write(b) // keeps the grown buffer for the pool
 	} else if err := json.NewEncoder(buf).Encode(v); err == nil {
 		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	} else { // Not reachable with the types of this package.
-		status = http.StatusInternalServerError
+		status, b = http.StatusInternalServerError, messageBodies["500 Internal Server Error"]
 	}
 	writeBody(w, status, b)
 }
 
+// writeEntity writes the entity e as the JSON body with the status.
+func writeEntity(w http.ResponseWriter, status int, e *entity) {
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	b := e.appendJSON(buf.AvailableBuffer())
+	buf.Write(b) // keeps the grown buffer for the pool
+	writeBody(w, status, b)
+	putBuffer(buf)
+}
+
+// putBuffer returns buf to jsonBuffers, unless it grew huge.
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= 64<<10 { // a huge page's buffer is not kept
+		buf.Reset()
+		jsonBuffers.Put(buf)
+	}
+}
+
 // writeBody writes the JSON body b with the status.
 func writeBody(w http.ResponseWriter, status int, b []byte) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType // canonical, as Header.Set makes it
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
+
+// jsonContentType is the Content-Type of every JSON answer, shared
+// rather than allocated for each: a header's values are only read, and
+// its capacity makes an append copy them.
+var jsonContentType = []string{"application/json"}[:1:1]
 
 // jsonBuffers holds the buffers writeJSON encodes into.
 var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -88,11 +105,18 @@ func writeMessage(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, message{msg})
 }
 
+// writeUnauthorized answers 401 {"message":"401 Unauthorized"}.
+func writeUnauthorized(w http.ResponseWriter) {
+	writeBody(w, http.StatusUnauthorized, unauthorizedBody)
+}
+
+var unauthorizedBody = messageBodies["401 Unauthorized"]
+
 // messageBodies holds the bodies of the messages every host answers
 // most, encoded once: a refused credential costs no encoding.
 var messageBodies = func() map[string][]byte {
 	m := make(map[string][]byte)
-	for _, msg := range []string{"401 Unauthorized", "403 Forbidden", "404 Not Found", "429 Too Many Requests"} {
+	for _, msg := range []string{"401 Unauthorized", "403 Forbidden", "404 Not Found", "429 Too Many Requests", "500 Internal Server Error"} {
 		b, err := json.Marshal(message{msg})
 		if err != nil {
 			panic(err)
@@ -128,6 +152,13 @@ type errorWriter struct {
 // write answers err in GitLab's shape for it: the one table that maps
 // patkit's errors to statuses and bodies.
 func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, style invalidStyle) {
+	// The most frequent failure, an unknown credential, is answered
+	// without walking err's chain for each case below: that chain is e
+	// and patkit.ErrUnauthorized, which only the case below matches.
+	if e, ok := err.(*patkit.Error); ok && e.Code == patkit.ErrUnauthorized {
+		writeUnauthorized(w)
+		return
+	}
 	// errors.AsType, unlike errors.As, allocates nothing.
 	if pe, ok := errors.AsType[*paramError](err); ok {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": pe.Error()})
@@ -171,7 +202,7 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error, s
 	case errors.Is(err, errMalformedQuery):
 		writeMessage(w, http.StatusBadRequest, "400 Bad request - Malformed request parameters")
 	case errors.Is(err, patkit.ErrUnauthorized):
-		writeMessage(w, http.StatusUnauthorized, "401 Unauthorized")
+		writeUnauthorized(w)
 	case errors.Is(err, patkit.ErrTokenExpired):
 		invalidToken(w, msgExpired)
 	case errors.Is(err, patkit.ErrTokenRevoked):

@@ -1,6 +1,9 @@
 package httpapi
 
-import "slices"
+import (
+	"net/http"
+	"slices"
+)
 
 // ThrottledClients returns how many client addresses the failed
 // authentication throttle of h remembers.
@@ -28,4 +31,15 @@ func Routes() []Route {
 			Scopes: slices.Compact(scopes), Anonymous: rt.anonymous, Public: rt.public})
 	}
 	return out
+}
+
+// Dispatch returns the pattern of the route h's own lookup of routes
+// without wildcards serves r with ("" when it leaves r to the mux), and
+// the pattern the mux matches r with.
+func Dispatch(h *Handler, r *http.Request) (literal, mux string) {
+	if lr := h.literalRoute(r); lr != nil {
+		literal = lr.pattern
+	}
+	_, mux = h.mux.Handler(r)
+	return literal, mux
 }

@@ -109,7 +109,16 @@ type api struct {
 	ew   errorWriter
 	rd   redactor
 	mux  *http.ServeMux
-	oas  openAPIDoc
+	// literal holds the routes without wildcards by path, for route.
+	literal map[string][]literalRoute
+	oas     openAPIDoc
+}
+
+// literalRoute is a route without wildcards: its ServeMux pattern and
+// handler.
+type literalRoute struct {
+	method, pattern string
+	h               http.Handler
 }
 
 // Handler serves GitLab's token endpoints under /api/v4 (see the package
@@ -130,16 +139,60 @@ func New(svc *patkit.Service, opts *Options) *Handler {
 	a.rd = newRedactor(svc.Prefix())
 	a.ew = errorWriter{log: a.opts.Logger, rd: a.rd}
 	a.oas = newOpenAPIDoc(a.opts.ExternalURL)
+	a.literal = make(map[string][]literalRoute)
 	for _, rt := range a.routes() {
-		a.mux.Handle(rt.method+" /api/v4"+rt.path, a.endpoint(rt))
+		pattern, h := rt.method+" /api/v4"+rt.path, a.endpoint(rt)
+		a.mux.Handle(pattern, h)
+		if !strings.Contains(rt.path, "{") {
+			path := "/api/v4" + rt.path
+			a.literal[path] = append(a.literal[path], literalRoute{rt.method, pattern, h})
+		}
 	}
 	// GitLab's catch-all route answers unknown paths, and known paths with
 	// another method, 404. (ServeMux still redirects unclean paths.)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, http.StatusNotFound, "404 Not Found")
 	})
-	h.serve = logRequests(a.opts.Logger, a.rd, recoverPanics(a.opts.Logger, a.rd, a.mux))
+	h.serve = logRequests(a.opts.Logger, a.rd, recoverPanics(a.opts.Logger, a.rd, http.HandlerFunc(a.route)))
 	return h
+}
+
+// route serves r with the handler a.mux would choose. A request for the
+// path of a route without wildcards, written as registered (clean, not
+// escaped), is one that route matches whatever the host: that is found in
+// a map, as ServeMux finds it, but without cleaning, escaping and
+// unescaping the path segment by segment, which cost a quarter of the
+// instructions httpapi spent on an unknown token. Anything else goes to
+// the mux.
+func (a *api) route(w http.ResponseWriter, r *http.Request) {
+	if lr := a.literalRoute(r); lr != nil {
+		r.Pattern = lr.pattern // as the mux sets it
+		lr.h.ServeHTTP(w, r)
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+// literalRoute returns the route without wildcards that a.mux matches r
+// with, or nil when r may be for another route or none.
+func (a *api) literalRoute(r *http.Request) *literalRoute {
+	if r.URL.RawPath != "" {
+		return nil
+	}
+	routes := a.literal[r.URL.Path]
+	method := r.Method
+	for {
+		for i := range routes {
+			if routes[i].method == method {
+				return &routes[i]
+			}
+		}
+		// A GET pattern matches HEAD requests too, after HEAD ones.
+		if method != http.MethodHead {
+			return nil
+		}
+		method = http.MethodGet
+	}
 }
 
 // ServeHTTP serves the API.
@@ -171,9 +224,7 @@ type call struct {
 	r  *http.Request
 	in *input
 	p  *patkit.Principal
-	c  *checker
-
-	chk checker // what c points to
+	c  checker
 }
 
 var wildcard = regexp.MustCompile(`\{(\w+)\}`)
@@ -199,7 +250,11 @@ func (a *api) endpoint(rt route) http.Handler {
 		if readOnly(r.Method) {
 			allowed = readAllowed
 		}
-		in, ar, sudo, err := a.admit(w, r, allowed)
+		x, ok := w.(*exchange)
+		if !ok { // not reached: recoverPanics makes one
+			x = newExchange(w)
+		}
+		in, ar, sudo, err := a.admit(x, r, allowed)
 		if err == nil && ar == nil && !rt.anonymous {
 			err = &patkit.Error{Code: patkit.ErrUnauthorized}
 		}
@@ -219,9 +274,8 @@ func (a *api) endpoint(rt route) http.Handler {
 		if ar != nil {
 			p = ar.p
 		}
-		c := &call{api: a, w: w, r: r, in: in, p: p}
-		c.chk.in = in
-		c.c = &c.chk // one allocation for both
+		c := &x.call
+		*c = call{api: a, w: w, r: r, in: in, p: p, c: checker{in: in}}
 		if err := rt.handle(c); err != nil {
 			a.ew.write(w, r, err, rt.invalid)
 		}
@@ -239,8 +293,12 @@ func (a *api) endpoint(rt route) http.Handler {
 // A Sudo in the body still applies: when the body may hold parameters the
 // token is authenticated alone first, and the final Sudo applied once the
 // body is read.
-func (a *api) admit(w http.ResponseWriter, r *http.Request, allowed []patkit.Scope) (in *input, ar *authResult, sudo string, err error) {
-	if in, err = parseQuery(r); err != nil {
+//
+// The parameters are x.in, and the result x.ar unless it is the
+// middleware's.
+func (a *api) admit(x *exchange, r *http.Request, allowed []patkit.Scope) (in *input, ar *authResult, sudo string, err error) {
+	w, in, into := http.ResponseWriter(x), &x.in, &x.ar
+	if err = parseQuery(r, in); err != nil {
 		return nil, nil, "", err
 	}
 	kind := kindOfBody(r)
@@ -256,12 +314,12 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, allowed []patkit.Sco
 			return nil, nil, "", err
 		}
 		sudo = in.sudo(r)
-		ar, err = a.auth.authenticate(r, credential(r, in.rackValue), sudo, allowed)
+		ar, err = a.auth.authenticate(r, credential(r, in.rackValue), sudo, allowed, into)
 		return in, ar, sudo, err
 	}
 	sudo = in.sudo(r)
 	if kind != bodyJSON && kind != bodyForm {
-		ar, err = a.auth.authenticate(r, secret, sudo, allowed)
+		ar, err = a.auth.authenticate(r, secret, sudo, allowed, into)
 		if err == nil {
 			err = a.readBody(w, r, in, a.opts.MaxBodyBytes) // drained, for 413
 		}
@@ -273,12 +331,12 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, allowed []patkit.Sco
 	// its body is read, for a Sudo under which they do not matter.
 	var scopeErr error
 	if sudo == "" {
-		ar, err = a.auth.authenticate(r, secret, "", allowed)
+		ar, err = a.auth.authenticate(r, secret, "", allowed, into)
 		if errors.Is(err, patkit.ErrInsufficientScope) {
 			scopeErr, err = err, nil
 		}
 	} else {
-		ar, err = a.auth.authenticate(r, secret, "", nil)
+		ar, err = a.auth.authenticate(r, secret, "", nil, into)
 	}
 	if err != nil {
 		return in, nil, sudo, err
@@ -292,9 +350,9 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, allowed []patkit.Sco
 		return in, nil, "", scopeErr
 	case scopeErr != nil:
 		// Authenticate stopped at the scopes, before recording the use.
-		ar, err = a.auth.authenticate(r, secret, final, allowed)
+		ar, err = a.auth.authenticate(r, secret, final, allowed, into)
 	case final != "" || sudo != "":
-		ar, err = a.auth.resudo(r, ar, final, allowed)
+		ar, err = a.auth.resudo(r, ar, final, allowed, into)
 	}
 	if err != nil {
 		return in, nil, final, err
@@ -362,5 +420,8 @@ func (c *call) noContent() error {
 }
 
 func (c *call) entity(status int, t *patkit.Token, kind entityKind, secret string) error {
-	return c.json(status, newEntity(t, kind, secret, c.svc.Now()))
+	var v entityValues // on the stack, as e: writeEntity keeps neither
+	e := render(t, kind, secret, c.svc.Now(), &v)
+	writeEntity(c.w, status, &e)
+	return nil
 }

@@ -35,6 +35,22 @@ func (sw *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (sw *statusWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter }
 
+// exchange is one request being served: the writer that records its
+// status, which the middleware of every request needs, and what an
+// endpoint needs, allocated with it (one allocation instead of four).
+// The handlers of the routes get it as their ResponseWriter.
+type exchange struct {
+	statusWriter
+	in   input
+	ar   authResult
+	call call
+}
+
+// newExchange returns the exchange of a request answered on w.
+func newExchange(w http.ResponseWriter) *exchange {
+	return &exchange{statusWriter: statusWriter{ResponseWriter: w}}
+}
+
 // logRequests logs one record per request.
 func logRequests(log *slog.Logger, rd redactor, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -44,7 +60,7 @@ func logRequests(log *slog.Logger, rd redactor, next http.Handler) http.Handler 
 			return
 		}
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := newExchange(w)
 		next.ServeHTTP(sw, r)
 		log.InfoContext(r.Context(), "http request",
 			"method", r.Method,
@@ -60,9 +76,9 @@ func logRequests(log *slog.Logger, rd redactor, next http.Handler) http.Handler 
 // panic is a bug: no input should cause one.
 func recoverPanics(log *slog.Logger, rd redactor, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw, ok := w.(*statusWriter)
+		sw, ok := w.(*exchange)
 		if !ok {
-			sw = &statusWriter{ResponseWriter: w}
+			sw = newExchange(w)
 		}
 		defer func() {
 			v := recover()

@@ -96,22 +96,21 @@ func (in *input) checkStrings() error {
 	return nil
 }
 
-// parseQuery returns the parameters of r's query string, the body still
-// unread.
-func parseQuery(r *http.Request) (*input, error) {
-	in := &input{}
+// parseQuery sets in, empty, to the parameters of r's query string, the
+// body still unread.
+func parseQuery(r *http.Request, in *input) error {
 	if r.URL.RawQuery != "" {
 		q, err := url.ParseQuery(r.URL.RawQuery)
 		if err != nil {
-			return nil, errMalformedQuery
+			return errMalformedQuery
 		}
 		in.query = q
 		in.addForm(q)
 	}
 	if malformed(r.URL.Path) {
-		return nil, errMalformedString
+		return errMalformedString
 	}
-	return in, in.checkStrings()
+	return in.checkStrings()
 }
 
 // bodyKind is what a request body may hold, by its Content-Type.
@@ -224,7 +223,7 @@ func (in *input) sudo(r *http.Request) string {
 		s, _ = scalar(v)
 	}
 	if s == "" {
-		s = r.Header.Get("Sudo")
+		s = headerValue(r.Header, "Sudo")
 	}
 	return s
 }
