@@ -76,8 +76,7 @@ func routes(svc *patkit.Service, log *slog.Logger, throttle bool) http.Handler {
 const bareToken = "glpat-bare-handler-static-token-0000000"
 
 // bare is the ceiling: a net/http handler that checks a static header and
-// writes a small JSON body, or a 401 like GitLab's (served by
-// bareServer).
+// writes a small JSON body, or a 401 like GitLab's.
 func bare() http.Handler {
 	body := []byte(`{"id":1,"name":"bare","revoked":false,"created_at":"2026-01-01T00:00:00.000Z","scopes":["api"],"user_id":2,"active":true,"expires_at":"2027-01-01"}`)
 	unauthorized := []byte(`{"message":"401 Unauthorized"}`)
@@ -139,18 +138,8 @@ func (e *env) apiServer(backend string) (*apiServer, error) {
 	})
 }
 
-// bareServer serves the bare handler mounted as routes mounts the API,
-// under /api/v4/ of a ServeMux: the host's routing, which matches a
-// prefix pattern twice and allocates three objects doing so (6k
-// instructions a request, 6% of the bare request; httpapi's
-// BenchmarkStack), is paid by any handler it serves, and is no part of
-// what the rows compare.
 func (e *env) bareServer() (*httpServer, error) {
-	return memo(e, "bare", func() (*httpServer, error) {
-		mux := http.NewServeMux()
-		mux.Handle("/api/v4/", bare())
-		return e.serve(mux)
-	})
+	return memo(e, "bare", func() (*httpServer, error) { return e.serve(bare()) })
 }
 
 // loadResult is the outcome of one load.
