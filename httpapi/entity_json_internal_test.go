@@ -83,6 +83,13 @@ func FuzzEntityJSON(f *testing.F) {
 	})
 }
 
+// The Unix times of 0000-01-01 and 10000-01-01, UTC: the bounds of the
+// years appendTime writes itself.
+const (
+	unixYear0     = -62167219200
+	unixYear10000 = 253402300800
+)
+
 // TestAppendTime holds appendTime to AppendFormat for both layouts, across
 // years, fractions of a second that round in neither direction, and
 // locations.
