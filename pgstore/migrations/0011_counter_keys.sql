@@ -14,10 +14,10 @@
 -- CONFLICT clauses of the triggers name them in any order, and a count
 -- still reads one range of the index per scope and level, in which it
 -- skips the rows of a project or group that shares its resource's id. In
--- the server, at 1,000,000 tokens (callgrind of a single-user backend), a
--- create went from 1.10 to 1.12 million instructions to 1.05 to 1.07
--- million, and a revocation from 1.41 to 1.42 million to 1.29 to 1.32
--- million.
+-- the server, at 1,000,000 tokens (callgrind of a single-user backend,
+-- three runs of each order, alternating), a create went from 1.12 to 1.20
+-- million instructions to 1.09 to 1.13 million, and a revocation from 1.43
+-- to 1.46 million to 1.32 to 1.34 million; the WAL records are the same.
 --
 -- A key in the old order is dropped and built again in the new one, under
 -- the same name; one in the new order is left alone, so running the
