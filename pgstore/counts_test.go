@@ -334,7 +334,7 @@ func TestCountsBackfill(t *testing.T) {
 		`DROP TRIGGER token_counters_insert ON tokens`, `DROP TRIGGER token_counters_delete ON tokens`,
 		`DROP TRIGGER token_counters_update ON tokens`,
 		`DROP FUNCTION token_counters_insert, token_counters_delete, token_counters_update`,
-		`DELETE FROM patkit_migrations WHERE version IN (8, 10)`,
+		`DELETE FROM patkit_migrations WHERE version IN (8, 10, 11)`,
 		`DROP TABLE token_counts`,
 		`DROP TRIGGER token_counts_truncate ON tokens`, `DROP FUNCTION token_counts_truncate`,
 		`DELETE FROM patkit_migrations WHERE version = 4`,
@@ -439,4 +439,86 @@ func TestCountsExpiryUpdateNoDeadlock(t *testing.T) {
 		t.Fatalf("the second transaction: %v", err)
 	}
 	checkCounts(t, s, pool, "both committed")
+}
+
+// counterKeys returns the primary keys of the counter tables, as
+// pg_get_constraintdef gives them, and the OIDs of their indexes.
+func counterKeys(t *testing.T, pool *pgxpool.Pool) (keys [2]string, oids [2]uint32) {
+	t.Helper()
+	for i, table := range []string{"token_counts", "token_expiry_counts"} {
+		if err := pool.QueryRow(t.Context(), `SELECT pg_get_constraintdef(oid), conindid FROM pg_constraint
+			WHERE conrelid = $1::regclass AND contype = 'p'`, table).Scan(&keys[i], &oids[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys, oids
+}
+
+// TestCounterKeys checks that the keys of the counter tables end with
+// resource_type (so that a lookup compares the fixed-width columns first),
+// on a new schema and on one whose keys are in the order of 0004 and 0007
+// with counters in it, which Migrate brings to the new order keeping the
+// counts, and that migrating again rebuilds nothing.
+func TestCounterKeys(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	s, pool := openStore(t, schema), schemaPool(t, schema)
+	ctx := t.Context()
+	want := [2]string{
+		"PRIMARY KEY (scope, id, stripe, resource_type)",
+		"PRIMARY KEY (scope, id, level, expires_at, stripe, resource_type)",
+	}
+	if keys, _ := counterKeys(t, pool); keys != want {
+		t.Fatalf("new schema: keys %q, want %q", keys, want)
+	}
+	toks := createMix(t, s, "mix")
+
+	// The keys as 0004 and 0007 made them.
+	for _, q := range []string{
+		`ALTER TABLE token_counts DROP CONSTRAINT token_counts_pkey,
+			ADD CONSTRAINT token_counts_pkey PRIMARY KEY (scope, resource_type, id, stripe)`,
+		`ALTER TABLE token_expiry_counts DROP CONSTRAINT token_expiry_counts_pkey,
+			ADD CONSTRAINT token_expiry_counts_pkey PRIMARY KEY (scope, resource_type, id, level, expires_at, stripe)`,
+		`DELETE FROM patkit_migrations WHERE version = 11`,
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if keys, _ := counterKeys(t, pool); keys == want {
+		t.Fatalf("keys %q before 0011", keys)
+	}
+	createMix(t, s, "old keys")
+	if err := s.Revoke(ctx, toks[0].ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, s, pool, "old keys")
+
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys, oids := counterKeys(t, pool)
+	if keys != want {
+		t.Fatalf("migrated: keys %q, want %q", keys, want)
+	}
+	checkCounts(t, s, pool, "migrated")
+	createMix(t, s, "new keys")
+	checkCounts(t, s, pool, "new keys")
+
+	// Every migration again, as a host's tooling may apply them.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, pgstore.MigrationSQL()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again, againOIDs := counterKeys(t, pool); again != want || againOIDs != oids {
+		t.Errorf("migrated again: keys %q (indexes %v), want %q (indexes %v)", again, againOIDs, want, oids)
+	}
+	checkCounts(t, s, pool, "migrated again")
 }
