@@ -124,7 +124,26 @@ func (s *Service) Authenticate(ctx context.Context, secret string, req AuthReque
 		return nil, errBlocked()
 	}
 	tok = s.recordUse(ctx, user, tok, req.RemoteIP, now)
-	return &Principal{user: user, token: tok, admin: s.actsAsAdmin(user, tok, false), ip: req.RemoteIP}, nil
+	return s.principal(e, user, tok, req.RemoteIP), nil
+}
+
+// principal returns the Principal of user authenticated with tok from ip.
+// When tok is the snapshot of the cache entry e, it is the Principal last
+// made from e if that has the same user (by value: a Directory may return
+// a new *User each time), address and admin status: Principals are
+// immutable, so one client's repeated requests share one and allocate
+// nothing.
+func (s *Service) principal(e *cacheEntry, user *User, tok *Token, ip string) *Principal {
+	admin := s.actsAsAdmin(user, tok, false)
+	if e == nil || e.tok != tok {
+		return &Principal{user: user, token: tok, admin: admin, ip: ip}
+	}
+	if p := e.principal.Load(); p != nil && p.admin == admin && p.ip == ip && (p.user == user || *p.user == *user) {
+		return p
+	}
+	p := &Principal{user: user, token: tok, admin: admin, ip: ip}
+	e.principal.Store(p)
+	return p
 }
 
 // lookup reads the token of a well-formed secret from the Store, under

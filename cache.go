@@ -79,6 +79,10 @@ type cacheEntry struct {
 	tok     *Token    // immutable
 	fetched time.Time // Service.clock's now when tok was read
 	mono    time.Time // and its monotonic reading
+
+	// principal is the last Principal made for tok (Service.principal),
+	// handed out again to the next request of the same user and address.
+	principal atomic.Pointer[Principal]
 }
 
 func newAuthCache(size int, ttl time.Duration) *authCache {

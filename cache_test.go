@@ -323,3 +323,52 @@ func TestCacheTTLOnTheRealClock(t *testing.T) {
 	_, err = b.Authenticate(t.Context(), secret, patkit.AuthRequest{})
 	wantErr(t, err, patkit.ErrTokenRevoked, "")
 }
+
+// TestCachedPrincipalShared: a cached token's repeated requests from one
+// address share one Principal, and a Principal never carries another
+// request's address, another state of the user, or a revoked token.
+func TestCachedPrincipalShared(t *testing.T) {
+	w := newWorld(t, nil)
+	ctx := t.Context()
+	tok, secret := w.pat(t, 2)
+	auth := func(ip string) (*patkit.Principal, error) {
+		return w.svc.Authenticate(ctx, secret, patkit.AuthRequest{RemoteIP: ip})
+	}
+	if _, err := auth("10.0.0.1"); err != nil { // read from the Store, its use recorded
+		t.Fatal(err)
+	}
+	first, err := auth("10.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := auth("10.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != first {
+		t.Error("a second request from the same address made a new Principal")
+	}
+	other, err := auth("10.0.0.2")
+	if err != nil || other.RemoteIP() != "10.0.0.2" {
+		t.Fatalf("from 10.0.0.2: %v, address %q", err, other.RemoteIP())
+	}
+	if p, _ := auth("10.0.0.1"); p.RemoteIP() != "10.0.0.1" {
+		t.Errorf("back from 10.0.0.1: address %q", p.RemoteIP())
+	}
+	// An equal user from the Directory, at another address in memory, is
+	// the same user.
+	w.dir.AddUser(patkit.User{ID: 2, Username: "alice", Name: "Alice"})
+	if p, _ := auth("10.0.0.1"); p.User().Admin {
+		t.Error("alice is not an administrator")
+	}
+	w.dir.AddUser(patkit.User{ID: 2, Username: "alice", Name: "Alice", Admin: true})
+	if p, _ := auth("10.0.0.1"); !p.Admin() || !p.User().Admin {
+		t.Error("alice, made an administrator, is not one in the next Principal")
+	}
+	if err := w.svc.RevokeToken(ctx, w.root, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auth("10.0.0.1"); !errors.Is(err, patkit.ErrTokenRevoked) && !errors.Is(err, patkit.ErrUnauthorized) {
+		t.Errorf("revoked token: %v", err)
+	}
+}

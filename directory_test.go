@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -359,5 +360,29 @@ func TestMemDirectoryLookups(t *testing.T) {
 	r.Name = "Site"
 	if r.DisplayName() != "Site" {
 		t.Errorf("DisplayName %q", r.DisplayName())
+	}
+}
+
+// TestMemDirectoryConcurrentWrites adds users from several goroutines while
+// others read (run with -race): no write may be lost.
+func TestMemDirectoryConcurrentWrites(t *testing.T) {
+	d := new(patkit.MemDirectory)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				id := int64(g*50 + i + 1)
+				d.AddUser(patkit.User{ID: id, Username: fmt.Sprint("u", id)})
+				if _, err := d.UserByID(t.Context(), id); err != nil {
+					t.Errorf("user %d just added: %v", id, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for id := int64(1); id <= 200; id++ {
+		if _, err := d.UserByID(t.Context(), id); err != nil {
+			t.Errorf("user %d lost: %v", id, err)
+		}
 	}
 }
