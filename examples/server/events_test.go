@@ -143,8 +143,10 @@ func TestEventsExpiryNotice(t *testing.T) {
 		t.Fatalf("create: %d %v", code, created)
 	}
 	// Two more servers on the file, each sweeping at start and every
-	// 50 ms.
-	more := append(flags[:len(flags):len(flags)], "-notice-interval", "50ms")
+	// 250 ms. Each sweep is a write per kind of notice, with its fsync:
+	// at 50 ms, on a loaded machine, the two kept SQLite's write lock so
+	// busy that the third server's migration waited out its 10 s.
+	more := append(flags[:len(flags):len(flags)], "-notice-interval", "250ms")
 	a, c := startArgs(t, more...), startArgs(t, more...)
 	notices := func() []map[string]any {
 		var out []map[string]any

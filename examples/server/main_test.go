@@ -50,6 +50,12 @@ func start(t *testing.T, dir string) *server {
 	return startArgs(t, "-db", filepath.Join(dir, "patkit.db"), "-root-token-file", filepath.Join(dir, "root.token"))
 }
 
+// startTimeout bounds a server's start. Under -race on a loaded 2-core
+// machine (CI runs sqlitestore's tests beside these), a third server on a
+// file that two others sweep every 50 ms was seen still parsing the token
+// pages' templates after 10 s (a goroutine dump: runnable, not blocked).
+const startTimeout = 30 * time.Second
+
 // startArgs runs the server on a free port with more flags.
 func startArgs(t *testing.T, flags ...string) *server {
 	t.Helper()
@@ -57,7 +63,7 @@ func startArgs(t *testing.T, flags ...string) *server {
 	s := &server{stop: cancel, done: make(chan error, 1), stderr: &syncBuffer{}}
 	args := append([]string{"-addr", "127.0.0.1:0"}, flags...)
 	go func() { s.done <- run(ctx, args, s.stderr) }()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(startTimeout)
 	for {
 		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
 			s.url = "http://" + m[1]
