@@ -144,7 +144,9 @@
 // (GitLab's names; NULL: not sent), and notice, the latest notice claimed
 // (0 none to 4 expired); the partial index tokens_notice on (notice,
 // expires_at) holds only the tokens still owed a notice, and
-// [Store.ClaimNotices] claims through it in one UPDATE.
+// [Store.ClaimNotices] claims through it in one UPDATE, after a read
+// through it finds a token due (a sweep that finds none takes no write
+// lock).
 //
 // The table patkit_meta keeps values about the database as a whole, by
 // name: the key check value of [patkit.KeyStore], so that a Service

@@ -88,6 +88,11 @@ func (s *Store) ListSQL(q *patkit.Query) (page string, pageArgs []any, count str
 	return page, pageArgs, count, countArgs
 }
 
+// ClaimableSQL exposes the read of ClaimNotices to the plan tests.
+func (s *Store) ClaimableSQL(n patkit.Notice) string {
+	return claimable(s.q.table, n)
+}
+
 // ClaimSQL exposes the statement of ClaimNotices to the plan tests.
 func (s *Store) ClaimSQL(n patkit.Notice) string {
 	col, _ := sqlq.NoticeColumn(n)

@@ -1,6 +1,7 @@
 package sqlitestore_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -11,7 +12,7 @@ import (
 	"github.com/patkit/patkit/storetest"
 )
 
-// The claim reads the partial index of the tokens that may still get a
+// The claim, and the read before it, read the partial index of the tokens that may still get a
 // notice, one seek per earlier notice, and never the whole table.
 func TestClaimNoticesPlan(t *testing.T) {
 	t.Parallel()
@@ -26,11 +27,13 @@ func TestClaimNoticesPlan(t *testing.T) {
 	}
 	db := openReader(t, path)
 	for n := patkit.NoticeSixtyDays; n <= patkit.NoticeExpired; n++ {
-		plan := queryPlan(t, db, s.ClaimSQL(n), []any{int64(n), 0, 0, 1, 100})
-		t.Logf("notice %v: %s", n, plan)
-		if !strings.Contains(plan, "USING INDEX tokens_notice (notice=? AND expires_at>? AND expires_at<?)") ||
-			strings.Contains(plan, "SCAN tokens") {
-			t.Errorf("notice %v: the claim does not seek tokens_notice:\n%s", n, plan)
+		for _, q := range []string{s.ClaimableSQL(n), s.ClaimSQL(n)} {
+			plan := queryPlan(t, db, q, []any{int64(n), 0, 0, 1, 100})
+			t.Logf("notice %v: %s", n, plan)
+			if !strings.Contains(plan, "USING INDEX tokens_notice (notice=? AND expires_at>? AND expires_at<?)") ||
+				strings.Contains(plan, "SCAN tokens") {
+				t.Errorf("notice %v: %s\ndoes not seek tokens_notice:\n%s", n, q, plan)
+			}
 		}
 	}
 }
@@ -94,5 +97,37 @@ func TestMigrationMarksExpiredTokensNotified(t *testing.T) {
 	got, err := s.ClaimNotices(ctx, patkit.NoticeExpired, time.Time{}, now.AddDate(1, 0, 0), now, 10)
 	if err != nil || len(got) != 1 || got[0].Name != "active" {
 		t.Errorf("ClaimNotices(expired, a year on) = %v, %v; want the active token only", got, err)
+	}
+}
+
+// A sweep that finds no notice due does not take the write lock: with
+// another connection holding it, ClaimNotices of an empty window returns
+// at once, where a write would wait for the lock and fail.
+func TestClaimNoticesNothingDueReadsOnly(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "patkit.db")
+	s := openPath(t, path, nil)
+	tok := token("due in ten days")
+	tok.ExpiresAt = patkit.Date(base.AddDate(0, 0, 10))
+	if err := s.Create(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	db := openDB(t, path)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(context.Background(), "ROLLBACK")
+
+	wait, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	got, err := s.ClaimNotices(wait, patkit.NoticeSevenDays, base, base.AddDate(0, 0, 7), base, 10)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("ClaimNotices of an empty window, write lock held elsewhere = %v, %v; want none, nil", got, err)
 	}
 }
