@@ -6,12 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -162,10 +160,10 @@ type MembershipDirectory interface {
 // and lets the Service manage them), UserSearcher and MembershipDirectory.
 // The zero value is empty and ready to use; it is safe for concurrent use.
 type MemDirectory struct {
-	// users is replaced, never changed, under mu: reads take no lock, so
-	// that authentications on several cores do not contend, and each
-	// write copies the map, which suits a directory written rarely.
-	users atomic.Pointer[map[int64]*User]
+	// users maps an ID to its *User, which is replaced, never changed.
+	// Reads take no lock, so that authentications on several cores do
+	// not contend; writes cost the same whatever the number of users.
+	users sync.Map
 
 	mu        sync.RWMutex
 	resources map[ResourceType]map[int64]*Resource
@@ -187,27 +185,14 @@ func (d *MemDirectory) AddUser(u User) {
 	d.nextUser = max(d.nextUser, u.ID)
 }
 
-// userMap returns the users, a map that must not be modified.
-func (d *MemDirectory) userMap() map[int64]*User {
-	if m := d.users.Load(); m != nil {
-		return *m
-	}
-	return nil
-}
-
-// setUser replaces the users with a copy in which id is u, or absent if u
-// is nil. d.mu must be held.
+// setUser makes id's user u, or removes it if u is nil. d.mu must be
+// held.
 func (d *MemDirectory) setUser(id int64, u *User) {
-	m := maps.Clone(d.userMap())
-	if m == nil {
-		m = make(map[int64]*User)
-	}
 	if u == nil {
-		delete(m, id)
-	} else {
-		m[id] = u
+		d.users.Delete(id)
+		return
 	}
-	d.users.Store(&m)
+	d.users.Store(id, u)
 }
 
 // AddResource adds or replaces a project or group.
@@ -243,8 +228,8 @@ func (d *MemDirectory) SetAccess(typ ResourceType, resourceID, userID int64, lev
 // replaces it rather than changing it) and must not be modified. It takes
 // no lock, so that authentications on several cores do not contend.
 func (d *MemDirectory) UserByID(_ context.Context, id int64) (*User, error) {
-	if u, ok := d.userMap()[id]; ok {
-		return u, nil
+	if u, ok := d.users.Load(id); ok {
+		return u.(*User), nil
 	}
 	return nil, fmt.Errorf("user %d: %w", id, ErrNotFound)
 }
@@ -252,10 +237,16 @@ func (d *MemDirectory) UserByID(_ context.Context, id int64) (*User, error) {
 // UserByUsername implements Directory. The User returned is shared and
 // must not be modified.
 func (d *MemDirectory) UserByUsername(_ context.Context, username string) (*User, error) {
-	for _, u := range d.userMap() {
-		if strings.EqualFold(u.Username, username) {
-			return u, nil
+	var found *User
+	d.users.Range(func(_, v any) bool {
+		if u := v.(*User); strings.EqualFold(u.Username, username) {
+			found = u
+			return false
 		}
+		return true
+	})
+	if found != nil {
+		return found, nil
 	}
 	return nil, fmt.Errorf("user %q: %w", username, ErrNotFound)
 }
@@ -320,7 +311,7 @@ func (d *MemDirectory) CreateBot(_ context.Context, r *Resource, name string, le
 func (d *MemDirectory) DeleteBot(_ context.Context, id int64) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.userMap()[id]; !ok {
+	if _, ok := d.users.Load(id); !ok {
 		return fmt.Errorf("user %d: %w", id, ErrNotFound)
 	}
 	d.setUser(id, nil)
@@ -335,11 +326,12 @@ func (d *MemDirectory) DeleteBot(_ context.Context, id int64) error {
 // SearchUsers implements UserSearcher.
 func (d *MemDirectory) SearchUsers(_ context.Context, q *UserQuery) ([]*User, int, error) {
 	var all []*User
-	for _, u := range d.userMap() {
-		if q.Match(u) {
+	d.users.Range(func(_, v any) bool {
+		if u := v.(*User); q.Match(u) {
 			all = append(all, u)
 		}
-	}
+		return true
+	})
 	slices.SortFunc(all, func(a, b *User) int { return cmp.Compare(b.ID, a.ID) })
 	return pageOf(all, q.Offset(), q.PerPage), len(all), nil
 }

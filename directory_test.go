@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -384,5 +385,30 @@ func TestMemDirectoryConcurrentWrites(t *testing.T) {
 		if _, err := d.UserByID(t.Context(), id); err != nil {
 			t.Errorf("user %d lost: %v", id, err)
 		}
+	}
+}
+
+// A write to a MemDirectory costs the same whatever its size: a host that
+// loads 50,000 users, or creates a project bot among them, must not copy
+// them all each time (which made loading 50,000 users take 17 s of CPU).
+func TestMemDirectoryWriteCostFlat(t *testing.T) {
+	d := new(patkit.MemDirectory)
+	for id := int64(1); id <= 10_000; id++ {
+		d.AddUser(patkit.User{ID: id, Username: fmt.Sprint("u", id)})
+	}
+	r := patkit.Resource{Type: patkit.ResourceProject, ID: 1, FullPath: "acme/widgets"}
+	d.AddResource(r)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const n = 100
+	for i := range int64(n) {
+		d.AddUser(patkit.User{ID: 20_000 + i, Username: fmt.Sprint("new", i)})
+		if _, err := d.CreateBot(t.Context(), &r, "bot", patkit.Maintainer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / (2 * n); per > 4<<10 {
+		t.Errorf("a write to a directory of 10,000 users allocates %d bytes; want it not to copy the users (≤ 4 KiB)", per)
 	}
 }
