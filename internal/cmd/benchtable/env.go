@@ -36,7 +36,9 @@ func newEnv(ctx context.Context, cfg *config, log io.Writer) (*env, error) {
 		return nil, err
 	}
 	e := &env{ctx: ctx, cfg: cfg, log: log, tmp: tmp, start: time.Now(), memos: make(map[string]memoEntry)}
-	e.closers = append(e.closers, func() error { return os.RemoveAll(tmp) })
+	if !cfg.keep {
+		e.closers = append(e.closers, func() error { return os.RemoveAll(tmp) })
+	}
 	return e, nil
 }
 
@@ -81,6 +83,9 @@ func (e *env) fixture(backend string, n int) (*fixture, error) {
 			f, err = sqliteFixture(e.ctx, e.tmp, n)
 			if f != nil {
 				e.onClose(func() error { return f.store.(io.Closer).Close() })
+				if e.cfg.keep {
+					e.logf("-keep: the SQLite dataset of %s tokens stays in %s", count(n), e.tmp)
+				}
 			}
 		case "postgres":
 			if e.cfg.pgDSN == "" {
@@ -89,7 +94,11 @@ func (e *env) fixture(backend string, n int) (*fixture, error) {
 			var drop func() error
 			schema := fmt.Sprintf("patkit_benchtable_%d_%d", os.Getpid(), n)
 			f, drop, err = pgFixture(e.ctx, e.cfg.pgDSN, schema, n)
-			if drop != nil {
+			switch {
+			case drop != nil && e.cfg.keep && err == nil:
+				e.onClose(f.store.(io.Closer).Close)
+				e.logf("-keep: the PostgreSQL dataset of %s tokens stays in schema %s", count(n), schema)
+			case drop != nil:
 				e.onClose(drop)
 			}
 		default:

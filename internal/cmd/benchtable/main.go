@@ -77,6 +77,7 @@ type config struct {
 	benchtime time.Duration // of each Go benchmark
 	tokens    int           // the large dataset
 	small     int           // the small dataset of the ratios
+	keep      bool          // -keep
 	profile   string        // -cpuprofile
 	shown     string        // the flags given, less -pg's DSN
 }
@@ -91,6 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	benchtime := fl.Duration("benchtime", time.Second, "length of each Go benchmark (testing's -benchtime)")
 	tokens := fl.Int("tokens", 1_000_000, "tokens in the large dataset")
 	small := fl.Int("small", 1_000, "tokens in the small dataset the ratios compare with")
+	keep := fl.Bool("keep", false, "leave the datasets (SQLite files, PostgreSQL schemas) in place, for EXPLAIN and profiles, and print where they are")
 	profile := fl.String("cpuprofile", "", "write a CPU profile of the whole run (datasets built included) to this file")
 	if err := fl.Parse(args); err != nil {
 		return nil, err
@@ -113,7 +115,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			fmt.Fprintf(&shown, " -%s '%s'", f.Name, f.Value)
 		}
 	})
-	c := &config{quick: *quick, pgDSN: *pg, duration: *duration, benchtime: *benchtime, tokens: *tokens, small: *small, profile: *profile, shown: shown.String()}
+	c := &config{quick: *quick, pgDSN: *pg, duration: *duration, benchtime: *benchtime, tokens: *tokens, small: *small, keep: *keep, profile: *profile, shown: shown.String()}
 	if c.quick {
 		if !set["duration"] {
 			c.duration = 2 * time.Second
