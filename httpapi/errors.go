@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -83,10 +84,21 @@ func putBuffer(buf *bytes.Buffer) {
 
 // writeBody writes the JSON body b with the status.
 func writeBody(w http.ResponseWriter, status int, b []byte) {
-	w.Header()["Content-Type"] = jsonContentType // canonical, as Header.Set makes it
+	h := w.Header()
+	h["Content-Type"] = jsonContentType // canonical, as Header.Set makes it
+	if len(b) > chunkingSize {
+		// net/http sets the length of a shorter body itself; a longer
+		// one it would send chunked, in more writes.
+		h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
+
+// chunkingSize is what net/http buffers of a body before it sends the
+// body chunked, unless a Content-Length is set (bufferBeforeChunkingSize
+// in net/http/server.go).
+const chunkingSize = 2048
 
 // jsonContentType is the Content-Type of every JSON answer, shared
 // rather than allocated for each: a header's values are only read, and

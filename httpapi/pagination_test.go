@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -195,4 +196,36 @@ func TestHeadersWithoutTotal(t *testing.T) {
 	header(t, got, "X-Prev-Page", "1")
 	const u = "https://gitlab.example.com/api/v4/personal_access_tokens?"
 	header(t, got, "Link", `<`+u+`page=1&per_page=2>; rel="prev", <`+u+`page=3&per_page=2>; rel="next", <`+u+`page=1&per_page=2>; rel="first"`)
+}
+
+// A page longer than net/http buffers before it chunks is sent with its
+// Content-Length in one piece, as a short answer is: not chunked.
+func TestLongPageContentLength(t *testing.T) {
+	e, tok := pageEnv(t)
+	for i := 6; i <= 40; i++ {
+		e.token(aliceID, fmt.Sprint("token with a long name to make the page long ", i), patkit.ScopeAPI)
+	}
+	srv := httptest.NewServer(e.h)
+	t.Cleanup(srv.Close)
+	req, err := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/v4/personal_access_tokens?per_page=40", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Private-Token", tok)
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(body) <= 4096 {
+		t.Fatalf("the page is %d bytes; the test needs more than 4096", len(body))
+	}
+	if res.ContentLength != int64(len(body)) || len(res.TransferEncoding) > 0 {
+		t.Errorf("Content-Length %d, Transfer-Encoding %q for a body of %d bytes; want the length, not chunked",
+			res.ContentLength, res.TransferEncoding, len(body))
+	}
 }
