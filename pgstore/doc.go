@@ -131,7 +131,13 @@
 // subquery that reads the index in order and filters its entries, and
 // only then joins the 20 rows of the page (a nested loop on the primary
 // key keeps the subquery's order, so nothing is sorted), where a plain
-// index scan would read the table for every entry it filters out. A
+// index scan would read the table for every entry it filters out. A page
+// that filters on nothing but its scope (every token, or all of one
+// owner's or resource's, in any order) has no entry to filter out, and
+// reads its rows in the index's order directly: the join would only look
+// each row up a second time, and doubles the planning (a page of every
+// token by id: 0.046 ms to execute and 0.11 ms to plan, against 0.093 and
+// 0.25 with the join, at 1,000,000 tokens). A
 // search by words keeps the plain query: the trigram index serves it, and
 // an index-only walk of the names in order, which reads every name until
 // 20 match, would look cheaper to the planner than it is (49 ms rather

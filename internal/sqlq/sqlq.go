@@ -57,7 +57,9 @@ type Dialect struct {
 	// subquery that reads the index of the order and the filtered columns
 	// it includes (an index-only scan in PostgreSQL), and only then the
 	// page's rows, in the order of the subquery. Without it, PostgreSQL
-	// reads the table for each index entry it filters, kept or not.
+	// reads the table for each index entry it filters, kept or not. A
+	// page that filters on nothing but its scope has no entry to reject,
+	// and reads its rows directly.
 	IDsFirst bool
 	// PageArgs makes the page's LIMIT and OFFSET arguments rather than
 	// literals, so that the text of a page query depends on its shape
@@ -86,7 +88,9 @@ func (d *Dialect) List(columns, table string, q *patkit.Query) (page string, pag
 	// A search by words is served by a trigram index, not in order: the
 	// ordered walk of IDsFirst, cheap as it looks index-only, reads every
 	// name until 20 match.
-	if !d.IDsFirst || len(q.Terms().Words) > 0 {
+	// A page that filters on nothing but its scope rejects no index
+	// entry: it reads its rows in the index's order directly.
+	if !d.IDsFirst || len(q.Terms().Words) > 0 || scopeOnly(q) {
 		page = "SELECT " + columns + " FROM " + table + where + d.OrderBy(q.Sort) + limit
 	} else {
 		// SELECT t.id, ... FROM (SELECT id, key AS k FROM table WHERE ...
@@ -106,6 +110,14 @@ func (d *Dialect) List(columns, table string, q *patkit.Query) (page string, pag
 	}
 	where, countArgs = d.where(q, false)
 	return page, pageArgs, walk(table, where), countArgs
+}
+
+// scopeOnly reports whether q keeps every token of its scope (all, one
+// owner, one project or group): it filters on nothing else.
+func scopeOnly(q *patkit.Query) bool {
+	f := q.Filter
+	f.Sort, f.Page, f.PerPage = "", 0, 0
+	return f == patkit.Filter{} && q.Impersonation == nil && q.PreviousID == 0
 }
 
 // walk returns the query that counts the rows of table that where keeps,

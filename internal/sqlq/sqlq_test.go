@@ -163,3 +163,39 @@ func TestCount(t *testing.T) {
 		})
 	}
 }
+
+// With IDsFirst, a page that filters on nothing but its scope reads its
+// rows in the order of the index directly: no entry is rejected, so there
+// is nothing to spare the table from, and a join would only cost a second
+// lookup of each row. A page with a filter finds its IDs first.
+func TestListIDsFirst(t *testing.T) {
+	d := dialect
+	d.IDsFirst = true
+	no := new(false)
+	type F = patkit.Filter
+	for _, tt := range []struct {
+		name string
+		q    patkit.Query
+		join bool
+	}{
+		{"All", patkit.Query{}, false},
+		{"AllByName", patkit.Query{Filter: F{Sort: patkit.SortNameAsc, Page: 3}}, false},
+		{"OneOwnerByExpiry", patkit.Query{UserID: 7, Filter: F{Sort: patkit.SortExpiresDesc}}, false},
+		{"OneProject", patkit.Query{ResourceType: patkit.ResourceProject, ResourceID: 3}, false},
+		{"Personal", patkit.Query{UserID: 7, Impersonation: no}, true},
+		{"NotRevoked", patkit.Query{Filter: F{Revoked: no}}, true},
+		{"Active", patkit.Query{Filter: F{State: patkit.StateActive}}, true},
+		{"CreatedAfter", patkit.Query{Filter: F{CreatedAfter: time.Unix(1e9, 0)}}, true},
+		{"Exact", patkit.Query{Filter: F{Search: "ab"}}, true},
+		{"Replacements", patkit.Query{PreviousID: 9}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := tt.q
+			q.Normalize()
+			page, _, _, _ := d.List("id, name", "tokens", &q)
+			if got := strings.Contains(page, " JOIN "); got != tt.join {
+				t.Errorf("join %v, want %v: %s", got, tt.join, page)
+			}
+		})
+	}
+}
