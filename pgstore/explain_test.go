@@ -149,6 +149,11 @@ func TestExplainMillion(t *testing.T) {
 			if strings.Contains(pagePlan, "Seq Scan") {
 				t.Errorf("%s: the page reads the table:\n%s\n%s", sh.Name, page, pagePlan)
 			}
+			if sh.Scope == "impersonation" && sh.Filter != "search-exact" && // the name's tokens are few
+				!strings.Contains(pagePlan+countPlan, "tokens_user_impersonation_idx") {
+				t.Errorf("%s: neither the page nor the count reads the owner's impersonation tokens alone:\n%s\n%s\n%s",
+					sh.Name, page, pagePlan, countPlan)
+			}
 			switch {
 			case slices.Contains(counted, sh.Filter) && strings.Contains(countPlan, " on tokens"):
 				t.Errorf("%s: the count reads tokens, not the counters:\n%s\n%s", sh.Name, count, countPlan)

@@ -194,7 +194,12 @@
 // page sorted by expiry, a count the counters do not answer), and a
 // revocation rewrites three entries. tokens_previous_id serves the
 // tokens that replaced one (rotation), and tokens_name_folded the exact
-// name search.
+// name search. One owner's impersonation tokens, listed by id, have a
+// partial index of their own, tokens_user_impersonation (WHERE
+// impersonation, with the owner's index's columns), so that their list
+// and its count do not pass over the owner's personal tokens; the
+// queries repeat its predicate (impersonation) and name it (INDEXED BY),
+// since without statistics SQLite rates it the same as tokens_user.
 //
 // The Store never runs ANALYZE, and without statistics SQLite's planner
 // cannot tell a filter that keeps a few rows from one that keeps most. So

@@ -30,6 +30,9 @@ var dialect = sqlq.Dialect{
 	// keeps the planner from choosing, for a page, an index that filters
 	// over the one that orders.
 	Unindexed: func(expr string) string { return "+" + expr },
+	// tokens_user_impersonation (migration 0010): table is the Store's
+	// tokens table, with its prefix.
+	ImpersonationIndex: func(table string) string { return table + "_user_impersonation" },
 	// One prepared statement per query shape (see stmtCache).
 	PageArgs: true,
 }
