@@ -515,3 +515,13 @@ func rowWrite(backend, op string, writers int) func(e *env) (result, error) {
 		}, nil
 	}
 }
+
+// rowFloor is row measured as the floor of another row: without a goal
+// of its own.
+func rowFloor(row func(e *env) (result, error)) func(e *env) (result, error) {
+	return func(e *env) (result, error) {
+		r, err := row(e)
+		r.ratio, r.met = "–", nil
+		return r, err
+	}
+}

@@ -49,6 +49,11 @@ func allRows(cfg *config) []row {
 				goal: "≥ 1,000/s", run: rowWrite("sqlite", op, w)})
 		}
 	}
+	for _, op := range []string{"create", "revoke"} {
+		rows = append(rows, row{id: op + "-postgres-1w", pg: true,
+			what: fmt.Sprintf("durable %ss through the Service, PostgreSQL, 1 writer: `http-%s-postgres` without HTTP", op, op),
+			goal: "the floor", run: rowFloor(rowWrite("postgres", op, 1))})
+	}
 	for _, c := range []int{2, 16} {
 		rows = append(rows,
 			row{id: fmt.Sprintf("http-bare-ok-%d", c), what: fmt.Sprintf("HTTP bare handler, valid header → 200, %d conns", c),
