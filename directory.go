@@ -160,9 +160,10 @@ type MembershipDirectory interface {
 // and lets the Service manage them), UserSearcher and MembershipDirectory.
 // The zero value is empty and ready to use; it is safe for concurrent use.
 type MemDirectory struct {
-	// users maps an ID to its *User, which is replaced, never changed.
-	// Reads take no lock, so that authentications on several cores do
-	// not contend; writes cost the same whatever the number of users.
+	// users maps an ID to its *User, which is replaced, never changed;
+	// written under mu. Reads take no lock, so that authentications on
+	// several cores do not contend; writes cost the same whatever the
+	// number of users.
 	users sync.Map
 
 	mu        sync.RWMutex
@@ -181,18 +182,8 @@ type memberKey struct {
 func (d *MemDirectory) AddUser(u User) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.setUser(u.ID, &u)
+	d.users.Store(u.ID, &u)
 	d.nextUser = max(d.nextUser, u.ID)
-}
-
-// setUser makes id's user u, or removes it if u is nil. d.mu must be
-// held.
-func (d *MemDirectory) setUser(id int64, u *User) {
-	if u == nil {
-		d.users.Delete(id)
-		return
-	}
-	d.users.Store(id, u)
 }
 
 // AddResource adds or replaces a project or group.
@@ -241,9 +232,8 @@ func (d *MemDirectory) UserByUsername(_ context.Context, username string) (*User
 	d.users.Range(func(_, v any) bool {
 		if u := v.(*User); strings.EqualFold(u.Username, username) {
 			found = u
-			return false
 		}
-		return true
+		return found == nil
 	})
 	if found != nil {
 		return found, nil
@@ -300,7 +290,7 @@ func (d *MemDirectory) CreateBot(_ context.Context, r *Resource, name string, le
 		Name:     name,
 		Bot:      true,
 	}
-	d.setUser(u.ID, u)
+	d.users.Store(u.ID, u)
 	d.members[memberKey{r.Type, r.ID, u.ID}] = level
 	c := *u
 	return &c, nil
@@ -311,10 +301,9 @@ func (d *MemDirectory) CreateBot(_ context.Context, r *Resource, name string, le
 func (d *MemDirectory) DeleteBot(_ context.Context, id int64) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.users.Load(id); !ok {
+	if _, ok := d.users.LoadAndDelete(id); !ok {
 		return fmt.Errorf("user %d: %w", id, ErrNotFound)
 	}
-	d.setUser(id, nil)
 	for k := range d.members {
 		if k.user == id {
 			delete(d.members, k)
