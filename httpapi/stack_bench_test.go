@@ -10,26 +10,8 @@ import (
 
 	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/httpapi"
+	"github.com/patkit/patkit/internal/benchhttp"
 )
-
-// stackBareToken is the header value the bare handler accepts.
-const stackBareToken = "glpat-bare-handler-static-token-0000000"
-
-// stackBare is benchtable's ceiling: a net/http handler that checks a
-// static header and writes a small JSON body, or a 401 like GitLab's.
-func stackBare() http.Handler {
-	body := []byte(`{"id":1,"name":"bare","revoked":false,"created_at":"2026-01-01T00:00:00.000Z","scopes":["api"],"user_id":2,"active":true,"expires_at":"2027-01-01"}`)
-	unauthorized := []byte(`{"message":"401 Unauthorized"}`)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if r.Header.Get("PRIVATE-TOKEN") != stackBareToken {
-			w.WriteHeader(http.StatusUnauthorized)
-			w.Write(unauthorized)
-			return
-		}
-		w.Write(body)
-	})
-}
 
 // benchStack sends GET /api/v4/personal_access_tokens/self with secret
 // to h served on 127.0.0.1 with examples/server's http.Server settings,
@@ -41,13 +23,7 @@ func benchStack(b *testing.B, h http.Handler, secret string, want int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       20 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
+	srv := benchhttp.Server(h)
 	go srv.Serve(ln)
 	b.Cleanup(func() { srv.Close() })
 	tr := &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}
@@ -104,18 +80,18 @@ func mounted(h http.Handler) http.Handler {
 // well-formed one (without, as http-unknown).
 func BenchmarkStack(b *testing.B) {
 	b.Run("bare-ok", func(b *testing.B) {
-		benchStack(b, stackBare(), stackBareToken, http.StatusOK)
+		benchStack(b, benchhttp.Bare(), benchhttp.BareToken, http.StatusOK)
 	})
 	b.Run("bare-401", func(b *testing.B) {
-		benchStack(b, stackBare(), stackBareToken+"x", http.StatusUnauthorized)
+		benchStack(b, benchhttp.Bare(), benchhttp.BareToken+"x", http.StatusUnauthorized)
 	})
 	// The bare handler mounted as examples/server mounts the API: what
 	// the host's ServeMux costs either.
 	b.Run("bare-ok-mux", func(b *testing.B) {
-		benchStack(b, mounted(stackBare()), stackBareToken, http.StatusOK)
+		benchStack(b, mounted(benchhttp.Bare()), benchhttp.BareToken, http.StatusOK)
 	})
 	b.Run("bare-401-mux", func(b *testing.B) {
-		benchStack(b, mounted(stackBare()), stackBareToken+"x", http.StatusUnauthorized)
+		benchStack(b, mounted(benchhttp.Bare()), benchhttp.BareToken+"x", http.StatusUnauthorized)
 	})
 	b.Run("self", func(b *testing.B) {
 		e, h := stackAPI(b, true)
@@ -134,9 +110,9 @@ func BenchmarkServeBare(b *testing.B) {
 	for _, c := range []struct {
 		name, token string
 		want        int
-	}{{"ok", stackBareToken, http.StatusOK}, {"401", stackBareToken + "x", http.StatusUnauthorized}} {
+	}{{"ok", benchhttp.BareToken, http.StatusOK}, {"401", benchhttp.BareToken + "x", http.StatusUnauthorized}} {
 		b.Run(c.name, func(b *testing.B) {
-			h := stackBare()
+			h := benchhttp.Bare()
 			r, err := http.NewRequest("GET", "/api/v4/personal_access_tokens/self", nil)
 			if err != nil {
 				b.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/httpapi"
+	"github.com/patkit/patkit/internal/benchhttp"
 )
 
 // httpServer is a handler served on 127.0.0.1 with examples/server's
@@ -30,14 +31,8 @@ func (e *env) serve(h http.Handler) (*httpServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       20 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(warnLogger(e.log).Handler(), slog.LevelWarn),
-	}
+	srv := benchhttp.Server(h)
+	srv.ErrorLog = slog.NewLogLogger(warnLogger(e.log).Handler(), slog.LevelWarn)
 	go srv.Serve(ln)
 	e.onClose(srv.Close)
 	return &httpServer{url: "http://" + ln.Addr().String()}, nil
@@ -70,25 +65,6 @@ func routes(svc *patkit.Service, log *slog.Logger, throttle bool) http.Handler {
 			json.NewEncoder(w).Encode(map[string]string{"username": p.User().Username})
 		})))
 	return mux
-}
-
-// bareToken is the static header value the bare handler accepts.
-const bareToken = "glpat-bare-handler-static-token-0000000"
-
-// bare is the ceiling: a net/http handler that checks a static header and
-// writes a small JSON body, or a 401 like GitLab's.
-func bare() http.Handler {
-	body := []byte(`{"id":1,"name":"bare","revoked":false,"created_at":"2026-01-01T00:00:00.000Z","scopes":["api"],"user_id":2,"active":true,"expires_at":"2027-01-01"}`)
-	unauthorized := []byte(`{"message":"401 Unauthorized"}`)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if r.Header.Get("PRIVATE-TOKEN") != bareToken {
-			w.WriteHeader(http.StatusUnauthorized)
-			w.Write(unauthorized)
-			return
-		}
-		w.Write(body)
-	})
 }
 
 // apiServer is examples/server's handler on a dataset, served twice: with
@@ -139,7 +115,7 @@ func (e *env) apiServer(backend string) (*apiServer, error) {
 }
 
 func (e *env) bareServer() (*httpServer, error) {
-	return memo(e, "bare", func() (*httpServer, error) { return e.serve(bare()) })
+	return memo(e, "bare", func() (*httpServer, error) { return e.serve(benchhttp.Bare()) })
 }
 
 // loadResult is the outcome of one load.
@@ -319,7 +295,7 @@ func (e *env) bareLoader(valid bool, conns int) (*loader, error) {
 	if err != nil {
 		return nil, err
 	}
-	token, want := bareToken, http.StatusOK
+	token, want := benchhttp.BareToken, http.StatusOK
 	if !valid {
 		token, want = makeSecret("unknown", 0), http.StatusUnauthorized
 	}
