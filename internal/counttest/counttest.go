@@ -231,17 +231,23 @@ type Row struct {
 }
 
 // WantExpiry returns what a store's expiry counters should hold for its
-// tokens: for each key with tokens not revoked, the number of those that
-// are not impersonation tokens and of those that are.
-func WantExpiry(rows []Row) map[ExpiryKey][2]int64 {
-	want := map[ExpiryKey][2]int64{}
+// tokens: for each key with tokens, the number of those that are neither
+// impersonation tokens nor revoked, only revoked, only impersonation
+// tokens, and both (the columns n, n_revoked, n_imp and n_imp_revoked, in
+// the order of the counters of the scopes' totals).
+func WantExpiry(rows []Row) map[ExpiryKey][4]int64 {
+	want := map[ExpiryKey][4]int64{}
 	for _, r := range rows {
-		if r.Revoked {
-			continue
-		}
 		scopes := []ExpiryKey{{Scope: 0}, {Scope: 1, ID: r.UserID}}
 		if r.ResourceType != "" {
 			scopes = append(scopes, ExpiryKey{Scope: 2, ResourceType: r.ResourceType, ID: r.ResourceID})
+		}
+		col := 0
+		if r.Revoked {
+			col++
+		}
+		if r.Impersonation {
+			col += 2
 		}
 		for _, k := range scopes {
 			var keys []ExpiryKey
@@ -257,11 +263,7 @@ func WantExpiry(rows []Row) map[ExpiryKey][2]int64 {
 			}
 			for _, k := range keys {
 				n := want[k]
-				if r.Impersonation {
-					n[1]++
-				} else {
-					n[0]++
-				}
+				n[col]++
 				want[k] = n
 			}
 		}
