@@ -140,17 +140,46 @@ func (e *env) floorAuth() (benchResult, error) {
 		if err != nil {
 			return benchResult{}, err
 		}
-		secret := []byte(w.secret)
-		return bench(func(b *testing.B) error {
-			for b.Loop() {
-				sum := sha256.Sum256(secret)
-				if w.floor[string(sum[:])] == nil {
-					return errors.New("floor: digest not found")
-				}
-			}
-			return nil
-		})
+		return w.floorBench()
 	})
+}
+
+// floorBench measures the floor of a cached authentication once.
+func (w *memWorld) floorBench() (benchResult, error) {
+	secret := []byte(w.secret)
+	return bench(func(b *testing.B) error {
+		for b.Loop() {
+			sum := sha256.Sum256(secret)
+			if w.floor[string(sum[:])] == nil {
+				return errors.New("floor: digest not found")
+			}
+		}
+		return nil
+	})
+}
+
+// inTurns measures a and b in turns, n times each, and keeps the fastest
+// run of each: a ratio of the two then compares runs made under the same
+// load, where a reference measured once, at another moment, moves with
+// whatever else the machine did then.
+func inTurns(n int, a, b func() (benchResult, error)) (ra, rb benchResult, err error) {
+	for i := range n {
+		x, err := a()
+		if err != nil {
+			return ra, rb, err
+		}
+		y, err := b()
+		if err != nil {
+			return ra, rb, err
+		}
+		if i == 0 || x.ns < ra.ns {
+			ra = x
+		}
+		if i == 0 || y.ns < rb.ns {
+			rb = y
+		}
+	}
+	return ra, rb, nil
 }
 
 func rowReject(e *env) (result, error) {
@@ -187,17 +216,15 @@ func rowAuthCached(e *env) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	floor, err := e.floorAuth()
-	if err != nil {
-		return result{}, err
-	}
-	r, err := bench(func(b *testing.B) error {
-		for b.Loop() {
-			if _, err := w.svc.Authenticate(e.ctx, w.secret, authReq); err != nil {
-				return err
+	floor, r, err := inTurns(e.repeats(), w.floorBench, func() (benchResult, error) {
+		return bench(func(b *testing.B) error {
+			for b.Loop() {
+				if _, err := w.svc.Authenticate(e.ctx, w.secret, authReq); err != nil {
+					return err
+				}
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return result{}, err
@@ -205,7 +232,7 @@ func rowAuthCached(e *env) (result, error) {
 	ratio := r.ns / floor.ns
 	return result{
 		measured:  fmt.Sprintf("%s, %d allocs (%d B)", dur(r.ns), r.allocs, r.bytes),
-		reference: fmt.Sprintf("floor (SHA-256 + lookup in a map of %s): %s", count(memTokens), dur(floor.ns)),
+		reference: fmt.Sprintf("floor (SHA-256 + lookup in a map of %s), in turns with it: %s", count(memTokens), dur(floor.ns)),
 		ratio:     fmt.Sprintf("%.2f× floor", ratio),
 		met:       new(ratio <= 3 && r.allocs <= 1),
 	}, nil
