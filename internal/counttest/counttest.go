@@ -100,6 +100,14 @@ func describe(q *patkit.Query) string {
 		}
 		return fmt.Sprint(*p)
 	}
+	for _, e := range []struct {
+		name string
+		at   time.Time
+	}{{"expires after", q.ExpiresAfter}, {"expires before", q.ExpiresBefore}} {
+		if !e.at.IsZero() {
+			state += fmt.Sprintf(", %s %s", e.name, e.at.Format(time.RFC3339Nano))
+		}
+	}
 	return fmt.Sprintf("user %d, resource %q %d, impersonation %s, revoked %s%s",
 		q.UserID, q.ResourceType, q.ResourceID, b(q.Impersonation), b(q.Revoked), state)
 }
@@ -108,7 +116,8 @@ func describe(q *patkit.Query) string {
 // scope (all, each owner, each resource, and an owner and a resource of no
 // token), impersonation and revocation among tokens; and, for the scopes
 // of all tokens, of the owner and of the resource that have the most, and
-// of no token, the same active and inactive at each of Nows. (The
+// of no token, the same active and inactive at each of Nows, and with
+// each of Bounds, in any state and active and inactive at a few times. (The
 // counters of every scope are the same rows, which the stores' tests
 // compare with the tokens.)
 func Queries(tokens []*patkit.Token) []patkit.Query {
@@ -171,7 +180,51 @@ func Queries(tokens []*patkit.Token) []patkit.Query {
 			}
 		}
 	}
+	for _, sc := range timed {
+		for _, imp := range bools {
+			for _, rev := range bools {
+				for _, b := range Bounds {
+					for _, st := range boundStates {
+						q := sc
+						q.Impersonation, q.Revoked, q.ExpiresAfter, q.ExpiresBefore = imp, rev, b[0], b[1]
+						q.State, q.Now = st.state, st.now
+						qs = append(qs, q)
+					}
+				}
+			}
+		}
+	}
 	return qs
+}
+
+// Bounds are the expiry bounds (ExpiresAfter, ExpiresBefore; zero for
+// none) of the queries of Queries: at, between and a nanosecond after
+// the Expiries of CreateMix, within one block, at the start of one and
+// across several, and bounds that keep nothing.
+var Bounds = [][2]time.Time{
+	{{}, block0},
+	{{}, block0.Add(36 * time.Hour)},
+	{{}, block1},
+	{block0, {}},
+	{block0.Add(36 * time.Hour), {}},
+	{block1.Add(-day), {}},
+	{block0.Add(-day), block1.Add(40 * day)},
+	{block0.Add(36 * time.Hour), block1.Add(-day + time.Nanosecond)},
+	{block0, block1},
+	{block1, block0},
+	{block1, block1},
+}
+
+// boundStates are the states, and their times, of the queries of
+// Queries with Bounds.
+var boundStates = []struct {
+	state patkit.State
+	now   time.Time
+}{
+	{patkit.StateAny, time.Time{}},
+	{patkit.StateActive, block0}, {patkit.StateInactive, block0},
+	{patkit.StateActive, block0.Add(36 * time.Hour)}, {patkit.StateInactive, block0.Add(36 * time.Hour)},
+	{patkit.StateActive, block1.Add(40*day - time.Nanosecond)}, {patkit.StateInactive, block1.Add(40*day - time.Nanosecond)},
 }
 
 // CreateMix creates, through s, personal, impersonation, project and group

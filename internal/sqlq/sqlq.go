@@ -183,12 +183,12 @@ func NextBlock(t time.Time) time.Time {
 // when more than patkit.MaxCount match.
 //
 // When q filters on nothing but UserID or ResourceType and ResourceID,
-// Impersonation, Revoked and State, in any combination but UserID with a
-// resource, the query reads counters the migrations keep up to date with
-// triggers, and counted is true: it reads a few rows of one scope, so it
-// costs the same whatever the number of matches. Otherwise it counts the
-// matching rows of tokens, as List's count does, stopping after
-// patkit.MaxCount+1.
+// Impersonation, Revoked, State, ExpiresBefore and ExpiresAfter, in any
+// combination but UserID with a resource, the query reads counters the
+// migrations keep up to date with triggers, and counted is true: it reads
+// a few rows of one scope, so it costs the same whatever the number of
+// matches. Otherwise it counts the matching rows of tokens, as List's
+// count does, stopping after patkit.MaxCount+1.
 //
 // counts has one row per scope and, where writers are spread over several
 // rows of a scope, per stripe: columns scope (0 every token, 1 a user's, 2
@@ -197,21 +197,21 @@ func NextBlock(t time.Time) time.Time {
 // n_imp_revoked of the tokens that are neither impersonation tokens nor
 // revoked, only revoked, only impersonation tokens, and both.
 //
-// expiries counts the tokens that are not revoked by scope (the same
-// three columns) and expiry, in two levels: level 0 has a row per
-// expires_at, level 1 a row per ExpiryBlock, keyed by its start, and the
-// tokens that never expire at the key Never; n counts the tokens that
-// are not impersonation tokens, n_imp those that are. The active tokens of
-// a scope are those of the level-0 rows after now in the block of now,
-// and those of the level-1 rows of every later block: at most the days
-// of a block and the blocks up to the latest expiry, whatever the number
-// of tokens. The inactive tokens are the others.
+// expiries counts the same tokens, with the same four counters, by scope
+// (the same three columns) and expiry, in two levels: level 0 has a row
+// per expires_at, level 1 a row per ExpiryBlock, keyed by its start, and
+// the tokens that never expire at the key Never. The tokens of a scope
+// whose expiry is in a range are those of the level-0 rows in the parts of
+// the range that do not cover a whole block, and those of the level-1 rows
+// of the blocks it covers: at most the days of two blocks and the blocks
+// of the range, whatever the number of tokens. The active tokens are those
+// not revoked after now; the inactive ones the revoked, and the others up
+// to now, or, without an expiry bound, all tokens but the active.
 func (d *Dialect) Count(tokens, counts, expiries string, q *patkit.Query) (query string, args []any, counted bool) {
 	search := q.Terms()
 	if q.PreviousID != 0 || q.Kind != "" || search.Exact != "" || len(search.Words) > 0 ||
 		!q.CreatedBefore.IsZero() || !q.CreatedAfter.IsZero() ||
 		!q.LastUsedBefore.IsZero() || !q.LastUsedAfter.IsZero() ||
-		!q.ExpiresBefore.IsZero() || !q.ExpiresAfter.IsZero() ||
 		q.UserID != 0 && q.ResourceType != "" {
 		where, args := d.Where(q)
 		return walk(d.from(tokens, q), where), args, false
@@ -232,49 +232,106 @@ func (d *Dialect) Count(tokens, counts, expiries string, q *patkit.Query) (query
 	where := func() string {
 		return " WHERE scope = " + arg(scope[0]) + " AND resource_type = " + arg(scope[1]) + " AND id = " + arg(scope[2])
 	}
-	// The counters of the tokens q keeps, impersonation or not, revoked
-	// or not.
-	var cols []string
-	for _, c := range []struct {
-		name              string
-		imperson, revoked bool
-	}{{"n", false, false}, {"n_revoked", false, true}, {"n_imp", true, false}, {"n_imp_revoked", true, true}} {
-		if (q.Impersonation == nil || *q.Impersonation == c.imperson) && (q.Revoked == nil || *q.Revoked == c.revoked) {
-			cols = append(cols, c.name)
+	// counters returns the counters, summed, of the tokens that q keeps
+	// by Impersonation and Revoked and that are revoked (or not) as
+	// revoked says, if it is not nil; "" if q keeps none.
+	counters := func(revoked *bool) string {
+		var cols []string
+		for _, c := range []struct {
+			name              string
+			imperson, revoked bool
+		}{{"n", false, false}, {"n_revoked", false, true}, {"n_imp", true, false}, {"n_imp_revoked", true, true}} {
+			if (q.Impersonation == nil || *q.Impersonation == c.imperson) && (q.Revoked == nil || *q.Revoked == c.revoked) &&
+				(revoked == nil || *revoked == c.revoked) {
+				cols = append(cols, c.name)
+			}
 		}
+		return strings.Join(cols, " + ")
 	}
 	// The count is the sum of v over terms, each the counters of a few
 	// rows, added or taken away: one aggregate, which the planner does not
 	// unfold into the CASE that caps it.
 	var terms []string
-	// all adds the tokens the filters other than State keep.
-	all := func() {
-		terms = append(terms, "SELECT "+strings.Join(cols, " + ")+" AS v FROM "+counts+where())
-	}
-	// active adds, or takes away, those of them that are active at q.Now:
-	// none if they are revoked.
-	active := func(sign string) {
-		if q.Revoked != nil && *q.Revoked {
+	// expiry adds, or takes away, the counters cols of the tokens whose
+	// expiry is in r.
+	expiry := func(sign, cols string, r expiryRange) {
+		if cols == "" || r.empty() {
 			return
 		}
-		ecols := "n + n_imp"
-		if q.Impersonation != nil {
-			ecols = map[bool]string{false: "n", true: "n_imp"}[*q.Impersonation]
+		sel := "SELECT " + sign + "(" + cols + ") AS v FROM " + expiries
+		day := func(lo, hi time.Time) { // level 0, lo and hi set
+			if lo.Before(hi) {
+				terms = append(terms, sel+where()+" AND level = 0 AND expires_at >= "+arg(d.Time(lo))+" AND expires_at < "+arg(d.Time(hi)))
+			}
 		}
-		sel := "SELECT " + sign + "(" + ecols + ") AS v FROM " + expiries
-		now, next := d.Time(floor(q.Now)), d.Time(NextBlock(q.Now))
-		terms = append(terms,
-			sel+where()+" AND level = 0 AND expires_at > "+arg(now)+" AND expires_at < "+arg(next),
-			sel+where()+" AND level = 1 AND expires_at >= "+arg(next))
+		// The whole blocks of r are [first, last), each unbounded if
+		// zero.
+		var first, last time.Time
+		if !r.lo.IsZero() {
+			first = NextBlock(r.lo.Add(-time.Microsecond))
+		}
+		if !r.hi.IsZero() {
+			last = NextBlock(r.hi).Add(-ExpiryBlock)
+		}
+		if !first.IsZero() && !last.IsZero() && last.Before(first) { // within one block
+			day(r.lo, r.hi)
+			return
+		}
+		if !r.lo.IsZero() {
+			day(r.lo, first)
+		}
+		if first.IsZero() || last.IsZero() || first.Before(last) {
+			cond := where() + " AND level = 1"
+			if !first.IsZero() {
+				cond += " AND expires_at >= " + arg(d.Time(first))
+			}
+			switch {
+			case !last.IsZero():
+				cond += " AND expires_at < " + arg(d.Time(last))
+			case !r.never:
+				cond += " AND expires_at < " + d.Never
+			}
+			terms = append(terms, sel+cond)
+		}
+		if !r.hi.IsZero() {
+			day(last, r.hi)
+		}
 	}
-	switch q.State {
-	case patkit.StateActive:
-		active("")
-	case patkit.StateInactive:
-		all()
-		active("-")
-	default:
-		all()
+	no, yes := false, true
+	// A token is active when it is not revoked and now is before its
+	// expiry: expires_at > now, and stored instants are whole
+	// microseconds, so now rounds down.
+	after := floor(q.Now).Add(time.Microsecond)
+	bounded := expiryRange{lo: ceilOrZero(q.ExpiresAfter), hi: ceilOrZero(q.ExpiresBefore)}
+	if bounded.lo.IsZero() && bounded.hi.IsZero() {
+		// The totals of the scope, one row, and the active tokens from
+		// the expiry counters.
+		all := func() {
+			if cols := counters(nil); cols != "" {
+				terms = append(terms, "SELECT "+cols+" AS v FROM "+counts+where())
+			}
+		}
+		active := expiryRange{lo: after, never: true}
+		switch q.State {
+		case patkit.StateActive:
+			expiry("", counters(&no), active)
+		case patkit.StateInactive:
+			all()
+			expiry("-", counters(&no), active)
+		default:
+			all()
+		}
+	} else {
+		// A bound on the expiry keeps no token that never expires.
+		switch q.State {
+		case patkit.StateActive:
+			expiry("", counters(&no), bounded.intersect(expiryRange{lo: after}))
+		case patkit.StateInactive:
+			expiry("", counters(&yes), bounded)
+			expiry("", counters(&no), bounded.intersect(expiryRange{hi: after}))
+		default:
+			expiry("", counters(nil), bounded)
+		}
 	}
 	if len(terms) == 0 {
 		terms = append(terms, "SELECT 0 AS v")
@@ -283,6 +340,37 @@ func (d *Dialect) Count(tokens, counts, expiries string, q *patkit.Query) (query
 		" ELSE total END FROM (SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total FROM (" + strings.Join(terms, " UNION ALL ") +
 		") AS terms) AS counted"
 	return query, args, true
+}
+
+// expiryRange is a range of expiries: [lo, hi), whole microseconds, each
+// unbounded if zero; never reports whether it holds the tokens that never
+// expire, which only a range without hi can.
+type expiryRange struct {
+	lo, hi time.Time
+	never  bool
+}
+
+// empty reports whether r holds no expiry.
+func (r expiryRange) empty() bool { return !r.lo.IsZero() && !r.hi.IsZero() && !r.lo.Before(r.hi) }
+
+// intersect returns the expiries in both r and o.
+func (r expiryRange) intersect(o expiryRange) expiryRange {
+	if r.lo.IsZero() || o.lo.After(r.lo) {
+		r.lo = o.lo
+	}
+	if r.hi.IsZero() || !o.hi.IsZero() && o.hi.Before(r.hi) {
+		r.hi = o.hi
+	}
+	r.never = r.never && o.never && r.hi.IsZero()
+	return r
+}
+
+// ceilOrZero is ceil of t, the zero Time for none.
+func ceilOrZero(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return ceil(t)
 }
 
 // Where returns the WHERE clause keeping the tokens q.Match keeps ("" when

@@ -1,6 +1,7 @@
 package sqlq_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,22 +22,22 @@ var dialect = sqlq.Dialect{
 }
 
 // TestCountStates checks the counters that the count of a state adds up:
-// the active tokens are those of the expiry counters after now, the
-// inactive ones the others.
+// the active tokens are those of the expiry counters after now (from the
+// microsecond after it), the inactive ones the others.
 func TestCountStates(t *testing.T) {
 	no, yes := new(false), new(true)
 	now := time.Date(2026, 12, 1, 13, 14, 15, 16171, time.UTC)
 	next := sqlq.NextBlock(now).UnixMicro()
 	active := func(cols string) string {
 		return "SELECT " + cols + " AS v FROM token_expiry_counts WHERE scope = ? AND resource_type = ? AND id = ? " +
-			"AND level = 0 AND expires_at > ? AND expires_at < ? UNION ALL SELECT " + cols + " AS v FROM token_expiry_counts " +
+			"AND level = 0 AND expires_at >= ? AND expires_at < ? UNION ALL SELECT " + cols + " AS v FROM token_expiry_counts " +
 			"WHERE scope = ? AND resource_type = ? AND id = ? AND level = 1 AND expires_at >= ?"
 	}
 	all := func(cols string) string {
 		return "SELECT " + cols + " AS v FROM token_counts WHERE scope = ? AND resource_type = ? AND id = ?"
 	}
 	nowArgs := func(scope ...any) []any {
-		return append(append(append(scope, now.UnixMicro(), next), scope...), next)
+		return append(append(append(scope, now.UnixMicro()+1, next), scope...), next)
 	}
 	type F = patkit.Filter
 	for _, tt := range []struct {
@@ -132,8 +133,8 @@ func TestCount(t *testing.T) {
 		{"CreatedAfter", patkit.Query{Filter: F{CreatedAfter: now}}, "", nil},
 		{"LastUsedBefore", patkit.Query{Filter: F{LastUsedBefore: now}}, "", nil},
 		{"LastUsedAfter", patkit.Query{Filter: F{LastUsedAfter: now}}, "", nil},
-		{"ExpiresBefore", patkit.Query{Filter: F{ExpiresBefore: now}}, "", nil},
-		{"ExpiresAfter", patkit.Query{Filter: F{ExpiresAfter: now}}, "", nil},
+		{"ExpiresBeforeCreatedAfter", patkit.Query{Filter: F{ExpiresBefore: now, CreatedAfter: now}}, "", nil},
+		{"ExpiresAfterPersonal", patkit.Query{Filter: F{ExpiresAfter: now, Kind: patkit.KindPersonal}}, "", nil},
 		{"SearchWord", patkit.Query{Filter: F{Search: "deploy"}}, "", nil},
 		{"SearchExact", patkit.Query{Filter: F{Search: "ab"}}, "", nil},
 		{"PreviousID", patkit.Query{PreviousID: 9}, "", nil},
@@ -159,6 +160,82 @@ func TestCount(t *testing.T) {
 			}
 			if !cmp.Equal(args, tt.args) {
 				t.Errorf("args = %v, want %v", args, tt.args)
+			}
+		})
+	}
+}
+
+// TestCountExpiryBounds checks the counters that a count bounded by
+// expiry adds up: the level-0 rows (a day each) of the parts of the range
+// that do not cover a whole block, the level-1 rows (a block each) of
+// those it covers, never the tokens that never expire, and, for a state,
+// the range cut at now.
+func TestCountExpiryBounds(t *testing.T) {
+	no, yes := new(false), new(true)
+	now := time.Date(2026, 12, 1, 13, 14, 15, 16171, time.UTC)
+	b := sqlq.NextBlock(now) // 2026-12-13, the block after now's
+	a, c := b.Add(-sqlq.ExpiryBlock), b.Add(sqlq.ExpiryBlock)
+	const day = 24 * time.Hour
+	after := now.Truncate(time.Microsecond).Add(time.Microsecond)
+	type term struct {
+		cols   string
+		level  int
+		lo, hi time.Time // zero for none
+	}
+	type F = patkit.Filter
+	all := "n + n_revoked + n_imp + n_imp_revoked"
+	for _, tt := range []struct {
+		name  string
+		f     F
+		imp   *bool
+		terms []term
+	}{
+		{"BeforeInBlock", F{ExpiresBefore: b.Add(5 * day)}, nil, []term{{all, 1, time.Time{}, b}, {all, 0, b, b.Add(5 * day)}}},
+		{"BeforeBlockStart", F{ExpiresBefore: b}, nil, []term{{all, 1, time.Time{}, b}}},
+		{"AfterInBlock", F{ExpiresAfter: a.Add(3 * day)}, nil, []term{{all, 0, a.Add(3 * day), b}, {all, 1, b, time.Time{}}}},
+		{"WithinOneBlock", F{ExpiresAfter: a.Add(3 * day), ExpiresBefore: a.Add(10 * day)}, nil, []term{{all, 0, a.Add(3 * day), a.Add(10 * day)}}},
+		{"AcrossBlocks", F{ExpiresAfter: a.Add(3 * day), ExpiresBefore: c.Add(2 * day)}, nil,
+			[]term{{all, 0, a.Add(3 * day), b}, {all, 1, b, c}, {all, 0, c, c.Add(2 * day)}}},
+		{"AdjacentBlocks", F{ExpiresAfter: a.Add(3 * day), ExpiresBefore: b.Add(2 * day)}, no,
+			[]term{{"n + n_revoked", 0, a.Add(3 * day), b}, {"n + n_revoked", 0, b, b.Add(2 * day)}}},
+		{"Empty", F{ExpiresAfter: b, ExpiresBefore: a}, nil, nil},
+		{"ActiveBefore", F{State: patkit.StateActive, ExpiresBefore: c.Add(2 * day)}, nil,
+			[]term{{"n + n_imp", 0, after, b}, {"n + n_imp", 1, b, c}, {"n + n_imp", 0, c, c.Add(2 * day)}}},
+		{"ActiveRevokedBefore", F{State: patkit.StateActive, Revoked: yes, ExpiresBefore: c}, nil, nil},
+		{"InactiveAfter", F{State: patkit.StateInactive, ExpiresAfter: a.Add(3 * day)}, no,
+			[]term{{"n_revoked", 0, a.Add(3 * day), b}, {"n_revoked", 1, b, time.Time{}}, {"n", 0, a.Add(3 * day), after}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := patkit.Query{UserID: 7, Impersonation: tt.imp, Filter: tt.f, Now: now}
+			q.Normalize()
+			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", &q)
+			var terms []string
+			var wantArgs []any
+			for _, tm := range tt.terms {
+				s := "SELECT (" + tm.cols + ") AS v FROM token_expiry_counts WHERE scope = ? AND resource_type = ? AND id = ? AND level = " + strconv.Itoa(tm.level)
+				wantArgs = append(wantArgs, 1, "", int64(7))
+				if !tm.lo.IsZero() {
+					s += " AND expires_at >= ?"
+					wantArgs = append(wantArgs, tm.lo.UnixMicro())
+				}
+				if !tm.hi.IsZero() {
+					s += " AND expires_at < ?"
+					wantArgs = append(wantArgs, tm.hi.UnixMicro())
+				} else {
+					s += " AND expires_at < 9223372036854775807"
+				}
+				terms = append(terms, s)
+			}
+			if len(terms) == 0 {
+				terms = []string{"SELECT 0 AS v"}
+			}
+			want := "SELECT CASE WHEN total > 10000 THEN 10001 ELSE total END FROM (SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total FROM (" +
+				strings.Join(terms, " UNION ALL ") + ") AS terms) AS counted"
+			if !counted || query != want {
+				t.Errorf("Count = %v\n%s\nwant\n%s", counted, query, want)
+			}
+			if !cmp.Equal(args, wantArgs) {
+				t.Errorf("args = %v, want %v", args, wantArgs)
 			}
 		})
 	}
