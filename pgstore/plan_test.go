@@ -20,8 +20,8 @@ import (
 // enable_bitmapscan off), which the planner then chooses only when no
 // index can do without them, the page of each shape reads the index of its
 // scope and sort key, and never sorts; the count of a scope, a state,
-// impersonation and revocation reads the counters, not tokens, and that of
-// a time bound an index. On a small table the
+// impersonation, revocation and an expiry bound reads the counters, not
+// tokens, and that of a bound on creation or last use an index. On a small table the
 // planner would rightly read it all and sort, whatever the indexes;
 // TestExplainMillion checks the plans it chooses by itself at 1,000,000
 // tokens.
@@ -73,10 +73,10 @@ func TestListPlans(t *testing.T) {
 
 // counted are the filters of listshape.Filters whose counts the Store's
 // counters answer; timeFilters are those the counters do not answer and
-// that depend on the time of the query (time bounds).
+// that depend on the time of the query (bounds on creation and last use).
 var (
-	counted     = []string{"none", "active", "inactive", "not-revoked", "revoked", "active-page-3"}
-	timeFilters = []string{"created-after", "created-before", "last-used-after", "last-used-before", "expires-before", "expires-after"}
+	counted     = []string{"none", "active", "inactive", "not-revoked", "revoked", "active-page-3", "expires-before", "expires-after"}
+	timeFilters = []string{"created-after", "created-before", "last-used-after", "last-used-before"}
 )
 
 // pageIndex returns the index whose order serves a page of sh: the one of
