@@ -3,7 +3,10 @@ package pgstore_test
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,21 +40,24 @@ const (
 		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`
 )
 
-// expiryCounts returns token_expiry_counts summed over stripes, without
-// keys at zero, and what it should hold, counted from tokens.
-func expiryCounts(t *testing.T, pool *pgxpool.Pool) (got, want map[counttest.ExpiryKey][2]int64) {
+// expiryCounts returns token_expiry_counts summed over stripes (n,
+// n_revoked, n_imp, n_imp_revoked), without keys at zero, and what it
+// should hold, counted from tokens.
+func expiryCounts(t *testing.T, pool *pgxpool.Pool) (got, want map[counttest.ExpiryKey][4]int64) {
 	t.Helper()
-	got = map[counttest.ExpiryKey][2]int64{}
-	rows, err := pool.Query(t.Context(), `SELECT scope, resource_type, id, level, expires_at, sum(n)::bigint, sum(n_imp)::bigint
-		FROM token_expiry_counts GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0 OR sum(n_imp) <> 0`)
+	got = map[counttest.ExpiryKey][4]int64{}
+	rows, err := pool.Query(t.Context(), `SELECT scope, resource_type, id, level, expires_at,
+		sum(n)::bigint, sum(n_revoked)::bigint, sum(n_imp)::bigint, sum(n_imp_revoked)::bigint
+		FROM token_expiry_counts GROUP BY 1, 2, 3, 4, 5
+		HAVING sum(n) <> 0 OR sum(n_revoked) <> 0 OR sum(n_imp) <> 0 OR sum(n_imp_revoked) <> 0`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rows.Next() {
 		var k counttest.ExpiryKey
 		var at pgtype.Timestamptz
-		var n [2]int64
-		if err := rows.Scan(&k.Scope, &k.ResourceType, &k.ID, &k.Level, &at, &n[0], &n[1]); err != nil {
+		var n [4]int64
+		if err := rows.Scan(&k.Scope, &k.ResourceType, &k.ID, &k.Level, &at, &n[0], &n[1], &n[2], &n[3]); err != nil {
 			t.Fatal(err)
 		}
 		k.ExpiresAt = at.Time.UnixMicro()
@@ -238,6 +244,12 @@ func TestCountsHostSQL(t *testing.T) {
 		`UPDATE tokens SET resource_id = 10 WHERE id = (SELECT max(id) FROM tokens WHERE resource_type <> '')`,
 		`UPDATE tokens SET expires_at = '2026-12-24Z' WHERE id = (SELECT max(id) FROM tokens WHERE NOT revoked AND expires_at IS NOT NULL)`,
 		`UPDATE tokens SET impersonation = NOT impersonation, revoked = NOT revoked WHERE id = (SELECT min(id) FROM tokens)`,
+		`UPDATE tokens SET expires_at = '2026-12-24Z' WHERE id = (SELECT max(id) FROM tokens WHERE revoked AND expires_at IS NOT NULL)`,
+		`UPDATE tokens SET expires_at = NULL WHERE id = (SELECT min(id) FROM tokens WHERE revoked AND expires_at IS NOT NULL)`,
+		`UPDATE tokens SET expires_at = '2026-11-10Z' WHERE id = (SELECT min(id) FROM tokens WHERE revoked AND expires_at IS NULL)`,
+		`UPDATE tokens SET user_id = 9 WHERE id = (SELECT max(id) FROM tokens WHERE revoked)`,
+		`UPDATE tokens SET resource_id = 11 WHERE id = (SELECT max(id) FROM tokens WHERE revoked AND resource_type <> '')`,
+		`UPDATE tokens SET impersonation = NOT impersonation WHERE id = (SELECT max(id) FROM tokens WHERE revoked)`,
 		`UPDATE tokens SET name = 'renamed', last_used_at = now() WHERE id = (SELECT min(id) FROM tokens)`,
 		`DELETE FROM tokens WHERE id = (SELECT min(id) FROM tokens WHERE NOT revoked AND expires_at IS NOT NULL)`,
 		`DELETE FROM tokens WHERE id = (SELECT min(id) FROM tokens WHERE revoked)`,
@@ -265,6 +277,10 @@ func TestCountsHostSQL(t *testing.T) {
 	exec("nothing counted", `UPDATE tokens SET revoked = revoked, user_id = user_id, expires_at = expires_at,
 		last_used_at = now(), name = name || '.'`)
 	exec("revoked expiry", `UPDATE tokens SET expires_at = 'epoch' WHERE revoked`)
+	exec("revoked moves", `UPDATE tokens SET user_id = user_id % 3 + 2, expires_at = coalesce(expires_at, '2026-12-03Z') + interval '1 day'
+		WHERE revoked AND id % 2 = 0`,
+		`UPDATE tokens SET resource_id = 3 - resource_id WHERE revoked AND resource_type <> ''`) // some swap keys
+	exec("revoked deleted", `DELETE FROM tokens WHERE revoked AND id % 4 = 0`)
 	exec("new ids", `UPDATE tokens SET id = id + 100000 WHERE id % 2 = 1`)
 	exec("delete", `DELETE FROM tokens WHERE id % 3 = 1`)
 	exec("copy", `COPY tokens (user_id, name, created_at, expires_at, revoked, digest) FROM PROGRAM 'printf "40\tcopied\t2025-01-01\t2026-12-20\tt\t\\\\x0a\n41\tcopied\t2025-01-01\t2026-12-20\tf\t\\\\x0b\n42\tcopied\t2025-01-01\t\\\\N\tf\t\\\\x0c\n"'`)
@@ -334,7 +350,7 @@ func TestCountsBackfill(t *testing.T) {
 		`DROP TRIGGER token_counters_insert ON tokens`, `DROP TRIGGER token_counters_delete ON tokens`,
 		`DROP TRIGGER token_counters_update ON tokens`,
 		`DROP FUNCTION token_counters_insert, token_counters_delete, token_counters_update`,
-		`DELETE FROM patkit_migrations WHERE version IN (8, 10, 11)`,
+		`DELETE FROM patkit_migrations WHERE version IN (8, 10, 11, 13)`,
 		`DROP TABLE token_counts`,
 		`DROP TRIGGER token_counts_truncate ON tokens`, `DROP FUNCTION token_counts_truncate`,
 		`DELETE FROM patkit_migrations WHERE version = 4`,
@@ -369,6 +385,222 @@ func TestCountsBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkCounts(t, s, pool, "migrated again")
+}
+
+// schemaAt returns a Store on a new schema migrated up to version only, as
+// a release of that version left it, and a pool on the schema for the
+// host's SQL. The Store's Migrate applies the later migrations.
+func schemaAt(t *testing.T, version int) (*pgstore.Store, *pgxpool.Pool) {
+	t.Helper()
+	schema := newSchema(t)
+	pool := schemaPool(t, schema)
+	ctx := t.Context()
+	files, err := fs.Glob(pgstore.Migrations(), "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	for _, q := range []string{
+		`CREATE SCHEMA ` + pgx.Identifier{schema}.Sanitize(),
+		`CREATE TABLE patkit_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	applied := 0
+	for _, file := range files { // in version order: the names start with 4 digits
+		v, err := strconv.Atoi(file[:4])
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if v > version {
+			continue
+		}
+		sql, err := fs.ReadFile(pgstore.Migrations(), file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, string(sql)); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO patkit_migrations (version, name) VALUES ($1, $2)`, v, strings.TrimSuffix(file, ".sql")); err != nil {
+			t.Fatal(err)
+		}
+		applied = v
+	}
+	if applied != version {
+		t.Fatalf("no migration %d", version)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := pgstore.New(pool, &pgstore.Options{Schema: schema, NoSearchIndex: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, pool
+}
+
+// TestCountsRevokedBackfill migrates a schema of migration 0012, whose
+// expiry counters count only the tokens not revoked, holding revoked and
+// unrevoked tokens of every kind and expiry, some revoked by its own
+// triggers: migration 0013 counts the revoked ones by expiry too, and so
+// do the triggers from then on. Applying 0013 again changes nothing.
+func TestCountsRevokedBackfill(t *testing.T) {
+	t.Parallel()
+	s, pool := schemaAt(t, 12)
+	ctx := t.Context()
+	toks := createMix(t, s, "old")
+	for _, q := range []string{
+		// Each token again, revoked if it is not and the other way round.
+		`INSERT INTO tokens (user_id, name, impersonation, resource_type, resource_id, created_at, expires_at, revoked, digest)
+		SELECT user_id, name || ' flipped', impersonation, resource_type, resource_id, created_at, expires_at, NOT revoked, digest || '\xfe'::bytea
+		FROM tokens`,
+		// Counter rows in other stripes than 0, where the backfill adds.
+		`UPDATE tokens SET expires_at = expires_at + interval '1 day' WHERE id % 3 = 0`,
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for _, tok := range toks[1:4] {
+		if err := s.Revoke(ctx, tok.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, s, pool, "migrated")
+
+	more := createMix(t, s, "new")
+	for _, tok := range append(toks[4:8], more[1:3]...) {
+		if err := s.Revoke(ctx, tok.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `DELETE FROM tokens WHERE id = (SELECT min(id) FROM tokens WHERE revoked AND expires_at IS NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, s, pool, "written after")
+
+	// 0013 alone again, then every migration again (0007 counts afresh,
+	// without the revoked tokens, and 0013 after it).
+	sql, err := fs.ReadFile(pgstore.Migrations(), "0013_revoked_expiry_counts.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step, script := range map[string]string{"0013 again": string(sql), "all again": pgstore.MigrationSQL()} {
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, script); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		checkCounts(t, s, pool, step)
+	}
+}
+
+// TestCountsMigrationNoDeadlock migrates a schema of 0012 to 0013 while a
+// transaction that has written tokens, without writing counters yet, is
+// open, and then creates a token in it: the migration locks tokens before
+// it alters token_expiry_counts, as the triggers lock them, so it waits
+// for that transaction instead of holding the counters the transaction
+// needs next (a deadlock, which the server ends by failing one).
+func TestCountsMigrationNoDeadlock(t *testing.T) {
+	t.Parallel()
+	s, pool := schemaAt(t, 12)
+	ctx := t.Context()
+	toks := createMix(t, s, "mix")
+	a, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Rollback(ctx)
+	// Holds a lock on tokens, and none on the counter tables.
+	if _, err := a.Exec(ctx, `UPDATE tokens SET last_used_at = now() WHERE id = $1`, toks[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Migrate(ctx) }()
+	time.Sleep(300 * time.Millisecond) // the migration waits for a, or holds what a needs next
+	if _, err := a.Exec(ctx, `INSERT INTO tokens (user_id, name, created_at, expires_at, revoked, digest)
+		VALUES (3, 'a', now(), '2026-12-03Z', false, '\xa0')`); err != nil {
+		t.Fatalf("the writer: %v", err)
+	}
+	if err := a.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the migration: %v", err)
+	}
+	checkCounts(t, s, pool, "both committed")
+}
+
+// TestCountsRowsWritten counts the counter rows a create and a revocation
+// of one token write (those whose row version the statement's transaction
+// made): one per scope in token_counts, and in token_expiry_counts one per
+// scope and level (level 0 only if the token expires), a revoked token's
+// as any other; a second revocation writes none.
+func TestCountsRowsWritten(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	s, pool := openStore(t, schema), schemaPool(t, schema)
+	ctx := t.Context()
+	written := func(id int64) (counts, expiries int) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM token_counts WHERE xmin = t.xmin),
+			(SELECT count(*) FROM token_expiry_counts WHERE xmin = t.xmin)
+			FROM tokens AS t WHERE id = $1`, id).Scan(&counts, &expiries); err != nil {
+			t.Fatal(err)
+		}
+		return counts, expiries
+	}
+	for i, expires := range []time.Time{counttest.Expiries[2], {}} {
+		for _, tok := range []*patkit.Token{
+			countToken(fmt.Sprint("personal ", i), 2, "", 0, false),
+			countToken(fmt.Sprint("impersonation ", i), 2, "", 0, true),
+			countToken(fmt.Sprint("project ", i), 100, patkit.ResourceProject, 1, false),
+		} {
+			tok.ExpiresAt = expires
+			scopes, levels := 2, 1
+			if tok.ResourceType != "" {
+				scopes = 3
+			}
+			if !expires.IsZero() {
+				levels = 2
+			}
+			if err := s.Create(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+			if c, e := written(tok.ID); c != scopes || e != scopes*levels {
+				t.Errorf("create of %s: %d and %d counter rows, want %d and %d", tok.Name, c, e, scopes, scopes*levels)
+			}
+			if err := s.Revoke(ctx, tok.ID, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if c, e := written(tok.ID); c != scopes || e != scopes*levels {
+				t.Errorf("revocation of %s: %d and %d counter rows, want %d and %d", tok.Name, c, e, scopes, scopes*levels)
+			}
+			if err := s.Revoke(ctx, tok.ID, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if c, e := written(tok.ID); c != 0 || e != 0 {
+				t.Errorf("second revocation of %s: %d and %d counter rows, want none", tok.Name, c, e)
+			}
+		}
+	}
+	checkCounts(t, s, pool, "written")
 }
 
 // TestCountsExpiryUpdateNoDeadlock runs two transactions that share a
