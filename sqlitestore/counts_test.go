@@ -4,7 +4,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,19 +40,21 @@ const (
 )
 
 // expiryCounts returns token_expiry_counts, which holds no row at zero,
-// and what it should hold, counted from tokens.
-func expiryCounts(t *testing.T, db *sql.DB) (got, want map[counttest.ExpiryKey][2]int64) {
+// and what it should hold, counted from tokens: for each row, its counters
+// n, n_revoked, n_imp and n_imp_revoked.
+func expiryCounts(t *testing.T, db *sql.DB) (got, want map[counttest.ExpiryKey][4]int64) {
 	t.Helper()
-	got = map[counttest.ExpiryKey][2]int64{}
-	rows, err := db.QueryContext(t.Context(), `SELECT scope, resource_type, id, level, expires_at, n, n_imp FROM token_expiry_counts`)
+	got = map[counttest.ExpiryKey][4]int64{}
+	rows, err := db.QueryContext(t.Context(), `SELECT scope, resource_type, id, level, expires_at,
+		n, n_revoked, n_imp, n_imp_revoked FROM token_expiry_counts`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var k counttest.ExpiryKey
-		var n [2]int64
-		if err := rows.Scan(&k.Scope, &k.ResourceType, &k.ID, &k.Level, &k.ExpiresAt, &n[0], &n[1]); err != nil {
+		var n [4]int64
+		if err := rows.Scan(&k.Scope, &k.ResourceType, &k.ID, &k.Level, &k.ExpiresAt, &n[0], &n[1], &n[2], &n[3]); err != nil {
 			t.Fatal(err)
 		}
 		got[k] = n
@@ -220,6 +226,7 @@ func TestCountsHostSQL(t *testing.T) {
 	exec("expiry and revocation", `UPDATE tokens SET expires_at = coalesce(expires_at, 0) + 2764800000000, revoked = 1 - revoked WHERE id % 5 = 1`)
 	exec("nothing counted", `UPDATE tokens SET revoked = revoked, user_id = user_id, expires_at = expires_at, last_used_at = 5, name = name || '.'`)
 	exec("revoked expiry", `UPDATE tokens SET expires_at = 1 WHERE revoked <> 0`)
+	exec("delete revoked", `DELETE FROM tokens WHERE revoked <> 0 AND id % 2 = 0`)
 	exec("delete", `DELETE FROM tokens WHERE id % 3 = 1`)
 	exec("rolled back",
 		`BEGIN`,
@@ -280,7 +287,7 @@ func TestCountsBackfill(t *testing.T) {
 		`DROP TABLE token_counters`, `DROP VIEW token_counts`, `DROP VIEW token_expiry_counts`,
 		`DROP TRIGGER token_counters_insert`, `DROP TRIGGER token_counters_delete`,
 		`DROP TRIGGER token_counters_update`, `DROP TRIGGER token_counters_move`,
-		`DELETE FROM patkit_migrations WHERE version IN (5, 8, 9)`,
+		`DELETE FROM patkit_migrations WHERE version IN (5, 8, 9, 11)`,
 	} {
 		if _, err := db.ExecContext(t.Context(), q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -295,5 +302,124 @@ func TestCountsBackfill(t *testing.T) {
 	}
 	checkCounts(t, s, db, "backfilled")
 	createMix(t, s, "after")
+	checkCounts(t, s, db, "after")
+}
+
+// migrateTo applies to db, a new database, the migrations up to version
+// last as Migrate would have when they were the latest, and records them.
+func migrateTo(t *testing.T, db *sql.DB, last int) {
+	t.Helper()
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(files)
+	tx, err := db.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(t.Context(), `CREATE TABLE patkit_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at INTEGER NOT NULL
+	)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".sql")
+		num, _, _ := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if v > last {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(t.Context(), strings.ReplaceAll(string(b), "{{prefix}}", "")); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := tx.ExecContext(t.Context(), `INSERT INTO patkit_migrations VALUES (?, ?, 0)`, v, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCountsBackfillRevoked migrates a database at migration 0010, whose
+// expiry counters count only the tokens not revoked, with tokens of every
+// kind and expiry: revoked when created, revoked later, revoked and then
+// given another expiry, deleted when revoked, and not revoked. The
+// migration that counts revoked tokens by expiry counts those already
+// there.
+func TestCountsBackfillRevoked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "patkit.db")
+	db := openDB(t, path)
+	migrateTo(t, db, 10)
+	type kind struct {
+		rt  any // NULL, as the Store writes a personal token, or '', as a host may
+		imp bool
+	}
+	kinds := []kind{{nil, false}, {nil, true}, {"", false}, {"", true}, {"project", false}, {"group", false}}
+	i := 0
+	for _, k := range kinds {
+		for _, exp := range counttest.Expiries {
+			var expiresAt any
+			if !exp.IsZero() {
+				expiresAt = exp.UnixMicro()
+			}
+			for revoked := range 3 { // not, when created, later
+				user, rid := int64(2+i%3), int64(0)
+				if k.rt == "project" || k.rt == "group" {
+					user, rid = int64(100+i), int64(1+i%2)
+				}
+				name := fmt.Sprint("old ", i)
+				res, err := db.ExecContext(t.Context(), `INSERT INTO tokens (user_id, name, name_folded, impersonation,
+					resource_type, resource_id, created_at, expires_at, revoked, digest) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+					user, name, name, k.imp, k.rt, rid, expiresAt, revoked == 1, []byte(name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if revoked == 2 {
+					id, err := res.LastInsertId()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := db.ExecContext(t.Context(), `UPDATE tokens SET revoked = 1 WHERE id = ?`, id); err != nil {
+						t.Fatal(err)
+					}
+				}
+				i++
+			}
+		}
+	}
+	for _, q := range []string{
+		`UPDATE tokens SET expires_at = coalesce(expires_at, 0) + 86400000000 WHERE revoked <> 0 AND id % 4 = 0`,
+		`UPDATE tokens SET expires_at = NULL WHERE revoked <> 0 AND id % 4 = 1`,
+		`DELETE FROM tokens WHERE revoked <> 0 AND id % 5 = 0`,
+	} {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	var latest int
+	if err := db.QueryRowContext(t.Context(), `SELECT max(version) FROM patkit_migrations`).Scan(&latest); err != nil || latest != 10 {
+		t.Fatalf("before Open: latest migration %d, %v; want 10", latest, err)
+	}
+
+	s := openPath(t, path, nil)
+	checkCounts(t, s, db, "migrated")
+	toks := createMix(t, s, "after")
+	for _, tok := range toks[:8] {
+		if err := s.Revoke(t.Context(), tok.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	checkCounts(t, s, db, "after")
 }
