@@ -94,8 +94,9 @@
 // with positional arguments, and the total is counted by a second query in
 // the same round trip: from the counters of token_counts and
 // token_expiry_counts when the query filters on nothing but its scope,
-// impersonation, revocation and state (see Counting), otherwise by reading
-// the matching rows, stopping after [patkit.MaxCount]+1.
+// impersonation, revocation, state and expiry bounds (see Counting),
+// otherwise by reading the matching rows, stopping after
+// [patkit.MaxCount]+1.
 //
 // Every order is a sort key then id, in the sort's direction. The keys are
 // id, created_at, name COLLATE "C" (bytewise, the same on every server
@@ -191,19 +192,49 @@
 //	  ->  Index Scan using tokens_pkey on tokens t (actual time=0.113..0.113 rows=1 loops=20)
 //	        Index Cond: (id = tokens.id)
 //	-- its count: the owner's tokens not revoked that expire after now, from
-//	-- the counters (see Counting; here on the tokens of TestExplainMillion)
+//	-- the counters (see Counting): 10 expiry dates before the next block
+//	-- and 11 blocks
 //	SELECT CASE WHEN total > 10000 THEN 10001 ELSE total END FROM (SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total
 //	FROM (SELECT (n) AS v FROM patkit.token_expiry_counts WHERE scope = $1 AND resource_type = $2 AND id = $3
-//	AND level = 0 AND expires_at > $4 AND expires_at < $5 UNION ALL SELECT (n) AS v FROM patkit.token_expiry_counts
+//	AND level = 0 AND expires_at >= $4 AND expires_at < $5 UNION ALL SELECT (n) AS v FROM patkit.token_expiry_counts
 //	WHERE scope = $6 AND resource_type = $7 AND id = $8 AND level = 1 AND expires_at >= $9) AS terms) AS counted
-//	Subquery Scan on counted (actual time=0.027..0.028 rows=1 loops=1)
-//	  ->  Aggregate (actual time=0.026..0.026 rows=1 loops=1)
-//	        ->  Append (actual time=0.020..0.021 rows=1 loops=1)
-//	              ->  Index Scan using token_expiry_counts_pkey on token_expiry_counts (actual time=0.014..0.014 rows=0 loops=1)
-//	                    Index Cond: ((scope = '1'::smallint) AND (id = '4321'::bigint) AND (level = 0) AND (expires_at > '2025-06-01 00:00:00+00'::timestamp with time zone) AND (expires_at < '2025-06-17 00:00:00+00'::timestamp with time zone) AND (resource_type = ''::text))
-//	              ->  Index Scan using token_expiry_counts_pkey on token_expiry_counts token_expiry_counts_1 (actual time=0.005..0.006 rows=1 loops=1)
-//	                    Index Cond: ((scope = '1'::smallint) AND (id = '4321'::bigint) AND (level = 1) AND (expires_at >= '2025-06-17 00:00:00+00'::timestamp with time zone) AND (resource_type = ''::text))
-//	Execution Time: 0.045 ms
+//	Subquery Scan on counted (actual time=0.021..0.022 rows=1 loops=1)
+//	  ->  Aggregate (actual time=0.020..0.021 rows=1 loops=1)
+//	        ->  Append (actual time=0.009..0.017 rows=21 loops=1)
+//	              ->  Index Scan using token_expiry_counts_pkey on token_expiry_counts (actual time=0.009..0.010 rows=10 loops=1)
+//	                    Index Cond: ((scope = '1'::smallint) AND (id = '2'::bigint) AND (level = 0) AND (expires_at >= '2026-12-02 06:21:00.000001+00'::timestamp with time zone) AND (expires_at < '2026-12-13 00:00:00+00'::timestamp with time zone) AND (resource_type = ''::text))
+//	              ->  Index Scan using token_expiry_counts_pkey on token_expiry_counts token_expiry_counts_1 (actual time=0.003..0.004 rows=11 loops=1)
+//	                    Index Cond: ((scope = '1'::smallint) AND (id = '2'::bigint) AND (level = 1) AND (expires_at >= '2026-12-13 00:00:00+00'::timestamp with time zone) AND (resource_type = ''::text))
+//
+//	-- the same owner's tokens (an administrator's view) that expire before
+//	-- 30 days from now, newest first: the page walks the owner's index by
+//	-- creation
+//	SELECT t.id, ... FROM (SELECT id, created_at AS k FROM patkit.tokens
+//	WHERE user_id = $1 AND coalesce(expires_at, 'infinity'::timestamptz) < $2
+//	ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0) AS p JOIN patkit.tokens AS t ON t.id = p.id ORDER BY p.k DESC, p.id DESC
+//	Nested Loop (actual time=0.020..0.082 rows=20 loops=1)
+//	  ->  Limit (actual time=0.015..0.038 rows=20 loops=1)
+//	        ->  Index Only Scan Backward using tokens_user_created_idx on tokens (actual time=0.014..0.036 rows=20 loops=1)
+//	              Index Cond: (user_id = '2'::bigint)
+//	              Filter: (COALESCE(expires_at, 'infinity'::timestamp with time zone) < '2027-01-01 06:21:00+00'::timestamp with time zone)
+//	              Rows Removed by Filter: 385
+//	              Heap Fetches: 0
+//	  ->  Index Scan using tokens_pkey on tokens t (actual time=0.002..0.002 rows=1 loops=20)
+//	-- its count, 7,727 tokens: the blocks before that of the bound (level
+//	-- 1) and the dates of the bound's block before it (level 0), revoked or
+//	-- not; the walk of the 7,727 index entries it replaces took 2.7 ms
+//	SELECT CASE WHEN total > 10000 THEN 10001 ELSE total END FROM (SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total
+//	FROM (SELECT (n + n_revoked + n_imp + n_imp_revoked) AS v FROM patkit.token_expiry_counts
+//	WHERE scope = $1 AND resource_type = $2 AND id = $3 AND level = 1 AND expires_at < $4
+//	UNION ALL SELECT (n + n_revoked + n_imp + n_imp_revoked) AS v FROM patkit.token_expiry_counts
+//	WHERE scope = $5 AND resource_type = $6 AND id = $7 AND level = 0 AND expires_at >= $8 AND expires_at < $9) AS terms) AS counted
+//	Subquery Scan on counted (actual time=0.034..0.034 rows=1 loops=1)
+//	  ->  Aggregate (actual time=0.033..0.034 rows=1 loops=1)
+//	        ->  Append (actual time=0.012..0.028 rows=43 loops=1)
+//	              ->  Index Scan using token_expiry_counts_pkey on token_expiry_counts (actual time=0.012..0.016 rows=23 loops=1)
+//	                    Index Cond: ((scope = '1'::smallint) AND (id = '2'::bigint) AND (level = 1) AND (expires_at < '2026-12-13 00:00:00+00'::timestamp with time zone) AND (resource_type = ''::text))
+//	              ->  Index Scan using token_expiry_counts_pkey on token_expiry_counts token_expiry_counts_1 (actual time=0.006..0.009 rows=20 loops=1)
+//	                    Index Cond: ((scope = '1'::smallint) AND (id = '2'::bigint) AND (level = 0) AND (expires_at >= '2026-12-13 00:00:00+00'::timestamp with time zone) AND (expires_at < '2027-01-01 06:21:00+00'::timestamp with time zone) AND (resource_type = ''::text))
 //
 //	-- the same owner's active tokens, oldest first: 5,498 entries filtered in the index
 //	Nested Loop (actual time=2.795..3.168 rows=20 loops=1)
@@ -222,17 +253,16 @@
 //	              Rows Removed by Filter: 3
 //	              Heap Fetches: 0
 //	  ->  Index Scan using tokens_pkey on tokens t (actual time=0.001..0.001 rows=1 loops=20)
-//	-- its count: the counters of all tokens, 13 rows of expiry dates in the
-//	-- block of now and 16 of later blocks and never (TestExplainMillion);
-//	-- the walk of 10,001 unexpired tokens it replaces took about 1 ms
-//	Subquery Scan on counted (actual time=0.047..0.048 rows=1 loops=1)
-//	  ->  Aggregate (actual time=0.047..0.047 rows=1 loops=1)
-//	        ->  Append (actual time=0.029..0.043 rows=29 loops=1)
-//	              ->  Index Scan using token_expiry_counts_pkey on token_expiry_counts (actual time=0.028..0.031 rows=13 loops=1)
-//	                    Index Cond: ((scope = '0'::smallint) AND (id = '0'::bigint) AND (level = 0) AND (expires_at > '2025-06-01 00:00:00+00'::timestamp with time zone) AND (expires_at < '2025-06-17 00:00:00+00'::timestamp with time zone) AND (resource_type = ''::text))
-//	              ->  Index Scan using token_expiry_counts_pkey on token_expiry_counts token_expiry_counts_1 (actual time=0.008..0.010 rows=16 loops=1)
-//	                    Index Cond: ((scope = '0'::smallint) AND (id = '0'::bigint) AND (level = 1) AND (expires_at >= '2025-06-17 00:00:00+00'::timestamp with time zone) AND (resource_type = ''::text))
-//	Execution Time: 0.065 ms
+//	-- its count: the counters of all tokens, 10 rows of expiry dates in the
+//	-- block of now and 13 of later blocks and never; the walk of 10,001
+//	-- unexpired tokens it replaces took about 1 ms
+//	Subquery Scan on counted (actual time=0.027..0.028 rows=1 loops=1)
+//	  ->  Aggregate (actual time=0.027..0.027 rows=1 loops=1)
+//	        ->  Append (actual time=0.014..0.023 rows=23 loops=1)
+//	              ->  Index Scan using token_expiry_counts_pkey on token_expiry_counts (actual time=0.013..0.015 rows=10 loops=1)
+//	                    Index Cond: ((scope = '0'::smallint) AND (id = '0'::bigint) AND (level = 0) AND (expires_at >= '2026-12-02 06:21:00.000001+00'::timestamp with time zone) AND (expires_at < '2026-12-13 00:00:00+00'::timestamp with time zone) AND (resource_type = ''::text))
+//	              ->  Index Scan using token_expiry_counts_pkey on token_expiry_counts token_expiry_counts_1 (actual time=0.004..0.006 rows=13 loops=1)
+//	                    Index Cond: ((scope = '0'::smallint) AND (id = '0'::bigint) AND (level = 1) AND (expires_at >= '2026-12-13 00:00:00+00'::timestamp with time zone) AND (resource_type = ''::text))
 //
 //	-- every token not revoked, last used first, page 3
 //	Nested Loop (actual time=0.262..0.288 rows=20 loops=1)
@@ -245,16 +275,15 @@
 //
 //	-- the count of the inactive tokens of all: every token less the active
 //	-- ones (it read up to 10,001 rows sequentially, up to 4 ms)
-//	Subquery Scan on counted (actual time=0.059..0.060 rows=1 loops=1)
-//	  ->  Aggregate (actual time=0.058..0.059 rows=1 loops=1)
-//	        ->  Append (actual time=0.009..0.054 rows=30 loops=1)
-//	              ->  Index Scan using token_counts_pkey on token_counts (actual time=0.009..0.009 rows=1 loops=1)
+//	Subquery Scan on counted (actual time=0.088..0.089 rows=1 loops=1)
+//	  ->  Aggregate (actual time=0.087..0.088 rows=1 loops=1)
+//	        ->  Append (actual time=0.043..0.077 rows=25 loops=1)
+//	              ->  Index Scan using token_counts_pkey on token_counts (actual time=0.042..0.045 rows=2 loops=1)
 //	                    Index Cond: ((scope = '0'::smallint) AND (id = '0'::bigint) AND (resource_type = ''::text))
-//	              ->  Index Scan using token_expiry_counts_pkey on token_expiry_counts (actual time=0.023..0.025 rows=13 loops=1)
-//	                    Index Cond: (... AND (level = 0) AND (expires_at > '2025-06-01 00:00:00+00'::timestamp with time zone) AND (expires_at < '2025-06-17 00:00:00+00'::timestamp with time zone))
-//	              ->  Index Scan using token_expiry_counts_pkey on token_expiry_counts token_expiry_counts_1 (actual time=0.017..0.018 rows=16 loops=1)
-//	                    Index Cond: (... AND (level = 1) AND (expires_at >= '2025-06-17 00:00:00+00'::timestamp with time zone))
-//	Execution Time: 0.080 ms
+//	              ->  Index Scan using token_expiry_counts_pkey on token_expiry_counts (actual time=0.016..0.018 rows=10 loops=1)
+//	                    Index Cond: (... AND (level = 0) AND (expires_at >= '2026-12-02 06:21:00.000001+00'::timestamp with time zone) AND (expires_at < '2026-12-13 00:00:00+00'::timestamp with time zone))
+//	              ->  Index Scan using token_expiry_counts_pkey on token_expiry_counts token_expiry_counts_1 (actual time=0.008..0.010 rows=13 loops=1)
+//	                    Index Cond: (... AND (level = 1) AND (expires_at >= '2026-12-13 00:00:00+00'::timestamp with time zone))
 //
 //	-- the count of every token, or of any scope, impersonation and revocation: counters
 //	SELECT CASE WHEN total > 10000 THEN 10001 ELSE total END FROM (SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total
@@ -397,9 +426,10 @@
 // [patkit.MaxCount], and MaxCount+1 for any number above (the Service
 // reports -1, and the API omits X-Total). A query that filters only on
 // the owner (UserID), the project or group (ResourceType and ResourceID),
-// Impersonation, Revoked and State (active or inactive at the query's
-// Now), whatever its sort, is counted exactly from counters, reading a
-// number of rows that does not grow with the number of tokens:
+// Impersonation, Revoked, State (active or inactive at the query's Now)
+// and the expiry bounds (ExpiresBefore, ExpiresAfter), whatever its sort,
+// is counted exactly from counters, reading a number of rows that does
+// not grow with the number of tokens:
 //
 //   - token_counts: a scope (all tokens, one user's, one project's or
 //     group's) has four counters, impersonation token or not by revoked
@@ -424,10 +454,18 @@
 //     token_counts less its active ones. Nothing is written as time
 //     passes; a count at another time reads other rows of the same
 //     table.
+//   - The same two levels count any range of expiries: the tokens that
+//     expire from a to before b are those of the level-0 keys in the
+//     parts of [a, b) that cover no whole block (at most two blocks of
+//     31 keys), and those of the level-1 keys of the blocks it covers.
+//     A bound leaves out the tokens that never expire, as the filter
+//     does. With a bound, the active tokens are those not revoked in the
+//     range from the microsecond after now, and the inactive ones the
+//     revoked tokens of the range and the others of it up to now.
 //
-// Any other query (a time bound, a search, a previous token, or an owner
-// together with a resource) reads its matching rows, and stops after
-// MaxCount+1 of them.
+// Any other query (a bound on creation or last use, a search, a previous
+// token, or an owner together with a resource) reads its matching rows,
+// and stops after MaxCount+1 of them.
 //
 // Triggers on tokens keep the counters in the transaction that changes
 // tokens, whoever changes them: the Store's Create, Revoke and Rotate, and

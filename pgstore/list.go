@@ -37,8 +37,8 @@ var dialect = sqlq.Dialect{
 // Filtering, ordering and paging all happen in SQL, on the indexes created
 // by the migrations. The count sums the counters of token_counts and
 // token_expiry_counts when q filters on nothing but its scope,
-// impersonation, revocation and state (see the package documentation). The page
-// and the count are sent in one round trip.
+// impersonation, revocation, state and expiry bounds (see the package
+// documentation). The page and the count are sent in one round trip.
 // q must be normalized.
 func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int, error) {
 	page, pageArgs, _, _ := s.listSQL(q)

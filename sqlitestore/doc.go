@@ -161,9 +161,9 @@
 // [Store.List] is two queries in one read transaction: the page, and the
 // count of the matches (it is skipped when a short page shows where the
 // matches end), read from counters when the query filters on nothing but
-// its scope, impersonation, revocation and state (see Counting), and
-// otherwise counted from an index, stopping after [patkit.MaxCount]+1
-// rows. Both are translated from the Query with
+// its scope, impersonation, revocation, state and expiry bounds (see
+// Counting), and otherwise counted from an index, stopping after
+// [patkit.MaxCount]+1 rows. Both are translated from the Query with
 // positional arguments.
 //
 // Every order is a sort key then id, in the sort's direction. The keys are
@@ -208,7 +208,8 @@
 // scope and key, and never sorts (no USE TEMP B-TREE FOR ORDER BY), for
 // every state, revoked value, time bound and page. A count that the
 // counters do not answer keeps every condition indexable, and SQLite
-// counts a time bound on the index that ranges over it. TestListPlans
+// counts a bound on creation or last use on the index that ranges over
+// it. TestListPlans
 // checks the plan of every scope, sort
 // and filter the Service sends; TestListPlansMillion
 // (PATKIT_TEST_MILLION=1 go test -run ListPlansMillion -v ./sqlitestore)
@@ -224,7 +225,7 @@
 //	-- from the counters (see Counting)
 //	SELECT CASE WHEN total > 10000 THEN 10001 ELSE total END FROM (SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total
 //	FROM (SELECT (n) AS v FROM token_expiry_counts WHERE scope = ? AND resource_type = ? AND id = ?
-//	AND level = 0 AND expires_at > ? AND expires_at < ? UNION ALL SELECT (n) AS v FROM token_expiry_counts
+//	AND level = 0 AND expires_at >= ? AND expires_at < ? UNION ALL SELECT (n) AS v FROM token_expiry_counts
 //	WHERE scope = ? AND resource_type = ? AND id = ? AND level = 1 AND expires_at >= ?) AS terms) AS counted
 //	SEARCH token_counters USING PRIMARY KEY (scope=? AND resource_type=? AND id=? AND level=? AND expires_at>? AND expires_at<?)
 //	SEARCH token_counters USING PRIMARY KEY (scope=? AND resource_type=? AND id=? AND level=? AND expires_at>?)
@@ -235,9 +236,13 @@
 //	SCAN tokens USING INDEX tokens_created
 //	-- its count: the same counters, of all tokens
 //
-//	-- every token expiring in the next 30 days: a time bound, counted on the
-//	-- index of the expiry key
-//	SEARCH tokens USING COVERING INDEX tokens_expiry (<expr><?)
+//	-- the count of every token that expires before 30 days from now,
+//	-- revoked or not, from the counters: the blocks before the bound's
+//	-- (level 1), then the dates of its block before it (level 0)
+//	... (SELECT (n + n_revoked + n_imp + n_imp_revoked) AS v FROM token_expiry_counts WHERE scope = ? AND resource_type = ? AND id = ?
+//	AND level = 1 AND expires_at < ? UNION ALL SELECT ... AND level = 0 AND expires_at >= ? AND expires_at < ?) ...
+//	SEARCH token_counters USING PRIMARY KEY (scope=? AND resource_type=? AND id=? AND level=? AND expires_at<?)
+//	SEARCH token_counters USING PRIMARY KEY (scope=? AND resource_type=? AND id=? AND level=? AND expires_at>? AND expires_at<?)
 //
 //	-- every token not revoked, last used first
 //	SELECT ... WHERE +revoked = ? ORDER BY coalesce(last_used_at, 9223372036854775807) DESC, id DESC
@@ -305,9 +310,10 @@
 // [patkit.MaxCount], and MaxCount+1 for any number above (the Service
 // reports -1, and the API omits X-Total). A query that filters only on
 // the owner (UserID), the project or group (ResourceType and ResourceID),
-// Impersonation, Revoked and State (active or inactive at the query's
-// Now), whatever its sort, is counted exactly from counters, reading a
-// number of rows that does not grow with the number of tokens:
+// Impersonation, Revoked, State (active or inactive at the query's Now)
+// and the expiry bounds (ExpiresBefore, ExpiresAfter), whatever its sort,
+// is counted exactly from counters, reading a number of rows that does
+// not grow with the number of tokens:
 //
 //   - token_counts (a view of the table token_counters, its rows of level
 //     2) has one row for all tokens, one per user and one per
@@ -329,10 +335,18 @@
 //     inactive tokens are the others: the scope's tokens in token_counts
 //     less its active ones. Nothing is written as time passes; a count
 //     at another time reads other rows of the same table.
+//   - The same two levels count any range of expiries: the tokens that
+//     expire from a to before b are those of the level-0 rows in the
+//     parts of [a, b) that cover no whole block (at most two blocks of
+//     31 rows), and those of the level-1 rows of the blocks it covers. A
+//     bound leaves out the tokens that never expire, as the filter does.
+//     With a bound, the active tokens are those not revoked in the range
+//     from the microsecond after now, and the inactive ones the revoked
+//     tokens of the range and the others of it up to now.
 //
-// Any other query (a time bound, a search, a previous token, or an owner
-// together with a resource) counts its matching tokens, and stops after
-// MaxCount+1 of them.
+// Any other query (a bound on creation or last use, a search, a previous
+// token, or an owner together with a resource) counts its matching
+// tokens, and stops after MaxCount+1 of them.
 //
 // Triggers on tokens keep the counters, in the statement that changes a
 // token and so in its transaction, whoever changes it: the Store's Create,

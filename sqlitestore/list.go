@@ -42,9 +42,9 @@ var dialect = sqlq.Dialect{
 // Filtering, ordering, paging and counting happen in SQL; the count is
 // skipped when the page itself shows where the matches end, and read from
 // the counters of token_counts and token_expiry_counts when q filters on
-// nothing but its scope, impersonation, revocation and state (see the
-// package documentation). The page and
-// the count read one snapshot of the database. q must be normalized.
+// nothing but its scope, impersonation, revocation, state and expiry
+// bounds (see the package documentation). The page and the count read one
+// snapshot of the database. q must be normalized.
 //
 // On a Store from Open on a file, List runs on connections of its own
 // through SQLite's C API, as GetByDigest does (see listOnConns); once it
