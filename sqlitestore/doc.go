@@ -386,7 +386,8 @@
 // same transaction as they created the triggers, which holds the write
 // lock meanwhile: 0008 took 6 s at 1,000,000 tokens
 // (TestListPlansMillion's, whose owners' tokens share their expiry
-// dates: 96,333 rows).
+// dates: 96,333 rows), and the count of 0011, of the 142,713 revoked
+// tokens of benchtable's 1,000,000, 1.9 s (sqlite3 3.40.1, on a copy).
 //
 // Measured on a loaded 2-vCPU virtual machine: the count of all of
 // 1,000,000 tokens takes 25 µs instead of 0.4 to 0.6 ms for the walk of
