@@ -300,38 +300,33 @@ func (d *Dialect) Count(tokens, counts, expiries string, q *patkit.Query) (query
 	no, yes := false, true
 	// A token is active when it is not revoked and now is before its
 	// expiry: expires_at > now, and stored instants are whole
-	// microseconds, so now rounds down.
+	// microseconds, so now rounds down. Tokens that never expire are
+	// active.
 	after := floor(q.Now).Add(time.Microsecond)
+	active, expired := expiryRange{lo: after, never: true}, expiryRange{hi: after}
+	// A bound on the expiry keeps no token that never expires.
 	bounded := expiryRange{lo: ceilOrZero(q.ExpiresAfter), hi: ceilOrZero(q.ExpiresBefore)}
-	if bounded.lo.IsZero() && bounded.hi.IsZero() {
-		// The totals of the scope, one row, and the active tokens from
-		// the expiry counters.
-		all := func() {
-			if cols := counters(nil); cols != "" {
-				terms = append(terms, "SELECT "+cols+" AS v FROM "+counts+where())
-			}
+	bounded.never = bounded.lo.IsZero() && bounded.hi.IsZero()
+	// all adds the tokens of the totals of the scope, one row: without a
+	// bound, the tokens the filters other than State keep.
+	all := func() {
+		if cols := counters(nil); cols != "" {
+			terms = append(terms, "SELECT "+cols+" AS v FROM "+counts+where())
 		}
-		active := expiryRange{lo: after, never: true}
-		switch q.State {
-		case patkit.StateActive:
-			expiry("", counters(&no), active)
-		case patkit.StateInactive:
-			all()
-			expiry("-", counters(&no), active)
-		default:
-			all()
-		}
-	} else {
-		// A bound on the expiry keeps no token that never expires.
-		switch q.State {
-		case patkit.StateActive:
-			expiry("", counters(&no), bounded.intersect(expiryRange{lo: after}))
-		case patkit.StateInactive:
-			expiry("", counters(&yes), bounded)
-			expiry("", counters(&no), bounded.intersect(expiryRange{hi: after}))
-		default:
-			expiry("", counters(nil), bounded)
-		}
+	}
+	switch {
+	case q.State == patkit.StateActive:
+		expiry("", counters(&no), bounded.intersect(active))
+	case q.State == patkit.StateInactive && bounded.never:
+		all()
+		expiry("-", counters(&no), active)
+	case q.State == patkit.StateInactive:
+		expiry("", counters(&yes), bounded)
+		expiry("", counters(&no), bounded.intersect(expired))
+	case bounded.never:
+		all()
+	default:
+		expiry("", counters(nil), bounded)
 	}
 	if len(terms) == 0 {
 		terms = append(terms, "SELECT 0 AS v")
