@@ -41,17 +41,22 @@ func bench(f func(b *testing.B) error) (benchResult, error) {
 	return benchResult{ns: float64(r.T.Nanoseconds()) / float64(r.N), allocs: r.AllocsPerOp(), bytes: r.AllocedBytesPerOp()}, nil
 }
 
-// best runs measure n times and keeps the fastest: on a shared machine the
-// fastest run is the one least disturbed.
-func best(n int, measure func() (benchResult, error)) (benchResult, error) {
-	var b benchResult
+// best runs each of measures n times, in turns, and keeps the fastest run
+// of each: on a shared machine the fastest run is the one least
+// disturbed, and measures compared in a ratio then see the same load,
+// where one measured at another moment would move with whatever else the
+// machine did then.
+func best(n int, measures ...func() (benchResult, error)) ([]benchResult, error) {
+	b := make([]benchResult, len(measures))
 	for i := range n {
-		r, err := measure()
-		if err != nil {
-			return r, err
-		}
-		if i == 0 || r.ns < b.ns {
-			b = r
+		for j, measure := range measures {
+			r, err := measure()
+			if err != nil {
+				return b, err
+			}
+			if i == 0 || r.ns < b[j].ns {
+				b[j] = r
+			}
 		}
 	}
 	return b, nil
@@ -158,30 +163,6 @@ func (w *memWorld) floorBench() (benchResult, error) {
 	})
 }
 
-// inTurns measures a and b in turns, n times each, and keeps the fastest
-// run of each: a ratio of the two then compares runs made under the same
-// load, where a reference measured once, at another moment, moves with
-// whatever else the machine did then.
-func inTurns(n int, a, b func() (benchResult, error)) (ra, rb benchResult, err error) {
-	for i := range n {
-		x, err := a()
-		if err != nil {
-			return ra, rb, err
-		}
-		y, err := b()
-		if err != nil {
-			return ra, rb, err
-		}
-		if i == 0 || x.ns < ra.ns {
-			ra = x
-		}
-		if i == 0 || y.ns < rb.ns {
-			rb = y
-		}
-	}
-	return ra, rb, nil
-}
-
 func rowReject(e *env) (result, error) {
 	w, err := e.memWorld()
 	if err != nil {
@@ -216,7 +197,7 @@ func rowAuthCached(e *env) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	floor, r, err := inTurns(e.repeats(), w.floorBench, func() (benchResult, error) {
+	rs, err := best(e.repeats(), w.floorBench, func() (benchResult, error) {
 		return bench(func(b *testing.B) error {
 			for b.Loop() {
 				if _, err := w.svc.Authenticate(e.ctx, w.secret, authReq); err != nil {
@@ -229,6 +210,7 @@ func rowAuthCached(e *env) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
+	floor, r := rs[0], rs[1]
 	ratio := r.ns / floor.ns
 	return result{
 		measured:  fmt.Sprintf("%s, %d allocs (%d B)", dur(r.ns), r.allocs, r.bytes),
@@ -288,7 +270,8 @@ func (e *env) authUncached(backend string, n int) (benchResult, error) {
 		if err != nil {
 			return benchResult{}, err
 		}
-		return best(e.repeats(), measure)
+		r, err := best(e.repeats(), measure)
+		return r[0], err
 	})
 }
 
@@ -364,10 +347,11 @@ func rowAuthScale(backend string) func(e *env) (result, error) {
 		if err != nil {
 			return result{}, err
 		}
-		b, sm, err := inTurns(e.repeats(), big, small)
+		rs, err := best(e.repeats(), big, small)
 		if err != nil {
 			return result{}, err
 		}
+		b, sm := rs[0], rs[1]
 		ratio := b.ns / sm.ns
 		return result{
 			measured:  fmt.Sprintf("%s at %s tokens", dur(b.ns), count(e.cfg.tokens)),
