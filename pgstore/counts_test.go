@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/internal/counttest"
+	"github.com/patkit/patkit/internal/migrate"
 	"github.com/patkit/patkit/pgstore"
 )
 
@@ -395,7 +394,7 @@ func schemaAt(t *testing.T, version int) (*pgstore.Store, *pgxpool.Pool) {
 	schema := newSchema(t)
 	pool := schemaPool(t, schema)
 	ctx := t.Context()
-	files, err := fs.Glob(pgstore.Migrations(), "*.sql")
+	ms, err := migrate.Load(pgstore.Migrations())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,25 +412,17 @@ func schemaAt(t *testing.T, version int) (*pgstore.Store, *pgxpool.Pool) {
 		}
 	}
 	applied := 0
-	for _, file := range files { // in version order: the names start with 4 digits
-		v, err := strconv.Atoi(file[:4])
-		if err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		if v > version {
+	for _, m := range ms {
+		if m.Version > version {
 			continue
 		}
-		sql, err := fs.ReadFile(pgstore.Migrations(), file)
-		if err != nil {
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO patkit_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tx.Exec(ctx, string(sql)); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO patkit_migrations (version, name) VALUES ($1, $2)`, v, strings.TrimSuffix(file, ".sql")); err != nil {
-			t.Fatal(err)
-		}
-		applied = v
+		applied = m.Version
 	}
 	if applied != version {
 		t.Fatalf("no migration %d", version)

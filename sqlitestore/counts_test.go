@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/internal/counttest"
+	"github.com/patkit/patkit/internal/migrate"
 	"github.com/patkit/patkit/sqlitestore"
 )
 
@@ -309,11 +308,10 @@ func TestCountsBackfill(t *testing.T) {
 // last as Migrate would have when they were the latest, and records them.
 func migrateTo(t *testing.T, db *sql.DB, last int) {
 	t.Helper()
-	files, err := filepath.Glob("migrations/*.sql")
+	ms, err := migrate.Load(os.DirFS("migrations"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	slices.Sort(files)
 	tx, err := db.BeginTx(t.Context(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -326,24 +324,14 @@ func migrateTo(t *testing.T, db *sql.DB, last int) {
 	)`); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".sql")
-		num, _, _ := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		if v > last {
+	for _, m := range ms {
+		if m.Version > last {
 			continue
 		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+		if _, err := tx.ExecContext(t.Context(), strings.ReplaceAll(m.SQL, "{{prefix}}", "")); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
 		}
-		if _, err := tx.ExecContext(t.Context(), strings.ReplaceAll(string(b), "{{prefix}}", "")); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := tx.ExecContext(t.Context(), `INSERT INTO patkit_migrations VALUES (?, ?, 0)`, v, name); err != nil {
+		if _, err := tx.ExecContext(t.Context(), `INSERT INTO patkit_migrations VALUES (?, ?, 0)`, m.Version, m.Name); err != nil {
 			t.Fatal(err)
 		}
 	}
