@@ -60,9 +60,9 @@ func TestListPlans(t *testing.T) {
 			t.Errorf("%s: the page does not read %s:\n%s\n%s", sh.Name, want, page, pagePlan)
 		}
 		switch {
-		case slices.Contains(counted, sh.Filter) && strings.Contains(countPlan, " on tokens"):
+		case slices.Contains(listshape.Counted, sh.Filter) && strings.Contains(countPlan, " on tokens"):
 			t.Errorf("%s: the count reads tokens, not the counters:\n%s\n%s", sh.Name, count, countPlan)
-		case slices.Contains(timeFilters, sh.Filter) && strings.Contains(countPlan, "Seq Scan"):
+		case slices.Contains(listshape.TimeBounds, sh.Filter) && strings.Contains(countPlan, "Seq Scan"):
 			t.Errorf("%s: the count reads the table:\n%s\n%s", sh.Name, count, countPlan)
 		case sh.Scope == "impersonation" && strings.Contains(countPlan, " on tokens") &&
 			!strings.Contains(countPlan, "using tokens_user_impersonation_idx on tokens"):
@@ -70,14 +70,6 @@ func TestListPlans(t *testing.T) {
 		}
 	}
 }
-
-// counted are the filters of listshape.Filters whose counts the Store's
-// counters answer; timeFilters are those the counters do not answer and
-// that depend on the time of the query (bounds on creation and last use).
-var (
-	counted     = []string{"none", "active", "inactive", "not-revoked", "revoked", "active-page-3", "expires-before", "expires-after"}
-	timeFilters = []string{"created-after", "created-before", "last-used-after", "last-used-before"}
-)
 
 // pageIndex returns the index whose order serves a page of sh: the one of
 // its scope and sort key; one owner's impersonation tokens have a partial

@@ -111,14 +111,6 @@ func pageIndex(sh listshape.Shape) string {
 	return name
 }
 
-// counted are the filters of listshape.Filters whose counts the Store's
-// counters answer; timeFilters are those the counters do not answer and
-// that depend on the time of the query (bounds on creation and last use).
-var (
-	counted     = []string{"none", "active", "inactive", "not-revoked", "revoked", "active-page-3", "expires-before", "expires-after"}
-	timeFilters = []string{"created-after", "created-before", "last-used-after", "last-used-before"}
-)
-
 // tokensRead matches a plan that reads the table tokens or one of its
 // indexes.
 var tokensRead = regexp.MustCompile(`\b(SCAN|SEARCH) tokens\b`)
@@ -159,9 +151,9 @@ func checkPlans(t *testing.T, s *sqlitestore.Store, db *sql.DB, shapes []listsha
 			t.Errorf("%s: the page does not read %s:\n%s\n%s", sh.Name, want, page, pagePlan)
 		}
 		switch {
-		case slices.Contains(counted, sh.Filter) && tokensRead.MatchString(countPlan):
+		case slices.Contains(listshape.Counted, sh.Filter) && tokensRead.MatchString(countPlan):
 			t.Errorf("%s: the count reads tokens, not the counters:\n%s\n%s", sh.Name, count, countPlan)
-		case slices.Contains(timeFilters, sh.Filter) && !strings.Contains(countPlan, " INDEX "):
+		case slices.Contains(listshape.TimeBounds, sh.Filter) && !strings.Contains(countPlan, " INDEX "):
 			t.Errorf("%s: the count reads the table:\n%s\n%s", sh.Name, count, countPlan)
 		case sh.Scope == "impersonation" && !exact && tokensRead.MatchString(countPlan) &&
 			!strings.Contains(countPlan, "INDEX tokens_user_impersonation "):

@@ -55,6 +55,15 @@ var Sorts = []patkit.Sort{
 	patkit.SortNameAsc, patkit.SortNameDesc,
 }
 
+// Counted names the Filters whose counts the SQL stores read from their
+// counters (see sqlq.Dialect.Count): the scope, a state, revocation and
+// an expiry bound. TimeBounds names those the counters do not answer and
+// that depend on the time of the query: bounds on creation and last use.
+var (
+	Counted    = []string{"none", "active", "inactive", "not-revoked", "revoked", "active-page-3", "expires-before", "expires-after"}
+	TimeBounds = []string{"created-after", "created-before", "last-used-after", "last-used-before"}
+)
+
 // Filters returns the filters of a list, relative to now: none, each
 // state, each value of revoked, each time bound, and searches.
 func Filters(now time.Time) []struct {
