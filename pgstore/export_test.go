@@ -47,3 +47,7 @@ func (s *Store) ListDecodesRows(ctx context.Context, q *patkit.Query) (bool, err
 	defer rows.Close()
 	return rawColumns(rows), nil
 }
+
+// SetBudgets sets the Budgets of s's BoundPlans, for tests of each plan
+// on few tokens.
+func (s *Store) SetBudgets(b sqlq.Budgets) { s.bounds = b }

@@ -30,6 +30,7 @@ var dialect = sqlq.Dialect{
 	// The indexes INCLUDE the filtered columns: an index-only scan finds
 	// the page.
 	IDsFirst: true,
+	Fence:    "OFFSET 0",
 }
 
 // List returns one page of the tokens q.Match keeps, in the order of
@@ -43,6 +44,10 @@ var dialect = sqlq.Dialect{
 func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int, error) {
 	page, pageArgs, _, _ := s.listSQL(q)
 	count, countArgs, counted := dialect.Count(s.q.tokens, s.q.counts, s.q.expiries, q)
+	bound, bounded := dialect.Bound(columns, s.q.tokens, q, s.bounds)
+	if bounded {
+		page, pageArgs = bound.Near, bound.NearArgs
+	}
 	// A count from the counters reads a few rows by their key whatever its
 	// arguments: it goes first, planned once (a generic plan) like the
 	// page of a query without arguments. The statements after customPlans
@@ -95,7 +100,39 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 	if err := res.Close(); err != nil {
 		return nil, 0, wrap("list", err)
 	}
+	if bounded {
+		if tokens, err = bound.Finish(tokens, func(query string, args []any) ([]*patkit.Token, error) {
+			return s.customQuery(ctx, query, args, q.PerPage)
+		}, func(query string, args []any) (n int, err error) {
+			err = s.pool.QueryRow(ctx, query, args...).Scan(&n)
+			return n, err
+		}); err != nil {
+			return nil, 0, wrap("list", err)
+		}
+	}
 	return tokens, total, nil
+}
+
+// customQuery returns the tokens of a page query, planned for its
+// arguments (see customPlans).
+func (s *Store) customQuery(ctx context.Context, query string, args []any, perPage int) ([]*patkit.Token, error) {
+	var b pgx.Batch
+	b.Queue(customPlans)
+	b.Queue(query, args...)
+	res := s.pool.SendBatch(ctx, &b)
+	defer res.Close()
+	if _, err := res.Exec(); err != nil {
+		return nil, err
+	}
+	rows, err := res.Query()
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := scanTokens(rows, perPage)
+	if err != nil {
+		return nil, err
+	}
+	return tokens, res.Close()
 }
 
 // customPlans makes the server plan the list's statements, which pgx

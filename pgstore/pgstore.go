@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/sqlq"
 )
 
 // Options configures a Store. A nil *Options means the defaults.
@@ -54,6 +55,7 @@ type Store struct {
 	listenCfg     *pgx.ConnConfig // Options.ListenDSN parsed, or nil for the pool's
 	noSearchIndex bool            // Options.NoSearchIndex
 	q             queries
+	bounds        sqlq.Budgets // of List's BoundPlans: the defaults but in tests
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close; ends Watch

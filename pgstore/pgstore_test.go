@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/sqlq"
 	"github.com/patkit/patkit/pgstore"
 	"github.com/patkit/patkit/storetest"
 )
@@ -452,5 +454,27 @@ func TestClosed(t *testing.T) {
 	}
 	if err := pool.Ping(t.Context()); err != nil {
 		t.Errorf("host's pool after Close: %v", err)
+	}
+}
+
+// TestConformanceBoundPlans runs the list subtests of the conformance
+// suite with the budgets of List's BoundPlans (a list of all tokens
+// bounded in time on another key than its order) set so that each of its
+// plans answers where, on a large table, another would: Near whenever the
+// first entries of the order hold the page, else the walk of the whole
+// order (RangeMax -1), or the bound's range sorted. On the suite's few
+// tokens, with the default budgets, Near is always empty (fewer tokens
+// than it may read) and the range always answers.
+func TestConformanceBoundPlans(t *testing.T) {
+	t.Parallel()
+	for _, b := range []sqlq.Budgets{{NearEntries: 1, RangeMax: -1}, {NearEntries: 1, RangeMax: 1 << 30}} {
+		t.Run(fmt.Sprintf("near%d-range%d", b.NearEntries, b.RangeMax), func(t *testing.T) {
+			t.Parallel()
+			storetest.RunLists(t, func(t *testing.T) patkit.Store {
+				s := openStore(t, newSchema(t))
+				s.SetBudgets(b)
+				return s
+			})
+		})
 	}
 }

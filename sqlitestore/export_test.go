@@ -98,3 +98,7 @@ func (s *Store) ClaimSQL(n patkit.Notice) string {
 	col, _ := sqlq.NoticeColumn(n)
 	return claimQuery(s.q.table, n, col)
 }
+
+// SetBudgets sets the Budgets of s's BoundPlans, for tests of each plan
+// on few tokens.
+func (s *Store) SetBudgets(b sqlq.Budgets) { s.bounds = b }

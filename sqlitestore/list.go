@@ -35,6 +35,7 @@ var dialect = sqlq.Dialect{
 	ImpersonationIndex: func(table string) string { return table + "_user_impersonation" },
 	// One prepared statement per query shape (see stmtCache).
 	PageArgs: true,
+	Fence:    "LIMIT -1 OFFSET 0",
 }
 
 // List returns one page of the tokens q.Match keeps, in the order of
@@ -52,8 +53,12 @@ var dialect = sqlq.Dialect{
 func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, total int, err error) {
 	page, pageArgs, _, _ := dialect.List(columns, s.q.table, q)
 	count, countArgs, _ := dialect.Count(s.q.table, s.q.counts, s.q.expiries, q)
+	bound, ok := dialect.Bound(columns, s.q.table, q, s.bounds)
+	if ok {
+		page, pageArgs = bound.Near, bound.NearArgs
+	}
 	if s.lists != nil {
-		return s.listOnConns(ctx, q, page, pageArgs, count, countArgs)
+		return s.listOnConns(ctx, q, page, pageArgs, count, countArgs, bound)
 	}
 
 	// Prepared before the transaction takes a connection of the pool.
@@ -73,29 +78,41 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 	}
 	defer tx.Rollback() // read-only: nothing to commit
 
-	rows, err := tx.StmtContext(ctx, pageStmt).QueryContext(ctx, pageArgs...)
+	tokens, err := scanTokens(tx.StmtContext(ctx, pageStmt).QueryContext(ctx, pageArgs...))
+	if err == nil && bound != nil {
+		tokens, err = bound.Finish(tokens, func(query string, args []any) ([]*patkit.Token, error) {
+			return scanTokens(tx.QueryContext(ctx, query, args...))
+		}, func(query string, args []any) (n int, err error) {
+			err = tx.QueryRowContext(ctx, query, args...).Scan(&n)
+			return n, err
+		})
+	}
 	if err != nil {
 		return nil, 0, wrap("list tokens", err)
 	}
-	defer rows.Close()
-	tokens := []*patkit.Token{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, 0, wrap("list tokens", err)
-		}
-		tokens = append(tokens, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, wrap("list tokens", err)
-	}
-
 	if t, ok := lastPage(q, len(tokens)); ok {
 		total = t
 	} else if err := tx.StmtContext(ctx, countStmt).QueryRowContext(ctx, countArgs...).Scan(&total); err != nil {
 		return nil, 0, wrap("count tokens", err)
 	}
 	return tokens, total, nil
+}
+
+// scanTokens reads the tokens of rows, the result of a page query.
+func scanTokens(rows *sql.Rows, err error) ([]*patkit.Token, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	tokens := []*patkit.Token{}
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		tokens = append(tokens, t)
+	}
+	return tokens, rows.Err()
 }
 
 // lastPage returns the total of q's matches when its page of n tokens

@@ -12,6 +12,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/sqlq"
 )
 
 // listOnConns is List on a Store from Open on a file: the page and the
@@ -25,7 +26,7 @@ import (
 // transaction. ctx ends the wait for a connection and, as the driver
 // does, interrupts the statements once it is done.
 func (s *Store) listOnConns(ctx context.Context, q *patkit.Query, page string, pageArgs []any,
-	count string, countArgs []any) (_ []*patkit.Token, _ int, err error) {
+	count string, countArgs []any, bound *sqlq.BoundPlan) (_ []*patkit.Token, _ int, err error) {
 	if err := s.r.check(ctx); err != nil {
 		return nil, 0, wrap("list tokens", err)
 	}
@@ -64,7 +65,7 @@ func (s *Store) listOnConns(ctx context.Context, q *patkit.Query, page string, p
 			wg.Wait() // an interruption that started ends before the ROLLBACK
 		}()
 	}
-	tokens, total, err := c.list(q, page, pageArgs, count, countArgs)
+	tokens, total, err := c.list(q, page, pageArgs, count, countArgs, bound)
 	if err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
@@ -83,28 +84,41 @@ func (c *lookupConn) interrupt() {
 	tls.Close()
 }
 
-// list runs List's page query and, unless the page tells the total, its
-// count query, in the read transaction the caller began.
-func (c *lookupConn) list(q *patkit.Query, page string, pageArgs []any, count string, countArgs []any) ([]*patkit.Token, int, error) {
+// list runs List's page query (finished by bound, if not nil) and, unless
+// the page tells the total, its count query, in the read transaction the
+// caller began.
+func (c *lookupConn) list(q *patkit.Query, page string, pageArgs []any, count string, countArgs []any,
+	bound *sqlq.BoundPlan) ([]*patkit.Token, int, error) {
 	tokens, err := c.page(page, pageArgs, q.PerPage)
+	if err == nil && bound != nil {
+		tokens, err = bound.Finish(tokens, func(query string, args []any) ([]*patkit.Token, error) {
+			return c.page(query, args, q.PerPage)
+		}, c.count)
+	}
 	if err != nil {
 		return nil, 0, err
 	}
 	if t, ok := lastPage(q, len(tokens)); ok {
 		return tokens, t, nil
 	}
-	st, err := c.query(count, countArgs)
+	total, err := c.count(count, countArgs)
+	return tokens, total, err
+}
+
+// count returns the number a count query selects.
+func (c *lookupConn) count(query string, args []any) (int, error) {
+	st, err := c.query(query, args)
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	defer sqlite3.Xsqlite3_reset(c.tls, st)
 	if rc := sqlite3.Xsqlite3_step(c.tls, st); rc != sqlite3.SQLITE_ROW {
-		return nil, 0, c.err(rc)
+		return 0, c.err(rc)
 	}
 	if typ := sqlite3.Xsqlite3_column_type(c.tls, st, 0); typ != sqlite3.SQLITE_INTEGER {
-		return nil, 0, fmt.Errorf("count of type %d", typ)
+		return 0, fmt.Errorf("count of type %d", typ)
 	}
-	return tokens, int(sqlite3.Xsqlite3_column_int64(c.tls, st, 0)), nil
+	return int(sqlite3.Xsqlite3_column_int64(c.tls, st, 0)), nil
 }
 
 // page reads the tokens of the page query, of which there are at most

@@ -19,6 +19,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/sqlq"
 )
 
 // Options configures a Store. The zero value, and a nil *Options, are the
@@ -57,10 +58,11 @@ type Store struct {
 	q      queries
 	closed atomic.Bool
 
-	getByID, getByDigest lazyStmt    // prepared on r
-	lookups              *lookupPool // GetByDigest's connections on Open's file, or nil
-	lists                *lookupPool // List's connections on Open's file, or nil
-	listStmts            stmtCache   // List's, prepared on r
+	getByID, getByDigest lazyStmt     // prepared on r
+	lookups              *lookupPool  // GetByDigest's connections on Open's file, or nil
+	lists                *lookupPool  // List's connections on Open's file, or nil
+	listStmts            stmtCache    // List's, prepared on r
+	bounds               sqlq.Budgets // of List's BoundPlans: the defaults but in tests
 
 	wr writer // the group commit of every write
 	// Prepared on w, used by the writer only.

@@ -15,6 +15,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/sqlq"
 	"github.com/patkit/patkit/sqlitestore"
 	"github.com/patkit/patkit/storetest"
 )
@@ -536,4 +537,35 @@ func TestListEdgeCases(t *testing.T) {
 // by cancel.
 func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
 	return context.WithCancel(t.Context())
+}
+
+// TestConformanceBoundPlans runs the list subtests of the conformance
+// suite with the budgets of List's BoundPlans (a list of all tokens
+// bounded in time on another key than its order) set so that each of its
+// plans answers where, on a large table, another would: Near whenever the
+// first entries of the order hold the page, else the walk of the whole
+// order (RangeMax -1), or the bound's range sorted. On the suite's few
+// tokens, with the default budgets, Near is always empty (fewer tokens
+// than it may read) and the range always answers.
+func TestConformanceBoundPlans(t *testing.T) {
+	t.Parallel()
+	for _, b := range []sqlq.Budgets{{NearEntries: 1, RangeMax: -1}, {NearEntries: 1, RangeMax: 1 << 30}} {
+		t.Run(fmt.Sprintf("near%d-range%d", b.NearEntries, b.RangeMax), func(t *testing.T) {
+			t.Parallel()
+			t.Run("File", func(t *testing.T) {
+				storetest.RunLists(t, func(t *testing.T) patkit.Store {
+					s := open(t, nil)
+					s.SetBudgets(b)
+					return s
+				})
+			})
+			t.Run("Memory", func(t *testing.T) {
+				storetest.RunLists(t, func(t *testing.T) patkit.Store {
+					s := openPath(t, ":memory:", nil)
+					s.SetBudgets(b)
+					return s
+				})
+			})
+		})
+	}
 }

@@ -288,6 +288,11 @@ func sortQueries(f *fixture) []namedQuery {
 		{"Active", Q{Filter: F{State: patkit.StateActive}, Now: now}},
 		{"Project100", Q{ResourceType: patkit.ResourceProject, ResourceID: 100}},
 		{"ExpiresBetween", Q{Filter: F{ExpiresAfter: date(2025, 6, 12), ExpiresBefore: date(2025, 6, 18)}}},
+		// Bounds on one time ordered by another: a store may read the
+		// bound's range or walk the order (see RunLists).
+		{"CreatedAfter", Q{Filter: F{CreatedAfter: created(5)}}},
+		{"LastUsedBefore", Q{Filter: F{LastUsedBefore: used(4)}}},
+		{"CreatedBeforeActive", Q{Filter: F{CreatedBefore: created(8), State: patkit.StateActive}, Now: now}},
 		{"SearchAlphaAPI", Q{Filter: F{Search: "alpha api"}}},
 		{"SearchCoverage", Q{Filter: F{Search: "coverage"}}},
 	}

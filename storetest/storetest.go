@@ -85,6 +85,7 @@ import (
 	"errors"
 	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,47 +98,34 @@ import (
 // over a fresh, empty database that the caller cleans up (t.Cleanup).
 func Run(t *testing.T, newStore func(t *testing.T) patkit.Store) {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s patkit.Store)
-	}{
-		{"CreateAssignsIncreasingIDs", testCreateIDs},
-		{"CreateRoundTrip", testCreateRoundTrip},
-		{"CreateDuplicateDigest", testCreateDuplicateDigest},
-		{"GetNotFound", testGetNotFound},
-		{"GetByDigestNotFound", testGetByDigestNotFound},
-		{"Revoke", testRevoke},
-		{"RevokeIdempotent", testRevokeIdempotent},
-		{"RevokeNotFound", testRevokeNotFound},
-		{"Rotate", testRotate},
-		{"RotateRevoked", testRotateRevoked},
-		{"RotateNotFound", testRotateNotFound},
-		{"RotateDuplicateDigest", testRotateDuplicateDigest},
-		{"RotationRace", func(t *testing.T, s patkit.Store) { RunRotationRace(t, s, s) }},
-		{"SetLastUsed", testSetLastUsed},
-		{"SetLastUsedNotFound", testSetLastUsedNotFound},
-		{"ReturnsCopies", testReturnsCopies},
-		{"ListFilters", testListFilters},
-		{"ListSort", testListSort},
-		{"ListPagination", testListPagination},
-		{"ListSearch", testListSearch},
-		{"ListCount", testListCount},
-		{"DoneContext", testDoneContext},
-		{"UseAfterClose", testUseAfterClose},
-		{"TextRoundTrip", testTextRoundTrip},
-		{"KeyCheck", testKeyCheck},
-		{"SetDigest", testSetDigest},
-		{"RevokeDescendants", testRevokeDescendants},
-		{"RevokeDescendantsCycle", testRevokeDescendantsCycle},
-		{"RevokeDescendantsLifecycle", testRevokeDescendantsLifecycle},
-		{"NoticesRoundTrip", testNoticesRoundTrip},
-		{"ClaimNotices", testClaimNotices},
-		{"ClaimNoticesLifecycle", testClaimNoticesLifecycle},
-		{"ClaimNoticesRace", func(t *testing.T, s patkit.Store) { RunNoticeRace(t, s, s) }},
-		{"RevokeEndsGrace", testRevokeEndsGrace},
-		{"RevokeDescendantsEndsGrace", testRevokeDescendantsEndsGrace},
-		{"SelfRotationRace", testSelfRotationRace},
+	run(t, newStore, allTests)
+}
+
+// RunLists runs the subtests of Run that check List (filters, sorts,
+// pages, search and count, each against Query.Match and Sort.Compare on
+// a table of some hundred tokens), for a store that can list in several
+// ways: run it again with the store set to take each way where it would
+// take another on a large table.
+func RunLists(t *testing.T, newStore func(t *testing.T) patkit.Store) {
+	t.Helper()
+	var lists []subtest
+	for _, st := range allTests {
+		if strings.HasPrefix(st.name, "List") {
+			lists = append(lists, st)
+		}
 	}
+	run(t, newStore, lists)
+}
+
+// subtest is one subtest of Run.
+type subtest struct {
+	name string
+	fn   func(t *testing.T, s patkit.Store)
+}
+
+// run runs tests, each on a store of its own.
+func run(t *testing.T, newStore func(t *testing.T) patkit.Store, tests []subtest) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t)
@@ -147,6 +135,46 @@ func Run(t *testing.T, newStore func(t *testing.T) patkit.Store) {
 			tt.fn(t, s)
 		})
 	}
+}
+
+// allTests are the subtests of Run.
+var allTests = []subtest{
+	{"CreateAssignsIncreasingIDs", testCreateIDs},
+	{"CreateRoundTrip", testCreateRoundTrip},
+	{"CreateDuplicateDigest", testCreateDuplicateDigest},
+	{"GetNotFound", testGetNotFound},
+	{"GetByDigestNotFound", testGetByDigestNotFound},
+	{"Revoke", testRevoke},
+	{"RevokeIdempotent", testRevokeIdempotent},
+	{"RevokeNotFound", testRevokeNotFound},
+	{"Rotate", testRotate},
+	{"RotateRevoked", testRotateRevoked},
+	{"RotateNotFound", testRotateNotFound},
+	{"RotateDuplicateDigest", testRotateDuplicateDigest},
+	{"RotationRace", func(t *testing.T, s patkit.Store) { RunRotationRace(t, s, s) }},
+	{"SetLastUsed", testSetLastUsed},
+	{"SetLastUsedNotFound", testSetLastUsedNotFound},
+	{"ReturnsCopies", testReturnsCopies},
+	{"ListFilters", testListFilters},
+	{"ListSort", testListSort},
+	{"ListPagination", testListPagination},
+	{"ListSearch", testListSearch},
+	{"ListCount", testListCount},
+	{"DoneContext", testDoneContext},
+	{"UseAfterClose", testUseAfterClose},
+	{"TextRoundTrip", testTextRoundTrip},
+	{"KeyCheck", testKeyCheck},
+	{"SetDigest", testSetDigest},
+	{"RevokeDescendants", testRevokeDescendants},
+	{"RevokeDescendantsCycle", testRevokeDescendantsCycle},
+	{"RevokeDescendantsLifecycle", testRevokeDescendantsLifecycle},
+	{"NoticesRoundTrip", testNoticesRoundTrip},
+	{"ClaimNotices", testClaimNotices},
+	{"ClaimNoticesLifecycle", testClaimNoticesLifecycle},
+	{"ClaimNoticesRace", func(t *testing.T, s patkit.Store) { RunNoticeRace(t, s, s) }},
+	{"RevokeEndsGrace", testRevokeEndsGrace},
+	{"RevokeDescendantsEndsGrace", testRevokeDescendantsEndsGrace},
+	{"SelfRotationRace", testSelfRotationRace},
 }
 
 // cmpOpts compares times as instants and treats nil and empty slices alike.

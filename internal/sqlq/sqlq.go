@@ -74,6 +74,10 @@ type Dialect struct {
 	// the server plans with the values in the text (PostgreSQL, where a
 	// parameterized LIMIT measured a third slower).
 	PageArgs bool
+	// Fence ends a subquery so that the planner plans it on its own,
+	// neither merging it into the query around it nor reading it in that
+	// query's order: "OFFSET 0" (PostgreSQL), "LIMIT -1 OFFSET 0" (SQLite).
+	Fence string
 }
 
 // ExpiresKey returns the sort key of expires_at.
@@ -87,10 +91,20 @@ func (d *Dialect) LastUsedKey() string { return "coalesce(last_used_at, " + d.Ne
 // patkit.MaxCount+1, and the arguments of each.
 func (d *Dialect) List(columns, table string, q *patkit.Query) (page string, pageArgs []any, count string, countArgs []any) {
 	where, pageArgs := d.where(q, true)
+	page, pageArgs = d.page(columns, table, q, where, pageArgs)
+	where, countArgs = d.where(q, false)
+	return page, pageArgs, walk(d.from(table, q), where), countArgs
+}
+
+// page returns the page query of q that reads the index of its order,
+// keeping the rows where keeps, and its arguments (args, those of where,
+// then the page's).
+func (d *Dialect) page(columns, table string, q *patkit.Query, where string, args []any) (string, []any) {
+	// As limit, written here so that the string stays on the stack.
 	limit := " LIMIT " + strconv.Itoa(q.PerPage) + " OFFSET " + strconv.FormatInt(q.Offset(), 10)
 	if d.PageArgs {
-		limit = " LIMIT " + d.Param(len(pageArgs)+1) + " OFFSET " + d.Param(len(pageArgs)+2)
-		pageArgs = append(pageArgs, q.PerPage, q.Offset())
+		limit = " LIMIT " + d.Param(len(args)+1) + " OFFSET " + d.Param(len(args)+2)
+		args = append(args, q.PerPage, q.Offset())
 	}
 	// A search by words is served by a trigram index, not in order: the
 	// ordered walk of IDsFirst, cheap as it looks index-only, reads every
@@ -98,25 +112,40 @@ func (d *Dialect) List(columns, table string, q *patkit.Query) (page string, pag
 	// A page that filters on nothing but its scope rejects no index
 	// entry: it reads its rows in the index's order directly.
 	if !d.IDsFirst || len(q.Terms().Words) > 0 || scopeOnly(q) {
-		page = "SELECT " + columns + " FROM " + d.from(table, q) + where + d.OrderBy(q.Sort) + limit
-	} else {
-		// SELECT t.id, ... FROM (SELECT id, key AS k FROM table WHERE ...
-		// ORDER BY key, id LIMIT ...) AS p JOIN table AS t ON t.id = p.id
-		// ORDER BY p.k, p.id: a nested loop keeps the subquery's order.
-		cols := strings.Split(columns, ",")
-		for i, c := range cols {
-			cols[i] = "t." + strings.TrimSpace(c)
-		}
-		key, order := d.sortKey(q.Sort), d.OrderBy(q.Sort)
-		sel, outer := "id", " ORDER BY p.id"
-		if key != "id" {
-			sel, outer = "id, "+key+" AS k", " ORDER BY p.k"+direction(q.Sort)+", p.id"
-		}
-		page = "SELECT " + strings.Join(cols, ", ") + " FROM (SELECT " + sel + " FROM " + d.from(table, q) + where + order + limit +
-			") AS p JOIN " + table + " AS t ON t.id = p.id" + outer + direction(q.Sort)
+		return "SELECT " + columns + " FROM " + d.from(table, q) + where + d.OrderBy(q.Sort) + limit, args
 	}
-	where, countArgs = d.where(q, false)
-	return page, pageArgs, walk(d.from(table, q), where), countArgs
+	// SELECT t.id, ... FROM (SELECT id, key AS k FROM table WHERE ...
+	// ORDER BY key, id LIMIT ...) AS p JOIN table AS t ON t.id = p.id
+	// ORDER BY p.k, p.id: a nested loop keeps the subquery's order.
+	sel := "id"
+	if key := d.sortKey(q.Sort); key != "id" {
+		sel = "id, " + key + " AS k"
+	}
+	return d.join(columns, table, q, "SELECT "+sel+" FROM "+d.from(table, q)+where+d.OrderBy(q.Sort)+limit), args
+}
+
+// limit returns the LIMIT and OFFSET of q's page, and args with their
+// arguments where the dialect passes them as arguments.
+func (d *Dialect) limit(q *patkit.Query, args []any) (string, []any) {
+	if d.PageArgs {
+		return " LIMIT " + d.Param(len(args)+1) + " OFFSET " + d.Param(len(args)+2), append(args, q.PerPage, q.Offset())
+	}
+	return " LIMIT " + strconv.Itoa(q.PerPage) + " OFFSET " + strconv.FormatInt(q.Offset(), 10), args
+}
+
+// join returns the query of the rows whose IDs, and sort keys (as k,
+// unless the order is by id), ids selects in the order of q, in that
+// order.
+func (d *Dialect) join(columns, table string, q *patkit.Query, ids string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = "t." + strings.TrimSpace(c)
+	}
+	dir, outer := direction(q.Sort), " ORDER BY p.id"
+	if d.sortKey(q.Sort) != "id" {
+		outer = " ORDER BY p.k" + dir + ", p.id"
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " FROM (" + ids + ") AS p JOIN " + table + " AS t ON t.id = p.id" + outer + dir
 }
 
 // ownImpersonation reports whether q keeps one owner's impersonation
@@ -150,6 +179,183 @@ func scopeOnly(q *patkit.Query) bool {
 func walk(table, where string) string {
 	return "SELECT count(*) FROM (SELECT 1 FROM " + table + where +
 		" LIMIT " + strconv.Itoa(patkit.MaxCount+1) + ") AS matches"
+}
+
+// A BoundPlan is the page of a list of all tokens bounded in time on
+// another key than its order: created after a day and sorted by expiry,
+// say. Two plans give that page, and which is cheaper depends on the
+// data: walking the index of the order until the page is full (List's
+// page), which reads the tokens outside the bound that come first in the
+// order, and reading the bound's range of the index of its key and
+// sorting it, which reads every token in the bound. Times are correlated
+// (a token is created, used and expires in that order, and its id grows
+// with its creation), so the walk can read most of the tokens before its
+// first match: at 1,000,000 tokens, walking to the tokens used in the
+// last week in order of expiry read some 750,000 entries (0.87 s), where
+// their range holds 21,000.
+//
+// Finish tries the walk on the first entries of the order only (Near),
+// which fills the page whenever the bound keeps many of the tokens that
+// come first; then counts the bound's range, up to RangeMax (Probe); and
+// reads the page from the range if it holds no more (Range), else walks
+// the whole order (Walk). Each gives the same page.
+type BoundPlan struct {
+	Near, Probe, Range, Walk                 string
+	NearArgs, ProbeArgs, RangeArgs, WalkArgs []any
+	perPage, rangeMax                        int
+}
+
+// Budgets bounds what a BoundPlan reads before it settles on a plan: Near
+// reads at most NearEntries entries of the order for each token of the
+// page and of the pages before it, and Range is read if the bound's range
+// holds at most RangeMax tokens. Zero fields take the defaults.
+type Budgets struct {
+	NearEntries, RangeMax int
+}
+
+// The default Budgets. At 1,000,000 tokens on a 2-CPU machine, an index
+// entry costs 0.1 to 1 µs to read (index-only, or reading the table too),
+// so Near costs at most a few milliseconds, and counting the range up to
+// RangeMax a few tens.
+const (
+	NearEntries = 50
+	RangeMax    = 200_000
+)
+
+// Bound returns the BoundPlan of q's page and true if q lists all tokens
+// (no owner, resource or previous token), bounded on its creation, last
+// use or expiry, on no key of its order, without a search.
+func (d *Dialect) Bound(columns, table string, q *patkit.Query, b Budgets) (*BoundPlan, bool) {
+	if b.NearEntries == 0 {
+		b.NearEntries = NearEntries
+	}
+	if b.RangeMax == 0 {
+		b.RangeMax = RangeMax
+	}
+	key, ok := d.boundKey(q)
+	if !ok || q.UserID != 0 || q.ResourceType != "" || q.PreviousID != 0 || q.Terms().Exact != "" || len(q.Terms().Words) > 0 {
+		return nil, false
+	}
+	p := &BoundPlan{perPage: q.PerPage, rangeMax: b.RangeMax}
+	where, args := d.where(q, true)
+	p.Walk, p.WalkArgs = d.page(columns, table, q, where, args)
+
+	// Near: the walk, up to the sort key of the n-th entry of the order
+	// and the entries that share it (a time that is NULL, say). Those come
+	// before every other: if they hold the page, it is the page. Fewer
+	// than n tokens make the cutoff NULL and Near empty, and Range then
+	// reads them all.
+	sort, op := d.sortKey(q.Sort), " <= "
+	if q.Sort.Descending() {
+		op = " >= "
+	}
+	n := int64(b.NearEntries) * (q.Offset() + int64(q.PerPage))
+	where += " AND " + sort + op + "(SELECT " + sort + " FROM " + table + d.OrderBy(q.Sort) +
+		" LIMIT 1 OFFSET " + strconv.FormatInt(n, 10) + ")"
+	p.Near, p.NearArgs = d.page(columns, table, q, where, args)
+
+	// Probe: the tokens of the bound alone.
+	bound := boundOn(key, q)
+	where, p.ProbeArgs = d.where(&bound, false)
+	p.Probe = "SELECT count(*) FROM (SELECT 1 FROM " + table + where + " LIMIT " + strconv.Itoa(max(b.RangeMax, 0)+1) + ") AS matches"
+
+	// Range: the page's IDs and sort keys from the range of the bound's
+	// index (the conditions on anything else written so that the planner
+	// reads that index), sorted.
+	byKey := *q
+	byKey.Sort = key
+	where, args = d.where(&byKey, true)
+	sel := "id"
+	if sort != "id" {
+		sel = "id, " + sort + " AS k"
+	}
+	var limit string
+	limit, args = d.limit(q, args)
+	order := " ORDER BY id" + direction(q.Sort)
+	if sort != "id" {
+		order = " ORDER BY k" + direction(q.Sort) + ", id" + direction(q.Sort)
+	}
+	p.Range = d.join(columns, table, q, "SELECT * FROM (SELECT "+sel+" FROM "+table+where+" "+d.Fence+") AS r"+order+limit)
+	p.RangeArgs = args
+	return p, true
+}
+
+// Finish returns the page of p given near, the tokens of its Near
+// query: near itself if the page is full, else the tokens of Range or
+// Walk, whichever Probe's count picks. page runs a page query, count a
+// count.
+func (p *BoundPlan) Finish(near []*patkit.Token, page func(query string, args []any) ([]*patkit.Token, error),
+	count func(query string, args []any) (int, error)) ([]*patkit.Token, error) {
+	if len(near) == p.perPage {
+		return near, nil
+	}
+	n, err := count(p.Probe, p.ProbeArgs)
+	if err != nil {
+		return nil, err
+	}
+	if n <= p.rangeMax {
+		return page(p.Range, p.RangeArgs)
+	}
+	return page(p.Walk, p.WalkArgs)
+}
+
+// timeKey is a time a list can be bounded on, named by an order by it.
+type timeKey = patkit.Sort
+
+const (
+	createdKey  = patkit.SortCreatedAsc
+	lastUsedKey = patkit.SortLastUsedAsc
+	expiresKey  = patkit.SortExpiresAsc
+)
+
+// boundOn returns the bounds of q on key k alone.
+func boundOn(k timeKey, q *patkit.Query) patkit.Query {
+	var b patkit.Query
+	switch k {
+	case createdKey:
+		b.CreatedAfter, b.CreatedBefore = q.CreatedAfter, q.CreatedBefore
+	case lastUsedKey:
+		b.LastUsedAfter, b.LastUsedBefore = q.LastUsedAfter, q.LastUsedBefore
+	case expiresKey:
+		b.ExpiresAfter, b.ExpiresBefore = q.ExpiresAfter, q.ExpiresBefore
+	}
+	return b
+}
+
+// boundKey returns the key of q's first time bound (creation, last use,
+// expiry) that runs against its order, and false if there is none or
+// a bound is on the key of its order.
+//
+// A bound runs against the order when the order reaches the bound's
+// matches last if times are correlated: a lower bound (after) and an
+// ascending order, an upper bound (before) and a descending one. A bound
+// with the order (tokens created before a day, oldest expiry first)
+// finds its matches among the first tokens of the walk, and keeps it.
+func (d *Dialect) boundKey(q *patkit.Query) (timeKey, bool) {
+	desc := q.Sort.Descending()
+	var (
+		found timeKey
+		ok    bool
+	)
+	for _, b := range []struct {
+		key           timeKey
+		after, before time.Time
+	}{
+		{createdKey, q.CreatedAfter, q.CreatedBefore},
+		{lastUsedKey, q.LastUsedAfter, q.LastUsedBefore},
+		{expiresKey, q.ExpiresAfter, q.ExpiresBefore},
+	} {
+		if b.after.IsZero() && b.before.IsZero() {
+			continue
+		}
+		if d.sortKey(b.key) == d.sortKey(q.Sort) {
+			return "", false
+		}
+		if !ok && (!b.after.IsZero() && !desc || !b.before.IsZero() && desc) {
+			found, ok = b.key, true
+		}
+	}
+	return found, ok
 }
 
 // Scopes of the counts table: its rows count every token, the tokens of
