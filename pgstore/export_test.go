@@ -51,3 +51,8 @@ func (s *Store) ListDecodesRows(ctx context.Context, q *patkit.Query) (bool, err
 // SetBudgets sets the Budgets of s's BoundPlans, for tests of each plan
 // on few tokens.
 func (s *Store) SetBudgets(b sqlq.Budgets) { s.bounds = b }
+
+// BoundSQL exposes List's BoundPlan of q to the plan tests.
+func (s *Store) BoundSQL(q *patkit.Query) (*sqlq.BoundPlan, bool) {
+	return dialect.Bound(columns, s.q.tokens, s.q.counts, s.q.expiries, q, s.bounds)
+}

@@ -44,7 +44,7 @@ var dialect = sqlq.Dialect{
 func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int, error) {
 	page, pageArgs, _, _ := s.listSQL(q)
 	count, countArgs, counted := dialect.Count(s.q.tokens, s.q.counts, s.q.expiries, q)
-	bound, bounded := dialect.Bound(columns, s.q.tokens, q, s.bounds)
+	bound, bounded := dialect.Bound(columns, s.q.tokens, s.q.counts, s.q.expiries, q, s.bounds)
 	if bounded {
 		page, pageArgs = bound.Near, bound.NearArgs
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/internal/listshape"
+	"github.com/patkit/patkit/internal/sqlq"
 )
 
 // TestListPlans checks that an index serves the order of every list shape
@@ -59,6 +60,9 @@ func TestListPlans(t *testing.T) {
 			!regexp.MustCompile(`Limit\n\s*->  Index (Only )?Scan( Backward)? using `+want+` on tokens`).MatchString(pagePlan) {
 			t.Errorf("%s: the page does not read %s:\n%s\n%s", sh.Name, want, page, pagePlan)
 		}
+		if bound, ok := s.BoundSQL(&sh.Query); ok {
+			checkBoundPlans(t, tx, sh, bound)
+		}
 		switch {
 		case slices.Contains(listshape.Counted, sh.Filter) && strings.Contains(countPlan, " on tokens"):
 			t.Errorf("%s: the count reads tokens, not the counters:\n%s\n%s", sh.Name, count, countPlan)
@@ -67,6 +71,41 @@ func TestListPlans(t *testing.T) {
 		case sh.Scope == "impersonation" && strings.Contains(countPlan, " on tokens") &&
 			!strings.Contains(countPlan, "using tokens_user_impersonation_idx on tokens"):
 			t.Errorf("%s: the count walks more than the owner's impersonation tokens:\n%s\n%s", sh.Name, count, countPlan)
+		}
+	}
+}
+
+// checkBoundPlans checks the plans of the queries of the BoundPlan of
+// shape sh (a bound on one time of all tokens, against an order by
+// another): Near reads the index of the order up to its cutoff; Range
+// reads the range of the bound's index; the Probe counts that range from
+// the index, or from the counters for an expiry bound. None reads the
+// table sequentially.
+func checkBoundPlans(t *testing.T, tx pgx.Tx, sh listshape.Shape, p *sqlq.BoundPlan) {
+	t.Helper()
+	near := explainPlan(t, tx, p.Near, p.NearArgs)
+	probe := explainPlan(t, tx, p.Probe, p.ProbeArgs)
+	rng := explainPlan(t, tx, p.Range, p.RangeArgs)
+	bound := map[string]string{
+		"created-after": "tokens_created_idx", "created-before": "tokens_created_idx",
+		"last-used-after": "tokens_last_used_idx", "last-used-before": "tokens_last_used_idx",
+		"expires-after": "tokens_expiry_idx", "expires-before": "tokens_expiry_idx",
+	}[sh.Filter]
+	if !regexp.MustCompile(`Index (Only )?Scan( Backward)? using ` + pageIndex(sh) + ` on tokens\n\s*Index Cond: [^\n]*\$0`).MatchString(near) {
+		t.Errorf("%s: Near does not read %s up to its cutoff:\n%s\n%s", sh.Name, pageIndex(sh), p.Near, near)
+	}
+	if !regexp.MustCompile(`Index (Only )?Scan using ` + bound + ` on tokens\n\s*Index Cond: `).MatchString(rng) {
+		t.Errorf("%s: Range does not read the range of %s:\n%s\n%s", sh.Name, bound, p.Range, rng)
+	}
+	switch {
+	case strings.HasPrefix(sh.Filter, "expires-") && strings.Contains(probe, " on tokens"):
+		t.Errorf("%s: the Probe reads tokens, not the counters:\n%s\n%s", sh.Name, p.Probe, probe)
+	case !strings.HasPrefix(sh.Filter, "expires-") && !strings.Contains(probe, "using "+bound+" on tokens"):
+		t.Errorf("%s: the Probe does not count the range of %s:\n%s\n%s", sh.Name, bound, p.Probe, probe)
+	}
+	for name, plan := range map[string]string{"Near": near, "Probe": probe, "Range": rng} {
+		if strings.Contains(plan, "Seq Scan") {
+			t.Errorf("%s: %s reads the table sequentially:\n%s", sh.Name, name, plan)
 		}
 	}
 }

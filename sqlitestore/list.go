@@ -53,7 +53,7 @@ var dialect = sqlq.Dialect{
 func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, total int, err error) {
 	page, pageArgs, _, _ := dialect.List(columns, s.q.table, q)
 	count, countArgs, _ := dialect.Count(s.q.table, s.q.counts, s.q.expiries, q)
-	bound, ok := dialect.Bound(columns, s.q.table, q, s.bounds)
+	bound, ok := dialect.Bound(columns, s.q.table, s.q.counts, s.q.expiries, q, s.bounds)
 	if ok {
 		page, pageArgs = bound.Near, bound.NearArgs
 	}

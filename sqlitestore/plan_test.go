@@ -14,6 +14,7 @@ import (
 
 	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/internal/listshape"
+	"github.com/patkit/patkit/internal/sqlq"
 	"github.com/patkit/patkit/sqlitestore"
 )
 
@@ -150,6 +151,9 @@ func checkPlans(t *testing.T, s *sqlitestore.Store, db *sql.DB, shapes []listsha
 		case want != "" && !regexp.MustCompile(`INDEX `+want+`\b`).MatchString(pagePlan):
 			t.Errorf("%s: the page does not read %s:\n%s\n%s", sh.Name, want, page, pagePlan)
 		}
+		if bound, ok := s.BoundSQL(&q); ok {
+			checkBoundPlans(t, db, sh, bound)
+		}
 		switch {
 		case slices.Contains(listshape.Counted, sh.Filter) && tokensRead.MatchString(countPlan):
 			t.Errorf("%s: the count reads tokens, not the counters:\n%s\n%s", sh.Name, count, countPlan)
@@ -158,6 +162,50 @@ func checkPlans(t *testing.T, s *sqlitestore.Store, db *sql.DB, shapes []listsha
 		case sh.Scope == "impersonation" && !exact && tokensRead.MatchString(countPlan) &&
 			!strings.Contains(countPlan, "INDEX tokens_user_impersonation "):
 			t.Errorf("%s: the count walks more than the owner's impersonation tokens:\n%s\n%s", sh.Name, count, countPlan)
+		}
+	}
+}
+
+// checkBoundPlans checks the plans of the queries of the BoundPlan of
+// shape sh (a bound on one time of all tokens, against an order by
+// another): Near reads the index of the order, from its start to the
+// cutoff (found by scanning its first entries), without sorting; Range reads the range of the bound's index,
+// and sorts; the Probe counts the range from that index, or the
+// counters for an expiry bound. None reads the table from end to end.
+func checkBoundPlans(t *testing.T, db *sql.DB, sh listshape.Shape, p *sqlq.BoundPlan) {
+	t.Helper()
+	near := queryPlan(t, db, p.Near, p.NearArgs)
+	probe := queryPlan(t, db, p.Probe, p.ProbeArgs)
+	rng := queryPlan(t, db, p.Range, p.RangeArgs)
+	order := pageIndex(sh)
+	if order == "" {
+		order = "INTEGER PRIMARY KEY"
+	}
+	bound := map[string]string{
+		"created-after": "tokens_created", "created-before": "tokens_created",
+		"last-used-after": "tokens_last_used", "last-used-before": "tokens_last_used",
+		"expires-after": "tokens_expiry", "expires-before": "tokens_expiry",
+	}[sh.Filter]
+	if !regexp.MustCompile(`^SEARCH tokens USING (COVERING )?(INDEX ` + order + `|` + order + `) \(.*[<>]\?\)`).MatchString(near) ||
+		strings.Contains(near, "TEMP B-TREE") {
+		t.Errorf("%s: Near does not read %s up to its cutoff:\n%s\n%s", sh.Name, order, p.Near, near)
+	}
+	if !regexp.MustCompile(`SEARCH tokens USING (COVERING )?INDEX ` + bound + ` \(`).MatchString(rng) {
+		t.Errorf("%s: Range does not read the range of %s:\n%s\n%s", sh.Name, bound, p.Range, rng)
+	}
+	switch {
+	case strings.HasPrefix(sh.Filter, "expires-") && tokensRead.MatchString(probe):
+		t.Errorf("%s: the Probe reads tokens, not the counters:\n%s\n%s", sh.Name, p.Probe, probe)
+	case !strings.HasPrefix(sh.Filter, "expires-") &&
+		!regexp.MustCompile(`SEARCH tokens USING COVERING INDEX ` + bound + ` \(`).MatchString(probe):
+		t.Errorf("%s: the Probe does not count the range of %s:\n%s\n%s", sh.Name, bound, p.Probe, probe)
+	}
+	// Near's cutoff, a scalar subquery, scans the order's first entries
+	// and stops.
+	main, _, _ := strings.Cut(near, "; SCALAR SUBQUERY")
+	for name, plan := range map[string]string{"Near": main, "Probe": probe, "Range": rng} {
+		if regexp.MustCompile(`\bSCAN tokens\b`).MatchString(plan) {
+			t.Errorf("%s: %s reads the table from end to end:\n%s", sh.Name, name, plan)
 		}
 	}
 }

@@ -93,7 +93,7 @@ func (d *Dialect) List(columns, table string, q *patkit.Query) (page string, pag
 	where, pageArgs := d.where(q, true)
 	page, pageArgs = d.page(columns, table, q, where, pageArgs)
 	where, countArgs = d.where(q, false)
-	return page, pageArgs, walk(d.from(table, q), where), countArgs
+	return page, pageArgs, walk(d.from(table, q), where, patkit.MaxCount), countArgs
 }
 
 // page returns the page query of q that reads the index of its order,
@@ -175,10 +175,10 @@ func scopeOnly(q *patkit.Query) bool {
 }
 
 // walk returns the query that counts the rows of table that where keeps,
-// stopping after patkit.MaxCount+1.
-func walk(table, where string) string {
+// stopping after upTo+1.
+func walk(table, where string, upTo int) string {
 	return "SELECT count(*) FROM (SELECT 1 FROM " + table + where +
-		" LIMIT " + strconv.Itoa(patkit.MaxCount+1) + ") AS matches"
+		" LIMIT " + strconv.Itoa(upTo+1) + ") AS matches"
 }
 
 // A BoundPlan is the page of a list of all tokens bounded in time on
@@ -225,7 +225,7 @@ const (
 // Bound returns the BoundPlan of q's page and true if q lists all tokens
 // (no owner, resource or previous token), bounded on its creation, last
 // use or expiry, on no key of its order, without a search.
-func (d *Dialect) Bound(columns, table string, q *patkit.Query, b Budgets) (*BoundPlan, bool) {
+func (d *Dialect) Bound(columns, table, counts, expiries string, q *patkit.Query, b Budgets) (*BoundPlan, bool) {
 	if b.NearEntries == 0 {
 		b.NearEntries = NearEntries
 	}
@@ -254,10 +254,10 @@ func (d *Dialect) Bound(columns, table string, q *patkit.Query, b Budgets) (*Bou
 		" LIMIT 1 OFFSET " + strconv.FormatInt(n, 10) + ")"
 	p.Near, p.NearArgs = d.page(columns, table, q, where, args)
 
-	// Probe: the tokens of the bound alone.
+	// Probe: the tokens of the bound alone, from the counters for an
+	// expiry bound (see Count).
 	bound := boundOn(key, q)
-	where, p.ProbeArgs = d.where(&bound, false)
-	p.Probe = "SELECT count(*) FROM (SELECT 1 FROM " + table + where + " LIMIT " + strconv.Itoa(max(b.RangeMax, 0)+1) + ") AS matches"
+	p.Probe, p.ProbeArgs, _ = d.count(table, counts, expiries, &bound, max(b.RangeMax, 0))
 
 	// Range: the page's IDs and sort keys from the range of the bound's
 	// index (the conditions on anything else written so that the planner
@@ -414,13 +414,18 @@ func NextBlock(t time.Time) time.Time {
 // not revoked after now; the inactive ones the revoked, and the others up
 // to now, or, without an expiry bound, all tokens but the active.
 func (d *Dialect) Count(tokens, counts, expiries string, q *patkit.Query) (query string, args []any, counted bool) {
+	return d.count(tokens, counts, expiries, q, patkit.MaxCount)
+}
+
+// count is Count, stopping at upTo+1 rather than patkit.MaxCount+1.
+func (d *Dialect) count(tokens, counts, expiries string, q *patkit.Query, upTo int) (query string, args []any, counted bool) {
 	search := q.Terms()
 	if q.PreviousID != 0 || q.Kind != "" || search.Exact != "" || len(search.Words) > 0 ||
 		!q.CreatedBefore.IsZero() || !q.CreatedAfter.IsZero() ||
 		!q.LastUsedBefore.IsZero() || !q.LastUsedAfter.IsZero() ||
 		q.UserID != 0 && q.ResourceType != "" {
 		where, args := d.Where(q)
-		return walk(d.from(tokens, q), where), args, false
+		return walk(d.from(tokens, q), where, upTo), args, false
 	}
 	arg := func(v any) string {
 		args = append(args, v)
@@ -537,7 +542,7 @@ func (d *Dialect) Count(tokens, counts, expiries string, q *patkit.Query) (query
 	if len(terms) == 0 {
 		terms = append(terms, "SELECT 0 AS v")
 	}
-	query = "SELECT CASE WHEN total > " + strconv.Itoa(patkit.MaxCount) + " THEN " + strconv.Itoa(patkit.MaxCount+1) +
+	query = "SELECT CASE WHEN total > " + strconv.Itoa(upTo) + " THEN " + strconv.Itoa(upTo+1) +
 		" ELSE total END FROM (SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total FROM (" + strings.Join(terms, " UNION ALL ") +
 		") AS terms) AS counted"
 	return query, args, true
