@@ -186,7 +186,7 @@ func checkBoundPlans(t *testing.T, db *sql.DB, sh listshape.Shape, p *sqlq.Bound
 		"last-used-after": "tokens_last_used", "last-used-before": "tokens_last_used",
 		"expires-after": "tokens_expiry", "expires-before": "tokens_expiry",
 	}[sh.Filter]
-	if !regexp.MustCompile(`^SEARCH tokens USING (COVERING )?(INDEX ` + order + `|` + order + `) \(.*[<>]\?\)`).MatchString(near) ||
+	if !regexp.MustCompile(`^SEARCH tokens USING (COVERING )?(INDEX `+order+`|`+order+`) \(.*[<>]\?\)`).MatchString(near) ||
 		strings.Contains(near, "TEMP B-TREE") {
 		t.Errorf("%s: Near does not read %s up to its cutoff:\n%s\n%s", sh.Name, order, p.Near, near)
 	}
@@ -197,7 +197,7 @@ func checkBoundPlans(t *testing.T, db *sql.DB, sh listshape.Shape, p *sqlq.Bound
 	case strings.HasPrefix(sh.Filter, "expires-") && tokensRead.MatchString(probe):
 		t.Errorf("%s: the Probe reads tokens, not the counters:\n%s\n%s", sh.Name, p.Probe, probe)
 	case !strings.HasPrefix(sh.Filter, "expires-") &&
-		!regexp.MustCompile(`SEARCH tokens USING COVERING INDEX ` + bound + ` \(`).MatchString(probe):
+		!regexp.MustCompile(`SEARCH tokens USING COVERING INDEX `+bound+` \(`).MatchString(probe):
 		t.Errorf("%s: the Probe does not count the range of %s:\n%s\n%s", sh.Name, bound, p.Probe, probe)
 	}
 	// Near's cutoff, a scalar subquery, scans the order's first entries
