@@ -21,10 +21,10 @@
 -- Measured on benchtable's 1,000,000 tokens (a copy at migration 0011,
 -- sqlite3 3.40.1, reading the file without mmap): the range of the
 -- 62,359 tokens that expire 180 days or more after the newest creation,
--- sorted by creation, took 0.23 to 0.31 s instead of 0.025 to 0.032 s;
--- that of the 21,068 used in the last week, sorted by creation, 0.04 to
--- 0.05 s instead of 0.004; the walk of tokens_expiry to the first 20
--- created in the last 90 days, 2.7 to 2.9 s instead of 0.07 to 0.09 s.
+-- sorted by creation, took 0.025 to 0.032 s instead of 0.23 to 0.31 s;
+-- that of the 21,068 used in the last week, sorted by creation, 0.004 s
+-- instead of 0.04 to 0.05; the walk of tokens_expiry to the first 20
+-- created in the last 90 days, 0.07 to 0.09 s instead of 2.7 to 2.9 s.
 -- A first page of Store.List with its count (the best of 5, on the same
 -- copy): expiring from 180 days on, sorted by creation, 38 ms instead of
 -- 211; used in the last week, sorted by creation, 10 ms instead of 38;
