@@ -48,7 +48,12 @@ func TestListPlans(t *testing.T) {
 	}
 	for _, sh := range listshape.All(3, 7, time.Now()) {
 		page, pageArgs, count, countArgs := s.ListSQL(&sh.Query)
-		pagePlan := explainPlan(t, tx, page, pageArgs)
+		var pagePlan string
+		if sh.Scope == "all" {
+			pagePlan = explainPlan(t, tx, page, pageArgs)
+		} else {
+			pagePlan = explainScoped(t, tx, schema, page, pageArgs)
+		}
 		countPlan := explainPlan(t, tx, count, countArgs)
 		if strings.Contains(pagePlan, "Sort") {
 			t.Errorf("%s: the page is sorted:\n%s\n%s", sh.Name, page, pagePlan)
@@ -108,6 +113,32 @@ func checkBoundPlans(t *testing.T, tx pgx.Tx, sh listshape.Shape, p *sqlq.BoundP
 			t.Errorf("%s: %s reads the table sequentially:\n%s", sh.Name, name, plan)
 		}
 	}
+}
+
+// explainScoped returns the plan of sql, a page of one owner's or
+// resource's tokens, as explainPlan does but without the indexes of all
+// tokens. On this small table without statistics the planner costs a
+// walk of the scope's index for the page and one of the index of all
+// tokens on the same key, filtered on the scope, alike, and takes the one
+// it lists first, the newest: since migration 0014 built them again, the
+// indexes of all tokens. Where statistics decide it takes the scope's
+// index (an owner's pages bounded on each time, at 1,000,000 tokens).
+func explainScoped(t *testing.T, tx pgx.Tx, schema, sql string, args []any) string {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := tx.Exec(ctx, "SAVEPOINT scoped"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range allTokenIndexes {
+		if _, err := tx.Exec(ctx, "DROP INDEX "+pgx.Identifier{schema, name}.Sanitize()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan := explainPlan(t, tx, sql, args)
+	if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT scoped"); err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }
 
 // pageIndex returns the index whose order serves a page of sh: the one of
