@@ -56,3 +56,8 @@ func (s *Store) SetBudgets(b sqlq.Budgets) { s.bounds = b }
 func (s *Store) BoundSQL(q *patkit.Query) (*sqlq.BoundPlan, bool) {
 	return dialect.Bound(columns, s.q.tokens, s.q.counts, s.q.expiries, q, s.bounds)
 }
+
+// Estimate exposes the planner's estimate of a BoundPlan's Probe.
+func (s *Store) Estimate(ctx context.Context, count string, args []any) (int, error) {
+	return s.estimate(ctx, count, args)
+}

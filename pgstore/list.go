@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -104,6 +105,9 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 		if tokens, err = bound.Finish(tokens, func(query string, args []any) ([]*patkit.Token, error) {
 			return s.customQuery(ctx, query, args, q.PerPage)
 		}, func(query string, args []any) (n int, err error) {
+			if !bound.Counted {
+				return s.estimate(ctx, query, args)
+			}
 			err = s.pool.QueryRow(ctx, query, args...).Scan(&n)
 			return n, err
 		}); err != nil {
@@ -111,6 +115,34 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 		}
 	}
 	return tokens, total, nil
+}
+
+// estimate returns the planner's estimate of what count, a count of an
+// index range stopping at some n+1 (a BoundPlan's Probe), returns: the
+// rows it expects of the range, from the statistics that ANALYZE and
+// autovacuum keep (a histogram of the bound's column or expression),
+// within a few percent of the count where they are fresh, in a fraction
+// of a millisecond where counting 120,000 entries took 23 ms. The
+// arguments are sent in the statement's text (the simple protocol), so
+// that it is planned for them, never with a generic plan.
+func (s *Store) estimate(ctx context.Context, count string, args []any) (int, error) {
+	var plan []struct {
+		Plan struct {
+			Rows  float64 `json:"Plan Rows"`
+			Plans []struct {
+				Rows float64 `json:"Plan Rows"`
+			}
+		}
+	}
+	err := s.pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+count, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...).Scan(&plan)
+	if err != nil {
+		return 0, err
+	}
+	// The count's Aggregate over the Limit of the range.
+	if len(plan) != 1 || len(plan[0].Plan.Plans) != 1 {
+		return 0, fmt.Errorf("estimate: unexpected plan %+v", plan)
+	}
+	return int(plan[0].Plan.Plans[0].Rows), nil
 }
 
 // customQuery returns the tokens of a page query, planned for its

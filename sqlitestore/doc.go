@@ -276,20 +276,52 @@
 // few when the filters keep most tokens in the walk's direction, up to
 // the scope's size when they keep few. Within one owner or resource that
 // is bounded (10,000 index entries, about a millisecond). Across all
-// tokens, a time bound on one key with the order of another can walk most
-// of the index: tokens created in the last 90 days, sorted by expiry
-// ascending, come after the old ones in that order, and the page reads
-// 586,000 entries before its 20th match (about a second at 1,000,000
-// tokens); no single index serves a range of one key in the order of
-// another. Reading the bound's range instead and keeping the first 20 in
-// order (a plan the Store does not choose) reads its matches: 123,000 for
-// that bound, 21,000 to 693,000 for the bounds of the benchmark command's
-// shapes, whose orders correlated the other way walk 500,000 to 750,000
-// entries. Where both are that large, neither way reads fewer than tens
-// of thousands of entries, 0.2 to 0.3 µs each from an index alone and
-// about 1 µs from the table; since the indexes of all tokens by a time
-// hold the other two (migration 0012), both read only their index for
-// the tokens they pass over. A search
+// tokens, a time bound on one key against the order of another (a lower
+// bound with an ascending order, an upper bound with a descending one)
+// can walk most of the index, since times are correlated: tokens created
+// in the last 90 days, sorted by expiry ascending, come after the old
+// ones in that order, and the walk read 586,000 entries before its 20th
+// match (about a second at 1,000,000 tokens). No single index serves a
+// range of one key in the order of another, so List finds such a page in
+// up to three steps, each of which gives the same page (sqlq.BoundPlan):
+//
+//	-- Near: the walk, up to the key of the order's 1,000th entry
+//	-- (50 for each token of the page and of those before it)
+//	SELECT ... FROM tokens WHERE +created_at >= ? AND coalesce(expires_at, 9223372036854775807) <=
+//	(SELECT coalesce(expires_at, 9223372036854775807) FROM tokens ORDER BY ... LIMIT 1 OFFSET 1000)
+//	ORDER BY coalesce(expires_at, 9223372036854775807) ASC, id ASC LIMIT ? OFFSET ?
+//	SEARCH tokens USING INDEX tokens_expiry (<expr><?)
+//	SCALAR SUBQUERY 1
+//	SCAN tokens USING COVERING INDEX tokens_expiry
+//	-- if that does not fill the page, the Probe: the bound's range, counted
+//	-- up to 200,000 (an expiry bound's from the counters)
+//	SELECT count(*) FROM (SELECT 1 FROM tokens WHERE created_at >= ? LIMIT 200001) AS matches
+//	SEARCH tokens USING COVERING INDEX tokens_created (created_at>?)
+//	-- Range, if it holds no more: the range, sorted (LIMIT -1 OFFSET 0
+//	-- keeps the planner from reading it in the order's index)
+//	SELECT t.id, ... FROM (SELECT * FROM (SELECT id, coalesce(expires_at, 9223372036854775807) AS k FROM tokens
+//	WHERE created_at >= ? LIMIT -1 OFFSET 0) AS r ORDER BY k ASC, id ASC LIMIT ? OFFSET ?) AS p
+//	JOIN tokens AS t ON t.id = p.id ORDER BY p.k ASC, p.id ASC
+//	CO-ROUTINE p
+//	CO-ROUTINE r
+//	SEARCH tokens USING COVERING INDEX tokens_created (created_at>?)
+//	SCAN r
+//	USE TEMP B-TREE FOR ORDER BY
+//	SCAN p
+//	SEARCH t USING INTEGER PRIMARY KEY (rowid=?)
+//	-- else the whole walk, as for any other page
+//
+// A bound with the order (created before a day, oldest expiry first)
+// finds its matches among the first tokens it walks, and keeps the walk.
+// Since the indexes of all tokens by a time hold the other two (migration
+// 0012), the range and the walk read only their index, 0.1 to 0.3 µs an
+// entry, for every time but the name. On the benchmark command's 1,000,000
+// tokens, whose bounds keep 21,000 to 319,000 tokens, the slowest such
+// pages went from 0.87 s to 6 ms (used in the last week, soonest expiry
+// first), 0.79 s to 20 ms (created in the last 90 days, the same order),
+// and 0.24 s to 46 ms (used before a year ago, newest first, whose range is
+// too large and is walked); the slowest is now 52 ms (expiring from 180
+// days on, by name, which reads each name from the table). A search
 // by words (name_folded LIKE '%word%') can neither range over a B-tree
 // index nor be ordered by one (an FTS table could, which the Store does
 // not keep): its page walks the order index reading each token's name

@@ -202,7 +202,11 @@ func walk(table, where string, upTo int) string {
 type BoundPlan struct {
 	Near, Probe, Range, Walk                 string
 	NearArgs, ProbeArgs, RangeArgs, WalkArgs []any
-	perPage, rangeMax                        int
+	// Counted reports that Probe reads the counters (an expiry bound),
+	// a few rows; otherwise it walks the range, up to RangeMax+1 index
+	// entries, and a store may answer it with an estimate instead.
+	Counted           bool
+	perPage, rangeMax int
 }
 
 // Budgets bounds what a BoundPlan reads before it settles on a plan: Near
@@ -257,7 +261,7 @@ func (d *Dialect) Bound(columns, table, counts, expiries string, q *patkit.Query
 	// Probe: the tokens of the bound alone, from the counters for an
 	// expiry bound (see Count).
 	bound := boundOn(key, q)
-	p.Probe, p.ProbeArgs, _ = d.count(table, counts, expiries, &bound, max(b.RangeMax, 0))
+	p.Probe, p.ProbeArgs, p.Counted = d.count(table, counts, expiries, &bound, max(b.RangeMax, 0))
 
 	// Range: the page's IDs and sort keys from the range of the bound's
 	// index (the conditions on anything else written so that the planner
@@ -283,7 +287,8 @@ func (d *Dialect) Bound(columns, table, counts, expiries string, q *patkit.Query
 // Finish returns the page of p given near, the tokens of its Near
 // query: near itself if the page is full, else the tokens of Range or
 // Walk, whichever Probe's count picks. page runs a page query, count a
-// count.
+// count: the count of Probe, or, unless p.Counted, an estimate of it,
+// which picks a slower plan where it is wrong, never another page.
 func (p *BoundPlan) Finish(near []*patkit.Token, page func(query string, args []any) ([]*patkit.Token, error),
 	count func(query string, args []any) (int, error)) ([]*patkit.Token, error) {
 	if len(near) == p.perPage {
