@@ -482,11 +482,20 @@ func TestCountsRevokedBackfill(t *testing.T) {
 
 	// 0013 alone again, then every migration again (0007 counts afresh,
 	// without the revoked tokens, and 0013 after it).
-	sql, err := fs.ReadFile(pgstore.Migrations(), "0013_revoked_expiry_counts.sql")
+	rerun(t, pool, "0013_revoked_expiry_counts.sql", func(step string) { checkCounts(t, s, pool, step) })
+}
+
+// rerun applies migration file alone again, then every migration again,
+// each in a transaction of its own, and calls check after each with its
+// name: a migration must leave a schema as it found it when run again.
+func rerun(t *testing.T, pool *pgxpool.Pool, file string, check func(step string)) {
+	t.Helper()
+	ctx := t.Context()
+	sql, err := fs.ReadFile(pgstore.Migrations(), file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for step, script := range map[string]string{"0013 again": string(sql), "all again": pgstore.MigrationSQL()} {
+	for step, script := range map[string]string{file + " again": string(sql), "all again": pgstore.MigrationSQL()} {
 		tx, err := pool.Begin(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -497,7 +506,7 @@ func TestCountsRevokedBackfill(t *testing.T) {
 		if err := tx.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
-		checkCounts(t, s, pool, step)
+		check(step)
 	}
 }
 

@@ -2,7 +2,6 @@ package pgstore_test
 
 import (
 	"fmt"
-	"io/fs"
 	"reflect"
 	"strings"
 	"testing"
@@ -222,23 +221,9 @@ func TestCoverUpgrade(t *testing.T) {
 		}
 	}
 
-	sql, err := fs.ReadFile(pgstore.Migrations(), "0014_cover_times.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for step, script := range map[string]string{"0014 again": string(sql), "all again": pgstore.MigrationSQL()} {
-		tx, err := pool.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Exec(ctx, script); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-		if err := tx.Commit(ctx); err != nil {
-			t.Fatal(err)
-		}
+	rerun(t, pool, "0014_cover_times.sql", func(step string) {
 		if _, again, _ := indexState(t, pool); !reflect.DeepEqual(again, oids) {
 			t.Errorf("%s built indexes again:\n%v\nwas\n%v", step, again, oids)
 		}
-	}
+	})
 }
