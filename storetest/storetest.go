@@ -101,16 +101,17 @@ func Run(t *testing.T, newStore func(t *testing.T) patkit.Store) {
 	run(t, newStore, allTests)
 }
 
-// RunLists runs the subtests of Run that check List (filters, sorts,
-// pages, search and count, each against Query.Match and Sort.Compare on
-// a table of some hundred tokens), for a store that can list in several
-// ways: run it again with the store set to take each way where it would
-// take another on a large table.
+// RunLists runs the subtests of Run that check List's pages against
+// Query.Match and Sort.Compare (filters, sorts, pages and search, on a
+// table of some hundred tokens), for a store that can find a page in
+// several ways: run it again with the store set to take each way where
+// it would take another on a large table. ListCount, whose queries have
+// no filter but the scope and a search, is left out.
 func RunLists(t *testing.T, newStore func(t *testing.T) patkit.Store) {
 	t.Helper()
 	var lists []subtest
 	for _, st := range allTests {
-		if strings.HasPrefix(st.name, "List") {
+		if strings.HasPrefix(st.name, "List") && st.name != "ListCount" {
 			lists = append(lists, st)
 		}
 	}
