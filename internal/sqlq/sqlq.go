@@ -194,12 +194,13 @@ func walk(table, where string, upTo int) string {
 // last week in order of expiry read some 750,000 entries (0.87 s), where
 // their range holds 21,000.
 //
-// Finish tries the walk on the first entries of the order only (Near),
-// which fills the page whenever the bound keeps many of the tokens that
-// come first; then counts the bound's range, up to RangeMax (Probe); and
-// reads the page from the range if it holds no more (Range), else walks
-// the whole order (Walk). Each gives the same page.
+// A store runs Near as the page query: the walk of the first entries of
+// the order only, which fills the page whenever the bound keeps many of
+// the tokens that come first. Finish then counts the bound's range, up to
+// RangeMax (Probe), and reads the page from the range if it holds no more
+// (Range), else walks the whole order (Walk). Each gives the same page.
 type BoundPlan struct {
+	// The queries of the plan, each with its arguments.
 	Near, Probe, Range, Walk                 string
 	NearArgs, ProbeArgs, RangeArgs, WalkArgs []any
 	// Counted reports that Probe reads the counters (an expiry bound),
