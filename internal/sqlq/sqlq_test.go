@@ -276,3 +276,43 @@ func TestListIDsFirst(t *testing.T) {
 		})
 	}
 }
+
+// TestBound checks which lists get a BoundPlan: those of all tokens with
+// a time bound against the order of another key, and no others.
+func TestBound(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	day := now.Add(-24 * time.Hour)
+	type F = patkit.Filter
+	for _, tt := range []struct {
+		name string
+		q    patkit.Query
+		want bool
+	}{
+		{"AfterAscending", patkit.Query{Filter: F{CreatedAfter: day, Sort: patkit.SortExpiresAsc}}, true},
+		{"AfterById", patkit.Query{Filter: F{LastUsedAfter: day}}, true},
+		{"BeforeDescending", patkit.Query{Filter: F{LastUsedBefore: day, Sort: patkit.SortCreatedDesc}}, true},
+		{"ExpiryBeforeDescending", patkit.Query{Filter: F{ExpiresBefore: day, Sort: patkit.SortNameDesc}}, true},
+		{"WindowDescending", patkit.Query{Filter: F{CreatedAfter: day, CreatedBefore: now, Sort: patkit.SortLastUsedDesc}}, true},
+		{"WithState", patkit.Query{Filter: F{CreatedAfter: day, State: patkit.StateActive, Sort: patkit.SortExpiresAsc}}, true},
+		{"AfterDescending", patkit.Query{Filter: F{CreatedAfter: day, Sort: patkit.SortExpiresDesc}}, false},
+		{"BeforeAscending", patkit.Query{Filter: F{CreatedBefore: day, Sort: patkit.SortNameAsc}}, false},
+		{"SameKey", patkit.Query{Filter: F{CreatedAfter: day, Sort: patkit.SortCreatedAsc}}, false},
+		{"OneBoundOnTheKey", patkit.Query{Filter: F{CreatedAfter: day, LastUsedAfter: day, Sort: patkit.SortLastUsedAsc}}, false},
+		{"NoBound", patkit.Query{Filter: F{State: patkit.StateActive, Sort: patkit.SortExpiresAsc}}, false},
+		{"Owner", patkit.Query{UserID: 2, Filter: F{CreatedAfter: day, Sort: patkit.SortExpiresAsc}}, false},
+		{"Resource", patkit.Query{ResourceType: patkit.ResourceProject, ResourceID: 3, Filter: F{CreatedAfter: day}}, false},
+		{"Previous", patkit.Query{PreviousID: 4, Filter: F{CreatedAfter: day}}, false},
+		{"Search", patkit.Query{Filter: F{CreatedAfter: day, Search: "deploy"}}, false},
+		{"ExactName", patkit.Query{Filter: F{CreatedAfter: day, Search: "ab"}}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := tt.q
+			q.Now = now
+			q.Normalize()
+			p, ok := dialect.Bound("id", "tokens", "token_counts", "token_expiry_counts", &q, sqlq.Budgets{})
+			if ok != tt.want || (p != nil) != tt.want {
+				t.Fatalf("Bound = %v, %v; want a plan: %v", p != nil, ok, tt.want)
+			}
+		})
+	}
+}
