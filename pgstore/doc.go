@@ -177,7 +177,9 @@
 //
 // TestListPlans checks, on a small table with sorts and sequential scans
 // disabled, that the page of every scope, sort and filter the Service
-// sends reads the index of its scope and key, and never sorts.
+// sends reads the index of its scope and key, and never sorts, and that
+// the other plans of a bound of all tokens against the order (see below)
+// read the bound's range of its index.
 // TestExplainMillion fills a table with 1,000,000 tokens (50,000 users,
 // 1,000 projects and groups), vacuums and analyzes it, and checks with
 // the planner's own choices that no page query sorts (but a search's few

@@ -207,7 +207,9 @@
 // the page query writes every condition but the scope and its sort key as
 // +expr, which no index serves: the page always reads the index of its
 // scope and key, and never sorts (no USE TEMP B-TREE FOR ORDER BY), for
-// every state, revoked value, time bound and page. A count that the
+// every state, revoked value, time bound and page; only a bound of all
+// tokens on one time against the order of another may be read from the
+// bound's range and sorted instead (see below). A count that the
 // counters do not answer keeps every condition indexable, and SQLite
 // counts a bound on creation or last use on the index that ranges over
 // it. TestListPlans
