@@ -100,12 +100,8 @@ func (d *Dialect) List(columns, table string, q *patkit.Query) (page string, pag
 // keeping the rows where keeps, and its arguments (args, those of where,
 // then the page's).
 func (d *Dialect) page(columns, table string, q *patkit.Query, where string, args []any) (string, []any) {
-	// As limit, written here so that the string stays on the stack.
-	limit := " LIMIT " + strconv.Itoa(q.PerPage) + " OFFSET " + strconv.FormatInt(q.Offset(), 10)
-	if d.PageArgs {
-		limit = " LIMIT " + d.Param(len(args)+1) + " OFFSET " + d.Param(len(args)+2)
-		args = append(args, q.PerPage, q.Offset())
-	}
+	n, offset, args := d.limit(q, args)
+	limit := " LIMIT " + n + " OFFSET " + offset
 	// A search by words is served by a trigram index, not in order: the
 	// ordered walk of IDsFirst, cheap as it looks index-only, reads every
 	// name until 20 match.
@@ -124,13 +120,15 @@ func (d *Dialect) page(columns, table string, q *patkit.Query, where string, arg
 	return d.join(columns, table, q, "SELECT "+sel+" FROM "+d.from(table, q)+where+d.OrderBy(q.Sort)+limit), args
 }
 
-// limit returns the LIMIT and OFFSET of q's page, and args with their
-// arguments where the dialect passes them as arguments.
-func (d *Dialect) limit(q *patkit.Query, args []any) (string, []any) {
+// limit returns the LIMIT and the OFFSET of q's page as the SQL writes
+// them, and args with theirs where the dialect passes them as arguments.
+// The caller writes them into its query: a string made here would be one
+// more allocation of every List.
+func (d *Dialect) limit(q *patkit.Query, args []any) (limit, offset string, _ []any) {
 	if d.PageArgs {
-		return " LIMIT " + d.Param(len(args)+1) + " OFFSET " + d.Param(len(args)+2), append(args, q.PerPage, q.Offset())
+		return d.Param(len(args) + 1), d.Param(len(args) + 2), append(args, q.PerPage, q.Offset())
 	}
-	return " LIMIT " + strconv.Itoa(q.PerPage) + " OFFSET " + strconv.FormatInt(q.Offset(), 10), args
+	return strconv.Itoa(q.PerPage), strconv.FormatInt(q.Offset(), 10), args
 }
 
 // join returns the query of the rows whose IDs, and sort keys (as k,
@@ -274,13 +272,14 @@ func (d *Dialect) Bound(columns, table, counts, expiries string, q *patkit.Query
 	if sort != "id" {
 		sel = "id, " + sort + " AS k"
 	}
-	var limit string
-	limit, args = d.limit(q, args)
+	var limit, offset string
+	limit, offset, args = d.limit(q, args)
 	order := " ORDER BY id" + direction(q.Sort)
 	if sort != "id" {
 		order = " ORDER BY k" + direction(q.Sort) + ", id" + direction(q.Sort)
 	}
-	p.Range = d.join(columns, table, q, "SELECT * FROM (SELECT "+sel+" FROM "+table+where+" "+d.Fence+") AS r"+order+limit)
+	p.Range = d.join(columns, table, q, "SELECT * FROM (SELECT "+sel+" FROM "+table+where+" "+d.Fence+") AS r"+order+
+		" LIMIT "+limit+" OFFSET "+offset)
 	p.RangeArgs = args
 	return p, true
 }
