@@ -23,8 +23,11 @@ var dialect = sqlq.Dialect{
 	Never: "'infinity'::timestamptz",
 	// tokens_lower_name_idx.
 	FoldedName: "lower(name)",
-	// The trigram index of names, where Migrate could create it.
-	NameLike: "name ILIKE",
+	// ILIKE, which the trigram index of names serves, where Migrate could
+	// create it.
+	NameContains: func(word, p string) (string, any) {
+		return "name ILIKE " + p + ` ESCAPE '\'`, sqlq.LikePattern(word)
+	},
 	// Bytewise on every server whatever its locale, as the name indexes
 	// (tokens_name_idx and those of one owner or resource) are.
 	SortName: `name COLLATE "C"`,

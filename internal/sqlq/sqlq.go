@@ -38,10 +38,10 @@ type Dialect struct {
 	// FoldedName is the expression of the name lower-cased, compared with
 	// = to an exact search.
 	FoldedName string
-	// NameLike is a LIKE of the name that ignores case, without its
-	// pattern: "name ILIKE". The pattern is lower case, and escapes its
-	// wildcards with \.
-	NameLike string
+	// NameContains returns the condition that the name contains word,
+	// ignoring case, written with placeholder for its one argument, and
+	// that argument. word is lower case. See LikePattern.
+	NameContains func(word, placeholder string) (cond string, arg any)
 	// SortName is the expression of the name that orders bytewise.
 	SortName string
 	// Unindexed, if set, returns a column or expression written so that
@@ -679,13 +679,18 @@ func (d *Dialect) where(q *patkit.Query, page bool) (string, []any) {
 		conds = append(conds, d.FoldedName+" = "+arg(terms.Exact))
 	}
 	for _, w := range terms.Words {
-		conds = append(conds, d.NameLike+" "+arg("%"+likeEscaper.Replace(w)+"%")+` ESCAPE '\'`)
+		cond, v := d.NameContains(w, d.Param(len(args)+1))
+		conds, args = append(conds, cond), append(args, v)
 	}
 	if len(conds) == 0 {
 		return "", nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
+
+// LikePattern returns the LIKE pattern, with ESCAPE '\', of the strings
+// that contain word.
+func LikePattern(word string) string { return "%" + likeEscaper.Replace(word) + "%" }
 
 // likeEscaper makes a string match itself in a LIKE pattern with ESCAPE '\'.
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)

@@ -17,8 +17,10 @@ var dialect = sqlq.Dialect{
 	Time:       func(t time.Time) any { return t.UnixMicro() },
 	Never:      "9223372036854775807",
 	FoldedName: "name_folded",
-	NameLike:   "name_folded LIKE",
-	SortName:   "name",
+	NameContains: func(word, p string) (string, any) {
+		return "name_folded LIKE " + p + ` ESCAPE '\'`, sqlq.LikePattern(word)
+	},
+	SortName: "name",
 }
 
 // TestCountStates checks the counters that the count of a state adds up:
