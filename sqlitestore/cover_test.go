@@ -65,8 +65,8 @@ func TestCoverTimes(t *testing.T) {
 }
 
 // TestCoverTimesUpgrade migrates a database at migration 0011 with tokens
-// of every kind: they are kept, the database is sound, and the indexes
-// have their new columns.
+// of every kind: they are kept, the database is sound, the indexes have
+// the columns of 0012 and 0013, and lists that read them are right.
 func TestCoverTimesUpgrade(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "patkit.db")
 	db := openDB(t, path)
@@ -120,6 +120,15 @@ func TestCoverTimesUpgrade(t *testing.T) {
 	if err := db.QueryRowContext(t.Context(), `SELECT max(version) FROM patkit_migrations`).Scan(&latest); err != nil || latest < 12 {
 		t.Errorf("latest migration %d, %v; want 12 or later", latest, err)
 	}
+	for _, index := range []string{"tokens_user_name", "tokens_resource_name"} { // migration 0013
+		var def string
+		if err := db.QueryRowContext(t.Context(), `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`, index).Scan(&def); err != nil {
+			t.Fatalf("%s: %v", index, err)
+		}
+		if !strings.Contains(def, "name_folded)") {
+			t.Errorf("%s does not end with name_folded: %s", index, def)
+		}
+	}
 	for key, index := range timeIndexes {
 		var def string
 		if err := db.QueryRowContext(t.Context(), `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`, index).Scan(&def); err != nil {
@@ -159,12 +168,16 @@ func TestCoverTimesUpgrade(t *testing.T) {
 	for _, tok := range all {
 		byID[tok.ID] = tok
 	}
-	for _, f := range []patkit.Filter{
-		{ExpiresAfter: base.AddDate(0, 0, 20), Sort: patkit.SortCreatedAsc},
-		{CreatedAfter: base.Add(200 * time.Minute), Sort: patkit.SortLastUsedAsc},
-		{LastUsedAfter: base.Add(100 * time.Hour), Sort: patkit.SortExpiresAsc},
+	for _, q := range []patkit.Query{
+		{Filter: patkit.Filter{ExpiresAfter: base.AddDate(0, 0, 20), Sort: patkit.SortCreatedAsc}},
+		{Filter: patkit.Filter{CreatedAfter: base.Add(200 * time.Minute), Sort: patkit.SortLastUsedAsc}},
+		{Filter: patkit.Filter{LastUsedAfter: base.Add(100 * time.Hour), Sort: patkit.SortExpiresAsc}},
+		// One owner's and one project's names, read from their indexes
+		// of names since 0013.
+		{UserID: 3, Filter: patkit.Filter{Search: `"OLD 1"`, Sort: patkit.SortNameDesc}},
+		{ResourceType: patkit.ResourceProject, ResourceID: 2, Filter: patkit.Filter{Search: `"d 1"`, Sort: patkit.SortLastUsedAsc}},
 	} {
-		q := patkit.Query{Filter: f}
+		f := q.Filter
 		q.Normalize()
 		var want []int64
 		for _, tok := range all {
@@ -178,7 +191,7 @@ func TestCoverTimesUpgrade(t *testing.T) {
 			got = append(got, tok.ID)
 		}
 		if len(want) == 0 || !slices.Equal(got, want) {
-			t.Errorf("%+v: got %v, want %v", f, got, want)
+			t.Errorf("owner %d, %s %d, %+v: got %v, want %v", q.UserID, q.ResourceType, q.ResourceID, f, got, want)
 		}
 	}
 }
