@@ -137,6 +137,7 @@ func createMix(t *testing.T, s *sqlitestore.Store, prefix string) []*patkit.Toke
 }
 
 func TestCountsThroughTheStore(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "patkit.db")
 	s, db := openPath(t, path, nil), openDB(t, path)
 	checkCounts(t, s, db, "empty")
@@ -187,6 +188,7 @@ func TestCountsThroughTheStore(t *testing.T) {
 // connection: every change of a counted column is counted, and a
 // transaction rolled back changes nothing.
 func TestCountsHostSQL(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "patkit.db")
 	s, db := openPath(t, path, nil), openDB(t, path)
 	createMix(t, s, "mix")
@@ -242,6 +244,7 @@ func TestCountsHostSQL(t *testing.T) {
 // TestCountsConcurrentWriters writes from many goroutines through two
 // Stores on one file.
 func TestCountsConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "patkit.db")
 	stores := []*sqlitestore.Store{openPath(t, path, nil), openPath(t, path, nil)}
 	var wg sync.WaitGroup
@@ -279,6 +282,7 @@ func TestCountsConcurrentWriters(t *testing.T) {
 // TestCountsBackfill migrates a database that has tokens but no counters,
 // as one made before they existed: the migration counts what is there.
 func TestCountsBackfill(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "patkit.db")
 	s, db := openPath(t, path, nil), openDB(t, path)
 	createMix(t, s, "mix")
@@ -347,6 +351,7 @@ func migrateTo(t *testing.T, db *sql.DB, last int) {
 // migration that counts revoked tokens by expiry counts those already
 // there.
 func TestCountsBackfillRevoked(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "patkit.db")
 	db := openDB(t, path)
 	migrateTo(t, db, 10)
