@@ -113,11 +113,26 @@ func (d *Dialect) page(columns, table string, q *patkit.Query, where string, arg
 	// SELECT t.id, ... FROM (SELECT id, key AS k FROM table WHERE ...
 	// ORDER BY key, id LIMIT ...) AS p JOIN table AS t ON t.id = p.id
 	// ORDER BY p.k, p.id: a nested loop keeps the subquery's order.
-	sel := "id"
-	if key := d.sortKey(q.Sort); key != "id" {
-		sel = "id, " + key + " AS k"
+	return d.join(columns, table, q, "SELECT "+d.keyColumns(q.Sort)+" FROM "+d.from(table, q)+where+d.OrderBy(q.Sort)+limit), args
+}
+
+// keyColumns returns the columns of the IDs and sort keys of a page in
+// order s: id, and the key as k unless the order is by id.
+func (d *Dialect) keyColumns(s patkit.Sort) string {
+	if key := d.sortKey(s); key != "id" {
+		return "id, " + key + " AS k"
 	}
-	return d.join(columns, table, q, "SELECT "+sel+" FROM "+d.from(table, q)+where+d.OrderBy(q.Sort)+limit), args
+	return "id"
+}
+
+// keyOrder returns the ORDER BY, in order s, of the columns that
+// keyColumns names, each prefixed with p ("p." outside their subquery).
+func (d *Dialect) keyOrder(s patkit.Sort, p string) string {
+	dir := direction(s)
+	if d.sortKey(s) == "id" {
+		return " ORDER BY " + p + "id" + dir
+	}
+	return " ORDER BY " + p + "k" + dir + ", " + p + "id" + dir
 }
 
 // limit returns the LIMIT and the OFFSET of q's page as the SQL writes
@@ -139,11 +154,7 @@ func (d *Dialect) join(columns, table string, q *patkit.Query, ids string) strin
 	for i, c := range cols {
 		cols[i] = "t." + strings.TrimSpace(c)
 	}
-	dir, outer := direction(q.Sort), " ORDER BY p.id"
-	if d.sortKey(q.Sort) != "id" {
-		outer = " ORDER BY p.k" + dir + ", p.id"
-	}
-	return "SELECT " + strings.Join(cols, ", ") + " FROM (" + ids + ") AS p JOIN " + table + " AS t ON t.id = p.id" + outer + dir
+	return "SELECT " + strings.Join(cols, ", ") + " FROM (" + ids + ") AS p JOIN " + table + " AS t ON t.id = p.id" + d.keyOrder(q.Sort, "p.")
 }
 
 // ownImpersonation reports whether q keeps one owner's impersonation
@@ -268,18 +279,10 @@ func (d *Dialect) Bound(columns, table, counts, expiries string, q *patkit.Query
 	byKey := *q
 	byKey.Sort = key
 	where, args = d.where(&byKey, true)
-	sel := "id"
-	if sort != "id" {
-		sel = "id, " + sort + " AS k"
-	}
 	var limit, offset string
 	limit, offset, args = d.limit(q, args)
-	order := " ORDER BY id" + direction(q.Sort)
-	if sort != "id" {
-		order = " ORDER BY k" + direction(q.Sort) + ", id" + direction(q.Sort)
-	}
-	p.Range = d.join(columns, table, q, "SELECT * FROM (SELECT "+sel+" FROM "+table+where+" "+d.Fence+") AS r"+order+
-		" LIMIT "+limit+" OFFSET "+offset)
+	p.Range = d.join(columns, table, q, "SELECT * FROM (SELECT "+d.keyColumns(q.Sort)+" FROM "+table+where+" "+d.Fence+") AS r"+
+		d.keyOrder(q.Sort, "")+" LIMIT "+limit+" OFFSET "+offset)
 	p.RangeArgs = args
 	return p, true
 }
