@@ -11,7 +11,7 @@ import (
 // ListSQL exposes the SQL of List to the EXPLAIN test: the page query and
 // its arguments, the count query and its.
 func (s *Store) ListSQL(q *patkit.Query) (page string, args []any, count string, countArgs []any) {
-	page, args, _, _ = s.listSQL(q)
+	page, args = s.pageSQL(q)
 	count, countArgs, _ = dialect.Count(s.q.tokens, s.q.counts, s.q.expiries, q)
 	return page, args, count, countArgs
 }
@@ -39,7 +39,7 @@ func (s *Store) ClaimSQL(n patkit.Notice) string {
 // ListDecodesRows reports whether List decodes the rows of q's page
 // itself, rather than through pgx's Scan.
 func (s *Store) ListDecodesRows(ctx context.Context, q *patkit.Query) (bool, error) {
-	page, args, _, _ := s.listSQL(q)
+	page, args := s.pageSQL(q)
 	rows, err := s.pool.p.Query(ctx, page, args...)
 	if err != nil {
 		return false, err

@@ -46,11 +46,14 @@ var dialect = sqlq.Dialect{
 // documentation). The page and the count are sent in one round trip.
 // q must be normalized.
 func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int, error) {
-	page, pageArgs, _, _ := s.listSQL(q)
 	count, countArgs, counted := dialect.Count(s.q.tokens, s.q.counts, s.q.expiries, q)
+	var page string
+	var pageArgs []any
 	bound, bounded := dialect.Bound(columns, s.q.tokens, s.q.counts, s.q.expiries, q, s.bounds)
 	if bounded {
 		page, pageArgs = bound.Near, bound.NearArgs
+	} else {
+		page, pageArgs = s.pageSQL(q)
 	}
 	// A count from the counters reads a few rows by their key whatever its
 	// arguments: it goes first, planned once (a generic plan) like the
@@ -181,9 +184,8 @@ func (s *Store) customQuery(ctx context.Context, query string, args []any, perPa
 // in its log and to the client, at every execution.
 const customPlans = "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"
 
-// listSQL returns the page query of q, the query that walks its matches
-// to count them (List reads the counters instead where they answer), and
-// the arguments of each.
-func (s *Store) listSQL(q *patkit.Query) (page string, pageArgs []any, count string, countArgs []any) {
-	return dialect.List(columns, s.q.tokens, q)
+// pageSQL returns the page query of q and its arguments: the walk of the
+// index of its order.
+func (s *Store) pageSQL(q *patkit.Query) (string, []any) {
+	return dialect.Page(columns, s.q.tokens, q)
 }

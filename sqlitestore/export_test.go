@@ -83,7 +83,7 @@ func (s *Store) SetRevocationLog(keep, every int64) {
 // ListSQL exposes the SQL of List to the plan tests: the page query and
 // its arguments, the count query and its.
 func (s *Store) ListSQL(q *patkit.Query) (page string, pageArgs []any, count string, countArgs []any) {
-	page, pageArgs, _, _ = dialect.List(columns, s.q.table, q)
+	page, pageArgs = dialect.Page(columns, s.q.table, q)
 	count, countArgs, _ = dialect.Count(s.q.table, s.q.counts, s.q.expiries, q)
 	return page, pageArgs, count, countArgs
 }

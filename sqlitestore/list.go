@@ -56,11 +56,14 @@ var dialect = sqlq.Dialect{
 // through SQLite's C API, as GetByDigest does (see listOnConns); once it
 // has started, a done ctx interrupts it, as the driver would.
 func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, total int, err error) {
-	page, pageArgs, _, _ := dialect.List(columns, s.q.table, q)
 	count, countArgs, _ := dialect.Count(s.q.table, s.q.counts, s.q.expiries, q)
+	var page string
+	var pageArgs []any
 	bound, ok := dialect.Bound(columns, s.q.table, s.q.counts, s.q.expiries, q, s.bounds)
 	if ok {
 		page, pageArgs = bound.Near, bound.NearArgs
+	} else {
+		page, pageArgs = dialect.Page(columns, s.q.table, q)
 	}
 	if s.lists != nil {
 		return s.listOnConns(ctx, q, page, pageArgs, count, countArgs, bound)

@@ -1,7 +1,7 @@
 // Package sqlq translates a patkit.Query into SQL for the SQL stores
 // (sqlitestore, pgstore): the WHERE clause of Query.Match, the ORDER BY of
-// Sort.Compare, and the page and count queries of List, the count reading
-// the stores' counters where they answer it. It holds the
+// Sort.Compare, and the page and count queries of a Store's List, the
+// count reading the stores' counters where they answer it. It holds the
 // translation once; what differs between the databases (placeholders, how
 // times and case folding are stored, the expression the planner serves
 // best) is a Dialect.
@@ -86,14 +86,13 @@ func (d *Dialect) ExpiresKey() string { return "coalesce(expires_at, " + d.Never
 // LastUsedKey returns the sort key of last_used_at.
 func (d *Dialect) LastUsedKey() string { return "coalesce(last_used_at, " + d.Never + ")" }
 
-// List returns the page query of q on table, selecting columns, the
-// count query of its matches, which stops counting after
-// patkit.MaxCount+1, and the arguments of each.
-func (d *Dialect) List(columns, table string, q *patkit.Query) (page string, pageArgs []any, count string, countArgs []any) {
-	where, pageArgs := d.where(q, true)
-	page, pageArgs = d.page(columns, table, q, where, pageArgs)
-	where, countArgs = d.where(q, false)
-	return page, pageArgs, walk(d.from(table, q), where, patkit.MaxCount), countArgs
+// Page returns the page query of q on table, selecting columns, and its
+// arguments: the walk of the index of q's order. A list of all tokens
+// bounded on another key than its order has a BoundPlan instead (see
+// Bound), whose Walk is this query.
+func (d *Dialect) Page(columns, table string, q *patkit.Query) (string, []any) {
+	where, args := d.where(q, true)
+	return d.page(columns, table, q, where, args)
 }
 
 // page returns the page query of q that reads the index of its order,
@@ -193,8 +192,8 @@ func walk(table, where string, upTo int) string {
 // A BoundPlan is the page of a list of all tokens bounded in time on
 // another key than its order: created after a day and sorted by expiry,
 // say. Two plans give that page, and which is cheaper depends on the
-// data: walking the index of the order until the page is full (List's
-// page), which reads the tokens outside the bound that come first in the
+// data: walking the index of the order until the page is full (Page's
+// query), which reads the tokens outside the bound that come first in the
 // order, and reading the bound's range of the index of its key and
 // sorting it, which reads every token in the bound. Times are correlated
 // (a token is created, used and expires in that order, and its id grows
@@ -401,8 +400,8 @@ func NextBlock(t time.Time) time.Time {
 // combination but UserID with a resource, the query reads counters the
 // migrations keep up to date with triggers, and counted is true: it reads
 // a few rows of one scope, so it costs the same whatever the number of
-// matches. Otherwise it counts the matching rows of tokens, as List's
-// count does, stopping after patkit.MaxCount+1.
+// matches. Otherwise it counts the matching rows of tokens, stopping
+// after patkit.MaxCount+1.
 //
 // counts has one row per scope and, where writers are spread over several
 // rows of a scope, per stripe: columns scope (0 every token, 1 a user's, 2
