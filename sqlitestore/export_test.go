@@ -107,3 +107,8 @@ func (s *Store) SetBudgets(b sqlq.Budgets) { s.bounds = b }
 func (s *Store) BoundSQL(q *patkit.Query) (*sqlq.BoundPlan, bool) {
 	return dialect.Bound(columns, s.q.table, s.q.counts, s.q.expiries, q, s.bounds)
 }
+
+// SearchSQL exposes List's SearchPlan of q to the plan tests.
+func (s *Store) SearchSQL(q *patkit.Query) (*sqlq.SearchPlan, bool) {
+	return dialect.Search(columns, s.q.table, q, s.bounds)
+}

@@ -38,6 +38,18 @@ var dialect = sqlq.Dialect{
 	// tokens_user_impersonation (migration 0010): table is the Store's
 	// tokens table, with its prefix.
 	ImpersonationIndex: func(table string) string { return table + "_user_impersonation" },
+	// The indexes that hold the folded names of a scope: tokens_name_folded
+	// (migration 0004), and tokens_user_name and tokens_resource_name
+	// (0013), with the prefix.
+	NameIndex: func(table string, q *patkit.Query) string {
+		switch {
+		case q.UserID != 0:
+			return table + "_user_name"
+		case q.ResourceType != "":
+			return table + "_resource_name"
+		}
+		return table + "_name_folded"
+	},
 	// One prepared statement per query shape (see stmtCache).
 	PageArgs: true,
 	Fence:    "LIMIT -1 OFFSET 0",
@@ -65,8 +77,9 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 	} else {
 		page, pageArgs = dialect.Page(columns, s.q.table, q)
 	}
+	search, _ := dialect.Search(columns, s.q.table, q, s.bounds)
 	if s.lists != nil {
-		return s.listOnConns(ctx, q, page, pageArgs, count, countArgs, bound)
+		return s.listOnConns(ctx, q, page, pageArgs, count, countArgs, bound, search)
 	}
 
 	// Prepared before the transaction takes a connection of the pool.
@@ -86,6 +99,22 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 	}
 	defer tx.Rollback() // read-only: nothing to commit
 
+	if search != nil {
+		// Counted first: the count picks the page's plan.
+		if err := tx.StmtContext(ctx, countStmt).QueryRowContext(ctx, countArgs...).Scan(&total); err != nil {
+			return nil, 0, wrap("count tokens", err)
+		}
+		if search.Empty(total) {
+			return nil, total, nil
+		}
+		if search.UseRange(total) {
+			tokens, err := scanTokens(tx.QueryContext(ctx, search.Range, search.RangeArgs...))
+			if err != nil {
+				return nil, 0, wrap("list tokens", err)
+			}
+			return tokens, total, nil
+		}
+	}
 	tokens, err := scanTokens(tx.StmtContext(ctx, pageStmt).QueryContext(ctx, pageArgs...))
 	if err == nil && bound != nil {
 		tokens, err = bound.Finish(tokens, func(query string, args []any) ([]*patkit.Token, error) {
@@ -97,6 +126,9 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 	}
 	if err != nil {
 		return nil, 0, wrap("list tokens", err)
+	}
+	if search != nil {
+		return tokens, total, nil
 	}
 	if t, ok := lastPage(q, len(tokens)); ok {
 		total = t

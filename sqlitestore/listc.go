@@ -26,7 +26,7 @@ import (
 // transaction. ctx ends the wait for a connection and, as the driver
 // does, interrupts the statements once it is done.
 func (s *Store) listOnConns(ctx context.Context, q *patkit.Query, page string, pageArgs []any,
-	count string, countArgs []any, bound *sqlq.BoundPlan) (_ []*patkit.Token, _ int, err error) {
+	count string, countArgs []any, bound *sqlq.BoundPlan, search *sqlq.SearchPlan) (_ []*patkit.Token, _ int, err error) {
 	if err := s.r.check(ctx); err != nil {
 		return nil, 0, wrap("list tokens", err)
 	}
@@ -65,7 +65,7 @@ func (s *Store) listOnConns(ctx context.Context, q *patkit.Query, page string, p
 			wg.Wait() // an interruption that started ends before the ROLLBACK
 		}()
 	}
-	tokens, total, err := c.list(q, page, pageArgs, count, countArgs, bound)
+	tokens, total, err := c.list(q, page, pageArgs, count, countArgs, bound, search)
 	if err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
@@ -86,9 +86,24 @@ func (c *lookupConn) interrupt() {
 
 // list runs List's page query (finished by bound, if not nil) and, unless
 // the page tells the total, its count query, in the read transaction the
-// caller began.
+// caller began. A search (if not nil) counts first, and reads its page
+// from its Range where the count says so.
 func (c *lookupConn) list(q *patkit.Query, page string, pageArgs []any, count string, countArgs []any,
-	bound *sqlq.BoundPlan) ([]*patkit.Token, int, error) {
+	bound *sqlq.BoundPlan, search *sqlq.SearchPlan) ([]*patkit.Token, int, error) {
+	if search != nil {
+		total, err := c.count(count, countArgs)
+		if err != nil {
+			return nil, 0, err
+		}
+		if search.Empty(total) {
+			return nil, total, nil
+		}
+		if search.UseRange(total) {
+			page, pageArgs = search.Range, search.RangeArgs
+		}
+		tokens, err := c.page(page, pageArgs, q.PerPage)
+		return tokens, total, err
+	}
 	tokens, err := c.page(page, pageArgs, q.PerPage)
 	if err == nil && bound != nil {
 		tokens, err = bound.Finish(tokens, func(query string, args []any) ([]*patkit.Token, error) {

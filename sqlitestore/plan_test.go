@@ -165,6 +165,11 @@ func checkPlans(t *testing.T, s *sqlitestore.Store, db *sql.DB, shapes []listsha
 		if bound, ok := s.BoundSQL(&q); ok {
 			checkBoundPlans(t, db, sh, bound, analyzed)
 		}
+		if search, ok := s.SearchSQL(&q); ok != (sh.Filter == "search-word") {
+			t.Errorf("%s: SearchPlan %v", sh.Name, ok)
+		} else if ok {
+			checkSearchPlan(t, db, sh, search)
+		}
 		switch {
 		case slices.Contains(listshape.Counted, sh.Filter) && tokensRead.MatchString(countPlan):
 			t.Errorf("%s: the count reads tokens, not the counters:\n%s\n%s", sh.Name, count, countPlan)
@@ -234,6 +239,22 @@ func checkBoundPlans(t *testing.T, db *sql.DB, sh listshape.Shape, p *sqlq.Bound
 		if regexp.MustCompile(`\bSCAN tokens\b`).MatchString(plan) {
 			t.Errorf("%s: %s reads the table from end to end:\n%s", sh.Name, name, plan)
 		}
+	}
+}
+
+// checkSearchPlan checks the plan of the Range of the SearchPlan of shape
+// sh (a search by words): it finds the matches in the scope's index of
+// names alone, and reads their rows by ID.
+func checkSearchPlan(t *testing.T, db *sql.DB, sh listshape.Shape, p *sqlq.SearchPlan) {
+	t.Helper()
+	rng := queryPlan(t, db, p.Range, p.RangeArgs)
+	t.Logf("%s: %s", sh.Name, rng)
+	names := searchIndex[sh.Scope]
+	if sh.Scope == "impersonation" {
+		names = "tokens_user_name"
+	}
+	if !regexp.MustCompile(`(SCAN|SEARCH) tokens USING (COVERING )?INDEX ` + names + `\b`).MatchString(rng) {
+		t.Errorf("%s: Range does not read the matches from %s:\n%s\n%s", sh.Name, names, p.Range, rng)
 	}
 }
 

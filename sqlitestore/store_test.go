@@ -546,11 +546,15 @@ func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
 // first entries of the order hold the page, else the walk of the whole
 // order (RangeMax -1), or the bound's range sorted. On the suite's few
 // tokens, with the default budgets, Near is always empty (fewer tokens
-// than it may read) and the range always answers.
+// than it may read) and the range always answers. The same for the
+// SearchPlans of searches by words: the walk of the order (SearchPages
+// -1), or the matches read from the index of names (with the default
+// budgets, the suite's searches have fewer matches than four pages, and
+// read them so; a page past them reads nothing).
 func TestConformanceBoundPlans(t *testing.T) {
 	t.Parallel()
-	for _, b := range []sqlq.Budgets{{NearEntries: 1, RangeMax: -1}, {NearEntries: 1, RangeMax: 1 << 30}} {
-		t.Run(fmt.Sprintf("near%d-range%d", b.NearEntries, b.RangeMax), func(t *testing.T) {
+	for _, b := range []sqlq.Budgets{{NearEntries: 1, RangeMax: -1, SearchPages: -1}, {NearEntries: 1, RangeMax: 1 << 30, SearchPages: 1 << 20}} {
+		t.Run(fmt.Sprintf("near%d-range%d-search%d", b.NearEntries, b.RangeMax, b.SearchPages), func(t *testing.T) {
 			t.Parallel()
 			t.Run("File", func(t *testing.T) {
 				storetest.RunLists(t, func(t *testing.T) patkit.Store {

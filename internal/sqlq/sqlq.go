@@ -68,6 +68,12 @@ type Dialect struct {
 	// the planner chooses (PostgreSQL, whose statistics tell it that the
 	// partial index holds few tokens).
 	ImpersonationIndex func(table string) string
+	// NameIndex, if set, returns the name of the index of table that
+	// holds the folded names of q's scope (all tokens, q's owner, or q's
+	// project or group), which a search by words then reads its matches
+	// from when they are few (see Search). Unset, the planner chooses
+	// (PostgreSQL, whose trigram index of names it reads).
+	NameIndex func(table string, q *patkit.Query) string
 	// PageArgs makes the page's LIMIT and OFFSET arguments rather than
 	// literals, so that the text of a page query depends on its shape
 	// only and one prepared statement serves every page (SQLite). Off,
@@ -224,6 +230,10 @@ type BoundPlan struct {
 // holds at most RangeMax tokens. Zero fields take the defaults.
 type Budgets struct {
 	NearEntries, RangeMax int
+	// SearchPages is the number of pages, counting those before the page
+	// asked for, up to which a SearchPlan reads its matches from the
+	// index of names (Range) rather than walk the order; -1 never.
+	SearchPages int
 }
 
 // The default Budgets. At 1,000,000 tokens on a 2-CPU machine, an index
@@ -304,6 +314,92 @@ func (p *BoundPlan) Finish(near []*patkit.Token, page func(query string, args []
 		return page(p.Range, p.RangeArgs)
 	}
 	return page(p.Walk, p.WalkArgs)
+}
+
+// A SearchPlan is the page of a search by words, where the planner has
+// no index that finds the matches (SQLite). Two plans give
+// that page: walking the index of the order until the page is full
+// (Page's query), which reads each token's name from the table and, for
+// a word that few names hold, reads nearly every token (0.18 to 0.55 s
+// at 1,000,000 tokens for 20 matches of all tokens, depending on the
+// order); and reading the matches from the scope's index of folded names,
+// every name of it, then their rows, and sorting them (Range), which costs
+// about as much as the count of a rare word, whatever the order. The
+// count of a search reads that index anyway: a store counts first, and
+// reads nothing where the matches end before the page (Empty), Range
+// where they hold at most a few pages (UseRange), else Page's query.
+type SearchPlan struct {
+	Range     string
+	RangeArgs []any
+	rangeMax  int
+	offset    int64
+}
+
+// SearchPages is the default of Budgets.SearchPages. A walk entry costs
+// 3 to 8 times a name entry (0.18 to 0.55 µs against 0.066 µs at
+// 1,000,000 tokens): the walk to the page's last match reads about
+// n/matches × (offset+perPage) entries of the n of the scope, Range its n
+// names.
+const SearchPages = 4
+
+// Empty reports whether a search with total matches (a count, up to
+// patkit.MaxCount+1) has an empty page: the matches end before it.
+func (p *SearchPlan) Empty(total int) bool {
+	return total <= patkit.MaxCount && int64(total) <= p.offset
+}
+
+// UseRange reports whether a search with total matches reads its page
+// from Range.
+func (p *SearchPlan) UseRange(total int) bool { return total <= p.rangeMax }
+
+// Search returns the SearchPlan of q and true if q searches by words
+// the tokens of all, one owner or one resource, and the dialect has a
+// NameIndex.
+func (d *Dialect) Search(columns, table string, q *patkit.Query, b Budgets) (*SearchPlan, bool) {
+	words := q.Terms().Words
+	if d.NameIndex == nil || len(words) == 0 || q.PreviousID != 0 || q.UserID != 0 && q.ResourceType != "" {
+		return nil, false
+	}
+	if b.SearchPages == 0 {
+		b.SearchPages = SearchPages
+	}
+	// The IDs of the matches, from the scope's index of names alone (a
+	// covering scan, cheaper an entry than a scan that reads the rows of
+	// the matches as it goes: 66 against 90 ms for 1,000,000 names),
+	// then their rows by ID, kept by q's other conditions written as a
+	// page of all tokens by id writes them (so that the planner reads no
+	// other index), sorted.
+	var conds []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return d.Param(len(args))
+	}
+	switch {
+	case q.UserID != 0:
+		conds = append(conds, "user_id = "+arg(q.UserID))
+	case q.ResourceType != "":
+		conds = append(conds, "resource_type = "+arg(string(q.ResourceType)), "resource_id = "+arg(q.ResourceID))
+	}
+	for _, w := range words {
+		cond, v := d.NameContains(w, d.Param(len(args)+1))
+		conds, args = append(conds, cond), append(args, v)
+	}
+	ids := "id IN (SELECT id FROM " + table + " INDEXED BY " + d.NameIndex(table, q) + " WHERE " + strings.Join(conds, " AND ") + ")"
+	rest := *q
+	rest.UserID, rest.ResourceType, rest.ResourceID, rest.Sort = 0, "", 0, patkit.SortDefault
+	where, restArgs := d.where(&rest, true)
+	// where holds the words (rest has them): it is never empty.
+	where = " WHERE " + ids + " AND " + strings.TrimPrefix(where, " WHERE ")
+	for _, v := range restArgs {
+		arg(v)
+	}
+	limit, offset, args := d.limit(q, args)
+	p := &SearchPlan{rangeMax: b.SearchPages * int(q.Offset()+int64(q.PerPage)), offset: q.Offset()}
+	p.Range = d.join(columns, table, q, "SELECT * FROM (SELECT "+d.keyColumns(q.Sort)+" FROM "+table+where+" "+d.Fence+") AS r"+
+		d.keyOrder(q.Sort, "")+" LIMIT "+limit+" OFFSET "+offset)
+	p.RangeArgs = args
+	return p, true
 }
 
 // timeKey is a time a list can be bounded on, named by an order by it.

@@ -320,3 +320,85 @@ func TestBound(t *testing.T) {
 		})
 	}
 }
+
+// TestSearch checks which lists get a SearchPlan (a search by words of
+// all tokens, one owner's or one resource's, with a dialect that names
+// the index of names), what its Range reads, and where it reads Range
+// or nothing rather than walk the order.
+func TestSearch(t *testing.T) {
+	d := dialect
+	d.NameIndex = func(table string, q *patkit.Query) string {
+		switch {
+		case q.UserID != 0:
+			return table + "_user_name"
+		case q.ResourceType != "":
+			return table + "_resource_name"
+		}
+		return table + "_name_folded"
+	}
+	type F = patkit.Filter
+	for _, tt := range []struct {
+		name  string
+		q     patkit.Query
+		index string // "" for no plan
+		args  []any  // of Range
+	}{
+		{"All", patkit.Query{Filter: F{Search: "deploy"}}, "tokens_name_folded", []any{"%deploy%", "%deploy%"}},
+		{"Owner", patkit.Query{UserID: 2, Filter: F{Search: "deploy", Revoked: new(false), Page: 2}},
+			"tokens_user_name", []any{int64(2), "%deploy%", false, "%deploy%"}},
+		{"Resource", patkit.Query{ResourceType: patkit.ResourceGroup, ResourceID: 3, Filter: F{Search: "a deploy ci9"}},
+			"tokens_resource_name", []any{"group", int64(3), "%deploy%", "%ci9%", "%deploy%", "%ci9%"}},
+		{"Exact", patkit.Query{Filter: F{Search: "ab"}}, "", nil},
+		{"NoSearch", patkit.Query{}, "", nil},
+		{"Previous", patkit.Query{PreviousID: 4, Filter: F{Search: "deploy"}}, "", nil},
+		{"OwnerAndResource", patkit.Query{UserID: 2, ResourceType: patkit.ResourceProject, ResourceID: 3, Filter: F{Search: "deploy"}}, "", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := tt.q
+			q.Normalize()
+			p, ok := d.Search("id", "tokens", &q, sqlq.Budgets{})
+			if ok != (tt.index != "") {
+				t.Fatalf("Search = %v, want a plan: %v", ok, tt.index != "")
+			}
+			if _, ok := dialect.Search("id", "tokens", &q, sqlq.Budgets{}); ok {
+				t.Error("a plan without NameIndex")
+			}
+			if !ok {
+				return
+			}
+			if !strings.Contains(p.Range, "id IN (SELECT id FROM tokens INDEXED BY "+tt.index+" WHERE ") {
+				t.Errorf("Range does not read %s: %s", tt.index, p.Range)
+			}
+			if diff := cmp.Diff(tt.args, p.RangeArgs); diff != "" {
+				t.Errorf("Range args (-want +got):\n%s\n%s", diff, p.Range)
+			}
+			if n := strings.Count(p.Range, "?"); n != len(p.RangeArgs) {
+				t.Errorf("%d placeholders for %d args: %s", n, len(p.RangeArgs), p.Range)
+			}
+			// Range up to four pages, counting those before; nothing
+			// where the matches end before the page.
+			pages := int(q.Offset())/q.PerPage + 1
+			for _, c := range []struct {
+				total      int
+				empty, rng bool
+			}{
+				{0, true, true},
+				{int(q.Offset()), true, true},
+				{int(q.Offset()) + 1, false, true},
+				{4 * pages * q.PerPage, false, true},
+				{4*pages*q.PerPage + 1, false, false},
+				{patkit.MaxCount + 1, false, false},
+			} {
+				if got := p.Empty(c.total); got != c.empty {
+					t.Errorf("Empty(%d) = %v", c.total, got)
+				}
+				if got := p.UseRange(c.total); got != c.rng {
+					t.Errorf("UseRange(%d) = %v", c.total, got)
+				}
+			}
+			if never, _ := d.Search("id", "tokens", &q, sqlq.Budgets{SearchPages: -1}); never.UseRange(0) {
+				t.Error("SearchPages -1 reads Range")
+			}
+		})
+	}
+}
