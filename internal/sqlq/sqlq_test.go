@@ -1,6 +1,7 @@
 package sqlq_test
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -327,14 +328,10 @@ func TestBound(t *testing.T) {
 // or nothing rather than walk the order.
 func TestSearch(t *testing.T) {
 	d := dialect
+	// An index of names per scope: names_0 of all tokens, names_2 of
+	// owner 2, names_group3 of group 3.
 	d.NameIndex = func(table string, q *patkit.Query) string {
-		switch {
-		case q.UserID != 0:
-			return table + "_user_name"
-		case q.ResourceType != "":
-			return table + "_resource_name"
-		}
-		return table + "_name_folded"
+		return fmt.Sprintf("%s_names_%s%d", table, q.ResourceType, q.UserID+q.ResourceID)
 	}
 	type F = patkit.Filter
 	for _, tt := range []struct {
@@ -343,11 +340,11 @@ func TestSearch(t *testing.T) {
 		index string // "" for no plan
 		args  []any  // of Range
 	}{
-		{"All", patkit.Query{Filter: F{Search: "deploy"}}, "tokens_name_folded", []any{"%deploy%", "%deploy%"}},
+		{"All", patkit.Query{Filter: F{Search: "deploy"}}, "tokens_names_0", []any{"%deploy%", "%deploy%"}},
 		{"Owner", patkit.Query{UserID: 2, Filter: F{Search: "deploy", Revoked: new(false), Page: 2}},
-			"tokens_user_name", []any{int64(2), "%deploy%", false, "%deploy%"}},
+			"tokens_names_2", []any{int64(2), "%deploy%", false, "%deploy%"}},
 		{"Resource", patkit.Query{ResourceType: patkit.ResourceGroup, ResourceID: 3, Filter: F{Search: "a deploy ci9"}},
-			"tokens_resource_name", []any{"group", int64(3), "%deploy%", "%ci9%", "%deploy%", "%ci9%"}},
+			"tokens_names_group3", []any{"group", int64(3), "%deploy%", "%ci9%", "%deploy%", "%ci9%"}},
 		{"Exact", patkit.Query{Filter: F{Search: "ab"}}, "", nil},
 		{"NoSearch", patkit.Query{}, "", nil},
 		{"Previous", patkit.Query{PreviousID: 4, Filter: F{Search: "deploy"}}, "", nil},
