@@ -154,7 +154,11 @@
 // ([patkit.ErrKeyMismatch]) rather than answer every token 401, and the
 // highest seq pruned from patkit_revocations, the log [Store.Watch] reads,
 // which keeps the newest 10,000 revocations (a feed that falls further
-// behind calls stale).
+// behind calls stale), and the highest token ID whose folded name the
+// FTS5 table tokens_fts (migration 0014, the trigram index of names that
+// searches of all tokens read) holds. SQLite's FTS5 extension, which
+// modernc.org/sqlite includes, is required: a database given to [New]
+// through another driver must have it too.
 //
 // # Indexes and EXPLAIN
 //
@@ -330,22 +334,41 @@
 // days on, by name, which reads each name from the table). A search
 // by words (instr(name_folded, word), a plain substring search, twice as
 // fast as LIKE '%word%') can neither range over a B-tree index nor be
-// ordered by one (an FTS table could, which the Store does not keep). Its
-// count reads every name of the scope until MaxCount+1 match, from an
-// index that holds them (tokens_name_folded, or the scope's index of
-// names), and List counts first: where the matches end before the page,
-// it reads nothing more; where they hold at most four pages (counting
-// those before the page), it reads them from that index again and sorts
-// them (a SearchPlan); otherwise its page walks the order index, reading
-// each token's name from the table, until the page fills. For one
-// owner's 9,990 tokens, a first page with its count took 1.3 to 1.5 ms
-// for a word all of them hold, against 15 to 19 ms when the count read
-// each name from the table (benchtable's list-shapes-sqlite), and 1.1 to
-// 1.3 ms for a word none holds, against 2.1 to 12.8 ms when the page
-// walked the owner's tokens. Across the 1,000,000, a word that 20 names
-// hold took 135 to 138 ms, against 0.18 to 0.55 s when the page walked
-// the order (depending on it), a word that none holds 65 ms, against
-// 0.18 to 0.56 s, and a word one name in five holds 3.5 ms, as before.
+// ordered by one. Its count reads every name of the scope until
+// MaxCount+1 match, from an index that holds them (tokens_name_folded,
+// or the scope's index of names), and List counts first: where the
+// matches end before the page, it reads nothing more; where they hold at
+// most four pages (counting those before the page), it reads them and
+// sorts them (a SearchPlan); otherwise its page walks the order index,
+// reading each token's name from the table, until the page fills.
+// Across all tokens, the matches come from tokens_fts (migration 0014),
+// an FTS5 index of the trigrams of the folded names: a GLOB '*word*' on
+// it reads the tokens that hold each trigram of the word, which List
+// then tests and reads by ID, and which it first counts up to four pages'
+// worth (Probe) before it counts from the index of names. The Store adds
+// the names of the tokens it creates to tokens_fts every 256 creates, in
+// the transaction of a batch of writes, and records the highest ID it
+// holds in patkit_meta: a search reads the tokens above from the table,
+// by ID; Migrate indexes any others (tokens inserted in SQL, say). A
+// word with GLOB's wildcards (*, ?, [) is read from the index of names.
+//
+// Measured at 1,000,000 tokens (benchtable's file, each the median of
+// five List calls, an ad hoc test): across all tokens, a word 20 names
+// hold took 0.82 to 0.88 ms, against 135 to 138 ms when the matches were
+// read from the index of names and 0.18 to 0.55 s when the page walked
+// the order, depending on it; a word no name holds 0.15 to 0.21 ms
+// (65 ms, 0.18 to 0.56 s); "99999", whose trigrams thousands of names
+// hold, 7.5 to 8.1 ms; a word one name in five holds 3.8 to 4.1 ms, its
+// count read from tokens_name_folded (3.3 to 3.6 ms without Probe); and a
+// word 3,999 names hold, more than four pages' worth, 76 to 80 ms,
+// counted there too, all of them read. One owner's 9,990 tokens: a word
+// all of them hold 1.4 to 1.6 ms, a word none holds 1.1 to 1.3 ms
+// (2.1 to 12.8 ms when the page walked the owner's tokens). Keeping
+// tokens_fts up to date in each write, with triggers, cost 27% of the
+// durable creates of one writer and 33% of sixteen; every 256 creates,
+// the rates measured the same as without it (benchtable's create-sqlite
+// rows, 2.73k/s and 6.87k/s against 2.92k/s and 7.14k/s, within their
+// spread from run to run).
 // OFFSET pages cost in proportion to their depth.
 //
 // The indexes cost space and writes: at 1,000,000 tokens the file grows

@@ -112,3 +112,7 @@ func (s *Store) BoundSQL(q *patkit.Query) (*sqlq.BoundPlan, bool) {
 func (s *Store) SearchSQL(q *patkit.Query) (*sqlq.SearchPlan, bool) {
 	return dialect.Search(columns, s.q.table, q, s.bounds)
 }
+
+// SetNamesEvery sets how many tokens s creates between two indexings of
+// their names, for tests of the trigram index with few tokens.
+func (s *Store) SetNamesEvery(n int64) { s.namesEvery = n }

@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/patkit/patkit"
@@ -49,6 +50,23 @@ var dialect = sqlq.Dialect{
 			return table + "_resource_name"
 		}
 		return table + "_name_folded"
+	},
+	// tokens_fts (migration 0014), a trigram index of name_folded: GLOB
+	// '*word*' reads the tokens that hold each trigram of the word. It
+	// holds the names of the tokens up to the ID names_indexed records in
+	// patkit_meta; those above are read from the table. A word with
+	// GLOB's wildcards is left to the index of names.
+	NameCandidates: func(table string, words []string, arg func(any) string) (string, bool) {
+		conds := make([]string, len(words))
+		for i, w := range words {
+			if strings.ContainsAny(w, "*?[") {
+				return "", false
+			}
+			conds[i] = "name_folded GLOB " + arg("*"+w+"*")
+		}
+		return "SELECT rowid AS cid FROM " + table + "_fts WHERE " + strings.Join(conds, " AND ") +
+			" UNION ALL SELECT id FROM " + table + " WHERE id > coalesce((SELECT value FROM " +
+			strings.TrimSuffix(table, "tokens") + "patkit_meta WHERE name = " + arg(metaNamesIndexed) + "), 0)", true
 	},
 	// One prepared statement per query shape (see stmtCache).
 	PageArgs: true,
@@ -101,8 +119,15 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 
 	if search != nil {
 		// Counted first: the count picks the page's plan.
-		if err := tx.StmtContext(ctx, countStmt).QueryRowContext(ctx, countArgs...).Scan(&total); err != nil {
-			return nil, 0, wrap("count tokens", err)
+		if search.Probe != "" {
+			if err := tx.QueryRowContext(ctx, search.Probe, search.ProbeArgs...).Scan(&total); err != nil {
+				return nil, 0, wrap("count tokens", err)
+			}
+		}
+		if !search.UseRange(total) || search.Probe == "" {
+			if err := tx.StmtContext(ctx, countStmt).QueryRowContext(ctx, countArgs...).Scan(&total); err != nil {
+				return nil, 0, wrap("count tokens", err)
+			}
 		}
 		if search.Empty(total) {
 			return nil, total, nil

@@ -91,9 +91,18 @@ func (c *lookupConn) interrupt() {
 func (c *lookupConn) list(q *patkit.Query, page string, pageArgs []any, count string, countArgs []any,
 	bound *sqlq.BoundPlan, search *sqlq.SearchPlan) ([]*patkit.Token, int, error) {
 	if search != nil {
-		total, err := c.count(count, countArgs)
-		if err != nil {
-			return nil, 0, err
+		// Counted first: the count picks the page's plan.
+		var total int
+		var err error
+		if search.Probe != "" {
+			if total, err = c.count(search.Probe, search.ProbeArgs); err != nil {
+				return nil, 0, err
+			}
+		}
+		if search.Probe == "" || !search.UseRange(total) {
+			if total, err = c.count(count, countArgs); err != nil {
+				return nil, 0, err
+			}
 		}
 		if search.Empty(total) {
 			return nil, total, nil

@@ -89,8 +89,23 @@ func (s *Store) Migrate(ctx context.Context) (err error) {
 			return wrap(op+": record "+m.Name, err)
 		}
 	}
+	// Names written by anything but a Store (an import in SQL, say), or
+	// by one that stopped before it indexed them, are indexed now.
+	indexed, err := s.indexNames(ctx, conn.ExecContext)
+	if err != nil {
+		return wrap(op+": index token names", err)
+	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return wrap(op+": commit", err)
+	}
+	if len(pending) > 0 || indexed > 0 {
+		// A migration or indexing of many tokens leaves a long log, which
+		// every read then looks each page up in until a checkpoint has
+		// copied it to the database (at 1,000,000 tokens, the index of
+		// names added some 13 MB): copy it now, as far as the readers
+		// already in the log let. In rollback journal mode it does
+		// nothing.
+		_, _ = conn.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 	}
 	return nil
 }

@@ -242,19 +242,36 @@ func checkBoundPlans(t *testing.T, db *sql.DB, sh listshape.Shape, p *sqlq.Bound
 	}
 }
 
-// checkSearchPlan checks the plan of the Range of the SearchPlan of shape
-// sh (a search by words): it finds the matches in the scope's index of
-// names alone, and reads their rows by ID.
+// checkSearchPlan checks the plans of the SearchPlan of shape sh (a
+// search by words): for all tokens, Probe and Range read the candidates
+// of the trigram index (tokens_fts, migration 0014), and the tokens above
+// it, by ID; for one owner or resource, Range finds the matches in the
+// scope's index of names alone. None reads the table from end to end.
 func checkSearchPlan(t *testing.T, db *sql.DB, sh listshape.Shape, p *sqlq.SearchPlan) {
 	t.Helper()
 	rng := queryPlan(t, db, p.Range, p.RangeArgs)
-	t.Logf("%s: %s", sh.Name, rng)
-	names := searchIndex[sh.Scope]
-	if sh.Scope == "impersonation" {
-		names = "tokens_user_name"
+	plans := map[string]string{"Range": rng}
+	if sh.Scope == "all" {
+		plans["Probe"] = queryPlan(t, db, p.Probe, p.ProbeArgs)
+		for name, plan := range plans {
+			if !strings.Contains(plan, "SCAN tokens_fts VIRTUAL TABLE INDEX 0:G") ||
+				!strings.Contains(plan, "SEARCH tokens USING INTEGER PRIMARY KEY (rowid>?)") {
+				t.Errorf("%s: %s does not read the trigram index and the tokens above it:\n%s", sh.Name, name, plan)
+			}
+		}
+	} else {
+		names := searchIndex[sh.Scope]
+		if sh.Scope == "impersonation" {
+			names = "tokens_user_name"
+		}
+		if p.Probe != "" || !regexp.MustCompile(`SEARCH tokens USING COVERING INDEX `+names+`\b`).MatchString(rng) {
+			t.Errorf("%s: Range does not read the matches from %s:\n%s\n%s", sh.Name, names, p.Range, rng)
+		}
 	}
-	if !regexp.MustCompile(`(SCAN|SEARCH) tokens USING (COVERING )?INDEX ` + names + `\b`).MatchString(rng) {
-		t.Errorf("%s: Range does not read the matches from %s:\n%s\n%s", sh.Name, names, p.Range, rng)
+	for name, plan := range plans {
+		if regexp.MustCompile(`\bSCAN tokens\b`).MatchString(plan) {
+			t.Errorf("%s: %s reads the table from end to end:\n%s", sh.Name, name, plan)
+		}
 	}
 }
 

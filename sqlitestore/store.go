@@ -79,6 +79,7 @@ type Store struct {
 	// The revocation log: how many revocations to keep, and how many to
 	// commit between two prunings; tests lower them.
 	keep, pruneEvery int64
+	namesEvery       int64                        // tokens created between two indexings of names (indexNamesOp)
 	pollFault        atomic.Pointer[func() error] // a test's injected failure of Watch's reads
 }
 
@@ -281,7 +282,8 @@ func prefixOf(opts *Options) string {
 func newStore(w, r *sql.DB, own bool, opts *Options) *Store {
 	prefix := prefixOf(opts)
 	s := &Store{own: own, prefix: prefix, q: newQueries(prefix), wr: newWriter(),
-		closing: make(chan struct{}), keep: revocationsKept, pruneEvery: pruneEvery}
+		closing: make(chan struct{}), keep: revocationsKept, pruneEvery: pruneEvery,
+		namesEvery: namesEvery}
 	s.w = &handle{db: w, closed: &s.closed}
 	s.r = &handle{db: r, closed: &s.closed}
 	s.getByID.query, s.getByDigest.query = s.q.getByID, s.q.getByDigest
@@ -419,6 +421,7 @@ func (l *lazyStmt) close() error {
 type queries struct {
 	table                 string
 	meta, revocations     string
+	names                 string // the trigram index of names (migration 0014)
 	counts, expiries      string
 	insert                string
 	getByID, getByDigest  string
@@ -447,6 +450,7 @@ func newQueries(prefix string) queries {
 	return queries{
 		table:       t,
 		meta:        prefix + "patkit_meta",
+		names:       prefix + "tokens_fts",
 		revocations: prefix + "patkit_revocations",
 		counts:      prefix + "token_counts",
 		expiries:    prefix + "token_expiry_counts",

@@ -73,6 +73,7 @@ type writer struct {
 	closed  bool // no more writes are accepted
 
 	sincePrune int64 // revocations committed since the log was last pruned; the committer's
+	sinceNames int64 // tokens inserted since the names were last indexed; the committer's
 
 	wake   chan struct{} // capacity 1: the writer goroutine is handed the queue; closed by stopWriter
 	idle   chan struct{} // closed once closed is set and nothing commits
@@ -204,6 +205,10 @@ func (s *Store) commit(batch []*writeOp) {
 	if s.wr.sincePrune >= s.pruneEvery {
 		s.wr.sincePrune = 0
 		batch = append(batch, s.pruneOp())
+	}
+	if s.wr.sinceNames >= s.namesEvery {
+		s.wr.sinceNames = 0
+		batch = append(batch, s.indexNamesOp())
 	}
 	for _, o := range s.runBatch(batch) {
 		s.runBatch([]*writeOp{o}) // alone, it gets its own error
@@ -457,6 +462,7 @@ func (tx *writeTx) insert(args []any, name string) (int64, error) {
 	if err != nil {
 		return 0, wrap(name+": read id", err)
 	}
+	tx.s.wr.sinceNames++
 	return id, nil
 }
 

@@ -74,6 +74,13 @@ type Dialect struct {
 	// from when they are few (see Search). Unset, the planner chooses
 	// (PostgreSQL, whose trigram index of names it reads).
 	NameIndex func(table string, q *patkit.Query) string
+	// NameCandidates, if set, returns a query of the IDs, as cid, of the
+	// tokens of table whose names may hold every word (a superset of
+	// them, from an index of trigrams), its arguments added with arg, and
+	// true; false if the index cannot serve the words. A SearchPlan of
+	// all tokens then counts its first matches (Probe) and reads its
+	// Range from them.
+	NameCandidates func(table string, words []string, arg func(any) string) (string, bool)
 	// PageArgs makes the page's LIMIT and OFFSET arguments rather than
 	// literals, so that the text of a page query depends on its shape
 	// only and one prepared statement serves every page (SQLite). Off,
@@ -317,20 +324,30 @@ func (p *BoundPlan) Finish(near []*patkit.Token, page func(query string, args []
 }
 
 // A SearchPlan is the page of a search by words, where the planner has
-// no index that finds the matches (SQLite). Two plans give
-// that page: walking the index of the order until the page is full
-// (Page's query), which reads each token's name from the table and, for
-// a word that few names hold, reads nearly every token (0.18 to 0.55 s
-// at 1,000,000 tokens for 20 matches of all tokens, depending on the
-// order); and reading the matches from the scope's index of folded names,
-// every name of it, then their rows, and sorting them (Range), which costs
-// about as much as the count of a rare word, whatever the order. The
-// count of a search reads that index anyway: a store counts first, and
-// reads nothing where the matches end before the page (Empty), Range
-// where they hold at most a few pages (UseRange), else Page's query.
+// no index that finds the matches (SQLite). Two plans give that page:
+// walking the index of the order until the page is full (Page's query),
+// which reads each token's name from the table and, for a word that few
+// names hold, reads nearly every token (0.18 to 0.55 s at 1,000,000
+// tokens for 20 matches of all tokens, depending on the order); and
+// reading the matches and sorting them (Range): for all tokens, from the
+// candidates of an index of trigrams, where the dialect has one
+// (NameCandidates), else, and for one owner or resource, from the
+// scope's index of folded names, every name of it, which costs about as
+// much as the count of a rare word, whatever the order.
+//
+// A store counts first: with Probe where it is set, up to the matches
+// Range may read plus one, and if Probe's count says Range is read
+// (UseRange) it is the search's total; otherwise with the count query,
+// which reads the index of names anyway. It then reads nothing where
+// the matches end before the page (Empty), Range where they hold at
+// most a few pages (UseRange), else Page's query.
 type SearchPlan struct {
 	Range     string
 	RangeArgs []any
+	// Probe, if not empty, counts the matches from the candidates of the
+	// dialect's NameCandidates, up to the most Range reads plus one.
+	Probe     string
+	ProbeArgs []any
 	rangeMax  int
 	offset    int64
 }
@@ -357,46 +374,69 @@ func (p *SearchPlan) UseRange(total int) bool { return total <= p.rangeMax }
 // NameIndex.
 func (d *Dialect) Search(columns, table string, q *patkit.Query, b Budgets) (*SearchPlan, bool) {
 	words := q.Terms().Words
-	if d.NameIndex == nil || len(words) == 0 || q.PreviousID != 0 || q.UserID != 0 && q.ResourceType != "" {
+	if d.NameIndex == nil || len(words) == 0 || q.PreviousID != 0 || q.UserID != 0 && q.ResourceType != "" || b.SearchPages < 0 {
 		return nil, false
 	}
 	if b.SearchPages == 0 {
 		b.SearchPages = SearchPages
 	}
-	// The IDs of the matches, from the scope's index of names alone (a
-	// covering scan, cheaper an entry than a scan that reads the rows of
-	// the matches as it goes: 66 against 90 ms for 1,000,000 names),
-	// then their rows by ID, kept by q's other conditions written as a
-	// page of all tokens by id writes them (so that the planner reads no
-	// other index), sorted.
-	var conds []string
+	p := &SearchPlan{rangeMax: b.SearchPages * int(q.Offset()+int64(q.PerPage)), offset: q.Offset()}
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
 		return d.Param(len(args))
 	}
-	switch {
-	case q.UserID != 0:
-		conds = append(conds, "user_id = "+arg(q.UserID))
-	case q.ResourceType != "":
-		conds = append(conds, "resource_type = "+arg(string(q.ResourceType)), "resource_id = "+arg(q.ResourceID))
-	}
-	for _, w := range words {
-		cond, v := d.NameContains(w, d.Param(len(args)+1))
-		conds, args = append(conds, cond), append(args, v)
-	}
-	ids := "id IN (SELECT id FROM " + table + " INDEXED BY " + d.NameIndex(table, q) + " WHERE " + strings.Join(conds, " AND ") + ")"
+	// The matches are kept by q's conditions but its scope written as a
+	// page of all tokens by id writes them, so that the planner reads no
+	// other index than the one of names.
 	rest := *q
 	rest.UserID, rest.ResourceType, rest.ResourceID, rest.Sort = 0, "", 0, patkit.SortDefault
-	where, restArgs := d.where(&rest, true)
-	// where holds the words (rest has them): it is never empty.
-	where = " WHERE " + ids + " AND " + strings.TrimPrefix(where, " WHERE ")
-	for _, v := range restArgs {
-		arg(v)
+	where := func() string {
+		w, wargs := d.where(&rest, true) // it holds the words: never empty
+		for _, v := range wargs {
+			arg(v)
+		}
+		return strings.TrimPrefix(w, " WHERE ")
+	}
+	// All tokens: the candidates of the index of trigrams, each then
+	// read by ID. Probe counts the matches up to rangeMax+1, and stops
+	// there: a common word costs it a few rows.
+	candidates := func() (string, bool) {
+		if q.UserID != 0 || q.ResourceType != "" || d.NameCandidates == nil {
+			return "", false
+		}
+		cands, ok := d.NameCandidates(table, words, arg)
+		return "(" + cands + ") AS c CROSS JOIN " + table + " ON " + table + ".id = c.cid WHERE " + where(), ok
+	}
+	from, ok := candidates()
+	if ok {
+		p.Probe = "SELECT count(*) FROM (SELECT 1 FROM " + from + " LIMIT " + arg(p.rangeMax+1) + ") AS matches"
+		p.ProbeArgs, args = args, nil
+		from, _ = candidates()
+	} else {
+		from, args = "", nil
+	}
+	if from == "" {
+		// The IDs of the matches, from the scope's index of names alone
+		// (a covering scan, cheaper an entry than a scan that reads the
+		// rows of the matches as it goes: 66 against 90 ms for 1,000,000
+		// names), then their rows by ID.
+		var conds []string
+		switch {
+		case q.UserID != 0:
+			conds = append(conds, "user_id = "+arg(q.UserID))
+		case q.ResourceType != "":
+			conds = append(conds, "resource_type = "+arg(string(q.ResourceType)), "resource_id = "+arg(q.ResourceID))
+		}
+		for _, w := range words {
+			cond, v := d.NameContains(w, d.Param(len(args)+1))
+			conds, args = append(conds, cond), append(args, v)
+		}
+		from = table + " WHERE id IN (SELECT id FROM " + table + " INDEXED BY " + d.NameIndex(table, q) + " WHERE " +
+			strings.Join(conds, " AND ") + ") AND " + where()
 	}
 	limit, offset, args := d.limit(q, args)
-	p := &SearchPlan{rangeMax: b.SearchPages * int(q.Offset()+int64(q.PerPage)), offset: q.Offset()}
-	p.Range = d.join(columns, table, q, "SELECT * FROM (SELECT "+d.keyColumns(q.Sort)+" FROM "+table+where+" "+d.Fence+") AS r"+
+	p.Range = d.join(columns, table, q, "SELECT * FROM (SELECT "+d.keyColumns(q.Sort)+" FROM "+from+" "+d.Fence+") AS r"+
 		d.keyOrder(q.Sort, "")+" LIMIT "+limit+" OFFSET "+offset)
 	p.RangeArgs = args
 	return p, true

@@ -2,6 +2,7 @@ package sqlq_test
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -345,6 +346,7 @@ func TestSearch(t *testing.T) {
 			"tokens_names_2", []any{int64(2), "%deploy%", false, "%deploy%"}},
 		{"Resource", patkit.Query{ResourceType: patkit.ResourceGroup, ResourceID: 3, Filter: F{Search: "a deploy ci9"}},
 			"tokens_names_group3", []any{"group", int64(3), "%deploy%", "%ci9%", "%deploy%", "%ci9%"}},
+		{"AllNoCandidates", patkit.Query{Filter: F{Search: "ci9 deploy"}}, "tokens_names_0", []any{"%ci9%", "%deploy%", "%ci9%", "%deploy%"}},
 		{"Exact", patkit.Query{Filter: F{Search: "ab"}}, "", nil},
 		{"NoSearch", patkit.Query{}, "", nil},
 		{"Previous", patkit.Query{PreviousID: 4, Filter: F{Search: "deploy"}}, "", nil},
@@ -393,8 +395,37 @@ func TestSearch(t *testing.T) {
 					t.Errorf("UseRange(%d) = %v", c.total, got)
 				}
 			}
-			if never, _ := d.Search("id", "tokens", &q, sqlq.Budgets{SearchPages: -1}); never.UseRange(0) {
-				t.Error("SearchPages -1 reads Range")
+			if _, ok := d.Search("id", "tokens", &q, sqlq.Budgets{SearchPages: -1}); ok {
+				t.Error("a plan with SearchPages -1")
+			}
+			if p.Probe != "" {
+				t.Errorf("a Probe without NameCandidates: %s", p.Probe)
+			}
+			// With candidates of all tokens: Probe counts up to the most
+			// Range reads plus one, and both read the candidates.
+			dc := d
+			dc.NameCandidates = func(table string, words []string, arg func(any) string) (string, bool) {
+				return "SELECT cid FROM trigrams WHERE word = " + arg(words[0]), !slices.Contains(words, "ci9")
+			}
+			pc, _ := dc.Search("id", "tokens", &q, sqlq.Budgets{})
+			all := q.UserID == 0 && q.ResourceType == ""
+			if got := pc.Probe != ""; got != (all && !slices.Contains(q.Terms().Words, "ci9")) {
+				t.Fatalf("Probe %q", pc.Probe)
+			}
+			if pc.Probe == "" {
+				if pc.Range != p.Range || !cmp.Equal(pc.RangeArgs, p.RangeArgs) {
+					t.Errorf("Range without candidates differs: %s", pc.Range)
+				}
+				return
+			}
+			wantArgs := append([]any{q.Terms().Words[0]}, tt.args[len(tt.args)-1])
+			if !strings.HasPrefix(pc.Probe, "SELECT count(*) FROM (SELECT 1 FROM (SELECT cid FROM trigrams WHERE word = ?) AS c CROSS JOIN tokens ON tokens.id = c.cid WHERE ") ||
+				!strings.HasSuffix(pc.Probe, " LIMIT ?) AS matches") || !cmp.Equal(pc.ProbeArgs, append(wantArgs, 4*20+1)) {
+				t.Errorf("Probe = %s %v", pc.Probe, pc.ProbeArgs)
+			}
+			if !strings.Contains(pc.Range, "FROM (SELECT cid FROM trigrams WHERE word = ?) AS c CROSS JOIN tokens ON tokens.id = c.cid WHERE ") ||
+				!cmp.Equal(pc.RangeArgs, wantArgs) {
+				t.Errorf("Range = %s %v", pc.Range, pc.RangeArgs)
 			}
 		})
 	}

@@ -1,0 +1,173 @@
+package sqlitestore_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/sqlitestore"
+	"github.com/patkit/patkit/storetest"
+)
+
+// TestIndexNames checks the trigram index of names (migration 0014): the
+// Store indexes the names of the tokens it created every namesEvery
+// creates, in the transaction of the next write, and records the highest
+// ID indexed; FTS5's integrity check then finds the index equal to the
+// table; and a search of all tokens by words lists exactly what
+// Query.Match keeps, whether its matches are indexed or above the highest
+// ID indexed, and for words the index cannot serve (GLOB's wildcards).
+func TestIndexNames(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "patkit.db")
+	s := openPath(t, path, nil)
+	s.SetNamesEvery(3)
+	db := openReader(t, path)
+	indexed := func() (n int64) {
+		t.Helper()
+		if err := db.QueryRowContext(t.Context(), `SELECT value FROM patkit_meta WHERE name = 'names_indexed'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := indexed(); n != 0 {
+		t.Fatalf("names_indexed = %d on a new database, want 0", n)
+	}
+	names := []string{"Deploy prod", "ci runner", "deploy staging", "a*b deploy", "Ünïcode Deploy", "other",
+		"deployer", "x?y", "DEPLOY", "ci deploy"}
+	var all []*patkit.Token
+	for i, name := range names {
+		tok := token(name)
+		tok.Digest = fmt.Appendf(nil, "digest %d", i)
+		tok.CreatedAt = base.Add(-time1(i))
+		if err := s.Create(t.Context(), tok); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, tok)
+	}
+	// Indexed with the 4th, 7th and 10th creates: each indexes up to
+	// itself.
+	if n := indexed(); n != all[9].ID {
+		t.Errorf("names_indexed = %d, want %d", n, all[9].ID)
+	}
+	check := func() {
+		t.Helper()
+		if _, err := db.ExecContext(t.Context(), `INSERT INTO tokens_fts (tokens_fts, rank) VALUES ('integrity-check', 1)`); err != nil {
+			t.Errorf("the index of names differs from the table: %v", err)
+		}
+	}
+	check()
+	// Two more, above the highest ID indexed.
+	for i, name := range []string{"deploy late", "late"} {
+		tok := token(name)
+		tok.Digest = fmt.Appendf(nil, "late digest %d", i)
+		if err := s.Create(t.Context(), tok); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, tok)
+	}
+	for _, search := range []string{"deploy", "DEPLOY prod", "ünï", "a*b", "x?y", "ci", "late", "nomatch", `"deploy s"`} {
+		for _, sort := range []patkit.Sort{patkit.SortDefault, patkit.SortNameAsc, patkit.SortCreatedDesc} {
+			for _, perPage := range []int{2, 20} {
+				q := patkit.Query{Filter: patkit.Filter{Search: search, Sort: sort, PerPage: perPage}}
+				q.Normalize()
+				var want []int64
+				for _, tok := range all {
+					if q.Match(tok) {
+						want = append(want, tok.ID)
+					}
+				}
+				slices.SortFunc(want, func(a, b int64) int {
+					return sort.Compare(byID(all, a), byID(all, b))
+				})
+				var got []int64
+				for page := 1; ; page++ {
+					q.Page = page
+					toks, total, err := s.List(t.Context(), &q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if total != len(want) {
+						t.Errorf("search %q, %s, page %d of %d: total %d, want %d", search, sort, page, perPage, total, len(want))
+					}
+					for _, tok := range toks {
+						got = append(got, tok.ID)
+					}
+					if len(toks) < perPage {
+						break
+					}
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("search %q, %s, pages of %d: %v, want %v", search, sort, perPage, got, want)
+				}
+			}
+		}
+	}
+}
+
+func time1(i int) time.Duration { return time.Duration(i) * time.Second }
+
+func byID(all []*patkit.Token, id int64) *patkit.Token {
+	for _, tok := range all {
+		if tok.ID == id {
+			return tok
+		}
+	}
+	return nil
+}
+
+// TestConformanceNamesIndexed runs the list subtests of the conformance
+// suite with every token's name indexed as it is created, so that the
+// searches of all tokens read their candidates from the trigram index
+// rather than from the tokens above it.
+func TestConformanceNamesIndexed(t *testing.T) {
+	t.Parallel()
+	storetest.RunLists(t, func(t *testing.T) patkit.Store {
+		s := open(t, nil)
+		s.SetNamesEvery(1)
+		return s
+	})
+}
+
+// TestMigrateIndexesNames checks that Migrate indexes the names of the
+// tokens the index does not hold, written by anything but a Store: here
+// an import in SQL between two Opens.
+func TestMigrateIndexesNames(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "patkit.db")
+	s, err := sqlitestore.Open(t.Context(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(t.Context(), token("deploy one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db := openReader(t, path)
+	if _, err := db.ExecContext(t.Context(), `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+		INSERT INTO tokens (user_id, name, name_folded, created_at, digest)
+		SELECT 1, 'Imported deploy ' || i, 'imported deploy ' || i, 0, randomblob(32) FROM n`); err != nil {
+		t.Fatal(err)
+	}
+	s = openPath(t, path, nil)
+	var indexed, last int64
+	if err := db.QueryRowContext(t.Context(), `SELECT (SELECT value FROM patkit_meta WHERE name = 'names_indexed'), max(id) FROM tokens`).Scan(&indexed, &last); err != nil {
+		t.Fatal(err)
+	}
+	if indexed != last || last != 301 {
+		t.Errorf("names_indexed = %d, want the highest ID, %d (301)", indexed, last)
+	}
+	if _, err := db.ExecContext(t.Context(), `INSERT INTO tokens_fts (tokens_fts, rank) VALUES ('integrity-check', 1)`); err != nil {
+		t.Errorf("the index of names differs from the table: %v", err)
+	}
+	q := patkit.Query{Filter: patkit.Filter{Search: "imported 299"}}
+	q.Normalize()
+	toks, total, err := s.List(t.Context(), &q)
+	if err != nil || total != 1 || len(toks) != 1 || toks[0].Name != "Imported deploy 299" {
+		t.Errorf("List: %d tokens, total %d, %v; want Imported deploy 299", len(toks), total, err)
+	}
+}
