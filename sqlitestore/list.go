@@ -118,27 +118,22 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 	defer tx.Rollback() // read-only: nothing to commit
 
 	if search != nil {
-		// Counted first: the count picks the page's plan.
-		if search.Probe != "" {
-			if err := tx.QueryRowContext(ctx, search.Probe, search.ProbeArgs...).Scan(&total); err != nil {
-				return nil, 0, wrap("count tokens", err)
-			}
+		tokens, total, err := search.List(page, pageArgs, count, countArgs,
+			func(query string, args []any) (n int, last int64, err error) {
+				err = tx.QueryRowContext(ctx, query, args...).Scan(&n, &last)
+				return n, last, err
+			},
+			func(query string, args []any) (n int, err error) {
+				err = tx.QueryRowContext(ctx, query, args...).Scan(&n)
+				return n, err
+			},
+			func(query string, args []any) ([]*patkit.Token, error) {
+				return scanTokens(tx.QueryContext(ctx, query, args...))
+			})
+		if err != nil {
+			return nil, 0, wrap("list tokens", err)
 		}
-		if !search.UseRange(total) || search.Probe == "" {
-			if err := tx.StmtContext(ctx, countStmt).QueryRowContext(ctx, countArgs...).Scan(&total); err != nil {
-				return nil, 0, wrap("count tokens", err)
-			}
-		}
-		if search.Empty(total) {
-			return nil, total, nil
-		}
-		if search.UseRange(total) {
-			tokens, err := scanTokens(tx.QueryContext(ctx, search.Range, search.RangeArgs...))
-			if err != nil {
-				return nil, 0, wrap("list tokens", err)
-			}
-			return tokens, total, nil
-		}
+		return tokens, total, nil
 	}
 	tokens, err := scanTokens(tx.StmtContext(ctx, pageStmt).QueryContext(ctx, pageArgs...))
 	if err == nil && bound != nil {
@@ -151,9 +146,6 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 	}
 	if err != nil {
 		return nil, 0, wrap("list tokens", err)
-	}
-	if search != nil {
-		return tokens, total, nil
 	}
 	if t, ok := lastPage(q, len(tokens)); ok {
 		total = t

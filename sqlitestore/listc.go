@@ -91,27 +91,8 @@ func (c *lookupConn) interrupt() {
 func (c *lookupConn) list(q *patkit.Query, page string, pageArgs []any, count string, countArgs []any,
 	bound *sqlq.BoundPlan, search *sqlq.SearchPlan) ([]*patkit.Token, int, error) {
 	if search != nil {
-		// Counted first: the count picks the page's plan.
-		var total int
-		var err error
-		if search.Probe != "" {
-			if total, err = c.count(search.Probe, search.ProbeArgs); err != nil {
-				return nil, 0, err
-			}
-		}
-		if search.Probe == "" || !search.UseRange(total) {
-			if total, err = c.count(count, countArgs); err != nil {
-				return nil, 0, err
-			}
-		}
-		if search.Empty(total) {
-			return nil, total, nil
-		}
-		if search.UseRange(total) {
-			page, pageArgs = search.Range, search.RangeArgs
-		}
-		tokens, err := c.page(page, pageArgs, q.PerPage)
-		return tokens, total, err
+		return search.List(page, pageArgs, count, countArgs, c.probe, c.count,
+			func(query string, args []any) ([]*patkit.Token, error) { return c.page(query, args, q.PerPage) })
 	}
 	tokens, err := c.page(page, pageArgs, q.PerPage)
 	if err == nil && bound != nil {
@@ -127,6 +108,20 @@ func (c *lookupConn) list(q *patkit.Query, page string, pageArgs []any, count st
 	}
 	total, err := c.count(count, countArgs)
 	return tokens, total, err
+}
+
+// probe returns the two numbers a SearchPlan's Probe selects: the
+// matches it counted and the highest ID among them.
+func (c *lookupConn) probe(query string, args []any) (int, int64, error) {
+	st, err := c.query(query, args)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer sqlite3.Xsqlite3_reset(c.tls, st)
+	if rc := sqlite3.Xsqlite3_step(c.tls, st); rc != sqlite3.SQLITE_ROW {
+		return 0, 0, c.err(rc)
+	}
+	return int(sqlite3.Xsqlite3_column_int64(c.tls, st, 0)), sqlite3.Xsqlite3_column_int64(c.tls, st, 1), nil
 }
 
 // count returns the number a count query selects.

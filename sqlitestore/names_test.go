@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/sqlq"
 	"github.com/patkit/patkit/sqlitestore"
 	"github.com/patkit/patkit/storetest"
 )
@@ -103,6 +104,52 @@ func TestIndexNames(t *testing.T) {
 					t.Errorf("search %q, %s, pages of %d: %v, want %v", search, sort, perPage, got, want)
 				}
 			}
+		}
+	}
+}
+
+// TestSearchSparseMatches checks a search of all tokens whose matches
+// are more than its Range reads and sparser than one in
+// sqlq.CandidatesSpan IDs: counted from the trigram index (Count), paged
+// by the walk of the order.
+func TestSearchSparseMatches(t *testing.T) {
+	t.Parallel()
+	s := open(t, nil)
+	s.SetNamesEvery(7)
+	s.SetBudgets(sqlq.Budgets{SearchPages: 1})
+	var want []int64
+	for i := range 300 {
+		name := fmt.Sprint("filler ", i)
+		if i%50 == 25 {
+			name = fmt.Sprint("Sparse ", i)
+		}
+		tok := token(name)
+		tok.Digest = fmt.Appendf(nil, "sparse digest %d", i)
+		if err := s.Create(t.Context(), tok); err != nil {
+			t.Fatal(err)
+		}
+		if i%50 == 25 {
+			want = append(want, tok.ID)
+		}
+	}
+	for _, perPage := range []int{1, 2, 4} {
+		var got []int64
+		for page := 1; page <= 7; page++ {
+			q := patkit.Query{Filter: patkit.Filter{Search: "sparse", Page: page, PerPage: perPage}}
+			q.Normalize()
+			toks, total, err := s.List(t.Context(), &q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if total != len(want) {
+				t.Errorf("pages of %d, page %d: total %d, want %d", perPage, page, total, len(want))
+			}
+			for _, tok := range toks {
+				got = append(got, tok.ID)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("pages of %d: %v, want %v", perPage, got, want)
 		}
 	}
 }

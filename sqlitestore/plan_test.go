@@ -243,7 +243,7 @@ func checkBoundPlans(t *testing.T, db *sql.DB, sh listshape.Shape, p *sqlq.Bound
 }
 
 // checkSearchPlan checks the plans of the SearchPlan of shape sh (a
-// search by words): for all tokens, Probe and Range read the candidates
+// search by words): for all tokens, Probe, Count and Range read the candidates
 // of the trigram index (tokens_fts, migration 0014), and the tokens above
 // it, by ID; for one owner or resource, Range finds the matches in the
 // scope's index of names alone. None reads the table from end to end.
@@ -253,6 +253,7 @@ func checkSearchPlan(t *testing.T, db *sql.DB, sh listshape.Shape, p *sqlq.Searc
 	plans := map[string]string{"Range": rng}
 	if sh.Scope == "all" {
 		plans["Probe"] = queryPlan(t, db, p.Probe, p.ProbeArgs)
+		plans["Count"] = queryPlan(t, db, p.Count, p.CountArgs)
 		for name, plan := range plans {
 			if !strings.Contains(plan, "SCAN tokens_fts VIRTUAL TABLE INDEX 0:G") ||
 				!strings.Contains(plan, "SEARCH tokens USING INTEGER PRIMARY KEY (rowid>?)") {

@@ -391,8 +391,11 @@ func TestSearch(t *testing.T) {
 				if got := p.Empty(c.total); got != c.empty {
 					t.Errorf("Empty(%d) = %v", c.total, got)
 				}
-				if got := p.UseRange(c.total); got != c.rng {
+				if got := p.UseRange(c.total, 0, 0); got != c.rng {
 					t.Errorf("UseRange(%d) = %v", c.total, got)
+				}
+				if got := p.ProbeTotal(c.total); got != c.rng {
+					t.Errorf("ProbeTotal(%d) = %v", c.total, got)
 				}
 			}
 			if _, ok := d.Search("id", "tokens", &q, sqlq.Budgets{SearchPages: -1}); ok {
@@ -419,9 +422,38 @@ func TestSearch(t *testing.T) {
 				return
 			}
 			wantArgs := append([]any{q.Terms().Words[0]}, tt.args[len(tt.args)-1])
-			if !strings.HasPrefix(pc.Probe, "SELECT count(*) FROM (SELECT 1 FROM (SELECT cid FROM trigrams WHERE word = ?) AS c CROSS JOIN tokens ON tokens.id = c.cid WHERE ") ||
-				!strings.HasSuffix(pc.Probe, " LIMIT ?) AS matches") || !cmp.Equal(pc.ProbeArgs, append(wantArgs, 4*20+1)) {
+			from := "FROM (SELECT cid FROM trigrams WHERE word = ?) AS c CROSS JOIN tokens ON tokens.id = c.cid WHERE "
+			if !strings.HasPrefix(pc.Probe, "SELECT count(*), coalesce(max(cid), 0) FROM (SELECT cid "+from) ||
+				!strings.HasSuffix(pc.Probe, " LIMIT ?) AS matches") || !cmp.Equal(pc.ProbeArgs, append(slices.Clone(wantArgs), 4*20+1)) {
 				t.Errorf("Probe = %s %v", pc.Probe, pc.ProbeArgs)
+			}
+			if !strings.HasPrefix(pc.Count, "SELECT count(*) FROM (SELECT 1 "+from) ||
+				!strings.HasSuffix(pc.Count, " LIMIT 10001) AS matches") || !cmp.Equal(pc.CountArgs, wantArgs) {
+				t.Errorf("Count = %s %v", pc.Count, pc.CountArgs)
+			}
+			// The candidates count where the 81 matches Probe found are
+			// sparser than one in 16 IDs.
+			for _, c := range []struct {
+				last int64
+				want bool
+			}{{81, false}, {16 * 81, false}, {16*81 + 1, true}, {1_000_000, true}} {
+				if got := pc.CountCandidates(81, c.last); got != c.want {
+					t.Errorf("CountCandidates(81, %d) = %v", c.last, got)
+				}
+			}
+			// Beyond four pages, Range where reading every match costs
+			// less than the walk: 4 × total × n < 20 × last.
+			for _, c := range []struct {
+				total int
+				last  int64
+				want  bool
+			}{{300, 1_000_000, true}, {3999, 20_000, false}, {1000, 16_200, false}, {1000, 16_201, true}} {
+				if got := pc.UseRange(c.total, 81, c.last); got != c.want {
+					t.Errorf("UseRange(%d, 81, %d) = %v", c.total, c.last, got)
+				}
+				if got := p.UseRange(c.total, 81, c.last); got {
+					t.Errorf("UseRange(%d, 81, %d) without Probe = %v", c.total, c.last, got)
+				}
 			}
 			if !strings.Contains(pc.Range, "FROM (SELECT cid FROM trigrams WHERE word = ?) AS c CROSS JOIN tokens ON tokens.id = c.cid WHERE ") ||
 				!cmp.Equal(pc.RangeArgs, wantArgs) {
