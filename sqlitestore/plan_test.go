@@ -165,7 +165,7 @@ func checkPlans(t *testing.T, s *sqlitestore.Store, db *sql.DB, shapes []listsha
 		if bound, ok := s.BoundSQL(&q); ok {
 			checkBoundPlans(t, db, sh, bound, analyzed)
 		}
-		if search, ok := s.SearchSQL(&q); ok != (sh.Filter == "search-word") {
+		if search, ok := s.SearchSQL(&q); ok != sh.Search {
 			t.Errorf("%s: SearchPlan %v", sh.Name, ok)
 		} else if ok {
 			checkSearchPlan(t, db, sh, search)

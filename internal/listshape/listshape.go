@@ -90,6 +90,7 @@ func Filters(now time.Time) []struct {
 		{"expires-after", patkit.Filter{ExpiresAfter: now.Add(180 * day)}},
 		{"search-exact", patkit.Filter{Search: "ab"}},
 		{"search-word", patkit.Filter{Search: "deploy"}},
+		{"search-rare", patkit.Filter{Search: "12345"}},
 	}
 }
 
