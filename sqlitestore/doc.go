@@ -344,31 +344,31 @@
 // Across all tokens, the matches come from tokens_fts (migration 0014),
 // an FTS5 index of the trigrams of the folded names: a GLOB '*word*' on
 // it reads the tokens that hold each trigram of the word, which List
-// then tests and reads by ID, and which it first counts up to four pages'
-// worth (Probe) before it counts from the index of names. The Store adds
-// the names of the tokens it creates to tokens_fts every 256 creates, in
-// the transaction of a batch of writes, and records the highest ID it
-// holds in patkit_meta: a search reads the tokens above from the table,
-// by ID; Migrate indexes any others (tokens inserted in SQL, say). A
-// word with GLOB's wildcards (*, ?, [) is read from the index of names.
+// then tests and reads by ID. It counts them first up to four pages'
+// worth (Probe); beyond, it counts them all from tokens_fts where they
+// are sparser than one token in 16 (else from the index of names), and
+// reads them rather than walk the order where that costs less (see
+// sqlq.SearchPlan). The Store adds the names of the tokens it creates to
+// tokens_fts every 256 creates, in the transaction of a batch of writes,
+// and records the highest ID it holds in patkit_meta: a search reads the
+// tokens above from the table, by ID; Migrate indexes any others (tokens
+// inserted in SQL, say). A word with GLOB's wildcards (*, ?, [) is read
+// from the index of names.
 //
 // Measured at 1,000,000 tokens (benchtable's file, each the median of
-// five List calls, an ad hoc test): across all tokens, a word 20 names
-// hold took 0.82 to 0.88 ms, against 135 to 138 ms when the matches were
-// read from the index of names and 0.18 to 0.55 s when the page walked
-// the order, depending on it; a word no name holds 0.15 to 0.21 ms
-// (65 ms, 0.18 to 0.56 s); "99999", whose trigrams thousands of names
-// hold, 7.5 to 8.1 ms; a word one name in five holds 3.8 to 4.1 ms, its
-// count read from tokens_name_folded (3.3 to 3.6 ms without Probe); and a
-// word 3,999 names hold, more than four pages' worth, 76 to 80 ms,
-// counted there too, all of them read. One owner's 9,990 tokens: a word
-// all of them hold 1.4 to 1.6 ms, a word none holds 1.1 to 1.3 ms
-// (2.1 to 12.8 ms when the page walked the owner's tokens). Keeping
-// tokens_fts up to date in each write, with triggers, cost 27% of the
-// durable creates of one writer and 33% of sixteen; every 256 creates,
-// the rates measured the same as without it (benchtable's create-sqlite
-// rows, 2.73k/s and 6.87k/s against 2.92k/s and 7.14k/s, within their
-// spread from run to run).
+// five List calls, an ad hoc test), across all tokens, against the walk
+// of the order before: a word 20 names hold, 0.84 to 0.91 ms (0.18 to
+// 0.55 s, depending on the order); a word none holds, 0.13 to 0.20 ms
+// (0.18 to 0.56 s); 300 names, 1.6 ms (6.5 to 49 ms); 3,999 names, 6.0 to
+// 9.2 ms (77 to 80 ms); "99999", whose trigrams thousands of names hold,
+// 7.2 to 7.8 ms; a word one name in five holds, 3.9 to 4.0 ms, its count
+// read from tokens_name_folded (3.3 to 3.6 ms without Probe). One owner's
+// 9,990 tokens: a word all of them hold 1.4 to 1.5 ms, a word none holds
+// 1.1 to 1.2 ms (2.1 to 12.8 ms). Keeping tokens_fts up to date in each
+// write, with triggers, cost 27% of the durable creates of one writer
+// and 33% of sixteen; every 256 creates, the rates measured the same as
+// without it (benchtable's create-sqlite rows, 2.73k/s and 6.87k/s
+// against 2.92k/s and 7.14k/s, within their spread from run to run).
 // OFFSET pages cost in proportion to their depth.
 //
 // The indexes cost space and writes: at 1,000,000 tokens the file grows
