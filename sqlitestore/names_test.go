@@ -42,7 +42,7 @@ func TestIndexNames(t *testing.T) {
 	for i, name := range names {
 		tok := token(name)
 		tok.Digest = fmt.Appendf(nil, "digest %d", i)
-		tok.CreatedAt = base.Add(-time1(i))
+		tok.CreatedAt = base.Add(-time.Duration(i) * time.Second)
 		if err := s.Create(t.Context(), tok); err != nil {
 			t.Fatal(err)
 		}
@@ -153,8 +153,6 @@ func TestSearchSparseMatches(t *testing.T) {
 		}
 	}
 }
-
-func time1(i int) time.Duration { return time.Duration(i) * time.Second }
 
 func byID(all []*patkit.Token, id int64) *patkit.Token {
 	for _, tok := range all {
