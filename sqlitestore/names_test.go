@@ -216,3 +216,63 @@ func TestMigrateIndexesNames(t *testing.T) {
 		t.Errorf("List: %d tokens, total %d, %v; want Imported deploy 299", len(toks), total, err)
 	}
 }
+
+// TestIndexNamesTwoStores checks the index of names with two Stores
+// writing one file, as two processes would: each indexes, every few of
+// its own creates, every token above the highest ID indexed, its own and
+// the other's, so that the index ends equal to the table and both list
+// every match.
+func TestIndexNamesTwoStores(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "patkit.db")
+	a, b := openPath(t, path, nil), openPath(t, path, nil)
+	a.SetNamesEvery(2)
+	b.SetNamesEvery(3)
+	var want []int64
+	for i := range 40 {
+		s := a
+		if i%3 == 1 {
+			s = b
+		}
+		tok := token(fmt.Sprint("shared deploy ", i))
+		tok.Digest = fmt.Appendf(nil, "shared digest %d", i)
+		if err := s.Create(t.Context(), tok); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, tok.ID)
+	}
+	// A write of each, indexing once more if it created any token since
+	// it last did: then every name is indexed, whoever indexed it.
+	for _, s := range []*sqlitestore.Store{a, b} {
+		s.SetNamesEvery(1)
+		if err := s.Revoke(t.Context(), want[0], base); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := openReader(t, path)
+	var indexed int64
+	if err := db.QueryRowContext(t.Context(), `SELECT value FROM patkit_meta WHERE name = 'names_indexed'`).Scan(&indexed); err != nil {
+		t.Fatal(err)
+	}
+	if indexed != want[len(want)-1] {
+		t.Errorf("names_indexed = %d, want %d", indexed, want[len(want)-1])
+	}
+	if _, err := db.ExecContext(t.Context(), `INSERT INTO tokens_fts (tokens_fts, rank) VALUES ('integrity-check', 1)`); err != nil {
+		t.Errorf("the index of names differs from the table: %v", err)
+	}
+	for _, s := range []*sqlitestore.Store{a, b} {
+		q := patkit.Query{Filter: patkit.Filter{Search: "shared deploy", PerPage: 100}}
+		q.Normalize()
+		toks, total, err := s.List(t.Context(), &q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, tok := range toks {
+			got = append(got, tok.ID)
+		}
+		if total != len(want) || !slices.Equal(got, want) {
+			t.Errorf("List: total %d, %v; want %v", total, got, want)
+		}
+	}
+}
