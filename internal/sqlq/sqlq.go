@@ -435,13 +435,15 @@ func (p *SearchPlan) ProbeTotal(n int) bool { return n <= p.rangeMax }
 // from Range, given Probe's count n and the highest ID among its
 // matches, last (0 and 0 where it has no Probe): where the matches hold
 // at most a few pages, or, read from the candidates, where reading them
-// all costs less than the walk to the page would. A match read from the
+// all (at most patkit.MaxCount: the count is exact) costs less than the
+// walk to the page would, which the first matches' IDs estimate: matches
+// crowded among the last IDs would make it read many. A match read from the
 // candidates, and sorted, costs about RangeCost entries of the walk,
 // which reads about last/n entries for each token of the page and those
 // before it.
 func (p *SearchPlan) UseRange(total, n int, last int64) bool {
 	return total <= p.rangeMax ||
-		p.Probe != "" && n > 0 && RangeCost*int64(total)*int64(n) < p.upTo*last
+		p.Probe != "" && n > 0 && total <= patkit.MaxCount && RangeCost*int64(total)*int64(n) < p.upTo*last
 }
 
 // RangeCost is the cost of a match read from the candidates in a

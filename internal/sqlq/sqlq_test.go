@@ -447,7 +447,8 @@ func TestSearch(t *testing.T) {
 				total int
 				last  int64
 				want  bool
-			}{{300, 1_000_000, true}, {3999, 20_000, false}, {1000, 16_200, false}, {1000, 16_201, true}} {
+			}{{300, 1_000_000, true}, {3999, 20_000, false}, {1000, 16_200, false}, {1000, 16_201, true},
+				{patkit.MaxCount, 1 << 40, true}, {patkit.MaxCount + 1, 1 << 40, false}} {
 				if got := pc.UseRange(c.total, 81, c.last); got != c.want {
 					t.Errorf("UseRange(%d, 81, %d) = %v", c.total, c.last, got)
 				}
