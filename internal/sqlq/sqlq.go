@@ -484,24 +484,20 @@ func (d *Dialect) Search(columns, table string, q *patkit.Query, b Budgets) (*Se
 	// All tokens: the candidates of the index of trigrams, each then
 	// read by ID. Probe counts the matches up to rangeMax+1, and stops
 	// there: a common word costs it a few rows.
-	candidates := func() (string, bool) {
-		if q.UserID != 0 || q.ResourceType != "" || d.NameCandidates == nil {
-			return "", false
+	var from string
+	if q.UserID == 0 && q.ResourceType == "" && d.NameCandidates != nil {
+		if cands, ok := d.NameCandidates(table, words, arg); ok {
+			from = "(" + cands + ") AS c CROSS JOIN " + table + " ON " + table + ".id = c.cid WHERE " + where()
+			// Count, Probe and Range share from's arguments; Probe and
+			// Range add their limits to copies.
+			p.Count = "SELECT count(*) FROM (SELECT 1 FROM " + from + " LIMIT " + strconv.Itoa(patkit.MaxCount+1) + ") AS matches"
+			p.CountArgs = slices.Clip(args)
+			p.Probe = "SELECT count(*), coalesce(max(cid), 0) FROM (SELECT cid FROM " + from + " LIMIT " + d.Param(len(args)+1) + ") AS matches"
+			p.ProbeArgs = append(p.CountArgs, p.rangeMax+1)
 		}
-		cands, ok := d.NameCandidates(table, words, arg)
-		return "(" + cands + ") AS c CROSS JOIN " + table + " ON " + table + ".id = c.cid WHERE " + where(), ok
-	}
-	from, ok := candidates()
-	if ok {
-		p.Count = "SELECT count(*) FROM (SELECT 1 FROM " + from + " LIMIT " + strconv.Itoa(patkit.MaxCount+1) + ") AS matches"
-		p.CountArgs = slices.Clone(args)
-		p.Probe = "SELECT count(*), coalesce(max(cid), 0) FROM (SELECT cid FROM " + from + " LIMIT " + arg(p.rangeMax+1) + ") AS matches"
-		p.ProbeArgs, args = args, nil
-		from, _ = candidates()
-	} else {
-		from, args = "", nil
 	}
 	if from == "" {
+		args = nil // NameCandidates may have added some before it refused
 		// The IDs of the matches, from the scope's index of names alone
 		// (a covering scan, cheaper an entry than a scan that reads the
 		// rows of the matches as it goes: 66 against 90 ms for 1,000,000
