@@ -65,8 +65,7 @@ var dialect = sqlq.Dialect{
 			conds[i] = "name_folded GLOB " + arg("*"+w+"*")
 		}
 		return "SELECT rowid AS cid FROM " + table + "_fts WHERE " + strings.Join(conds, " AND ") +
-			" UNION ALL SELECT id FROM " + table + " WHERE id > coalesce((SELECT value FROM " +
-			strings.TrimSuffix(table, "tokens") + "patkit_meta WHERE name = " + arg(metaNamesIndexed) + "), 0)", true
+			" UNION ALL SELECT id FROM " + table + " WHERE " + unindexedNames(table), true
 	},
 	// One prepared statement per query shape (see stmtCache).
 	PageArgs: true,

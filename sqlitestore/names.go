@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"strings"
 )
 
 // namesEvery is how many tokens a Store inserts between two indexings of
@@ -15,6 +16,15 @@ const namesEvery = 256
 // tokens_fts holds, and every lower one's.
 const metaNamesIndexed = "names_indexed"
 
+// unindexedNames is the condition on table, the Store's tokens table with
+// its prefix, that keeps the tokens above the highest ID whose name
+// tokens_fts holds: those indexNames adds, and those a search reads from
+// the table.
+func unindexedNames(table string) string {
+	meta := strings.TrimSuffix(table, "tokens") + "patkit_meta" // as newQueries names them
+	return "id > coalesce((SELECT value FROM " + meta + " WHERE name = '" + metaNamesIndexed + "'), 0)"
+}
+
 // indexNames adds to tokens_fts the names of the tokens above the ID
 // recorded in patkit_meta, and records the highest, with exec, in the
 // caller's write transaction. Tokens are inserted by ID (one writer at a
@@ -22,8 +32,7 @@ const metaNamesIndexed = "names_indexed"
 // It returns the number of names indexed.
 func (s *Store) indexNames(ctx context.Context, exec func(ctx context.Context, query string, args ...any) (sql.Result, error)) (int64, error) {
 	res, err := exec(ctx, `INSERT INTO `+s.q.names+` (rowid, name_folded)
-		SELECT id, name_folded FROM `+s.q.table+`
-		WHERE id > coalesce((SELECT value FROM `+s.q.meta+` WHERE name = ?), 0) ORDER BY id`, metaNamesIndexed)
+		SELECT id, name_folded FROM `+s.q.table+` WHERE `+unindexedNames(s.q.table)+` ORDER BY id`)
 	if err != nil {
 		return 0, err
 	}
