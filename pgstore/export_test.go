@@ -54,7 +54,7 @@ func (s *Store) SetBudgets(b sqlq.Budgets) { s.bounds = b }
 
 // BoundSQL exposes List's BoundPlan of q to the plan tests.
 func (s *Store) BoundSQL(q *patkit.Query) (*sqlq.BoundPlan, bool) {
-	return dialect.Bound(columns, s.q.tokens, s.q.counts, s.q.expiries, q, s.bounds)
+	return dialect.Bound(columns, s.q.tokens, s.q.counts, s.q.expiries, "", q, s.bounds)
 }
 
 // Estimate exposes the planner's estimate of a BoundPlan's Probe.

@@ -88,7 +88,7 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 	count, countArgs, _ := dialect.Count(s.q.table, s.q.counts, s.q.expiries, q)
 	var page string
 	var pageArgs []any
-	bound, ok := dialect.Bound(columns, s.q.table, s.q.counts, s.q.expiries, q, s.bounds)
+	bound, ok := dialect.Bound(columns, s.q.table, s.q.counts, s.q.expiries, s.q.zones, q, s.bounds)
 	if ok {
 		page, pageArgs = bound.Near, bound.NearArgs
 	} else {

@@ -422,6 +422,7 @@ type queries struct {
 	table                 string
 	meta, revocations     string
 	names                 string // the trigram index of names (migration 0014)
+	zones                 string // the bounds of each zone's keys (migration 0015)
 	counts, expiries      string
 	insert                string
 	getByID, getByDigest  string
@@ -451,6 +452,7 @@ func newQueries(prefix string) queries {
 		table:       t,
 		meta:        prefix + "patkit_meta",
 		names:       prefix + "tokens_fts",
+		zones:       prefix + "tokens_zones",
 		revocations: prefix + "patkit_revocations",
 		counts:      prefix + "token_counts",
 		expiries:    prefix + "token_expiry_counts",

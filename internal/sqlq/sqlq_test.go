@@ -299,6 +299,7 @@ func TestBound(t *testing.T) {
 		{"BeforeDescending", patkit.Query{Filter: F{LastUsedBefore: day, Sort: patkit.SortCreatedDesc}}, true},
 		{"ExpiryBeforeDescending", patkit.Query{Filter: F{ExpiresBefore: day, Sort: patkit.SortNameDesc}}, true},
 		{"WindowDescending", patkit.Query{Filter: F{CreatedAfter: day, CreatedBefore: now, Sort: patkit.SortLastUsedDesc}}, true},
+		{"ExpiryWindowNotRevoked", patkit.Query{Filter: F{ExpiresAfter: day, ExpiresBefore: now, Revoked: new(false)}}, true},
 		{"WithState", patkit.Query{Filter: F{CreatedAfter: day, State: patkit.StateActive, Sort: patkit.SortExpiresAsc}}, true},
 		{"AfterDescending", patkit.Query{Filter: F{CreatedAfter: day, Sort: patkit.SortExpiresDesc}}, false},
 		{"BeforeAscending", patkit.Query{Filter: F{CreatedBefore: day, Sort: patkit.SortNameAsc}}, false},
@@ -315,9 +316,31 @@ func TestBound(t *testing.T) {
 			q := tt.q
 			q.Now = now
 			q.Normalize()
-			p, ok := dialect.Bound("id", "tokens", "token_counts", "token_expiry_counts", &q, sqlq.Budgets{})
+			d := dialect
+			d.PageArgs = true
+			p, ok := d.Bound("id", "tokens", "token_counts", "token_expiry_counts", "token_zones", &q, sqlq.Budgets{})
 			if ok != tt.want || (p != nil) != tt.want {
 				t.Fatalf("Bound = %v, %v; want a plan: %v", p != nil, ok, tt.want)
+			}
+			if p == nil {
+				return
+			}
+			// Both walks seek from the zones, and end with the page's
+			// LIMIT and OFFSET, which Near's arguments must not overwrite.
+			page := []any{q.PerPage, q.Offset()}
+			for _, w := range []struct {
+				sql  string
+				args []any
+			}{{p.Walk, p.WalkArgs}, {p.Near, p.NearArgs}} {
+				if !strings.Contains(w.sql, "FROM token_zones WHERE") {
+					t.Errorf("no seek from the zones: %s", w.sql)
+				}
+				if n := len(w.args); n < 2 || !slices.Equal(w.args[n-2:], page) {
+					t.Errorf("arguments %v, want the page's %v last", w.args, page)
+				}
+			}
+			if p, _ := d.Bound("id", "tokens", "token_counts", "token_expiry_counts", "", &q, sqlq.Budgets{}); strings.Contains(p.Walk+p.Near, "zones") {
+				t.Errorf("a seek without zones: %s", p.Walk)
 			}
 		})
 	}
