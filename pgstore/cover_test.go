@@ -187,7 +187,9 @@ func TestCoverUpgrade(t *testing.T) {
 	ctx := t.Context()
 	toks := coverTokens(t, s, 30)
 	at := time.Now().AddDate(0, 0, -30)
+	restore := s.WithoutZones()
 	before := listAll(t, s, at)
+	restore()
 	if n := len(before["created_asc, bound none"]); n != len(toks) {
 		t.Fatalf("%d tokens listed at 0013, want %d", n, len(toks))
 	}

@@ -54,10 +54,19 @@ func (s *Store) SetBudgets(b sqlq.Budgets) { s.bounds = b }
 
 // BoundSQL exposes List's BoundPlan of q to the plan tests.
 func (s *Store) BoundSQL(q *patkit.Query) (*sqlq.BoundPlan, bool) {
-	return dialect.Bound(columns, s.q.tokens, s.q.counts, s.q.expiries, "", q, s.bounds)
+	return dialect.Bound(columns, s.q.tokens, s.q.counts, s.q.expiries, s.q.zones, q, s.bounds)
 }
 
 // Estimate exposes the planner's estimate of a BoundPlan's Probe.
 func (s *Store) Estimate(ctx context.Context, count string, args []any) (int, error) {
 	return s.estimate(ctx, count, args)
+}
+
+// WithoutZones makes s list as it did before migration 0015, without
+// the zones' seek, until restore is called: a schema of an earlier
+// migration has no token_zones.
+func (s *Store) WithoutZones() (restore func()) {
+	zones := s.q.zones
+	s.q.zones = ""
+	return func() { s.q.zones = zones }
 }

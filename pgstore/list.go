@@ -49,7 +49,7 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 	count, countArgs, counted := dialect.Count(s.q.tokens, s.q.counts, s.q.expiries, q)
 	var page string
 	var pageArgs []any
-	bound, bounded := dialect.Bound(columns, s.q.tokens, s.q.counts, s.q.expiries, "", q, s.bounds)
+	bound, bounded := dialect.Bound(columns, s.q.tokens, s.q.counts, s.q.expiries, s.q.zones, q, s.bounds)
 	if bounded {
 		page, pageArgs = bound.Near, bound.NearArgs
 	} else {

@@ -220,6 +220,7 @@ type queries struct {
 	tokens      string // the qualified table names
 	settings    string
 	counts      string
+	zones       string // the bounds of each zone's keys (migration 0015)
 	expiries    string
 	insert      string
 	get         string
@@ -240,6 +241,7 @@ func newQueries(schema string) queries {
 		settings:    pgx.Identifier{schema, "settings"}.Sanitize(),
 		counts:      pgx.Identifier{schema, "token_counts"}.Sanitize(),
 		expiries:    pgx.Identifier{schema, "token_expiry_counts"}.Sanitize(),
+		zones:       pgx.Identifier{schema, "token_zones"}.Sanitize(),
 		insert:      `INSERT INTO ` + t + ` ` + insertColumns + ` VALUES (` + insertValues + `) RETURNING id`,
 		get:         `SELECT ` + columns + ` FROM ` + t + ` WHERE id = $1`,
 		getByDigest: `SELECT ` + lookupColumns + ` FROM ` + t + ` WHERE digest = $1`,

@@ -58,7 +58,7 @@ func TestListPlans(t *testing.T) {
 		if strings.Contains(pagePlan, "Sort") {
 			t.Errorf("%s: the page is sorted:\n%s\n%s", sh.Name, page, pagePlan)
 		}
-		if strings.Contains(pagePlan, "Seq Scan") {
+		if strings.Contains(pagePlan, "Seq Scan on tokens") {
 			t.Errorf("%s: the page reads the table:\n%s\n%s", sh.Name, page, pagePlan)
 		}
 		if want := pageIndex(sh); !sh.Search && sh.Filter != "search-exact" &&
@@ -96,7 +96,7 @@ func checkBoundPlans(t *testing.T, tx pgx.Tx, sh listshape.Shape, p *sqlq.BoundP
 		"last-used-after": "tokens_last_used_idx", "last-used-before": "tokens_last_used_idx",
 		"expires-after": "tokens_expiry_idx", "expires-before": "tokens_expiry_idx",
 	}[sh.Filter]
-	if !regexp.MustCompile(`Index (Only )?Scan( Backward)? using ` + pageIndex(sh) + ` on tokens\n\s*Index Cond: [^\n]*\$0`).MatchString(near) {
+	if !regexp.MustCompile(`Index (Only )?Scan( Backward)? using ` + pageIndex(sh) + ` on tokens\n\s*Index Cond: [^\n]*\$\d`).MatchString(near) {
 		t.Errorf("%s: Near does not read %s up to its cutoff:\n%s\n%s", sh.Name, pageIndex(sh), p.Near, near)
 	}
 	if !regexp.MustCompile(`Index (Only )?Scan using ` + bound + ` on tokens\n\s*Index Cond: `).MatchString(rng) {
@@ -108,8 +108,9 @@ func checkBoundPlans(t *testing.T, tx pgx.Tx, sh listshape.Shape, p *sqlq.BoundP
 	case !strings.HasPrefix(sh.Filter, "expires-") && !strings.Contains(probe, "using "+bound+" on tokens"):
 		t.Errorf("%s: the Probe does not count the range of %s:\n%s\n%s", sh.Name, bound, p.Probe, probe)
 	}
+	// The zones are read whole: about 1,000 rows at 1,000,000 tokens.
 	for name, plan := range map[string]string{"Near": near, "Probe": probe, "Range": rng} {
-		if strings.Contains(plan, "Seq Scan") {
+		if strings.Contains(plan, "Seq Scan on tokens") {
 			t.Errorf("%s: %s reads the table sequentially:\n%s", sh.Name, name, plan)
 		}
 	}

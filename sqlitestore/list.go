@@ -32,6 +32,9 @@ var dialect = sqlq.Dialect{
 	},
 	// The BINARY collation, bytewise, of the indexes on the name and id.
 	SortName: "name",
+	// tokens_zones (migration 0015) bounds names too: the Store's one
+	// writer widens a zone without waiting for anyone.
+	ZoneNames: true,
 	// SQLite has no statistics (the Store never runs ANALYZE): a unary +
 	// keeps the planner from choosing, for a page, an index that filters
 	// over the one that orders.

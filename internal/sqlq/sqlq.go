@@ -88,6 +88,12 @@ type Dialect struct {
 	// the server plans with the values in the text (PostgreSQL, where a
 	// parameterized LIMIT measured a third slower).
 	PageArgs bool
+	// ZoneNames reports that the zones of Bound hold name_lo and name_hi,
+	// and a list in order of names seeks from them too (SQLite, whose one
+	// writer widens a zone without waiting for anyone). Off, such a list
+	// does not seek (PostgreSQL, where a create whose name widened its
+	// zone would hold the zone's row until its commit).
+	ZoneNames bool
 	// Fence ends a subquery so that the planner plans it on its own,
 	// neither merging it into the query around it nor reading it in that
 	// query's order: "OFFSET 0" (PostgreSQL), "LIMIT -1 OFFSET 0" (SQLite).
@@ -284,11 +290,15 @@ const ZoneBits = 10
 // greatest plus some slack), expires_lo (the least expiry key, Never if
 // none expires), expires_hi (the greatest expiry, plus slack, NULL if none
 // expires), expires_never (whether a token never expires), used_lo,
-// used_hi and used_never the same of the last use, and name_lo and
-// name_hi (the least and greatest name in the order of names). The walks
+// used_hi and used_never the same of the last use, and, where the
+// dialect has ZoneNames, name_lo and name_hi (the least and greatest name
+// in the order of names). The walks
 // then skip the part of the order that no zone whose bounds meet q's
 // holds; an empty zones skips nothing.
 func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patkit.Query, b Budgets) (*BoundPlan, bool) {
+	if !d.ZoneNames && d.sortKey(q.Sort) == d.SortName {
+		zones = "" // no bounds of names to seek from
+	}
 	switch {
 	case b.NearEntries != 0:
 	case zones != "":

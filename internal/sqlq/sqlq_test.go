@@ -317,7 +317,7 @@ func TestBound(t *testing.T) {
 			q.Now = now
 			q.Normalize()
 			d := dialect
-			d.PageArgs = true
+			d.PageArgs, d.ZoneNames = true, true
 			p, ok := d.Bound("id", "tokens", "token_counts", "token_expiry_counts", "token_zones", &q, sqlq.Budgets{})
 			if ok != tt.want || (p != nil) != tt.want {
 				t.Fatalf("Bound = %v, %v; want a plan: %v", p != nil, ok, tt.want)
@@ -341,6 +341,13 @@ func TestBound(t *testing.T) {
 			}
 			if p, _ := d.Bound("id", "tokens", "token_counts", "token_expiry_counts", "", &q, sqlq.Budgets{}); strings.Contains(p.Walk+p.Near, "zones") {
 				t.Errorf("a seek without zones: %s", p.Walk)
+			}
+			// Without ZoneNames, a list by name does not seek.
+			d.ZoneNames = false
+			p, _ = d.Bound("id", "tokens", "token_counts", "token_expiry_counts", "token_zones", &q, sqlq.Budgets{})
+			byName := q.Sort == patkit.SortNameAsc || q.Sort == patkit.SortNameDesc
+			if seeks := strings.Contains(p.Walk, "zones"); seeks == byName {
+				t.Errorf("sort %q: a seek %v without ZoneNames: %s", q.Sort, seeks, p.Walk)
 			}
 		})
 	}

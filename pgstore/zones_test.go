@@ -1,0 +1,133 @@
+package pgstore_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/listshape"
+	"github.com/patkit/patkit/internal/sqlq"
+	"github.com/patkit/patkit/pgstore"
+)
+
+// zoneViolations counts the tokens outside the bounds of their zone
+// (migration 0015), or without one.
+func zoneViolations(t *testing.T, pool *pgxpool.Pool) (n int) {
+	t.Helper()
+	err := pool.QueryRow(t.Context(), `SELECT count(*) FROM tokens AS t
+		LEFT JOIN token_zones AS z ON z.zone = t.id >> $1
+		WHERE z.zone IS NULL OR t.created_at < z.created_lo OR t.created_at > z.created_hi
+			OR coalesce(t.expires_at, 'infinity') < z.expires_lo
+			OR t.expires_at IS NOT NULL AND (z.expires_hi IS NULL OR t.expires_at > z.expires_hi)
+			OR t.expires_at IS NULL AND NOT z.expires_never
+			OR coalesce(t.last_used_at, 'infinity') < z.used_lo
+			OR t.last_used_at IS NOT NULL AND (z.used_hi IS NULL OR t.last_used_at > z.used_hi)
+			OR t.last_used_at IS NULL AND NOT z.used_never`, sqlq.ZoneBits).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestZones checks the zones of migration 0015 and the lists that read
+// them: over 10,000 tokens whose times grow with their IDs, as they do
+// (ten zones of 1,024 IDs), written in SQL before the migration (which
+// bounds them) and by the Store after it (whose trigger widens the
+// bounds), every token lies within its zone's bounds, also after old
+// tokens are used again; and every list of all tokens bounded in time, in
+// every order, with the walk from the zones' seek or the bound's range,
+// gives the pages Query.Match and Sort.Compare give.
+func TestZones(t *testing.T) {
+	t.Parallel()
+	s, pool := schemaAt(t, 14)
+	ctx := t.Context()
+	now := time.Date(2026, 3, 4, 5, 6, 7, 891011000, time.UTC)
+	// 10,000 tokens, one every 2 hours up to now: a tenth never expire,
+	// the others after 30 to 366 days; a third never used, the others
+	// within 30 days of their creation.
+	if _, err := pool.Exec(ctx, `INSERT INTO tokens (id, user_id, name, created_at, expires_at, last_used_at, digest)
+		SELECT i, 1, 'token ' || i, at,
+			CASE WHEN i % 10 = 0 THEN NULL ELSE at + (30 + i * 7919 % 337) * interval '1 day' END,
+			CASE WHEN i % 3 = 0 THEN NULL ELSE least($1::timestamptz, at + i * 104729 % (30 * 24) * interval '1 hour') END,
+			sha256(i::text::bytea)
+		FROM generate_series(1, 10000) AS i, LATERAL (SELECT $1::timestamptz - (10000 - i) * interval '2 hours' AS at) AS c`, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `SELECT setval(pg_get_serial_sequence('tokens', 'id'), 10000)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Through the Store: old tokens used now, one created now.
+	for _, id := range []int64{5, 700, 1500, 2100, 5000, 9000} {
+		if err := s.SetLastUsed(ctx, id, now, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok := &patkit.Token{UserID: 1, Name: "token fresh", Scopes: []patkit.Scope{patkit.ScopeAPI}, CreatedAt: now, Digest: []byte("fresh")}
+	if err := s.Create(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if n := zoneViolations(t, pool); n != 0 {
+		t.Errorf("%d tokens outside the bounds of their zone", n)
+	}
+
+	var all []*patkit.Token
+	for page := 1; ; page++ {
+		q := patkit.Query{Filter: patkit.Filter{Page: page, PerPage: 100}}
+		q.Normalize()
+		toks, _, err := s.List(ctx, &q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, toks...)
+		if len(toks) < 100 {
+			break
+		}
+	}
+	for _, b := range []sqlq.Budgets{{}, {NearEntries: 1, RangeMax: -1}, {NearEntries: 1, RangeMax: 1 << 30}} {
+		s.SetBudgets(b)
+		for _, sh := range listshape.All(1, 1, now) {
+			if sh.Scope != "all" || sh.Search {
+				continue
+			}
+			checkPages(t, s, sh, all, b)
+		}
+	}
+}
+
+// checkPages checks the first three pages of 20 of shape sh against
+// Query.Match and Sort.Compare over all.
+func checkPages(t *testing.T, s *pgstore.Store, sh listshape.Shape, all []*patkit.Token, b sqlq.Budgets) {
+	t.Helper()
+	q := sh.Query
+	q.PerPage = 20
+	var match []*patkit.Token
+	for _, tok := range all {
+		if q.Match(tok) {
+			match = append(match, tok)
+		}
+	}
+	slices.SortFunc(match, q.Sort.Compare)
+	for page := 1; page <= 3; page++ {
+		q.Page = page
+		toks, _, err := s.List(t.Context(), &q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want []int64
+		for _, tok := range toks {
+			got = append(got, tok.ID)
+		}
+		for _, tok := range match[min((page-1)*20, len(match)):min(page*20, len(match))] {
+			want = append(want, tok.ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%+v, %s, page %d: %v, want %v", b, sh.Name, page, got, want)
+		}
+	}
+}
