@@ -35,6 +35,11 @@
 -- greatest (1,000 calls at 1,000,000 tokens). Every statement may run
 -- again.
 --
+-- A widened zone is a new version of its row; the table is filled to
+-- half its pages (fillfactor 50), so that the new version goes in the
+-- same page (a HOT update, the zone's key unchanged) and the old ones are
+-- pruned there, and the table stays the size of its rows.
+--
 -- Run it with search_path set to the schema, in one transaction
 -- (Migrate and MigrationSQL do).
 
@@ -48,7 +53,7 @@ CREATE TABLE IF NOT EXISTS token_zones (
     used_lo       timestamptz NOT NULL,
     used_hi       timestamptz,
     used_never    boolean NOT NULL
-);
+) WITH (fillfactor = 50);
 
 CREATE OR REPLACE FUNCTION token_zones_widen(z token_zones) RETURNS void
 LANGUAGE sql SET search_path FROM CURRENT AS $$
