@@ -1,7 +1,6 @@
 package pgstore_test
 
 import (
-	"slices"
 	"testing"
 	"time"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/internal/listshape"
 	"github.com/patkit/patkit/internal/sqlq"
-	"github.com/patkit/patkit/pgstore"
 )
 
 // zoneViolations counts the tokens outside the bounds of their zone
@@ -76,58 +74,5 @@ func TestZones(t *testing.T) {
 		t.Errorf("%d tokens outside the bounds of their zone", n)
 	}
 
-	var all []*patkit.Token
-	for page := 1; ; page++ {
-		q := patkit.Query{Filter: patkit.Filter{Page: page, PerPage: 100}}
-		q.Normalize()
-		toks, _, err := s.List(ctx, &q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, toks...)
-		if len(toks) < 100 {
-			break
-		}
-	}
-	for _, b := range []sqlq.Budgets{{}, {NearEntries: 1, RangeMax: -1}, {NearEntries: 1, RangeMax: 1 << 30}} {
-		s.SetBudgets(b)
-		for _, sh := range listshape.All(1, 1, now) {
-			if sh.Scope != "all" || sh.Search {
-				continue
-			}
-			checkPages(t, s, sh, all, b)
-		}
-	}
-}
-
-// checkPages checks the first three pages of 20 of shape sh against
-// Query.Match and Sort.Compare over all.
-func checkPages(t *testing.T, s *pgstore.Store, sh listshape.Shape, all []*patkit.Token, b sqlq.Budgets) {
-	t.Helper()
-	q := sh.Query
-	q.PerPage = 20
-	var match []*patkit.Token
-	for _, tok := range all {
-		if q.Match(tok) {
-			match = append(match, tok)
-		}
-	}
-	slices.SortFunc(match, q.Sort.Compare)
-	for page := 1; page <= 3; page++ {
-		q.Page = page
-		toks, _, err := s.List(t.Context(), &q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got, want []int64
-		for _, tok := range toks {
-			got = append(got, tok.ID)
-		}
-		for _, tok := range match[min((page-1)*20, len(match)):min(page*20, len(match))] {
-			want = append(want, tok.ID)
-		}
-		if !slices.Equal(got, want) {
-			t.Errorf("%+v, %s, page %d: %v, want %v", b, sh.Name, page, got, want)
-		}
-	}
+	listshape.CheckAll(t, s, s.SetBudgets, now)
 }

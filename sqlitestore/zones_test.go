@@ -4,14 +4,11 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
-	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/internal/listshape"
 	"github.com/patkit/patkit/internal/sqlq"
-	"github.com/patkit/patkit/sqlitestore"
 )
 
 // zoneViolations counts the tokens outside the bounds of their zone
@@ -78,59 +75,5 @@ func TestZones(t *testing.T) {
 		t.Errorf("%d tokens outside the bounds of their zone", n)
 	}
 
-	all := listAll(t, s)
-	for _, b := range []sqlq.Budgets{{}, {NearEntries: 1, RangeMax: -1}, {NearEntries: 1, RangeMax: 1 << 30}} {
-		s.SetBudgets(b)
-		for _, sh := range listshape.All(1, 1, now) {
-			if sh.Scope != "all" || sh.Search {
-				continue
-			}
-			q := sh.Query
-			q.PerPage = 20
-			var match []*patkit.Token
-			for _, tok := range all {
-				if q.Match(tok) {
-					match = append(match, tok)
-				}
-			}
-			slices.SortFunc(match, q.Sort.Compare)
-			want := make([]int64, len(match))
-			for i, tok := range match {
-				want[i] = tok.ID
-			}
-			for page := 1; page <= 3; page++ {
-				q.Page = page
-				toks, _, err := s.List(t.Context(), &q)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var got []int64
-				for _, tok := range toks {
-					got = append(got, tok.ID)
-				}
-				lo, hi := min((page-1)*20, len(want)), min(page*20, len(want))
-				if !slices.Equal(got, want[lo:hi]) {
-					t.Errorf("%+v, %s, page %d: %v, want %v", b, sh.Name, page, got, want[lo:hi])
-				}
-			}
-		}
-	}
-}
-
-// listAll returns every token of s.
-func listAll(t *testing.T, s *sqlitestore.Store) []*patkit.Token {
-	t.Helper()
-	var all []*patkit.Token
-	for page := 1; ; page++ {
-		q := patkit.Query{Filter: patkit.Filter{Page: page, PerPage: 100}}
-		q.Normalize()
-		toks, _, err := s.List(t.Context(), &q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, toks...)
-		if len(toks) < 100 {
-			return all
-		}
-	}
+	listshape.CheckAll(t, s, s.SetBudgets, now)
 }

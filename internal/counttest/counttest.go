@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/listshape"
 	"github.com/patkit/patkit/internal/sqlq"
 )
 
@@ -45,19 +46,7 @@ var Nows = []time.Time{
 // gives for each query of Queries with the number of tokens it matches.
 func CheckListTotals(t testing.TB, s patkit.Store, step string) {
 	t.Helper()
-	var all []*patkit.Token
-	for page := 1; ; page++ {
-		q := patkit.Query{Filter: patkit.Filter{Page: page, PerPage: 100}}
-		q.Normalize()
-		toks, _, err := s.List(t.Context(), &q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, toks...)
-		if len(toks) < 100 {
-			break
-		}
-	}
+	all := listshape.Tokens(t, s)
 	// A few at a time: the queries are many, and each List of a server
 	// mostly waits for it.
 	qs := make(chan patkit.Query)

@@ -4,9 +4,13 @@
 package listshape
 
 import (
+	"fmt"
+	"slices"
+	"testing"
 	"time"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/sqlq"
 )
 
 // Scope is the set of tokens a list is restricted to, as the Service sets
@@ -124,4 +128,71 @@ func All(userID, projectID int64, now time.Time) []Shape {
 		}
 	}
 	return shapes
+}
+
+// Tokens returns every token of s, read through List in pages of 100.
+func Tokens(t testing.TB, s patkit.Store) []*patkit.Token {
+	t.Helper()
+	var all []*patkit.Token
+	for page := 1; ; page++ {
+		q := patkit.Query{Filter: patkit.Filter{Page: page, PerPage: 100}}
+		q.Normalize()
+		toks, _, err := s.List(t.Context(), &q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, toks...)
+		if len(toks) < 100 {
+			return all
+		}
+	}
+}
+
+// CheckPages checks the first pages of 20 that s lists for shape sh
+// against those Query.Match and Sort.Compare give over all, every token
+// of s. label names the case in failures.
+func CheckPages(t testing.TB, s patkit.Store, sh Shape, all []*patkit.Token, pages int, label string) {
+	t.Helper()
+	q := sh.Query
+	q.PerPage = 20
+	var match []*patkit.Token
+	for _, tok := range all {
+		if q.Match(tok) {
+			match = append(match, tok)
+		}
+	}
+	slices.SortFunc(match, q.Sort.Compare)
+	for page := 1; page <= pages; page++ {
+		q.Page = page
+		toks, _, err := s.List(t.Context(), &q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want []int64
+		for _, tok := range toks {
+			got = append(got, tok.ID)
+		}
+		for _, tok := range match[min((page-1)*20, len(match)):min(page*20, len(match))] {
+			want = append(want, tok.ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s, %s, page %d: %v, want %v", label, sh.Name, page, got, want)
+		}
+	}
+}
+
+// CheckAll checks the first three pages of every list of all tokens but
+// the searches by words (those of BoundPlans among them), as of now, with
+// each of the budgets set by setBudgets in turn, against CheckPages' pages.
+func CheckAll(t testing.TB, s patkit.Store, setBudgets func(sqlq.Budgets), now time.Time) {
+	t.Helper()
+	all := Tokens(t, s)
+	for _, b := range []sqlq.Budgets{{}, {NearEntries: 1, RangeMax: -1}, {NearEntries: 1, RangeMax: 1 << 30}} {
+		setBudgets(b)
+		for _, sh := range All(1, 1, now) {
+			if sh.Scope == "all" && !sh.Search {
+				CheckPages(t, s, sh, all, 3, fmt.Sprintf("%+v", b))
+			}
+		}
+	}
 }
