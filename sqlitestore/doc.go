@@ -305,13 +305,13 @@
 // With the seek the walk of tokens created in the last 90 days, soonest
 // expiry first, reads 3,705 entries instead of 586,000.
 //
-//	-- Near: the walk from the seek, up to the key of its 1,000th entry
-//	-- (50 for each token of the page and of those before it)
+//	-- Near: the walk from the seek, up to the key of its 10,000th entry
+//	-- (500 for each token of the page and of those before it)
 //	SELECT ... FROM tokens WHERE +created_at >= ?
 //	AND coalesce(expires_at, 9223372036854775807) >= (SELECT min(expires_lo) FROM tokens_zones WHERE created_hi >= ?)
 //	AND coalesce(expires_at, 9223372036854775807) <= (SELECT coalesce(expires_at, 9223372036854775807) FROM tokens
 //	WHERE coalesce(expires_at, 9223372036854775807) >= (SELECT min(expires_lo) FROM tokens_zones WHERE created_hi >= ?)
-//	ORDER BY ... LIMIT 1 OFFSET 1000)
+//	ORDER BY ... LIMIT 1 OFFSET 10000)
 //	ORDER BY coalesce(expires_at, 9223372036854775807) ASC, id ASC LIMIT ? OFFSET ?
 //	SEARCH tokens USING INDEX tokens_expiry (<expr>>? AND <expr><?)
 //	SCALAR SUBQUERY 1
