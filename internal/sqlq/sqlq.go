@@ -369,22 +369,25 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 // bounds, so the condition keeps it; where no zone meets them, the
 // subquery is NULL and the condition keeps nothing, as q keeps nothing.
 func (d *Dialect) seek(zones string, q *patkit.Query, args []any) (string, []any) {
+	// q's bounds, of the zones' bounds: a zone may hold a token after t if
+	// its greatest key is, one before t if its least is.
 	var conds []string
-	bound := func(zero bool, cond string, t time.Time) {
-		if !zero {
-			args = append(args, d.Time(t))
-			conds = append(conds, cond+d.Param(len(args)))
+	for _, b := range timeBounds(q) {
+		col := "expires"
+		switch b.key {
+		case createdKey:
+			col = "created"
+		case lastUsedKey:
+			col = "used"
 		}
+		if b.upper {
+			col += "_lo"
+		} else {
+			col += "_hi"
+		}
+		args = append(args, d.Time(b.t))
+		conds = append(conds, col+b.op+d.Param(len(args)))
 	}
-	// The bounds as where writes them (the same rounding), of the zones'
-	// bounds: a zone may hold a token after t if its greatest key is, one
-	// before t if its least is.
-	bound(q.CreatedBefore.IsZero(), "created_lo <= ", floor(q.CreatedBefore))
-	bound(q.CreatedAfter.IsZero(), "created_hi >= ", ceil(q.CreatedAfter))
-	bound(q.LastUsedBefore.IsZero(), "used_lo <= ", floor(q.LastUsedBefore))
-	bound(q.LastUsedAfter.IsZero(), "used_hi >= ", ceil(q.LastUsedAfter))
-	bound(q.ExpiresBefore.IsZero(), "expires_lo < ", ceil(q.ExpiresBefore))
-	bound(q.ExpiresAfter.IsZero(), "expires_hi >= ", ceil(q.ExpiresAfter))
 
 	lo, hi := "", ""
 	switch d.sortKey(q.Sort) {
@@ -898,6 +901,36 @@ func (r expiryRange) intersect(o expiryRange) expiryRange {
 	return r
 }
 
+// A timeBound is a bound of a Query on one of its times, as the lists
+// write it: the key, whether it bounds it from above, the comparison,
+// and the instant.
+type timeBound struct {
+	key   timeKey
+	upper bool
+	op    string
+	t     time.Time
+}
+
+// timeBounds returns q's bounds on its times, in the order the lists
+// write them. Inclusive bounds but ExpiresBefore; a bound finer than a
+// microsecond rounds to the stored instants that the exact bound keeps:
+// down for x <= b, up for x >= b and x < b.
+func timeBounds(q *patkit.Query) []timeBound {
+	var bs []timeBound
+	add := func(key timeKey, upper bool, op string, t time.Time, round func(time.Time) time.Time) {
+		if !t.IsZero() {
+			bs = append(bs, timeBound{key, upper, op, round(t)})
+		}
+	}
+	add(createdKey, true, " <= ", q.CreatedBefore, floor)
+	add(createdKey, false, " >= ", q.CreatedAfter, ceil)
+	add(lastUsedKey, true, " <= ", q.LastUsedBefore, floor)
+	add(lastUsedKey, false, " >= ", q.LastUsedAfter, ceil)
+	add(expiresKey, true, " < ", q.ExpiresBefore, ceil)
+	add(expiresKey, false, " >= ", q.ExpiresAfter, ceil)
+	return bs
+}
+
 // ceilOrZero is ceil of t, the zero Time for none.
 func ceilOrZero(t time.Time) time.Time {
 	if t.IsZero() {
@@ -979,24 +1012,23 @@ func (d *Dialect) where(q *patkit.Query, page bool) (string, []any) {
 	case patkit.StateInactive:
 		conds = append(conds, "("+expires+" <= "+arg(now)+" OR revoked)")
 	}
-	// Inclusive bounds but ExpiresBefore. NULL (never used, never
-	// expires) compares to nothing, so it falls outside every bound: its
-	// key, Never, is above every upper bound, and the lower bounds keep
-	// the keys below Never. A bound finer than a microsecond rounds to the
-	// stored instants that the exact bound keeps: down for x <= b, up for
-	// x >= b and x < b.
-	bound := func(zero bool, cond string, t time.Time) {
-		if !zero {
-			conds = append(conds, cond+arg(d.Time(t)))
+	// The time bounds (see timeBounds). NULL (never used, never expires)
+	// compares to nothing, so it falls outside every bound: its key,
+	// Never, is above every upper bound, and the lower bounds keep the
+	// keys below Never.
+	for _, b := range timeBounds(q) {
+		key := expires
+		switch b.key {
+		case createdKey:
+			key = col("created_at", false)
+		case lastUsedKey:
+			key = lastUsed
 		}
+		if !b.upper && b.key != createdKey {
+			key += " < " + d.Never + " AND " + key
+		}
+		conds = append(conds, key+b.op+arg(d.Time(b.t)))
 	}
-	created := col("created_at", false)
-	bound(q.CreatedBefore.IsZero(), created+" <= ", floor(q.CreatedBefore))
-	bound(q.CreatedAfter.IsZero(), created+" >= ", ceil(q.CreatedAfter))
-	bound(q.LastUsedBefore.IsZero(), lastUsed+" <= ", floor(q.LastUsedBefore))
-	bound(q.LastUsedAfter.IsZero(), lastUsed+" < "+d.Never+" AND "+lastUsed+" >= ", ceil(q.LastUsedAfter))
-	bound(q.ExpiresBefore.IsZero(), expires+" < ", ceil(q.ExpiresBefore))
-	bound(q.ExpiresAfter.IsZero(), expires+" < "+d.Never+" AND "+expires+" >= ", ceil(q.ExpiresAfter))
 	if terms.Exact != "" {
 		conds = append(conds, d.FoldedName+" = "+arg(terms.Exact))
 	}
