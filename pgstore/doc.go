@@ -335,39 +335,50 @@
 // (sqlq.BoundPlan). The walks start at a seek: token_zones (migration
 // 0015) holds for every 1,024 IDs bounds of their times, never narrower
 // than theirs; the tokens of a zone were created together, so their times
-// are close, and the least key (ascending) of the zones whose bounds meet
-// the list's is where its first match may be. Near walks from the seek up
-// to the key of its 10,000th entry (500 for each token of the page and
-// of those before it; 1,000 entries, 50 a token, in order of names, for
-// which the zones hold no bounds); if that does not fill the page, the
-// planner's estimate of the bound's range (EXPLAIN of its count, from the
-// statistics; an expiry bound's range is counted from the counters), and
-// if it holds at most 200,000 tokens, the range read and sorted (Range);
-// else the whole walk from the seek. For the tokens created in the last
+// are close, and the least key and ID (ascending; the greatest
+// descending) of the zones whose bounds meet the list's are where its
+// first match may be: the walks seek the row (key, id) from there, so that
+// in the tie of the tokens that never expire, or were never used, they
+// start at the first zone's IDs too. Near reads the first 10,000 entries
+// from the seek (500 for each token of the page and of those before it;
+// 1,000 entries, 50 a token, in order of names, for which the zones hold
+// no bounds) under a LIMIT, and stops where the page is full; if they do
+// not fill the page, the planner's estimate of the bound's range (EXPLAIN
+// of its count, from the statistics; an expiry bound's range is counted
+// from the counters), and if it holds at most 200,000 tokens, the range
+// read and sorted (Range); else the whole walk from the seek. For the tokens created in the last
 // 90 days, by ID:
 //
 //	-- Near: the seek skips the first 876,544 IDs, the page is full
-//	-- after 189 entries; its cutoff walks 10,001
-//	Nested Loop (actual time=1.849..1.878 rows=20 loops=1)
-//	  ->  Limit (actual time=1.848..1.856 rows=20 loops=1)
-//	        InitPlan 2 (returns $1)
-//	          ->  Result (actual time=0.458..0.459 rows=1 loops=1)
-//	                InitPlan 1 (returns $0)
-//	                  ->  Limit (actual time=0.456..0.457 rows=1 loops=1)
-//	                        ->  Index Scan using token_zones_pkey on token_zones (actual time=0.456..0.456 rows=1 loops=1)
-//	                              Index Cond: (zone IS NOT NULL)
-//	                              Filter: (created_hi >= '2026-09-03 16:41:22.402667+00'::timestamp with time zone)
-//	                              Rows Removed by Filter: 856
-//	        InitPlan 5 (returns $4)
-//	          ->  Limit (actual time=1.335..1.336 rows=1 loops=1)
-//	                ...  the same seek
-//	                ->  Index Only Scan using tokens_pkey on tokens tokens_1 (actual time=0.209..0.993 rows=10001 loops=1)
-//	                      Index Cond: (id >= $3)
-//	        ->  Index Scan using tokens_pkey on tokens (actual time=1.847..1.852 rows=20 loops=1)
-//	              Index Cond: ((id >= $1) AND (id <= $4))
-//	              Filter: (created_at >= '2026-09-03 16:41:22.402667+00'::timestamp with time zone)
+//	-- after 189 entries
+//	SELECT t.id, ... FROM (SELECT id FROM (SELECT id, created_at >= $1 AS keep FROM patkit.tokens
+//	WHERE id >= (SELECT min(zone) * 1024 FROM patkit.token_zones WHERE created_hi >= $1)
+//	ORDER BY id ASC LIMIT 10000) AS w WHERE keep ORDER BY id ASC LIMIT 20 OFFSET 0) AS p
+//	JOIN patkit.tokens AS t ON t.id = p.id ORDER BY p.id ASC
+//	Nested Loop (actual time=0.477..0.513 rows=20 loops=1)
+//	  ->  Limit (actual time=0.472..0.484 rows=20 loops=1)
+//	        ->  Subquery Scan on w (actual time=0.471..0.482 rows=20 loops=1)
+//	              Filter: w.keep
 //	              Rows Removed by Filter: 169
-//	  ->  Index Scan using tokens_pkey on tokens t (actual time=0.001..0.001 rows=1 loops=20)
+//	              ->  Limit (actual time=0.417..0.474 rows=189 loops=1)
+//	                    InitPlan 2 (returns $1)
+//	                      ->  Result (actual time=0.406..0.406 rows=1 loops=1)
+//	                            InitPlan 1 (returns $0)
+//	                              ->  Limit (actual time=0.403..0.404 rows=1 loops=1)
+//	                                    ->  Index Scan using token_zones_pkey on token_zones (actual time=0.403..0.403 rows=1 loops=1)
+//	                                          Index Cond: (zone IS NOT NULL)
+//	                                          Filter: (created_hi >= '2026-09-03 21:51:01.721825+00'::timestamp with time zone)
+//	                                          Rows Removed by Filter: 856
+//	                    ->  Index Scan using tokens_pkey on tokens (actual time=0.417..0.462 rows=189 loops=1)
+//	                          Index Cond: (id >= $1)
+//	  ->  Index Only Scan using tokens_pkey on tokens t (actual time=0.001..0.001 rows=1 loops=20)
+//
+// And the tokens created before 600 days ago, by last use, newest first,
+// whose walk begins in the tie of the 333,333 tokens never used, at the
+// last ID of the zones of that time:
+//
+//	->  Index Only Scan Backward using tokens_last_used_idx on tokens (actual time=0.122..0.134 rows=51 loops=1)
+//	      Index Cond: (ROW((COALESCE(last_used_at, 'infinity'::timestamp with time zone)), id) <= ROW($0, $1))
 //
 // Without the seek, the Near of tokens created in the last 90 days,
 // soonest expiry first, found no match among the first 1,076 entries, and
@@ -402,19 +413,18 @@
 // walked) with the range. With the seek, in one run on an AMD EPYC with
 // 2 vCPUs, the second took 3.3 ms (18.7 ms before the seek), the fourth
 // 3.4 ms (34.9 ms), those created in the last 90 days by ID 4.1 ms (12.8
-// ms) and those expiring from 180 days on, by creation, 3.4 ms (10.2 ms):
-// the page itself is found within a few thousand entries, and the rest is
-// the fixed cost of Near (two reads of the zones, 0.2 to 0.5 ms each, the
-// cutoff's walk of 10,000 entries, 1 ms, and planning). Where the zones
-// cannot skip, Near costs that much more before the range is read: tokens
-// used in the last week include old tokens still in use, whose zones'
-// times are early in any order (8.3 to 11.4 ms, against 5.2 to 5.9 ms
-// before the seek); and the tokens that never expire, or were never used,
-// come first in a descending order of that time whatever their zone
-// (created before 600 days, by last use, newest first: 24.3 ms). OFFSET
-// pages cost
-// in proportion to their depth, as in GitLab: page 500 of 20 reads 10,000
-// index entries.
+// ms) and those expiring from 180 days on, by creation, 3.4 ms (10.2 ms).
+// Near's first form walked up to a cutoff, the key of its 10,000th entry,
+// which a subquery found first (1 ms), and from the first entry of a tie:
+// with the LIMIT and the seek by key and ID, on the same machine and
+// data, those created in the last 90 days by ID took 2.1 ms (3.8 ms
+// with the cutoff), the same by expiry 2.3 ms (4.4 ms), and the three
+// descending orders that begin in a tie 1.7 to 2.4 ms (7.8 to 25.5 ms).
+// Where the zones cannot skip, Near costs that much more before the range
+// is read: tokens used in the last week include old tokens still in use,
+// whose zones' times are early in any order (8.5 to 10.7 ms, against 5.2
+// to 5.9 ms before the seek). OFFSET pages cost in proportion to their
+// depth, as in GitLab: page 500 of 20 reads 10,000 index entries.
 //
 // The indexes cost space and writes: 15 indexes besides the primary key,
 // the digest's and previous_id's, each written by a Create (the five of

@@ -34,7 +34,10 @@ var dialect = sqlq.Dialect{
 	// The indexes INCLUDE the filtered columns: an index-only scan finds
 	// the page.
 	IDsFirst: true,
-	Fence:    "OFFSET 0",
+	// The zones' seek compares (key, id), an index condition of the
+	// indexes of the key and id.
+	RowSeek: true,
+	Fence:   "OFFSET 0",
 }
 
 // List returns one page of the tokens q.Match keeps, in the order of

@@ -94,6 +94,17 @@ type Dialect struct {
 	// does not seek (PostgreSQL, where a create whose name widened its
 	// zone would hold the zone's row until its commit).
 	ZoneNames bool
+	// RowSeek makes the zones' seek of Bound a comparison of the row of
+	// the sort key and the ID, (key, id) >= (least key, least ID) of the
+	// zones that meet the bounds (<= and the greatest descending), which
+	// the planner seeks the index of the key and ID by (PostgreSQL): in a
+	// tie of the key, the tokens that never expire or were never used,
+	// the walk then starts at the first zone's IDs too, not at the first
+	// of the tie; and Near reads its entries under a LIMIT, stopping at
+	// the page. Off, the seek compares the key alone (SQLite, whose
+	// planner seeks an index on an expression by its first column only),
+	// and Near reads up to a cutoff that takes a tie whole.
+	RowSeek bool
 	// Fence ends a subquery so that the planner plans it on its own,
 	// neither merging it into the query around it nor reading it in that
 	// query's order: "OFFSET 0" (PostgreSQL), "LIMIT -1 OFFSET 0" (SQLite).
@@ -315,33 +326,55 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 	}
 	p := &BoundPlan{perPage: q.PerPage, rangeMax: b.RangeMax}
 	where, args := d.where(q, true)
-	// The seek, twice: in the walks' WHERE and in Near's cutoff.
+	keep := strings.TrimPrefix(where, " WHERE ")
 	var seek string
 	if zones != "" {
 		seek, args = d.seek(zones, q, args)
-		where += " AND " + seek
 	}
-	// Clipped: Near's arguments are appended to args after Walk's.
-	p.Walk, p.WalkArgs = d.page(columns, table, q, where, slices.Clip(args))
-
-	// Near: the walk, up to the sort key of the n-th entry of the order
-	// from the seek and the entries that share it (a time that is NULL,
-	// say). Those come before every other: if they hold the page, it is
-	// the page. Fewer than n tokens make the cutoff NULL and Near empty,
-	// and Range then reads them all.
-	sort, op := d.sortKey(q.Sort), " <= "
-	if q.Sort.Descending() {
-		op = " >= "
-	}
-	n := int64(b.NearEntries) * (q.Offset() + int64(q.PerPage))
-	from := table
+	// Both walks have where's arguments, then the seek's, then the page's,
+	// each appended to a slice of its own.
+	args = slices.Clip(args)
 	if seek != "" {
-		seek, args = d.seek(zones, q, args)
-		from += " WHERE " + seek
+		where += " AND " + seek
+		seek = " WHERE " + seek
 	}
-	where += " AND " + sort + op + "(SELECT " + sort + " FROM " + from + d.OrderBy(q.Sort) +
-		" LIMIT 1 OFFSET " + strconv.FormatInt(n, 10) + ")"
-	p.Near, p.NearArgs = d.page(columns, table, q, where, args)
+	p.Walk, p.WalkArgs = d.page(columns, table, q, where, args)
+
+	// Near: the first n entries of the order from the seek, of which it
+	// keeps those q keeps. Those come before every other: if they hold the
+	// page, it is the page.
+	n := strconv.FormatInt(int64(b.NearEntries)*(q.Offset()+int64(q.PerPage)), 10)
+	if d.RowSeek {
+		// In a subquery whose LIMIT stops the walk after n entries,
+		// matches or not, and the query around it after the page.
+		first := "SELECT " + d.keyColumns(q.Sort) + ", " + keep + " AS keep FROM " + table + seek +
+			d.OrderBy(q.Sort) + " LIMIT " + n
+		ids := "id"
+		if d.sortKey(q.Sort) != "id" {
+			ids = "id, k"
+		}
+		limit, offset, nearArgs := d.limit(q, args)
+		p.Near = d.join(columns, table, q, "SELECT "+ids+" FROM ("+first+") AS w WHERE keep"+
+			d.keyOrder(q.Sort, "")+" LIMIT "+limit+" OFFSET "+offset)
+		p.NearArgs = nearArgs
+	} else {
+		// A walk that cannot start inside a tie of its key (the tokens that
+		// never expire, say) reads up to the key of the n-th entry and
+		// every entry that shares it: the whole tie, which holds the page
+		// wherever its tokens lie in it. Fewer than n tokens make the
+		// cutoff NULL and Near empty, and Range then reads them all.
+		sort, op, from, nearArgs := d.sortKey(q.Sort), " <= ", table, args
+		if q.Sort.Descending() {
+			op = " >= "
+		}
+		if zones != "" {
+			var s string
+			s, nearArgs = d.seek(zones, q, nearArgs)
+			from += " WHERE " + s
+		}
+		p.Near, p.NearArgs = d.page(columns, table, q, where+" AND "+sort+op+"(SELECT "+sort+" FROM "+from+
+			d.OrderBy(q.Sort)+" LIMIT 1 OFFSET "+n+")", nearArgs)
+	}
 
 	// Probe: the tokens of the bound alone, from the counters for an
 	// expiry bound (see Count).
@@ -354,8 +387,7 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 	byKey := *q
 	byKey.Sort = key
 	where, args = d.where(&byKey, true)
-	var limit, offset string
-	limit, offset, args = d.limit(q, args)
+	limit, offset, args := d.limit(q, args)
 	p.Range = d.join(columns, table, q, "SELECT * FROM (SELECT "+d.keyColumns(q.Sort)+" FROM "+table+where+" "+d.Fence+") AS r"+
 		d.keyOrder(q.Sort, "")+" LIMIT "+limit+" OFFSET "+offset)
 	p.RangeArgs = args
@@ -389,8 +421,10 @@ func (d *Dialect) seek(zones string, q *patkit.Query, args []any) (string, []any
 		conds = append(conds, col+b.op+d.Param(len(args)))
 	}
 
+	size := strconv.Itoa(1 << ZoneBits)
+	ids, idsDesc := "min(zone) * "+size, "max(zone) * "+size+" + "+strconv.Itoa(1<<ZoneBits-1)
 	lo, hi := "", ""
-	switch d.sortKey(q.Sort) {
+	switch key := d.sortKey(q.Sort); key {
 	case "created_at":
 		lo, hi = "min(created_lo)", "max(created_hi)"
 	case d.ExpiresKey():
@@ -400,14 +434,19 @@ func (d *Dialect) seek(zones string, q *patkit.Query, args []any) (string, []any
 	case d.SortName:
 		lo, hi = "min(name_lo)", "max(name_hi)"
 	default: // id
-		size := strconv.Itoa(1 << ZoneBits)
-		lo, hi = "min(zone) * "+size, "max(zone) * "+size+" + "+strconv.Itoa(1<<ZoneBits-1)
+		lo, hi = ids, idsDesc
 	}
-	agg, op := lo, " >= "
+	key, agg, op := d.sortKey(q.Sort), lo, " >= "
 	if q.Sort.Descending() {
-		agg, op = hi, " <= "
+		agg, ids, op = hi, idsDesc, " <= "
 	}
-	return d.sortKey(q.Sort) + op + "(SELECT " + agg + " FROM " + zones + " WHERE " + strings.Join(conds, " AND ") + ")", args
+	// A token the bounds keep has a key and an ID within those of its
+	// zone: the row of both lies beyond the row of the zones' least (or
+	// greatest) key and ID.
+	if d.RowSeek && key != "id" {
+		key, agg = "("+key+", id)", agg+", "+ids
+	}
+	return key + op + "(SELECT " + agg + " FROM " + zones + " WHERE " + strings.Join(conds, " AND ") + ")", args
 }
 
 // Finish returns the page of p given near, the tokens of its Near

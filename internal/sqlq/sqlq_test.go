@@ -342,6 +342,18 @@ func TestBound(t *testing.T) {
 			if p, _ := d.Bound("id", "tokens", "token_counts", "token_expiry_counts", "", &q, sqlq.Budgets{}); strings.Contains(p.Walk+p.Near, "zones") {
 				t.Errorf("a seek without zones: %s", p.Walk)
 			}
+			// With RowSeek, the seek compares the key and the ID, but for
+			// the order by ID, and Near reads its first entries with a
+			// LIMIT, not up to a cutoff.
+			rs := d
+			rs.RowSeek = true
+			p, _ = rs.Bound("id", "tokens", "token_counts", "token_expiry_counts", "token_zones", &q, sqlq.Budgets{})
+			if row := strings.Contains(p.Walk, ", id) >= (SELECT ") || strings.Contains(p.Walk, ", id) <= (SELECT "); row == (q.Sort == patkit.SortDefault) {
+				t.Errorf("RowSeek, sort %q: a row comparison %v: %s", q.Sort, row, p.Walk)
+			}
+			if strings.Contains(p.Near, "OFFSET 10000") || !strings.Contains(p.Near, "LIMIT 10000) AS w WHERE keep") {
+				t.Errorf("RowSeek: Near does not read its first 10,000 entries: %s", p.Near)
+			}
 			// Without ZoneNames, a list by name does not seek.
 			d.ZoneNames = false
 			p, _ = d.Bound("id", "tokens", "token_counts", "token_expiry_counts", "token_zones", &q, sqlq.Budgets{})
