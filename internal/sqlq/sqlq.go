@@ -249,6 +249,11 @@ type BoundPlan struct {
 	// The queries of the plan, each with its arguments.
 	Near, Probe, Range, Walk                 string
 	NearArgs, ProbeArgs, RangeArgs, WalkArgs []any
+	// Next, if set, is the page query that Finish runs first where Near
+	// does not fill the page: Near then reads a tie of the order's first
+	// key (see Bound).
+	Next     string
+	NextArgs []any
 	// Counted reports that Probe reads the counters (an expiry bound),
 	// a few rows; otherwise it walks the range, up to RangeMax+1 index
 	// entries, and a store may answer it with an estimate instead.
@@ -325,16 +330,15 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 		return nil, false
 	}
 	p := &BoundPlan{perPage: q.PerPage, rangeMax: b.RangeMax}
-	where, args := d.where(q, true)
+	where, whereArgs := d.where(q, true)
 	keep := strings.TrimPrefix(where, " WHERE ")
-	var seek string
-	if zones != "" {
-		seek, args = d.seek(zones, q, args)
-	}
-	// Both walks have where's arguments, then the seek's, then the page's,
+	// Each query has where's arguments, then the seek's, then the page's,
 	// each appended to a slice of its own.
-	args = slices.Clip(args)
-	if seek != "" {
+	whereArgs = slices.Clip(whereArgs)
+	seek, args := "", whereArgs
+	if zones != "" {
+		seek, args = d.seek(zones, q, whereArgs)
+		args = slices.Clip(args)
 		where += " AND " + seek
 		seek = " WHERE " + seek
 	}
@@ -344,38 +348,60 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 	// keeps those q keeps. Those come before every other: if they hold the
 	// page, it is the page.
 	n := strconv.FormatInt(int64(b.NearEntries)*(q.Offset()+int64(q.PerPage)), 10)
+	sort := d.sortKey(q.Sort)
 	if d.RowSeek {
-		// In a subquery whose LIMIT stops the walk after n entries,
-		// matches or not, and the query around it after the page.
-		first := "SELECT " + d.keyColumns(q.Sort) + ", " + keep + " AS keep FROM " + table + seek +
-			d.OrderBy(q.Sort) + " LIMIT " + n
-		ids := "id"
-		if d.sortKey(q.Sort) != "id" {
-			ids = "id, k"
-		}
-		limit, offset, nearArgs := d.limit(q, args)
-		p.Near = d.join(columns, table, q, "SELECT "+ids+" FROM ("+first+") AS w WHERE keep"+
-			d.keyOrder(q.Sort, "")+" LIMIT "+limit+" OFFSET "+offset)
-		p.NearArgs = nearArgs
-	} else {
-		// A walk that cannot start inside a tie of its key (the tokens that
-		// never expire, say) reads up to the key of the n-th entry and
-		// every entry that shares it: the whole tie, which holds the page
-		// wherever its tokens lie in it. Fewer than n tokens make the
-		// cutoff NULL and Near empty, and Range then reads them all.
-		sort, op, from, nearArgs := d.sortKey(q.Sort), " <= ", table, args
-		if q.Sort.Descending() {
-			op = " >= "
-		}
-		if zones != "" {
-			var s string
-			s, nearArgs = d.seek(zones, q, nearArgs)
-			from += " WHERE " + s
-		}
-		p.Near, p.NearArgs = d.page(columns, table, q, where+" AND "+sort+op+"(SELECT "+sort+" FROM "+from+
-			d.OrderBy(q.Sort)+" LIMIT 1 OFFSET "+n+")", nearArgs)
+		p.Near, p.NearArgs = d.first(columns, table, q, keep, seek, d.OrderBy(q.Sort), d.keyOrder(q.Sort, ""), n, args)
+		return p, d.probeAndRange(p, columns, table, counts, expiries, key, q, b)
 	}
+	// A walk that cannot start inside a tie of its key reads up to the
+	// key of the n-th entry and every entry that shares it: the whole tie,
+	// which holds the page wherever its tokens lie in it. Fewer than n
+	// tokens make the cutoff NULL and Near empty, and Range then reads
+	// them all.
+	op, from, nearArgs := " <= ", table, args
+	if q.Sort.Descending() {
+		op = " >= "
+	}
+	if zones != "" {
+		var s string
+		s, nearArgs = d.seek(zones, q, nearArgs)
+		from += " WHERE " + s
+	}
+	p.Near, p.NearArgs = d.page(columns, table, q, where+" AND "+sort+op+"(SELECT "+sort+" FROM "+from+
+		d.OrderBy(q.Sort)+" LIMIT 1 OFFSET "+n+")", nearArgs)
+	// In a descending order of expiry or last use, the tokens that never
+	// expire or were never used come first, the seek's key then Never, and
+	// the walk would read them from the greatest ID. Near reads that tie
+	// from the zones' greatest ID down instead, and the walk to the cutoff
+	// comes next (Next), where the tie does not hold the page.
+	if zones != "" && q.Sort.Descending() && (sort == d.ExpiresKey() || sort == d.LastUsedKey()) {
+		p.Next, p.NextArgs = p.Near, p.NearArgs
+		tie, tieArgs := d.tie(zones, q, whereArgs)
+		p.Near, p.NearArgs = d.first(columns, table, q, keep, " WHERE "+tie, " ORDER BY id DESC", " ORDER BY id DESC", n, tieArgs)
+	}
+	return p, d.probeAndRange(p, columns, table, counts, expiries, key, q, b)
+}
 
+// first returns the query of the page of q among the first n entries
+// that from (" WHERE ...", or "") keeps, in order (the ORDER BY of a
+// walk of one index that gives q's order from there; by the same of the
+// columns id and k), and its arguments, args then the page's: a subquery
+// whose LIMIT stops the walk after n entries, matches or not, computes
+// whether q keeps each (keep, q's conditions), and the query around it
+// stops at the page.
+func (d *Dialect) first(columns, table string, q *patkit.Query, keep, from, order, by, n string, args []any) (string, []any) {
+	ids := "id"
+	if d.sortKey(q.Sort) != "id" {
+		ids = "id, k"
+	}
+	limit, offset, args := d.limit(q, args)
+	return d.join(columns, table, q, "SELECT "+ids+" FROM (SELECT "+d.keyColumns(q.Sort)+", "+keep+" AS keep FROM "+table+from+
+		order+" LIMIT "+n+") AS w WHERE keep"+by+" LIMIT "+limit+" OFFSET "+offset), args
+}
+
+// probeAndRange sets the Probe and the Range of p, the plan of q bounded
+// on key, and returns true.
+func (d *Dialect) probeAndRange(p *BoundPlan, columns, table, counts, expiries string, key timeKey, q *patkit.Query, b Budgets) bool {
 	// Probe: the tokens of the bound alone, from the counters for an
 	// expiry bound (see Count).
 	bound := boundOn(key, q)
@@ -386,12 +412,12 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 	// reads that index), sorted.
 	byKey := *q
 	byKey.Sort = key
-	where, args = d.where(&byKey, true)
+	where, args := d.where(&byKey, true)
 	limit, offset, args := d.limit(q, args)
 	p.Range = d.join(columns, table, q, "SELECT * FROM (SELECT "+d.keyColumns(q.Sort)+" FROM "+table+where+" "+d.Fence+") AS r"+
 		d.keyOrder(q.Sort, "")+" LIMIT "+limit+" OFFSET "+offset)
 	p.RangeArgs = args
-	return p, true
+	return true
 }
 
 // seek returns the condition that skips, in q's order, the tokens
@@ -401,6 +427,58 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 // bounds, so the condition keeps it; where no zone meets them, the
 // subquery is NULL and the condition keeps nothing, as q keeps nothing.
 func (d *Dialect) seek(zones string, q *patkit.Query, args []any) (string, []any) {
+	key, agg, ids, op := d.seekAggregates(q)
+	// A token the bounds keep has a key and an ID within those of its
+	// zone: the row of both lies beyond the row of the zones' least (or
+	// greatest) key and ID.
+	if d.RowSeek && key != "id" {
+		key, agg = "("+key+", id)", agg+", "+ids
+	}
+	from, args := d.meeting(zones, q, args)
+	return key + op + "(SELECT " + agg + from + ")", args
+}
+
+// tie returns the condition that keeps the tokens whose key is the
+// seek's (the tie of the first key of q's order among the zones that
+// meet q's bounds) and whose ID lies within those zones' IDs, with its
+// arguments added to args: the tokens q keeps with that key.
+func (d *Dialect) tie(zones string, q *patkit.Query, args []any) (string, []any) {
+	key, agg, ids, op := d.seekAggregates(q)
+	from, args := d.meeting(zones, q, args)
+	cond := key + " = (SELECT " + agg + from + ")"
+	from, args = d.meeting(zones, q, args)
+	return cond + " AND id" + op + "(SELECT " + ids + from + ")", args
+}
+
+// seekAggregates returns the sort key of q's order, the aggregates of
+// the zones that give the first key of the order among them and its
+// first ID (the least of each ascending, the greatest descending), and
+// the comparison of a key or ID that comes after them in the order.
+func (d *Dialect) seekAggregates(q *patkit.Query) (key, agg, ids, op string) {
+	size := strconv.Itoa(1 << ZoneBits)
+	ids, idsDesc := "min(zone) * "+size, "max(zone) * "+size+" + "+strconv.Itoa(1<<ZoneBits-1)
+	lo, hi := "", ""
+	switch key = d.sortKey(q.Sort); key {
+	case "created_at":
+		lo, hi = "min(created_lo)", "max(created_hi)"
+	case d.ExpiresKey():
+		lo, hi = "min(expires_lo)", "max(CASE WHEN expires_never THEN "+d.Never+" ELSE expires_hi END)"
+	case d.LastUsedKey():
+		lo, hi = "min(used_lo)", "max(CASE WHEN used_never THEN "+d.Never+" ELSE used_hi END)"
+	case d.SortName:
+		lo, hi = "min(name_lo)", "max(name_hi)"
+	default: // id
+		lo, hi = ids, idsDesc
+	}
+	if q.Sort.Descending() {
+		return key, hi, idsDesc, " <= "
+	}
+	return key, lo, ids, " >= "
+}
+
+// meeting returns " FROM zones WHERE ...", the zones whose bounds meet
+// q's time bounds, with its arguments added to args.
+func (d *Dialect) meeting(zones string, q *patkit.Query, args []any) (string, []any) {
 	// q's bounds, of the zones' bounds: a zone may hold a token after t if
 	// its greatest key is, one before t if its least is.
 	var conds []string
@@ -420,33 +498,7 @@ func (d *Dialect) seek(zones string, q *patkit.Query, args []any) (string, []any
 		args = append(args, d.Time(b.t))
 		conds = append(conds, col+b.op+d.Param(len(args)))
 	}
-
-	size := strconv.Itoa(1 << ZoneBits)
-	ids, idsDesc := "min(zone) * "+size, "max(zone) * "+size+" + "+strconv.Itoa(1<<ZoneBits-1)
-	lo, hi := "", ""
-	switch key := d.sortKey(q.Sort); key {
-	case "created_at":
-		lo, hi = "min(created_lo)", "max(created_hi)"
-	case d.ExpiresKey():
-		lo, hi = "min(expires_lo)", "max(CASE WHEN expires_never THEN "+d.Never+" ELSE expires_hi END)"
-	case d.LastUsedKey():
-		lo, hi = "min(used_lo)", "max(CASE WHEN used_never THEN "+d.Never+" ELSE used_hi END)"
-	case d.SortName:
-		lo, hi = "min(name_lo)", "max(name_hi)"
-	default: // id
-		lo, hi = ids, idsDesc
-	}
-	key, agg, op := d.sortKey(q.Sort), lo, " >= "
-	if q.Sort.Descending() {
-		agg, ids, op = hi, idsDesc, " <= "
-	}
-	// A token the bounds keep has a key and an ID within those of its
-	// zone: the row of both lies beyond the row of the zones' least (or
-	// greatest) key and ID.
-	if d.RowSeek && key != "id" {
-		key, agg = "("+key+", id)", agg+", "+ids
-	}
-	return key + op + "(SELECT " + agg + " FROM " + zones + " WHERE " + strings.Join(conds, " AND ") + ")", args
+	return " FROM " + zones + " WHERE " + strings.Join(conds, " AND "), args
 }
 
 // Finish returns the page of p given near, the tokens of its Near
@@ -458,6 +510,12 @@ func (p *BoundPlan) Finish(near []*patkit.Token, page func(query string, args []
 	count func(query string, args []any) (int, error)) ([]*patkit.Token, error) {
 	if len(near) == p.perPage {
 		return near, nil
+	}
+	if p.Next != "" {
+		next, err := page(p.Next, p.NextArgs)
+		if err != nil || len(next) == p.perPage {
+			return next, err
+		}
 	}
 	n, err := count(p.Probe, p.ProbeArgs)
 	if err != nil {
