@@ -26,7 +26,7 @@ const millionEnv = "PATKIT_TEST_MILLION"
 // queries of every list shape: every scope, sort and filter the Service
 // sends. Each page reads the index of its scope and sort key in order,
 // never sorting (USE TEMP B-TREE FOR ORDER BY) but the tokens of one name
-// for an exact search; the count of a scope, a state, impersonation,
+// for an exact search, whose count reads them too; the count of a scope, a state, impersonation,
 // revocation and an expiry bound reads the counters, not tokens, and that
 // of a bound on creation or last use an index, never the table. The Store never
 // runs ANALYZE, and without statistics SQLite plans the same whatever the
@@ -180,6 +180,8 @@ func checkPlans(t *testing.T, s *sqlitestore.Store, db *sql.DB, shapes []listsha
 			t.Errorf("%s: the count walks more than the owner's impersonation tokens:\n%s\n%s", sh.Name, count, countPlan)
 		case sh.Search && sh.Scope != "impersonation" && !strings.Contains(countPlan, "COVERING INDEX "+searchIndex[sh.Scope]):
 			t.Errorf("%s: the count does not read the names from %s alone:\n%s\n%s", sh.Name, searchIndex[sh.Scope], count, countPlan)
+		case exact && !strings.Contains(countPlan, "INDEX tokens_name_folded (name_folded=?)"):
+			t.Errorf("%s: the count does not read the tokens of the name alone:\n%s\n%s", sh.Name, count, countPlan)
 		}
 	}
 }

@@ -1042,7 +1042,8 @@ func ceilOrZero(t time.Time) time.Time {
 func (d *Dialect) Where(q *patkit.Query) (string, []any) { return d.where(q, false) }
 
 // where returns the WHERE clause of q. For a page (page true), the
-// conditions on anything but the scope and the sort key are Unindexed.
+// conditions on anything but the scope and the sort key are Unindexed;
+// for an exact search, those on anything but the name, page or not.
 func (d *Dialect) where(q *patkit.Query, page bool) (string, []any) {
 	var (
 		conds []string
@@ -1055,13 +1056,15 @@ func (d *Dialect) where(q *patkit.Query, page bool) (string, []any) {
 	}
 	// col returns expr as the page query's conditions on it are written:
 	// Unindexed but for the scope and the sort key, or, for an exact
-	// search, for the name alone (the tokens of one name are few).
+	// search, for the name alone (the tokens of one name are few), in the
+	// count as in the page: without it, SQLite counted an owner's tokens of
+	// one name by reading the owner's 10,000 entries of tokens_user_name.
 	terms := q.Terms()
 	sortKey := d.sortKey(q.Sort)
 	col := func(expr string, scope bool) string {
 		switch {
-		case !page || d.Unindexed == nil:
-		case terms.Exact != "", !scope && expr != sortKey:
+		case d.Unindexed == nil:
+		case terms.Exact != "", page && !scope && expr != sortKey:
 			return d.Unindexed(expr)
 		}
 		return expr
