@@ -349,37 +349,55 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 	// page, it is the page.
 	n := strconv.FormatInt(int64(b.NearEntries)*(q.Offset()+int64(q.PerPage)), 10)
 	sort := d.sortKey(q.Sort)
-	if d.RowSeek {
+	switch {
+	case d.RowSeek:
 		p.Near, p.NearArgs = d.first(columns, table, q, keep, seek, d.OrderBy(q.Sort), d.keyOrder(q.Sort, ""), n, args)
-		return p, d.probeAndRange(p, columns, table, counts, expiries, key, q, b)
+	default:
+		// A walk that cannot start inside a tie of its key reads up to
+		// the key of the n-th entry and every entry that shares it: the
+		// whole tie, which holds the page wherever its tokens lie in it.
+		// Fewer than n tokens make the cutoff NULL and Near empty, and
+		// Range then reads them all.
+		op, from, nearArgs := " <= ", table, args
+		if q.Sort.Descending() {
+			op = " >= "
+		}
+		if zones != "" {
+			var s string
+			s, nearArgs = d.seek(zones, q, nearArgs)
+			from += " WHERE " + s
+		}
+		p.Near, p.NearArgs = d.page(columns, table, q, where+" AND "+sort+op+"(SELECT "+sort+" FROM "+from+
+			d.OrderBy(q.Sort)+" LIMIT 1 OFFSET "+n+")", nearArgs)
+		// In a descending order of expiry or last use, the tokens that
+		// never expire or were never used come first, the seek's key then
+		// Never, and the walk would read them from the greatest ID. Near
+		// reads that tie from the zones' greatest ID down instead, and the
+		// walk to the cutoff comes next (Next), where the tie does not
+		// hold the page.
+		if zones != "" && q.Sort.Descending() && (sort == d.ExpiresKey() || sort == d.LastUsedKey()) {
+			p.Next, p.NextArgs = p.Near, p.NearArgs
+			tie, tieArgs := d.tie(zones, q, whereArgs)
+			p.Near, p.NearArgs = d.first(columns, table, q, keep, " WHERE "+tie, " ORDER BY id DESC", " ORDER BY id DESC", n, tieArgs)
+		}
 	}
-	// A walk that cannot start inside a tie of its key reads up to the
-	// key of the n-th entry and every entry that shares it: the whole tie,
-	// which holds the page wherever its tokens lie in it. Fewer than n
-	// tokens make the cutoff NULL and Near empty, and Range then reads
-	// them all.
-	op, from, nearArgs := " <= ", table, args
-	if q.Sort.Descending() {
-		op = " >= "
-	}
-	if zones != "" {
-		var s string
-		s, nearArgs = d.seek(zones, q, nearArgs)
-		from += " WHERE " + s
-	}
-	p.Near, p.NearArgs = d.page(columns, table, q, where+" AND "+sort+op+"(SELECT "+sort+" FROM "+from+
-		d.OrderBy(q.Sort)+" LIMIT 1 OFFSET "+n+")", nearArgs)
-	// In a descending order of expiry or last use, the tokens that never
-	// expire or were never used come first, the seek's key then Never, and
-	// the walk would read them from the greatest ID. Near reads that tie
-	// from the zones' greatest ID down instead, and the walk to the cutoff
-	// comes next (Next), where the tie does not hold the page.
-	if zones != "" && q.Sort.Descending() && (sort == d.ExpiresKey() || sort == d.LastUsedKey()) {
-		p.Next, p.NextArgs = p.Near, p.NearArgs
-		tie, tieArgs := d.tie(zones, q, whereArgs)
-		p.Near, p.NearArgs = d.first(columns, table, q, keep, " WHERE "+tie, " ORDER BY id DESC", " ORDER BY id DESC", n, tieArgs)
-	}
-	return p, d.probeAndRange(p, columns, table, counts, expiries, key, q, b)
+
+	// Probe: the tokens of the bound alone, from the counters for an
+	// expiry bound (see Count).
+	bound := boundOn(key, q)
+	p.Probe, p.ProbeArgs, p.Counted = d.count(table, counts, expiries, &bound, max(b.RangeMax, 0))
+
+	// Range: the page's IDs and sort keys from the range of the bound's
+	// index (the conditions on anything else written so that the planner
+	// reads that index), sorted.
+	byKey := *q
+	byKey.Sort = key
+	where, args = d.where(&byKey, true)
+	limit, offset, args := d.limit(q, args)
+	p.Range = d.join(columns, table, q, "SELECT * FROM (SELECT "+d.keyColumns(q.Sort)+" FROM "+table+where+" "+d.Fence+") AS r"+
+		d.keyOrder(q.Sort, "")+" LIMIT "+limit+" OFFSET "+offset)
+	p.RangeArgs = args
+	return p, true
 }
 
 // first returns the query of the page of q among the first n entries
@@ -397,27 +415,6 @@ func (d *Dialect) first(columns, table string, q *patkit.Query, keep, from, orde
 	limit, offset, args := d.limit(q, args)
 	return d.join(columns, table, q, "SELECT "+ids+" FROM (SELECT "+d.keyColumns(q.Sort)+", "+keep+" AS keep FROM "+table+from+
 		order+" LIMIT "+n+") AS w WHERE keep"+by+" LIMIT "+limit+" OFFSET "+offset), args
-}
-
-// probeAndRange sets the Probe and the Range of p, the plan of q bounded
-// on key, and returns true.
-func (d *Dialect) probeAndRange(p *BoundPlan, columns, table, counts, expiries string, key timeKey, q *patkit.Query, b Budgets) bool {
-	// Probe: the tokens of the bound alone, from the counters for an
-	// expiry bound (see Count).
-	bound := boundOn(key, q)
-	p.Probe, p.ProbeArgs, p.Counted = d.count(table, counts, expiries, &bound, max(b.RangeMax, 0))
-
-	// Range: the page's IDs and sort keys from the range of the bound's
-	// index (the conditions on anything else written so that the planner
-	// reads that index), sorted.
-	byKey := *q
-	byKey.Sort = key
-	where, args := d.where(&byKey, true)
-	limit, offset, args := d.limit(q, args)
-	p.Range = d.join(columns, table, q, "SELECT * FROM (SELECT "+d.keyColumns(q.Sort)+" FROM "+table+where+" "+d.Fence+") AS r"+
-		d.keyOrder(q.Sort, "")+" LIMIT "+limit+" OFFSET "+offset)
-	p.RangeArgs = args
-	return true
 }
 
 // seek returns the condition that skips, in q's order, the tokens
@@ -502,8 +499,9 @@ func (d *Dialect) meeting(zones string, q *patkit.Query, args []any) (string, []
 }
 
 // Finish returns the page of p given near, the tokens of its Near
-// query: near itself if the page is full, else the tokens of Range or
-// Walk, whichever Probe's count picks. page runs a page query, count a
+// query: near itself if the page is full, else those of Next if it is set
+// and fills the page, else the tokens of Range or Walk, whichever Probe's
+// count picks. page runs a page query, count a
 // count: the count of Probe, or, unless p.Counted, an estimate of it,
 // which picks a slower plan where it is wrong, never another page.
 func (p *BoundPlan) Finish(near []*patkit.Token, page func(query string, args []any) ([]*patkit.Token, error),
