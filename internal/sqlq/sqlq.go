@@ -103,7 +103,9 @@ type Dialect struct {
 	// of the tie; and Near reads its entries under a LIMIT, stopping at
 	// the page. Off, the seek compares the key alone (SQLite, whose
 	// planner seeks an index on an expression by its first column only),
-	// and Near reads up to a cutoff that takes a tie whole.
+	// Near reads up to a cutoff that takes a tie whole, and in a
+	// descending order of a nullable time, which begins with the tie of
+	// Never, the tie from the zones' greatest ID is read first.
 	RowSeek bool
 	// Fence ends a subquery so that the planner plans it on its own,
 	// neither merging it into the query around it nor reading it in that
@@ -419,7 +421,8 @@ func (d *Dialect) first(columns, table string, q *patkit.Query, keep, from, orde
 
 // seek returns the condition that skips, in q's order, the tokens
 // before those of the first zone whose bounds meet q's time bounds (the
-// least key of those zones ascending, the greatest descending), with its
+// least key of those zones ascending, the greatest descending, and with
+// RowSeek their least or greatest ID after it), with its
 // arguments added to args. A token q keeps lies in such a zone, within its
 // bounds, so the condition keeps it; where no zone meets them, the
 // subquery is NULL and the condition keeps nothing, as q keeps nothing.
@@ -501,9 +504,9 @@ func (d *Dialect) meeting(zones string, q *patkit.Query, args []any) (string, []
 // Finish returns the page of p given near, the tokens of its Near
 // query: near itself if the page is full, else those of Next if it is set
 // and fills the page, else the tokens of Range or Walk, whichever Probe's
-// count picks. page runs a page query, count a
-// count: the count of Probe, or, unless p.Counted, an estimate of it,
-// which picks a slower plan where it is wrong, never another page.
+// count picks. page runs a page query, count a count: the count of Probe,
+// or, unless p.Counted, an estimate of it, which picks a slower plan
+// where it is wrong, never another page.
 func (p *BoundPlan) Finish(near []*patkit.Token, page func(query string, args []any) ([]*patkit.Token, error),
 	count func(query string, args []any) (int, error)) ([]*patkit.Token, error) {
 	if len(near) == p.perPage {
