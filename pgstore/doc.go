@@ -346,12 +346,12 @@
 // not fill the page, the planner's estimate of the bound's range (EXPLAIN
 // of its count, from the statistics; an expiry bound's range is counted
 // from the counters), and if it holds at most 200,000 tokens, the range
-// read and sorted (Range); else the whole walk from the seek. For the tokens created in the last
-// 90 days, by ID:
+// read and sorted (Range); else the whole walk from the seek. For the
+// tokens created in the last 90 days, by ID:
 //
 //	-- Near: the seek skips the first 876,544 IDs, the page is full
 //	-- after 189 entries
-//	SELECT t.id, ... FROM (SELECT id FROM (SELECT id, created_at >= $1 AS keep FROM patkit.tokens
+//	SELECT t.id, ... FROM (SELECT * FROM (SELECT id, created_at >= $1 AS keep FROM patkit.tokens
 //	WHERE id >= (SELECT min(zone) * 1024 FROM patkit.token_zones WHERE created_hi >= $1)
 //	ORDER BY id ASC LIMIT 10000) AS w WHERE keep ORDER BY id ASC LIMIT 20 OFFSET 0) AS p
 //	JOIN patkit.tokens AS t ON t.id = p.id ORDER BY p.id ASC

@@ -83,10 +83,9 @@ func TestListPlans(t *testing.T) {
 // checkBoundPlans checks the plans of the queries of the BoundPlan of
 // shape sh (a bound on one time of all tokens, against an order by
 // another): Near reads the first entries of the index of the order, and
-// does not sort them; Range
-// reads the range of the bound's index; the Probe counts that range from
-// the index, or from the counters for an expiry bound. None reads the
-// table sequentially.
+// does not sort them; Range reads the range of the bound's index; the
+// Probe counts that range from the index, or from the counters for an
+// expiry bound. None reads the table sequentially.
 func checkBoundPlans(t *testing.T, tx pgx.Tx, sh listshape.Shape, p *sqlq.BoundPlan) {
 	t.Helper()
 	near := explainPlan(t, tx, p.Near, p.NearArgs)

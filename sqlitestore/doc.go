@@ -359,7 +359,7 @@
 // cutoff comes next where the tie does not hold the page:
 //
 //	-- created before 600 days, by last use, newest first
-//	SELECT t.id, ... FROM (SELECT id, k FROM (SELECT id, coalesce(last_used_at, 9223372036854775807) AS k,
+//	SELECT t.id, ... FROM (SELECT * FROM (SELECT id, coalesce(last_used_at, 9223372036854775807) AS k,
 //	+created_at <= ? AS keep FROM tokens
 //	WHERE coalesce(last_used_at, 9223372036854775807) = (SELECT max(CASE WHEN used_never THEN 9223372036854775807
 //	ELSE used_hi END) FROM tokens_zones WHERE created_lo <= ?)

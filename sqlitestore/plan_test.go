@@ -26,11 +26,12 @@ const millionEnv = "PATKIT_TEST_MILLION"
 // queries of every list shape: every scope, sort and filter the Service
 // sends. Each page reads the index of its scope and sort key in order,
 // never sorting (USE TEMP B-TREE FOR ORDER BY) but the tokens of one name
-// for an exact search, whose count reads them too; the count of a scope, a state, impersonation,
-// revocation and an expiry bound reads the counters, not tokens, and that
-// of a bound on creation or last use an index, never the table. The Store never
-// runs ANALYZE, and without statistics SQLite plans the same whatever the
-// number of rows, so a small table checks the plans of a large one;
+// for an exact search, whose count reads them too; the count of a scope,
+// a state, impersonation, revocation and an expiry bound reads the
+// counters, not tokens, and that of a bound on creation or last use an
+// index, never the table. The Store never runs ANALYZE, and without
+// statistics SQLite plans the same whatever the number of rows, so a
+// small table checks the plans of a large one;
 // TestListPlansMillion checks them at 1,000,000 tokens, also after
 // ANALYZE.
 func TestListPlans(t *testing.T) {

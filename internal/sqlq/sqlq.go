@@ -410,12 +410,8 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 // whether q keeps each (keep, q's conditions), and the query around it
 // stops at the page.
 func (d *Dialect) first(columns, table string, q *patkit.Query, keep, from, order, by, n string, args []any) (string, []any) {
-	ids := "id"
-	if d.sortKey(q.Sort) != "id" {
-		ids = "id, k"
-	}
 	limit, offset, args := d.limit(q, args)
-	return d.join(columns, table, q, "SELECT "+ids+" FROM (SELECT "+d.keyColumns(q.Sort)+", "+keep+" AS keep FROM "+table+from+
+	return d.join(columns, table, q, "SELECT * FROM (SELECT "+d.keyColumns(q.Sort)+", "+keep+" AS keep FROM "+table+from+
 		order+" LIMIT "+n+") AS w WHERE keep"+by+" LIMIT "+limit+" OFFSET "+offset), args
 }
 
