@@ -30,6 +30,21 @@ func zoneViolations(t *testing.T, pool *pgxpool.Pool) (n int) {
 	return n
 }
 
+// zoneExpiriesWider counts the zones whose greatest expiry is not that of
+// their tokens (migration 0016): an expiry is midnight of its date, and
+// a list of the tokens expiring after a time within a zone's slack read
+// the zone in vain.
+func zoneExpiriesWider(t *testing.T, pool *pgxpool.Pool) (n int) {
+	t.Helper()
+	err := pool.QueryRow(t.Context(), `SELECT count(*) FROM token_zones AS z
+		WHERE z.expires_hi IS DISTINCT FROM (SELECT max(expires_at) FROM tokens
+			WHERE id BETWEEN z.zone << $1 AND ((z.zone + 1) << $1) - 1)`, sqlq.ZoneBits).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // TestZones checks the zones of migration 0015 and the lists that read
 // them: over 10,000 tokens whose times grow with their IDs, as they do
 // (ten zones of 1,024 IDs), written in SQL before the migration (which
@@ -66,12 +81,16 @@ func TestZones(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tok := &patkit.Token{UserID: 1, Name: "token fresh", Scopes: []patkit.Scope{patkit.ScopeAPI}, CreatedAt: now, Digest: []byte("fresh")}
+	tok := &patkit.Token{UserID: 1, Name: "token fresh", Scopes: []patkit.Scope{patkit.ScopeAPI}, CreatedAt: now,
+		ExpiresAt: patkit.Date(now.AddDate(1, 0, 0)), Digest: []byte("fresh")}
 	if err := s.Create(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
 	if n := zoneViolations(t, pool); n != 0 {
 		t.Errorf("%d tokens outside the bounds of their zone", n)
+	}
+	if n := zoneExpiriesWider(t, pool); n != 0 {
+		t.Errorf("%d zones' greatest expiry is not their tokens'", n)
 	}
 
 	listshape.CheckAll(t, s, s.SetBudgets, now)

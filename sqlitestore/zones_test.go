@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/internal/listshape"
 	"github.com/patkit/patkit/internal/sqlq"
 )
@@ -26,6 +27,21 @@ func zoneViolations(t *testing.T, db *sql.DB) (n int) {
 			OR t.last_used_at IS NOT NULL AND (z.used_hi IS NULL OR t.last_used_at > z.used_hi)
 			OR t.last_used_at IS NULL AND NOT z.used_never
 			OR t.name < z.name_lo OR t.name > z.name_hi`).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// zoneExpiriesWider counts the zones whose greatest expiry is not that of
+// their tokens (migration 0016): an expiry is midnight of its date, and
+// a list of the tokens expiring after a time within a zone's slack read
+// the zone in vain.
+func zoneExpiriesWider(t *testing.T, db *sql.DB) (n int) {
+	t.Helper()
+	err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM tokens_zones AS z
+		WHERE z.expires_hi IS NOT (SELECT max(expires_at) FROM tokens
+			WHERE id BETWEEN z.zone << `+fmt.Sprint(sqlq.ZoneBits)+` AND ((z.zone + 1) << `+fmt.Sprint(sqlq.ZoneBits)+`) - 1)`).Scan(&n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,12 +83,15 @@ func TestZones(t *testing.T) {
 		}
 	}
 	tok := token("token fresh")
-	tok.CreatedAt = now
+	tok.CreatedAt, tok.ExpiresAt = now, patkit.Date(now.AddDate(1, 0, 0))
 	if err := s.Create(t.Context(), tok); err != nil {
 		t.Fatal(err)
 	}
 	if n := zoneViolations(t, db); n != 0 {
 		t.Errorf("%d tokens outside the bounds of their zone", n)
+	}
+	if n := zoneExpiriesWider(t, db); n != 0 {
+		t.Errorf("%d zones' greatest expiry is not their tokens'", n)
 	}
 
 	listshape.CheckAll(t, s, s.SetBudgets, now)

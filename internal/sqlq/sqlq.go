@@ -306,9 +306,11 @@ const ZoneBits = 10
 // bounds of the keys of its tokens, wider than them, never narrower:
 // zone, created_lo and created_hi (the least and greatest creation, the
 // greatest plus some slack), expires_lo (the least expiry key, Never if
-// none expires), expires_hi (the greatest expiry, plus slack, NULL if none
-// expires), expires_never (whether a token never expires), used_lo,
-// used_hi and used_never the same of the last use, and, where the
+// none expires), expires_hi (the greatest expiry, NULL if none expires;
+// without slack, since an expiry is midnight of a date and a bound of the
+// same day would meet every zone within it), expires_never (whether a
+// token never expires), used_lo, used_hi (with slack) and used_never the
+// same of the last use, and, where the
 // dialect has ZoneNames, name_lo and name_hi (the least and greatest name
 // in the order of names). The walks
 // then skip the part of the order that no zone whose bounds meet q's

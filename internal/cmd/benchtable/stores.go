@@ -289,15 +289,19 @@ func fillPG(ctx context.Context, pool *pgxpool.Pool, schema string, d *dataset) 
 	})
 	cols := []string{"id", "user_id", "name", "scopes", "impersonation", "resource_type", "resource_id",
 		"access_level", "created_at", "expires_at", "revoked", "last_used_at", "last_used_ips", "previous_id", "digest"}
-	// The zones' row trigger off for the load, and the migration that
-	// made them run again after it, which bounds the tokens there from
+	// The zones' row trigger off for the load, and the migrations that
+	// made them run again after it, which bound the tokens there from
 	// each zone's aggregates: as a host loading tokens in bulk would.
 	// Through the trigger, the load's one transaction left 419 pages of
 	// row versions of token_zones for its 977 rows, which every list
 	// bounded in time then read (4 ms).
-	zones, err := fs.ReadFile(pgstore.Migrations(), "0015_zones.sql")
-	if err != nil {
-		return err
+	var zones []string
+	for _, name := range []string{"0015_zones.sql", "0016_zone_expiries.sql"} {
+		b, err := fs.ReadFile(pgstore.Migrations(), name)
+		if err != nil {
+			return err
+		}
+		zones = append(zones, string(b))
 	}
 	if _, err := tx.Exec(ctx, "ALTER TABLE tokens DISABLE TRIGGER token_zones_widen"); err != nil {
 		return err
@@ -313,8 +317,10 @@ func fillPG(ctx context.Context, pool *pgxpool.Pool, schema string, d *dataset) 
 	if _, err := tx.Exec(ctx, "ALTER TABLE tokens ENABLE TRIGGER token_zones_widen"); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, string(zones)); err != nil {
-		return fmt.Errorf("0015_zones.sql: %w", err)
+	for _, m := range zones {
+		if _, err := tx.Exec(ctx, m); err != nil {
+			return fmt.Errorf("the zones' migrations: %w", err)
+		}
 	}
 	tokens := pgx.Identifier{schema, "tokens"}.Sanitize()
 	// The IDs were given: new tokens continue after them.
