@@ -334,7 +334,8 @@
 // such a page in up to three steps, each of which gives the same page
 // (sqlq.BoundPlan). The walks start at a seek: token_zones (migration
 // 0015) holds for every 1,024 IDs bounds of their times, never narrower
-// than theirs; the tokens of a zone were created together, so their times
+// than theirs (the greatest expiry exactly, since 0016: a bound on the
+// day of the zone's last expiry would otherwise meet it); the tokens of a zone were created together, so their times
 // are close, and the least key and ID (ascending; the greatest
 // descending) of the zones whose bounds meet the list's are where its
 // first match may be: the walks seek the row (key, id) from there, so that

@@ -299,9 +299,11 @@
 // up to three steps, each of which gives the same page (sqlq.BoundPlan).
 // The walks start at a seek: tokens_zones (migration 0015), kept by
 // triggers, holds for every 1,024 IDs (id >> 10) bounds of their times
-// and names, never narrower than theirs; the tokens of a zone were created
-// together, so their times are close, and the least key (ascending) of
-// the zones whose bounds meet the list's is where its first match may be.
+// and names, never narrower than theirs (the greatest expiry exactly,
+// since 0016: a bound on the day of the zone's last expiry would
+// otherwise meet it); the tokens of a zone were created together, so
+// their times are close, and the least key (ascending) of the zones whose
+// bounds meet the list's is where its first match may be.
 // With the seek the walk of tokens created in the last 90 days, soonest
 // expiry first, reads 3,705 entries instead of 586,000.
 //
