@@ -98,7 +98,8 @@
 // benchtable's dataset, run again in psql). So does one that builds
 // indexes: 0014, which builds the four indexes of all tokens again,
 // took 8.6 s there; reads go on until it drops the old ones, just
-// before it commits.
+// before it commits. 0016, which computes each zone's greatest expiry
+// again from its tokens, took 1.0 s there.
 //
 // # Indexes and EXPLAIN
 //
