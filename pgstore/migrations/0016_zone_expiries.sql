@@ -14,13 +14,16 @@
 --
 -- The trigger's function is written again with the exact expiry, and each
 -- zone's greatest expiry computed from its tokens (977 zones at 1,000,000
--- tokens, each a range of IDs). Writes of tokens wait for the migration's
--- commit (SHARE lock): a token written meanwhile by a Store still on 0015
--- would widen its zone before the zone is computed again without it.
--- Every statement may run again.
+-- tokens, each a range of IDs). Every statement may run again.
 --
 -- Run it with search_path set to the schema, in one transaction
 -- (Migrate and MigrationSQL do).
+
+-- The writes of tokens wait from here until the migration commits: a
+-- token written meanwhile, which the computation below would not see,
+-- may have found its zone's old greatest expiry wide enough, and would
+-- then lie beyond the new one.
+LOCK TABLE tokens IN SHARE ROW EXCLUSIVE MODE;
 
 CREATE OR REPLACE FUNCTION token_zones_trigger() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
@@ -40,8 +43,6 @@ BEGIN
     RETURN NULL;
 END;
 $$;
-
-LOCK TABLE tokens IN SHARE MODE;
 
 UPDATE token_zones AS z SET expires_hi = (SELECT max(expires_at) FROM tokens
     WHERE id BETWEEN z.zone << 10 AND ((z.zone + 1) << 10) - 1);
