@@ -12,7 +12,7 @@ import (
 )
 
 // zoneViolations counts the tokens outside the bounds of their zone
-// (migration 0015), or without one.
+// (migrations 0015 and 0016), or without one.
 func zoneViolations(t *testing.T, pool *pgxpool.Pool) (n int) {
 	t.Helper()
 	err := pool.QueryRow(t.Context(), `SELECT count(*) FROM tokens AS t
@@ -45,14 +45,15 @@ func zoneExpiriesWider(t *testing.T, pool *pgxpool.Pool) (n int) {
 	return n
 }
 
-// TestZones checks the zones of migration 0015 and the lists that read
-// them: over 10,000 tokens whose times grow with their IDs, as they do
-// (ten zones of 1,024 IDs), written in SQL before the migration (which
-// bounds them) and by the Store after it (whose trigger widens the
-// bounds), every token lies within its zone's bounds, also after old
-// tokens are used again; and every list of all tokens bounded in time, in
-// every order, with the walk from the zones' seek or the bound's range,
-// gives the pages Query.Match and Sort.Compare give.
+// TestZones checks the zones of migrations 0015 and 0016 and the lists
+// that read them: over 10,000 tokens whose times grow with their IDs, as
+// they do (ten zones of 1,024 IDs), written in SQL before the migrations
+// (which bound them) and by the Store after them (whose trigger widens
+// the bounds), every token lies within its zone's bounds, also after old
+// tokens are used again, and each zone's greatest expiry is its tokens';
+// and every list of all tokens bounded in time, in every order, with the
+// walk from the zones' seek or the bound's range, gives the pages
+// Query.Match and Sort.Compare give.
 func TestZones(t *testing.T) {
 	t.Parallel()
 	s, pool := schemaAt(t, 14)

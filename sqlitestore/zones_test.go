@@ -13,7 +13,7 @@ import (
 )
 
 // zoneViolations counts the tokens outside the bounds of their zone
-// (migration 0015), or without one.
+// (migrations 0015 and 0016), or without one.
 func zoneViolations(t *testing.T, db *sql.DB) (n int) {
 	t.Helper()
 	const never = "9223372036854775807"
@@ -48,14 +48,15 @@ func zoneExpiriesWider(t *testing.T, db *sql.DB) (n int) {
 	return n
 }
 
-// TestZones checks the zones of migration 0015 and the lists that read
-// them: over 3,000 tokens whose times grow with their IDs, as they do
-// (three zones of 1,024 IDs), written in SQL before Migrate and by the
-// Store after it, every token lies within its zone's bounds, also after
-// old tokens are used again (their zone's last use widens); and every
-// list of all tokens bounded in time, in every order, with the walk from
-// the zones' seek or the bound's range, gives the pages Query.Match and
-// Sort.Compare give.
+// TestZones checks the zones of migrations 0015 and 0016 and the lists
+// that read them: over 10,000 tokens whose times grow with their IDs, as
+// they do (ten zones of 1,024 IDs), written in SQL before Migrate and by
+// the Store after it, every token lies within its zone's bounds, also
+// after old tokens are used again (their zone's last use widens), and
+// each zone's greatest expiry is its tokens'; and every list of all
+// tokens bounded in time, in every order, with the walk from the zones'
+// seek or the bound's range, gives the pages Query.Match and Sort.Compare
+// give.
 func TestZones(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "patkit.db")
