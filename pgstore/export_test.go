@@ -54,7 +54,7 @@ func (s *Store) SetBudgets(b sqlq.Budgets) { s.bounds = b }
 
 // BoundSQL exposes List's BoundPlan of q to the plan tests.
 func (s *Store) BoundSQL(q *patkit.Query) (*sqlq.BoundPlan, bool) {
-	return dialect.Bound(columns, s.q.tokens, s.q.counts, s.q.expiries, s.q.zones, q, s.bounds)
+	return s.boundPlan(q)
 }
 
 // Estimate exposes the planner's estimate of a BoundPlan's Probe.
@@ -66,7 +66,7 @@ func (s *Store) Estimate(ctx context.Context, count string, args []any) (int, er
 // the zones' seek, until restore is called: a schema of an earlier
 // migration has no token_zones.
 func (s *Store) WithoutZones() (restore func()) {
-	zones := s.q.zones
-	s.q.zones = ""
-	return func() { s.q.zones = zones }
+	zones, named := s.q.zones, s.q.zonesNamed
+	s.q.zones, s.q.zonesNamed = "", ""
+	return func() { s.q.zones, s.q.zonesNamed = zones, named }
 }

@@ -52,7 +52,7 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 	count, countArgs, counted := dialect.Count(s.q.tokens, s.q.counts, s.q.expiries, q)
 	var page string
 	var pageArgs []any
-	bound, bounded := dialect.Bound(columns, s.q.tokens, s.q.counts, s.q.expiries, s.q.zones, q, s.bounds)
+	bound, bounded := s.boundPlan(q)
 	if bounded {
 		page, pageArgs = bound.Near, bound.NearArgs
 	} else {
@@ -124,6 +124,24 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 		}
 	}
 	return tokens, total, nil
+}
+
+// boundPlan returns the BoundPlan of q's page and true, if q has one (see
+// sqlq.Dialect.Bound). Its walks seek from the zones, joined with each
+// zone's least name in ascending order of names; in descending order of
+// names they do not seek, as the zones do not bound the greatest name
+// (names that grow with each create would widen it in every create, and
+// concurrent creates would wait for each other's commit on the zone's
+// row).
+func (s *Store) boundPlan(q *patkit.Query) (*sqlq.BoundPlan, bool) {
+	zones := s.q.zones
+	switch q.Sort {
+	case patkit.SortNameAsc:
+		zones = s.q.zonesNamed
+	case patkit.SortNameDesc:
+		zones = ""
+	}
+	return dialect.Bound(columns, s.q.tokens, s.q.counts, s.q.expiries, zones, q, s.bounds)
 }
 
 // estimate returns the planner's estimate of what count, a count of an

@@ -12,12 +12,14 @@ import (
 )
 
 // zoneViolations counts the tokens outside the bounds of their zone
-// (migrations 0015 and 0016), or without one.
+// (migrations 0015, 0016 and 0017), or without one.
 func zoneViolations(t *testing.T, pool *pgxpool.Pool) (n int) {
 	t.Helper()
 	err := pool.QueryRow(t.Context(), `SELECT count(*) FROM tokens AS t
 		LEFT JOIN token_zones AS z ON z.zone = t.id >> $1
-		WHERE z.zone IS NULL OR t.created_at < z.created_lo OR t.created_at > z.created_hi
+		LEFT JOIN token_zone_names AS n ON n.zone = t.id >> $1
+		WHERE z.zone IS NULL OR n.zone IS NULL OR t.name COLLATE "C" < n.name_lo
+			OR t.created_at < z.created_lo OR t.created_at > z.created_hi
 			OR coalesce(t.expires_at, 'infinity') < z.expires_lo
 			OR t.expires_at IS NOT NULL AND (z.expires_hi IS NULL OR t.expires_at > z.expires_hi)
 			OR t.expires_at IS NULL AND NOT z.expires_never
@@ -45,12 +47,13 @@ func zoneExpiriesWider(t *testing.T, pool *pgxpool.Pool) (n int) {
 	return n
 }
 
-// TestZones checks the zones of migrations 0015 and 0016 and the lists
-// that read them: over 10,000 tokens whose times grow with their IDs, as
-// they do (ten zones of 1,024 IDs), written in SQL before the migrations
-// (which bound them) and by the Store after them (whose trigger widens
-// the bounds), every token lies within its zone's bounds, also after old
-// tokens are used again, and each zone's greatest expiry is its tokens';
+// TestZones checks the zones of migrations 0015, 0016 and 0017 and the
+// lists that read them: over 10,000 tokens whose times grow with their
+// IDs, as they do (ten zones of 1,024 IDs), written in SQL before the
+// migrations (which bound them) and by the Store after them (whose
+// triggers widen the bounds), every token lies within its zone's bounds,
+// its name not before the zone's least, also after old tokens are used
+// again, and each zone's greatest expiry is its tokens';
 // and every list of all tokens bounded in time, in every order, with the
 // walk from the zones' seek or the bound's range, gives the pages
 // Query.Match and Sort.Compare give.
@@ -82,10 +85,14 @@ func TestZones(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tok := &patkit.Token{UserID: 1, Name: "token fresh", Scopes: []patkit.Scope{patkit.ScopeAPI}, CreatedAt: now,
-		ExpiresAt: patkit.Date(now.AddDate(1, 0, 0)), Digest: []byte("fresh")}
-	if err := s.Create(ctx, tok); err != nil {
-		t.Fatal(err)
+	// Two in the last zone: one whose name comes after its zone's least,
+	// one whose name comes before every other.
+	for _, name := range []string{"token fresh", "a token fresh"} {
+		tok := &patkit.Token{UserID: 1, Name: name, Scopes: []patkit.Scope{patkit.ScopeAPI}, CreatedAt: now,
+			ExpiresAt: patkit.Date(now.AddDate(1, 0, 0)), Digest: []byte(name)}
+		if err := s.Create(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if n := zoneViolations(t, pool); n != 0 {
 		t.Errorf("%d tokens outside the bounds of their zone", n)

@@ -32,9 +32,6 @@ var dialect = sqlq.Dialect{
 	},
 	// The BINARY collation, bytewise, of the indexes on the name and id.
 	SortName: "name",
-	// tokens_zones (migration 0015) bounds names too: the Store's one
-	// writer widens a zone without waiting for anyone.
-	ZoneNames: true,
 	// SQLite has no statistics (the Store never runs ANALYZE): a unary +
 	// keeps the planner from choosing, for a page, an index that filters
 	// over the one that orders.
@@ -91,6 +88,8 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 	count, countArgs, _ := dialect.Count(s.q.table, s.q.counts, s.q.expiries, q)
 	var page string
 	var pageArgs []any
+	// tokens_zones (migration 0015) bounds names too, least and greatest:
+	// the Store's one writer widens a zone without waiting for anyone.
 	bound, ok := dialect.Bound(columns, s.q.table, s.q.counts, s.q.expiries, s.q.zones, q, s.bounds)
 	if ok {
 		page, pageArgs = bound.Near, bound.NearArgs

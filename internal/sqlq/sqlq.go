@@ -88,12 +88,6 @@ type Dialect struct {
 	// the server plans with the values in the text (PostgreSQL, where a
 	// parameterized LIMIT measured a third slower).
 	PageArgs bool
-	// ZoneNames reports that the zones of Bound hold name_lo and name_hi,
-	// and a list in order of names seeks from them too (SQLite, whose one
-	// writer widens a zone without waiting for anyone). Off, such a list
-	// does not seek (PostgreSQL, where a create whose name widened its
-	// zone would hold the zone's row until its commit).
-	ZoneNames bool
 	// RowSeek makes the zones' seek of Bound a comparison of the row of
 	// the sort key and the ID, (key, id) >= (least key, least ID) of the
 	// zones that meet the bounds (<= and the greatest descending), which
@@ -310,15 +304,13 @@ const ZoneBits = 10
 // without slack, since an expiry is midnight of a date and a bound of the
 // same day would meet every zone within it), expires_never (whether a
 // token never expires), used_lo, used_hi (with slack) and used_never the
-// same of the last use, and, where the
-// dialect has ZoneNames, name_lo and name_hi (the least and greatest name
-// in the order of names). The walks
-// then skip the part of the order that no zone whose bounds meet q's
-// holds; an empty zones skips nothing.
+// same of the last use. For a list in order of names, zones (a table, or
+// a join) holds name_lo, the least name of each zone in that order, if
+// ascending, and name_hi, the greatest, if descending: a store whose
+// zones do not bound names in that direction passes "". The walks then
+// skip the part of the order that no zone whose bounds meet q's holds; an
+// empty zones skips nothing.
 func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patkit.Query, b Budgets) (*BoundPlan, bool) {
-	if !d.ZoneNames && d.sortKey(q.Sort) == d.SortName {
-		zones = "" // no bounds of names to seek from
-	}
 	switch {
 	case b.NearEntries != 0:
 	case zones != "":
