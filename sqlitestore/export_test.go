@@ -105,7 +105,7 @@ func (s *Store) SetBudgets(b sqlq.Budgets) { s.bounds = b }
 
 // BoundSQL exposes List's BoundPlan of q to the plan tests.
 func (s *Store) BoundSQL(q *patkit.Query) (*sqlq.BoundPlan, bool) {
-	return dialect.Bound(columns, s.q.table, s.q.counts, s.q.expiries, s.q.zones, q, s.bounds)
+	return s.boundPlan(q)
 }
 
 // SearchSQL exposes List's SearchPlan of q to the plan tests.

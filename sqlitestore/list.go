@@ -88,9 +88,7 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 	count, countArgs, _ := dialect.Count(s.q.table, s.q.counts, s.q.expiries, q)
 	var page string
 	var pageArgs []any
-	// tokens_zones (migration 0015) bounds names too, least and greatest:
-	// the Store's one writer widens a zone without waiting for anyone.
-	bound, ok := dialect.Bound(columns, s.q.table, s.q.counts, s.q.expiries, s.q.zones, q, s.bounds)
+	bound, ok := s.boundPlan(q)
 	if ok {
 		page, pageArgs = bound.Near, bound.NearArgs
 	} else {
@@ -154,6 +152,14 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 		return nil, 0, wrap("count tokens", err)
 	}
 	return tokens, total, nil
+}
+
+// boundPlan returns the BoundPlan of q's page and true, if q has one (see
+// sqlq.Dialect.Bound). Its walks seek from tokens_zones (migration 0015),
+// which bounds names too, least and greatest, for the orders of names:
+// the Store's one writer widens a zone without waiting for anyone.
+func (s *Store) boundPlan(q *patkit.Query) (*sqlq.BoundPlan, bool) {
+	return dialect.Bound(columns, s.q.table, s.q.counts, s.q.expiries, s.q.zones, q, s.bounds)
 }
 
 // scanTokens reads the tokens of rows, the result of a page query.
