@@ -233,18 +233,18 @@ type queries struct {
 
 func newQueries(schema string) queries {
 	t := pgx.Identifier{schema, "tokens"}.Sanitize()
+	zones := pgx.Identifier{schema, "token_zones"}.Sanitize()
 	insertColumns := `(user_id, name, description, scopes, impersonation,
 			resource_type, resource_id, access_level, created_at, expires_at, revoked,
 			last_used_at, last_used_ips, previous_id, revoked_at, rotated, allowed_cidrs, digest, notice, ` + noticeColumns + `)`
 	insertValues := `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23`
 	return queries{
-		tokens:   t,
-		settings: pgx.Identifier{schema, "settings"}.Sanitize(),
-		counts:   pgx.Identifier{schema, "token_counts"}.Sanitize(),
-		expiries: pgx.Identifier{schema, "token_expiry_counts"}.Sanitize(),
-		zones:    pgx.Identifier{schema, "token_zones"}.Sanitize(),
-		zonesNamed: pgx.Identifier{schema, "token_zones"}.Sanitize() + " JOIN " +
-			pgx.Identifier{schema, "token_zone_names"}.Sanitize() + " USING (zone)",
+		tokens:      t,
+		settings:    pgx.Identifier{schema, "settings"}.Sanitize(),
+		counts:      pgx.Identifier{schema, "token_counts"}.Sanitize(),
+		expiries:    pgx.Identifier{schema, "token_expiry_counts"}.Sanitize(),
+		zones:       zones,
+		zonesNamed:  zones + " JOIN " + pgx.Identifier{schema, "token_zone_names"}.Sanitize() + " USING (zone)",
 		insert:      `INSERT INTO ` + t + ` ` + insertColumns + ` VALUES (` + insertValues + `) RETURNING id`,
 		get:         `SELECT ` + columns + ` FROM ` + t + ` WHERE id = $1`,
 		getByDigest: `SELECT ` + lookupColumns + ` FROM ` + t + ` WHERE digest = $1`,

@@ -54,10 +54,9 @@ func zoneExpiriesWider(t *testing.T, pool *pgxpool.Pool) (n int) {
 // triggers widen the bounds), every token lies within its zone's bounds,
 // its name not before the zone's least, also after old tokens are used
 // again and one is renamed, and each zone's greatest expiry is its
-// tokens';
-// and every list of all tokens bounded in time, in every order, with the
-// walk from the zones' seek or the bound's range, gives the pages
-// Query.Match and Sort.Compare give.
+// tokens'; and every list of all tokens bounded in time, in every order,
+// with the walk from the zones' seek or the bound's range, gives the
+// pages Query.Match and Sort.Compare give.
 func TestZones(t *testing.T) {
 	t.Parallel()
 	s, pool := schemaAt(t, 14)
