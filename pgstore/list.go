@@ -38,6 +38,9 @@ var dialect = sqlq.Dialect{
 	// indexes of the key and id.
 	RowSeek: true,
 	Fence:   "OFFSET 0",
+	// The indexes of recent use (migration 0018), an integer: the date
+	// of the instant in UTC, less the first of 1970.
+	UsedDay: "((last_used_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01')",
 }
 
 // List returns one page of the tokens q.Match keeps, in the order of
@@ -62,15 +65,25 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 	// arguments: it goes first, planned once (a generic plan) like the
 	// page of a query without arguments. The statements after customPlans
 	// are planned for their arguments at every execution.
+	// A page read day by day (sqlq.RecentDays) is planned once, generic,
+	// and the count after it for its arguments.
 	var b pgx.Batch
 	if counted {
 		b.Queue(count, countArgs...)
 	}
+	byDay := bounded && bound.ByDay
 	custom := len(pageArgs) > 0 || !counted && len(countArgs) > 0
-	if custom {
+	switch {
+	case byDay:
+		b.Queue(genericPlans)
+	case custom:
 		b.Queue(customPlans)
 	}
 	b.Queue(page, pageArgs...)
+	customCount := byDay && !counted && len(countArgs) > 0
+	if customCount {
+		b.Queue(customPlans)
+	}
 	if !counted {
 		b.Queue(count, countArgs...)
 	}
@@ -89,7 +102,7 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 			return nil, 0, err
 		}
 	}
-	if custom {
+	if byDay || custom {
 		if _, err := res.Exec(); err != nil {
 			return nil, 0, wrap("list", err)
 		}
@@ -101,6 +114,11 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 	tokens, err := scanTokens(rows, q.PerPage)
 	if err != nil {
 		return nil, 0, wrap("list", err)
+	}
+	if customCount {
+		if _, err := res.Exec(); err != nil {
+			return nil, 0, wrap("list", err)
+		}
 	}
 	if !counted {
 		if err := readCount(); err != nil {
@@ -204,6 +222,13 @@ func (s *Store) customQuery(ctx context.Context, query string, args []any, perPa
 // the server warns of a SET LOCAL outside a transaction block (BEGIN),
 // in its log and to the client, at every execution.
 const customPlans = "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"
+
+// genericPlans makes the server plan a page read day by day once, for any
+// arguments, as customPlans does for every execution: each of its days
+// seeks the day's entries in the index of recent use of its order,
+// whatever the arguments, and planning its walks took 1 to 2.5 ms of a
+// list (1,000,000 tokens, eight days) whose execution took 0.1 to 0.3 ms.
+const genericPlans = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
 
 // pageSQL returns the page query of q and its arguments: the walk of the
 // index of its order.

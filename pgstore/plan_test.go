@@ -88,6 +88,10 @@ func TestListPlans(t *testing.T) {
 // expiry bound. None reads the table sequentially.
 func checkBoundPlans(t *testing.T, tx pgx.Tx, sh listshape.Shape, p *sqlq.BoundPlan) {
 	t.Helper()
+	if p.ByDay {
+		checkByDayPlan(t, tx, sh, p)
+		return
+	}
 	near := explainPlan(t, tx, p.Near, p.NearArgs)
 	probe := explainPlan(t, tx, p.Probe, p.ProbeArgs)
 	rng := explainPlan(t, tx, p.Range, p.RangeArgs)
@@ -114,6 +118,22 @@ func checkBoundPlans(t *testing.T, tx pgx.Tx, sh listshape.Shape, p *sqlq.BoundP
 		if strings.Contains(plan, "Seq Scan on tokens") {
 			t.Errorf("%s: %s reads the table sequentially:\n%s", sh.Name, name, plan)
 		}
+	}
+}
+
+// checkByDayPlan checks the plan of a BoundPlan that reads the tokens
+// used after a time day by day (shape sh, a list of the last week's):
+// each of the eight days is an index-only scan of its day in the index of
+// recent use of the order, and the tokens used after today a range of
+// tokens_last_used_idx; nothing reads the table sequentially.
+func checkByDayPlan(t *testing.T, tx pgx.Tx, sh listshape.Shape, p *sqlq.BoundPlan) {
+	t.Helper()
+	plan := explainPlan(t, tx, p.Near, p.NearArgs)
+	index := "tokens_used_day" + strings.TrimSuffix(strings.TrimPrefix(pageIndex(sh), "tokens"), "_idx") + "_idx"
+	index = strings.Replace(index, "_pkey", "", 1)
+	days := regexp.MustCompile(`Index Only Scan( Backward)? using `+index+` on tokens( \w+)?\n\s*Index Cond: `).FindAllString(plan, -1)
+	if len(days) != 8 || !strings.Contains(plan, "using tokens_last_used_idx on tokens") || strings.Contains(plan, "Seq Scan on tokens") {
+		t.Errorf("%s: the page does not read 8 days of %s and the range of tokens_last_used_idx after them:\n%s\n%s", sh.Name, index, p.Near, plan)
 	}
 }
 
@@ -222,7 +242,8 @@ func TestBoundEstimate(t *testing.T) {
 	}{
 		{"CreatedAfter", patkit.Filter{CreatedAfter: start.Add(700 * time.Hour)}, 0},
 		{"CreatedBefore", patkit.Filter{CreatedBefore: start.Add(200 * time.Hour), Sort: patkit.SortExpiresDesc}, 0},
-		{"LastUsedAfter", patkit.Filter{LastUsedAfter: start.Add(900 * time.Hour)}, 0},
+		// Older than sqlq.RecentDays: the last month's are read day by day.
+		{"LastUsedAfter", patkit.Filter{LastUsedAfter: start.Add(100 * time.Hour)}, 0},
 		{"Capped", patkit.Filter{CreatedAfter: start}, 1000},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -70,6 +70,9 @@ var dialect = sqlq.Dialect{
 	// One prepared statement per query shape (see stmtCache).
 	PageArgs: true,
 	Fence:    "LIMIT -1 OFFSET 0",
+	// The indexes of recent use (migration 0017): last_used_at is
+	// integer microseconds, not negative where a list reads it by day.
+	UsedDay: "last_used_at / 86400000000",
 }
 
 // List returns one page of the tokens q.Match keeps, in the order of

@@ -72,8 +72,11 @@ var (
 	used0   = time.Date(2025, 6, 1, 8, 30, 0, 0, time.UTC).Add(250 * time.Microsecond)
 )
 
+// created(h) is h hours after base; used(n), the n-th of the last uses,
+// seven hours apart, so that they fall on three days of UTC (a store may
+// read a list of the tokens used after a time day by day).
 func created(h int) time.Time    { return base.Add(time.Duration(h) * time.Hour) }
-func used(h int) time.Time       { return used0.Add(time.Duration(h) * time.Hour) }
+func used(n int) time.Time       { return used0.Add(time.Duration(n) * 7 * time.Hour) }
 func date(y, m, d int) time.Time { return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC) }
 
 // seedList creates the tokens of the list tests, in label order T1..T8:

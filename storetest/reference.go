@@ -214,6 +214,16 @@ func filterQueries(f *fixture) []namedQuery {
 		{"ExpiresBetween", Q{Filter: F{ExpiresAfter: date(2025, 6, 12), ExpiresBefore: date(2025, 6, 18)}}},
 		{"ExpiresBeforeAll", Q{Filter: F{ExpiresBefore: date(2100, 1, 1)}}},
 		{"LastUsedAfterAll", Q{Filter: F{LastUsedAfter: date(2000, 1, 1)}}},
+		// Day by day (a list of the tokens used after a time of the last
+		// month, in another order): from the bound's day, on the day
+		// itself, and with tokens used after Now's day (a clock ahead).
+		{"LastUsedAfterByDay", Q{Filter: F{LastUsedAfter: used(1)}, Now: used(7)}},
+		{"LastUsedAfterMidnight", Q{Filter: F{LastUsedAfter: date(2025, 6, 2)}, Now: used(7)}},
+		{"LastUsedAfterSameDay", Q{Filter: F{LastUsedAfter: used(6)}, Now: used(7)}},
+		{"LastUsedAfterClockAhead", Q{Filter: F{LastUsedAfter: used(1)}, Now: used(3)}},
+		{"LastUsedAfterNowBeforeBound", Q{Filter: F{LastUsedAfter: used(5)}, Now: used(0)}},
+		{"LastUsedAfterActive", Q{Filter: F{LastUsedAfter: used(2), State: patkit.StateActive}, Now: used(7)}},
+		{"LastUsedBetweenByDay", Q{Filter: F{LastUsedAfter: used(2), LastUsedBefore: used(5)}, Now: used(7)}},
 	}
 	// Each bound on a stored instant and around it: a microsecond (the
 	// precision of the SQL stores) and a nanosecond (finer than they keep)
@@ -237,7 +247,9 @@ func filterQueries(f *fixture) []namedQuery {
 		}{{"", 0}, {"-1µs", -time.Microsecond}, {"+1µs", time.Microsecond}, {"-1ns", -ns}, {"+1ns", ns}} {
 			var fl F
 			b.set(&fl, b.at.Add(d.by))
-			qs = append(qs, namedQuery{b.name + d.name, Q{Filter: fl}})
+			// Now is the last use, the day a store reads a list of the
+			// tokens used after a time up to.
+			qs = append(qs, namedQuery{b.name + d.name, Q{Filter: fl, Now: used(7)}})
 		}
 	}
 	for _, search := range []string{
@@ -292,6 +304,8 @@ func sortQueries(f *fixture) []namedQuery {
 		// bound's range or walk the order (see RunLists).
 		{"CreatedAfter", Q{Filter: F{CreatedAfter: created(5)}}},
 		{"LastUsedBefore", Q{Filter: F{LastUsedBefore: used(4)}}},
+		{"LastUsedAfterByDay", Q{Filter: F{LastUsedAfter: used(2)}, Now: used(7)}},
+		{"LastUsedAfterClockAhead", Q{Filter: F{LastUsedAfter: used(2)}, Now: used(3)}},
 		{"CreatedBeforeActive", Q{Filter: F{CreatedBefore: created(8), State: patkit.StateActive}, Now: now}},
 		{"SearchAlphaAPI", Q{Filter: F{Search: "alpha api"}}},
 		{"SearchCoverage", Q{Filter: F{Search: "coverage"}}},

@@ -365,6 +365,86 @@ func TestBound(t *testing.T) {
 	}
 }
 
+// TestByDay checks which lists of all tokens used after a time are read
+// day by day from the indexes of recent use (a BoundPlan whose Near is the
+// page) and the days each reads: every day from the bound's to Now's,
+// each up to the end of the page, then the tokens used after Now's day.
+func TestByDay(t *testing.T) {
+	now := time.Date(2026, 12, 1, 15, 4, 5, 0, time.UTC)
+	today := now.Unix() / 86400
+	type F = patkit.Filter
+	for _, tt := range []struct {
+		name string
+		q    patkit.Query
+		days []int64 // nil: no plan by day
+	}{
+		{"Week", patkit.Query{Filter: F{LastUsedAfter: now.Add(-7 * 24 * time.Hour)}}, span(today-7, today)},
+		{"WeekByName", patkit.Query{Filter: F{LastUsedAfter: now.Add(-7 * 24 * time.Hour), Sort: patkit.SortNameDesc}}, span(today-7, today)},
+		{"Today", patkit.Query{Filter: F{LastUsedAfter: now.Add(-time.Hour), Sort: patkit.SortExpiresAsc}}, span(today, today)},
+		{"Midnight", patkit.Query{Filter: F{LastUsedAfter: now.Truncate(24 * time.Hour), Sort: patkit.SortCreatedAsc}}, span(today, today)},
+		{"InTheFuture", patkit.Query{Filter: F{LastUsedAfter: now.Add(72 * time.Hour)}}, []int64{}},
+		{"Active", patkit.Query{Filter: F{LastUsedAfter: now.Add(-48 * time.Hour), State: patkit.StateActive}}, span(today-2, today)},
+		{"31Days", patkit.Query{Filter: F{LastUsedAfter: now.Add(-30 * 24 * time.Hour)}}, span(today-30, today)},
+		{"32Days", patkit.Query{Filter: F{LastUsedAfter: now.Add(-31 * 24 * time.Hour)}}, nil},
+		{"DeepPage", patkit.Query{Filter: F{LastUsedAfter: now.Add(-7 * 24 * time.Hour), Page: 100}}, nil},
+		{"ByLastUse", patkit.Query{Filter: F{LastUsedAfter: now.Add(-time.Hour), Sort: patkit.SortLastUsedAsc}}, nil},
+		{"Before1970", patkit.Query{Filter: F{LastUsedAfter: time.Unix(-10, 0)}, Now: time.Unix(1, 0)}, nil},
+		{"NoNow", patkit.Query{Filter: F{LastUsedAfter: now.Add(-time.Hour)}, Now: time.Time{}}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := tt.q
+			if q.Now.IsZero() && tt.name != "NoNow" {
+				q.Now = now
+			}
+			q.Normalize()
+			d := dialect
+			d.PageArgs = true
+			d.UsedDay = "last_used_at / 86400000000"
+			p, ok := d.Bound("id", "tokens", "token_counts", "token_expiry_counts", "token_zones", &q, sqlq.Budgets{})
+			if byDay := ok && p.ByDay; byDay != (tt.days != nil) {
+				t.Fatalf("Bound = %v, by day %v; want by day %v", ok, byDay, tt.days != nil)
+			}
+			if tt.days == nil {
+				return
+			}
+			// Each day: the bound, the day, the end of the page; then the
+			// bound and the day after Now's, and the page.
+			bound := q.LastUsedAfter.UnixMicro()
+			var want []any
+			for _, day := range tt.days {
+				want = append(want, bound, day, q.Offset()+int64(q.PerPage))
+			}
+			later := max(today+1, q.LastUsedAfter.Unix()/86400)
+			want = append(want, bound, later*86400_000_000, q.PerPage, q.Offset())
+			if q.State == patkit.StateActive {
+				want = nil // the state's arguments come first in each
+			}
+			if diff := cmp.Diff(want, p.NearArgs); want != nil && diff != "" {
+				t.Errorf("arguments (-want +got):\n%s", diff)
+			}
+			if n := strings.Count(p.Near, d.UsedDay+" = ?"); n != len(tt.days) {
+				t.Errorf("%d days read, want %d: %s", n, len(tt.days), p.Near)
+			}
+			if n := strings.Count(p.Near, "?"); n != len(p.NearArgs) {
+				t.Errorf("%d placeholders, %d arguments: %s", n, len(p.NearArgs), p.Near)
+			}
+			// Without the indexes, no plan by day.
+			if p, _ := dialect.Bound("id", "tokens", "token_counts", "token_expiry_counts", "token_zones", &q, sqlq.Budgets{}); p != nil && p.ByDay {
+				t.Errorf("a plan by day without UsedDay: %s", p.Near)
+			}
+		})
+	}
+}
+
+// span returns the days from first to last.
+func span(first, last int64) []int64 {
+	var days []int64
+	for d := first; d <= last; d++ {
+		days = append(days, d)
+	}
+	return days
+}
+
 // TestSearch checks which lists get a SearchPlan (a search by words of
 // all tokens, one owner's or one resource's, with a dialect that names
 // the index of names), what its Range reads, and where it reads Range
