@@ -440,8 +440,8 @@
 // is read: tokens used in the last week include old tokens still in use,
 // whose zones' times are early in any order (8.5 to 10.7 ms, against 5.2
 // to 5.9 ms before the seek). Those lists, of all tokens used after a
-// time of the last 31 days (sqlq.RecentDays), in another order than last
-// use's, read the indexes of recent use instead, day by day: for each day
+// time of the last 31 days (sqlq.RecentDays), bounded on no other time,
+// in another order than last use's, read the indexes of recent use instead, day by day: for each day
 // from the bound's to today's, an index-only scan of the day's first
 // entries in the order, up to the end of the page, merged (Merge Append);
 // the tokens used after today (none, unless a clock ran ahead) are a

@@ -384,7 +384,8 @@
 // before: tokens used in the last week include old tokens still in use,
 // whose zones' key is early in any order (6.6 to 23.6 ms). Those lists,
 // of all tokens used after a time of the last 31 days
-// (sqlq.RecentDays), in another order than last use's, read the indexes
+// (sqlq.RecentDays), bounded on no other time, in another order than
+// last use's, read the indexes
 // of recent use instead, day by day: for each day from the bound's to
 // today's, the day's first entries in the order, up to the end of the
 // page, merged; the tokens used after today (none, unless a clock ran

@@ -324,9 +324,9 @@ const ZoneBits = 10
 // empty zones skips nothing.
 //
 // Where the dialect has UsedDay, a list of all tokens used after a time
-// within the last RecentDays days, in another order than last use's, in
-// either direction, has a plan of one query, Near, that is the page (ByDay):
-// see RecentDays.
+// within the last RecentDays days, bounded on no other time, in another
+// order than last use's, in either direction, has a plan of one query,
+// Near, that is the page (ByDay): see RecentDays.
 func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patkit.Query, b Budgets) (*BoundPlan, bool) {
 	if q.UserID != 0 || q.ResourceType != "" || q.PreviousID != 0 || q.Terms().Exact != "" || len(q.Terms().Words) > 0 {
 		return nil, false
@@ -451,12 +451,15 @@ const day = 24 * time.Hour
 // byDay returns the BoundPlan of q that reads its page day by day from the
 // indexes of recent use (see RecentDays), and true, if q has one: q lists
 // all tokens used after a time of the last RecentDays days (from 1970
-// on), in another order than last use's, and its page ends within
-// RecentEntries entries of each day.
+// on), bounded on no other time, in another order than last use's, and
+// its page ends within RecentEntries entries of each day. A bound on
+// creation or expiry too could keep few of each day's tokens, which the
+// walk of each day would all read; the zones serve those (see Bound).
 func (d *Dialect) byDay(columns, table string, q *patkit.Query) (*BoundPlan, bool) {
 	after := ceilOrZero(q.LastUsedAfter) // as where writes the bound
 	if d.UsedDay == "" || after.IsZero() || after.Before(time.Unix(0, 0)) || q.Now.IsZero() ||
-		d.sortKey(q.Sort) == d.LastUsedKey() {
+		d.sortKey(q.Sort) == d.LastUsedKey() ||
+		!q.CreatedAfter.IsZero() || !q.CreatedBefore.IsZero() || !q.ExpiresAfter.IsZero() || !q.ExpiresBefore.IsZero() {
 		return nil, false
 	}
 	// The days from the bound's to today's; the tokens used after today

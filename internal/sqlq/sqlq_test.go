@@ -390,6 +390,9 @@ func TestByDay(t *testing.T) {
 		{"ByLastUse", patkit.Query{Filter: F{LastUsedAfter: now.Add(-time.Hour), Sort: patkit.SortLastUsedAsc}}, nil},
 		{"Before1970", patkit.Query{Filter: F{LastUsedAfter: time.Unix(-10, 0)}, Now: time.Unix(1, 0)}, nil},
 		{"NoNow", patkit.Query{Filter: F{LastUsedAfter: now.Add(-time.Hour)}, Now: time.Time{}}, nil},
+		{"UsedBefore", patkit.Query{Filter: F{LastUsedAfter: now.Add(-48 * time.Hour), LastUsedBefore: now.Add(-24 * time.Hour)}}, span(today-2, today)},
+		{"CreatedToo", patkit.Query{Filter: F{LastUsedAfter: now.Add(-time.Hour), CreatedAfter: now.Add(-time.Hour)}}, nil},
+		{"ExpiresToo", patkit.Query{Filter: F{LastUsedAfter: now.Add(-time.Hour), ExpiresBefore: now.Add(time.Hour)}}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			q := tt.q
@@ -416,8 +419,8 @@ func TestByDay(t *testing.T) {
 			}
 			later := max(today+1, q.LastUsedAfter.Unix()/86400)
 			want = append(want, bound, later*86400_000_000, q.PerPage, q.Offset())
-			if q.State == patkit.StateActive {
-				want = nil // the state's arguments come first in each
+			if q.State == patkit.StateActive || !q.LastUsedBefore.IsZero() {
+				want = nil // the other conditions' arguments are in each
 			}
 			if diff := cmp.Diff(want, p.NearArgs); want != nil && diff != "" {
 				t.Errorf("arguments (-want +got):\n%s", diff)
