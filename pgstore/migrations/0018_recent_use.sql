@@ -32,6 +32,13 @@
 -- before), most of it the count, as in the order of last use (1.52 to
 -- 1.79 ms); the indexes took 210 MB (48 to 60 MB each; the table 237
 -- MB).
+--
+-- The planner considers every index of tokens for each statement on it,
+-- and proves or refutes each partial index's predicate: planning a page
+-- and a count of one owner's tokens took 0.01 to 0.02 ms longer a
+-- statement with these four (EXPLAIN (SUMMARY) of 600 statements, three
+-- times in turns, on an empty schema: medians 0.107 to 0.121 ms against
+-- 0.087 to 0.107 ms).
 CREATE INDEX IF NOT EXISTS tokens_used_day_idx ON tokens
     (((last_used_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01'), id)
     INCLUDE (revoked, expires_at, impersonation, created_at, last_used_at)
