@@ -441,8 +441,9 @@
 // whose zones' times are early in any order (8.5 to 10.7 ms, against 5.2
 // to 5.9 ms before the seek). Those lists, of all tokens used after a
 // time of the last 31 days (sqlq.RecentDays), bounded on no other time,
-// in another order than last use's, read the indexes of recent use instead, day by day: for each day
-// from the bound's to today's, an index-only scan of the day's first
+// in another order than last use's, read the indexes of recent use
+// instead, day by day: for each day from the bound's to today's, an
+// index-only scan of the day's first
 // entries in the order, up to the end of the page, merged (Merge Append);
 // the tokens used after today (none, unless a clock ran ahead) are a
 // range of tokens_last_used_idx. Such a page is planned once, generic
@@ -477,8 +478,9 @@
 // most of each is the count, up to 10,001 entries of
 // tokens_last_used_idx. The four indexes took 210 MB (48 to 60 MB each,
 // of the 666,667 tokens that were used; the table 237 MB).
-// OFFSET pages cost in proportion to their
-// depth, as in GitLab: page 500 of 20 reads 10,000 index entries.
+//
+// OFFSET pages cost in proportion to their depth, as in GitLab: page 500
+// of 20 reads 10,000 index entries.
 //
 // The indexes cost space and writes: 15 indexes besides the primary key,
 // the digest's and previous_id's, each written by a Create (the five of

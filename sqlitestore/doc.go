@@ -385,9 +385,9 @@
 // whose zones' key is early in any order (6.6 to 23.6 ms). Those lists,
 // of all tokens used after a time of the last 31 days
 // (sqlq.RecentDays), bounded on no other time, in another order than
-// last use's, read the indexes
-// of recent use instead, day by day: for each day from the bound's to
-// today's, the day's first entries in the order, up to the end of the
+// last use's, read the indexes of recent use instead, day by day: for
+// each day from the bound's to today's, the day's first entries in the
+// order, up to the end of the
 // page, merged; the tokens used after today (none, unless a clock ran
 // ahead) are the range of tokens_last_used after it.
 //
@@ -416,11 +416,11 @@
 // creation 1.19 (9.15), by expiry 1.23 (10.3), by name 1.22 (24.5); the
 // descending orders, whose walk met the week's tokens at once, 1.02 to
 // 1.28 ms (0.88 to 1.09). Most of each is the count, up to 10,001 entries
-// of tokens_last_used (0.85 to 1.3 ms); the days took 0.1 to 0.2 ms. A
-// search
-// by words (instr(name_folded, word), a plain substring search, twice as
-// fast as LIKE '%word%') can neither range over a B-tree index nor be
-// ordered by one. Its count reads every name of the scope until
+// of tokens_last_used (0.85 to 1.3 ms); the days took 0.1 to 0.2 ms.
+//
+// A search by words (instr(name_folded, word), a plain substring
+// search, twice as fast as LIKE '%word%') can neither range over a B-tree
+// index nor be ordered by one. Its count reads every name of the scope until
 // MaxCount+1 match, from an index that holds them (tokens_name_folded,
 // or the scope's index of names), and List counts first: where the
 // matches end before the page, it reads nothing more; where they hold at
