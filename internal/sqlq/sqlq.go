@@ -458,9 +458,13 @@ const day = 24 * time.Hour
 func (d *Dialect) byDay(columns, table string, q *patkit.Query) (*BoundPlan, bool) {
 	after := ceilOrZero(q.LastUsedAfter) // as where writes the bound
 	if d.UsedDay == "" || after.IsZero() || after.Before(time.Unix(0, 0)) || q.Now.IsZero() ||
-		d.sortKey(q.Sort) == d.LastUsedKey() ||
-		!q.CreatedAfter.IsZero() || !q.CreatedBefore.IsZero() || !q.ExpiresAfter.IsZero() || !q.ExpiresBefore.IsZero() {
+		d.sortKey(q.Sort) == d.LastUsedKey() {
 		return nil, false
+	}
+	for _, b := range timeBounds(q) {
+		if b.key != lastUsedKey {
+			return nil, false
+		}
 	}
 	// The days from the bound's to today's; the tokens used after today
 	// lie at or after end.
