@@ -754,3 +754,35 @@ func TestCounterKeys(t *testing.T) {
 	}
 	checkCounts(t, s, pool, "migrated again")
 }
+
+// TestCountsCreated checks List's totals of all tokens bounded on
+// creation, which subtract the zones that may hold tokens created out of
+// the bounds from the counters (see counttest.CheckCreatedTotals), on
+// tokens inserted in SQL; then that the count takes the zones at their
+// word: zones that say no token was created before a bound make it
+// answer more than patkit.MaxCount for a bound that keeps a few.
+func TestCountsCreated(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	s, pool := openStore(t, schema), schemaPool(t, schema)
+	if _, err := pool.Exec(t.Context(), `INSERT INTO tokens (user_id, name, impersonation, created_at, expires_at, revoked, digest)
+		SELECT i % 50 + 2, 'bulk ' || i, i % 50 = 0, timestamptz '2023-11-14 22:13:20Z' + i * interval '1 minute',
+			CASE WHEN i % 10 = 0 THEN NULL ELSE timestamptz '2023-11-14 22:13:20Z' + i * interval '2 hours' END,
+			i % 7 = 0, sha256(int8send(i))
+		FROM generate_series(1, $1::int) AS i`, counttest.CreatedTokens); err != nil {
+		t.Fatal(err)
+	}
+	counttest.CheckCreatedTotals(t, s)
+
+	q := patkit.Query{Filter: patkit.Filter{CreatedAfter: time.Date(2023, 11, 14, 22, 13, 20, 0, time.UTC).Add((counttest.CreatedTokens - 2) * time.Minute), Page: patkit.MaxPage}}
+	q.Normalize()
+	if _, n, err := s.List(t.Context(), &q); err != nil || n != 3 {
+		t.Fatalf("List of the last 3 tokens: total %d, %v", n, err)
+	}
+	if _, err := pool.Exec(t.Context(), `UPDATE token_zones SET created_lo = 'infinity'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, err := s.List(t.Context(), &q); err != nil || n != patkit.MaxCount+1 {
+		t.Errorf("List of the last 3 tokens, zones created in the future: total %d, %v; want %d", n, err, patkit.MaxCount+1)
+	}
+}

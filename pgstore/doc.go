@@ -625,9 +625,20 @@
 //     range from the microsecond after now, and the inactive ones the
 //     revoked tokens of the range and the others of it up to now.
 //
-// Any other query (a bound on creation or last use, a search, a previous
-// token, or an owner together with a resource) reads its matching rows,
-// and stops after MaxCount+1 of them.
+// A list of all tokens bounded on creation as well (the tokens created in
+// the last 90 days, say) reads those counters first, without the bound,
+// and token_zones (migration 0015): every token they count was created
+// within the bound but those of the zones whose creation times do not lie
+// within it, at most 1,024 tokens each, and where that leaves more than
+// MaxCount, MaxCount+1 is the count. Otherwise, and for any other
+// query (a bound on last use, a search, a previous token, or an owner
+// together with a resource), it reads its matching rows, and stops after
+// MaxCount+1 of them. At 1,000,000 tokens (benchtable's schema, the Intel
+// Xeon, medians of 15 List calls in turns with the former count, an ad
+// hoc test), the 18 lists of all tokens created after or before a time,
+// in each order, took 0.72 to 2.14 ms where they took 1.59 to 3.38 ms:
+// the counters and the zones' 977 rows, 0.3 ms and 0.6 ms of planning,
+// where 10,001 entries of tokens_created_idx were read.
 //
 // Triggers on tokens keep the counters in the transaction that changes
 // tokens, whoever changes them: the Store's Create, Revoke and Rotate, and

@@ -12,7 +12,7 @@ import (
 // its arguments, the count query and its.
 func (s *Store) ListSQL(q *patkit.Query) (page string, args []any, count string, countArgs []any) {
 	page, args = s.pageSQL(q)
-	count, countArgs, _ = dialect.Count(s.q.tokens, s.q.counts, s.q.expiries, q)
+	count, countArgs, _ = dialect.Count(s.q.tokens, s.q.counts, s.q.expiries, s.q.zones, q)
 	return page, args, count, countArgs
 }
 

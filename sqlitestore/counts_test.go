@@ -416,3 +416,35 @@ func TestCountsBackfillRevoked(t *testing.T) {
 	}
 	checkCounts(t, s, db, "after")
 }
+
+// TestCountsCreated checks List's totals of all tokens bounded on
+// creation, which subtract the zones that may hold tokens created out of
+// the bounds from the counters (see counttest.CheckCreatedTotals), on
+// tokens inserted in SQL; then that the count takes the zones at their
+// word: zones that say no token was created before a bound make it
+// answer more than patkit.MaxCount for a bound that keeps a few.
+func TestCountsCreated(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "patkit.db")
+	s, db := openPath(t, path, nil), openDB(t, path)
+	if _, err := db.ExecContext(t.Context(), fmt.Sprintf(`WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < %d)
+		INSERT INTO tokens (user_id, name, name_folded, impersonation, created_at, expires_at, revoked, digest)
+		SELECT n %% 50 + 2, 'bulk ' || n, 'bulk ' || n, n %% 50 = 0, 1700000000000000 + n * 60000000,
+			CASE n %% 10 WHEN 0 THEN NULL ELSE 1700000000000000 + n * 7200000000 END, n %% 7 = 0, randomblob(32) FROM i`,
+		counttest.CreatedTokens)); err != nil {
+		t.Fatal(err)
+	}
+	counttest.CheckCreatedTotals(t, s)
+
+	q := patkit.Query{Filter: patkit.Filter{CreatedAfter: time.UnixMicro(1700000000000000 + (counttest.CreatedTokens-2)*60000000), Page: patkit.MaxPage}}
+	q.Normalize()
+	if _, n, err := s.List(t.Context(), &q); err != nil || n != 3 {
+		t.Fatalf("List of the last 3 tokens: total %d, %v", n, err)
+	}
+	if _, err := db.ExecContext(t.Context(), `UPDATE tokens_zones SET created_lo = 9000000000000000000`); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, err := s.List(t.Context(), &q); err != nil || n != patkit.MaxCount+1 {
+		t.Errorf("List of the last 3 tokens, zones created in the future: total %d, %v; want %d", n, err, patkit.MaxCount+1)
+	}
+}

@@ -512,9 +512,20 @@
 //     from the microsecond after now, and the inactive ones the revoked
 //     tokens of the range and the others of it up to now.
 //
-// Any other query (a bound on creation or last use, a search, a previous
-// token, or an owner together with a resource) counts its matching
-// tokens, and stops after MaxCount+1 of them.
+// A list of all tokens bounded on creation as well (the tokens created in
+// the last 90 days, say) reads those counters first, without the bound,
+// and tokens_zones (migration 0015): every token they count was created
+// within the bound but those of the zones whose creation times do not lie
+// within it, at most 1,024 tokens each, and where that leaves more than
+// MaxCount, MaxCount+1 is the count. Otherwise, and for any other query (a
+// bound on last use, a search, a previous token, or an owner together
+// with a resource), it counts its matching tokens, and stops after
+// MaxCount+1 of them. At 1,000,000 tokens (benchtable's file, medians of
+// 9 List calls in turns with the former count, an ad hoc test), the lists
+// of all tokens created before a time took 0.08 to 0.38 ms where they
+// took 0.75 to 1.52 ms, reading the zones' 977 rows rather than 10,001
+// entries of tokens_created; those created after one, whose page is the
+// larger part, 0.08 to 2.19 ms where they took 0.37 to 2.42 ms.
 //
 // Triggers on tokens keep the counters, in the statement that changes a
 // token and so in its transaction, whoever changes it: the Store's Create,

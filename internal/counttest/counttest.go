@@ -6,6 +6,7 @@ package counttest
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -316,4 +317,81 @@ func WantExpiry(rows []Row) map[ExpiryKey][4]int64 {
 		}
 	}
 	return want
+}
+
+// CreatedTokens is the number of tokens CheckCreatedTotals wants: more
+// than patkit.MaxCount, IDs 1 to the end of the 13th zone of IDs
+// (sqlq.ZoneBits), so that no zone but the first holds fewer tokens than
+// it may, which would hide a wrong bound.
+const CreatedTokens = 13<<sqlq.ZoneBits - 1
+
+// CheckCreatedTotals compares the total List gives for lists of all
+// tokens bounded on creation with the number of tokens each matches, up
+// to patkit.MaxCount+1. s holds CreatedTokens or more tokens, created at
+// distinct times in the order of their IDs, many in each zone: the counts
+// of the SQL stores subtract the zones that may hold tokens created out
+// of the bounds from the counters of the other filters, and count the
+// matches where that leaves patkit.MaxCount or fewer. The bounds keep
+// from none to every token, a zone's worth, and just under, at and over
+// patkit.MaxCount, alone, together, and with a revocation filter or a
+// state.
+func CheckCreatedTotals(t testing.TB, s patkit.Store) {
+	t.Helper()
+	all := listshape.Tokens(t, s)
+	if len(all) < CreatedTokens {
+		t.Fatalf("%d tokens, want %d or more", len(all), CreatedTokens)
+	}
+	created := make([]time.Time, len(all))
+	for i, tok := range all {
+		created[i] = tok.CreatedAt
+	}
+	slices.SortFunc(created, time.Time.Compare)
+	n := len(created)
+	// after(k) keeps the k tokens created last, before(k) the k first.
+	after := func(k int) time.Time {
+		if k == 0 {
+			return created[n-1].Add(time.Microsecond)
+		}
+		return created[n-k]
+	}
+	before := func(k int) time.Time {
+		if k == 0 {
+			return created[0].Add(-time.Microsecond)
+		}
+		return created[k-1]
+	}
+	max := patkit.MaxCount
+	ks := []int{0, 1, 1023, 1024, 1025, 5000, max - 1025, max - 1, max, max + 1, max + 2, max + 1024, max + 1025, n - 1, n}
+	no := false
+	var qs []patkit.Query
+	for _, k := range ks {
+		qs = append(qs,
+			patkit.Query{Filter: patkit.Filter{CreatedAfter: after(k)}},
+			patkit.Query{Filter: patkit.Filter{CreatedBefore: before(k)}},
+			patkit.Query{Filter: patkit.Filter{CreatedAfter: after(k), Revoked: &no}},
+			patkit.Query{Filter: patkit.Filter{CreatedBefore: before(k), State: patkit.StateActive}},
+			// A microsecond within the bounds' ends, and the first k
+			// tokens but 500 in the middle.
+			patkit.Query{Filter: patkit.Filter{CreatedAfter: after(k).Add(time.Nanosecond)}},
+			patkit.Query{Filter: patkit.Filter{CreatedBefore: before(k).Add(-time.Nanosecond)}},
+			patkit.Query{Filter: patkit.Filter{CreatedAfter: before(min(k, n-1)/4 + 1), CreatedBefore: before(min(k+500, n))}},
+		)
+	}
+	now := time.Now()
+	for _, q := range qs {
+		q.Now = now
+		q.Normalize()
+		want := 0
+		for _, tok := range all {
+			if q.Match(tok) {
+				want++
+			}
+		}
+		want = min(want, max+1)
+		q.Page = patkit.MaxPage // past the end: List counts
+		if _, got, err := s.List(t.Context(), &q); err != nil || got != want {
+			t.Errorf("List(created after %s, before %s, revoked %v, state %q) total = %d, %v; want %d",
+				q.CreatedAfter.Format(time.RFC3339Nano), q.CreatedBefore.Format(time.RFC3339Nano), q.Revoked != nil, q.State, got, err, want)
+		}
+	}
 }

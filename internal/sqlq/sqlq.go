@@ -404,7 +404,7 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 	// Probe: the tokens of the bound alone, from the counters for an
 	// expiry bound (see Count).
 	bound := boundOn(key, q)
-	p.Probe, p.ProbeArgs, p.Counted = d.count(table, counts, expiries, &bound, max(b.RangeMax, 0))
+	p.Probe, p.ProbeArgs, p.Counted = d.count(table, counts, expiries, "", &bound, max(b.RangeMax, 0))
 
 	// Range: the page's IDs and sort keys from the range of the bound's
 	// index (the conditions on anything else written so that the planner
@@ -947,15 +947,26 @@ func NextBlock(t time.Time) time.Time {
 // of the range, whatever the number of tokens. The active tokens are those
 // not revoked after now; the inactive ones the revoked, and the others up
 // to now, or, without an expiry bound, all tokens but the active.
-func (d *Dialect) Count(tokens, counts, expiries string, q *patkit.Query) (query string, args []any, counted bool) {
-	return d.count(tokens, counts, expiries, q, patkit.MaxCount)
+//
+// When q lists all tokens and filters on creation too, and zones (the
+// table of the bounds of each zone's keys) is not empty, those counters
+// give a lower bound of the count, and the query counts the rows only
+// where that bound is not above patkit.MaxCount: every token the other
+// filters keep is created within the bounds but those of the zones whose
+// creation times do not lie within them, which hold at most 1<<ZoneBits
+// tokens each. A list of the tokens created in the last 90 days, at
+// 1,000,000 tokens, reads the counters and the zones' 977 rows rather
+// than 10,001 entries of an index.
+func (d *Dialect) Count(tokens, counts, expiries, zones string, q *patkit.Query) (query string, args []any, counted bool) {
+	return d.count(tokens, counts, expiries, zones, q, patkit.MaxCount)
 }
 
 // count is Count, stopping at upTo+1 rather than patkit.MaxCount+1.
-func (d *Dialect) count(tokens, counts, expiries string, q *patkit.Query, upTo int) (query string, args []any, counted bool) {
+func (d *Dialect) count(tokens, counts, expiries, zones string, q *patkit.Query, upTo int) (query string, args []any, counted bool) {
 	search := q.Terms()
+	created := !q.CreatedBefore.IsZero() || !q.CreatedAfter.IsZero()
 	if q.PreviousID != 0 || q.Kind != "" || search.Exact != "" || len(search.Words) > 0 ||
-		!q.CreatedBefore.IsZero() || !q.CreatedAfter.IsZero() ||
+		created && (zones == "" || q.UserID != 0 || q.ResourceType != "") ||
 		!q.LastUsedBefore.IsZero() || !q.LastUsedAfter.IsZero() ||
 		q.UserID != 0 && q.ResourceType != "" {
 		where, args := d.Where(q)
@@ -1076,10 +1087,29 @@ func (d *Dialect) count(tokens, counts, expiries string, q *patkit.Query, upTo i
 	if len(terms) == 0 {
 		terms = append(terms, "SELECT 0 AS v")
 	}
-	query = "SELECT CASE WHEN total > " + strconv.Itoa(upTo) + " THEN " + strconv.Itoa(upTo+1) +
-		" ELSE total END FROM (SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total FROM (" + strings.Join(terms, " UNION ALL ") +
-		") AS terms) AS counted"
-	return query, args, true
+	total := "SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total FROM (" + strings.Join(terms, " UNION ALL ") + ") AS terms"
+	over, capped := strconv.Itoa(upTo), strconv.Itoa(upTo+1)
+	if !created {
+		return "SELECT CASE WHEN total > " + over + " THEN " + capped + " ELSE total END FROM (" + total + ") AS counted", args, true
+	}
+	// The zones that may hold a token created out of q's bounds: one
+	// created before an inclusive lower bound, after an upper one.
+	var outside []string
+	for _, b := range timeBounds(q) {
+		if b.key != createdKey {
+			continue
+		}
+		if b.upper {
+			outside = append(outside, "created_hi > "+arg(d.Time(b.t)))
+		} else {
+			outside = append(outside, "created_lo < "+arg(d.Time(b.t)))
+		}
+	}
+	cond, args := d.where(q, false, args)
+	query = "SELECT CASE WHEN (" + total + ") - " + strconv.Itoa(1<<ZoneBits) + " * (SELECT count(*) FROM " + zones +
+		" WHERE " + strings.Join(outside, " OR ") + ") > " + over + " THEN " + capped +
+		" ELSE (" + walk(d.from(tokens, q), cond, upTo) + ") END"
+	return query, args, false
 }
 
 // expiryRange is a range of expiries: [lo, hi), whole microseconds, each

@@ -68,7 +68,7 @@ func TestCountStates(t *testing.T) {
 			q := tt.q
 			q.Now = now
 			q.Normalize()
-			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", &q)
+			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", "", &q)
 			want := "SELECT CASE WHEN total > 10000 THEN 10001 ELSE total END FROM (SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total FROM (" +
 				tt.terms + ") AS terms) AS counted"
 			if !counted || query != want {
@@ -148,7 +148,7 @@ func TestCount(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			q := tt.q
 			q.Normalize()
-			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", &q)
+			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", "", &q)
 			if counted != (tt.sum != "") {
 				t.Fatalf("counted = %v for %s", counted, query)
 			}
@@ -214,7 +214,7 @@ func TestCountExpiryBounds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			q := patkit.Query{UserID: 7, Impersonation: tt.imp, Filter: tt.f, Now: now}
 			q.Normalize()
-			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", &q)
+			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", "", &q)
 			var terms []string
 			var wantArgs []any
 			for _, tm := range tt.terms {
@@ -238,6 +238,65 @@ func TestCountExpiryBounds(t *testing.T) {
 			want := "SELECT CASE WHEN total > 10000 THEN 10001 ELSE total END FROM (SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total FROM (" +
 				strings.Join(terms, " UNION ALL ") + ") AS terms) AS counted"
 			if !counted || query != want {
+				t.Errorf("Count = %v\n%s\nwant\n%s", counted, query, want)
+			}
+			if !cmp.Equal(args, wantArgs) {
+				t.Errorf("args = %v, want %v", args, wantArgs)
+			}
+		})
+	}
+}
+
+// TestCountCreated checks the count of a list of all tokens bounded on
+// creation where the store has zones: the counters of the other filters,
+// less 1,024 tokens for each zone that may hold a token created out of the
+// bounds, answer "more than 10,000" when that is above it; the walk of the
+// matches counts otherwise. Without zones, for one owner or resource, or
+// with a bound on last use, the count is the walk alone.
+func TestCountCreated(t *testing.T) {
+	no := new(false)
+	now := time.Date(2026, 12, 1, 13, 14, 15, 16171, time.UTC)
+	after, before := now.Add(-90*24*time.Hour), now.Add(-time.Nanosecond)
+	all := "SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total FROM (SELECT n + n_revoked + n_imp + n_imp_revoked AS v FROM token_counts WHERE scope = ? AND resource_type = ? AND id = ?) AS terms"
+	notRevoked := "SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total FROM (SELECT n + n_imp AS v FROM token_counts WHERE scope = ? AND resource_type = ? AND id = ?) AS terms"
+	type F = patkit.Filter
+	for _, tt := range []struct {
+		name    string
+		q       patkit.Query
+		zones   string
+		total   string // the counters' total, "" for the walk alone
+		outside string
+		args    []any // those of the counters and the zones
+	}{
+		// Bounds finer than a microsecond round as the walk's do: up for
+		// an inclusive lower bound, down for an upper one.
+		{"After", patkit.Query{Filter: F{CreatedAfter: after}}, "token_zones", all, "created_lo < ?",
+			[]any{0, "", int64(0), after.Truncate(time.Microsecond).Add(time.Microsecond).UnixMicro()}},
+		{"Before", patkit.Query{Filter: F{CreatedBefore: before}}, "token_zones", all, "created_hi > ?",
+			[]any{0, "", int64(0), before.Truncate(time.Microsecond).UnixMicro()}},
+		{"Between", patkit.Query{Filter: F{CreatedAfter: after.Add(time.Nanosecond), CreatedBefore: before, Revoked: no}}, "token_zones", notRevoked,
+			"created_hi > ? OR created_lo < ?",
+			[]any{0, "", int64(0), before.Truncate(time.Microsecond).UnixMicro(), after.Add(time.Microsecond).UnixMicro()}},
+		{"NoZones", patkit.Query{Filter: F{CreatedAfter: after}}, "", "", "", nil},
+		{"User", patkit.Query{UserID: 7, Filter: F{CreatedAfter: after}}, "token_zones", "", "", nil},
+		{"Resource", patkit.Query{ResourceType: patkit.ResourceProject, ResourceID: 3, Filter: F{CreatedAfter: after}}, "token_zones", "", "", nil},
+		{"LastUsedToo", patkit.Query{Filter: F{CreatedAfter: after, LastUsedAfter: after}}, "token_zones", "", "", nil},
+		{"SearchToo", patkit.Query{Filter: F{CreatedAfter: after, Search: "deploy"}}, "token_zones", "", "", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := tt.q
+			q.Now = now
+			q.Normalize()
+			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", tt.zones, &q)
+			where, whereArgs := dialect.Where(&q)
+			walk := "SELECT count(*) FROM (SELECT 1 FROM tokens" + where + " LIMIT 10001) AS matches"
+			want, wantArgs := walk, whereArgs
+			if tt.total != "" {
+				want = "SELECT CASE WHEN (" + tt.total + ") - 1024 * (SELECT count(*) FROM token_zones WHERE " + tt.outside +
+					") > 10000 THEN 10001 ELSE (" + walk + ") END"
+				wantArgs = append(slices.Clip(tt.args), whereArgs...)
+			}
+			if counted || query != want {
 				t.Errorf("Count = %v\n%s\nwant\n%s", counted, query, want)
 			}
 			if !cmp.Equal(args, wantArgs) {
