@@ -49,6 +49,11 @@ func allRows(cfg *config) []row {
 				goal: "≥ 1,000/s", run: rowWrite("sqlite", op, w)})
 		}
 	}
+	rows = append(rows,
+		row{id: "roundtrip-postgres", pg: true, what: "one round trip to PostgreSQL (`SELECT 1`), 1 connection: the floor of every PostgreSQL row",
+			goal: "the floor", run: rowPGFloor(false)},
+		row{id: "commit-postgres-1w", pg: true, what: "a one-row INSERT and its commit, PostgreSQL, 1 connection: the floor of every durable write",
+			goal: "the floor", run: rowPGFloor(true)})
 	for _, op := range []string{"create", "revoke"} {
 		rows = append(rows, row{id: op + "-postgres-1w", pg: true,
 			what: fmt.Sprintf("durable %ss through the Service, PostgreSQL, 1 writer: `http-%s-postgres` without HTTP", op, op),
