@@ -192,13 +192,15 @@ func checkPlans(t *testing.T, s *sqlitestore.Store, db *sql.DB, shapes []listsha
 }
 
 // checkBoundPlans checks the plans of the queries of the BoundPlan of
-// shape sh (a bound on one time of all tokens, against an order by
-// another): Near reads the index of the order, from its start to the
-// cutoff (found by scanning its first entries), without sorting, or,
+// shape sh (a bound on one time of all tokens, or of one owner's or
+// resource's, against an order by another): Near reads the index of the
+// order (the scope's), from its start to the cutoff (found by scanning its
+// first entries), without sorting, or,
 // where the order begins with the tie of tokens that never expire or
 // were never used, that tie by ID, and Next the former; Range
-// reads the range of the bound's index, and sorts; the Probe counts the
-// range from that index, or the counters for an expiry bound. None reads
+// reads the range of the bound's index (the scope's), and sorts; the
+// Probe counts the range from that index, or the counters for an expiry
+// bound. None reads
 // the table from end to end. With statistics (analyzed), SQLite may read
 // a Range sorted by name from every entry of an owner's index that holds
 // the name and the times instead: at 1,000,000 tokens it rates that
@@ -227,6 +229,21 @@ func checkBoundPlans(t *testing.T, db *sql.DB, sh listshape.Shape, p *sqlq.Bound
 		"last-used-after": "tokens_last_used", "last-used-before": "tokens_last_used",
 		"expires-after": "tokens_expiry", "expires-before": "tokens_expiry",
 	}[sh.Filter]
+	// One owner's or one resource's bound is the range of the scope's
+	// index of the key; an owner's impersonation tokens, few, may be
+	// counted from the index of them all.
+	probeIndex := "COVERING INDEX " + bound
+	switch sh.Scope {
+	case "user", "admin-user", "impersonation":
+		bound = strings.Replace(bound, "tokens_", "tokens_user_", 1)
+		probeIndex = "COVERING INDEX " + bound
+		if sh.Scope == "impersonation" {
+			probeIndex = "(COVERING )?INDEX (" + bound + "|tokens_user_impersonation)"
+		}
+	case "project":
+		bound = strings.Replace(bound, "tokens_", "tokens_resource_", 1)
+		probeIndex = "COVERING INDEX " + bound
+	}
 	if p.Next != "" {
 		// Near reads the tie of the order's first key, by ID from the
 		// zones', and sorts the page alone; Next walks to the cutoff.
@@ -248,12 +265,15 @@ func checkBoundPlans(t *testing.T, db *sql.DB, sh listshape.Shape, p *sqlq.Bound
 	case strings.HasPrefix(sh.Filter, "expires-") && tokensRead.MatchString(probe):
 		t.Errorf("%s: the Probe reads tokens, not the counters:\n%s\n%s", sh.Name, p.Probe, probe)
 	case !strings.HasPrefix(sh.Filter, "expires-") &&
-		!regexp.MustCompile(`SEARCH tokens USING COVERING INDEX `+bound+` \(`).MatchString(probe):
-		t.Errorf("%s: the Probe does not count the range of %s:\n%s\n%s", sh.Name, bound, p.Probe, probe)
+		!regexp.MustCompile(`SEARCH tokens USING `+probeIndex+` \(`).MatchString(probe):
+		t.Errorf("%s: the Probe does not count the range of %s:\n%s\n%s", sh.Name, probeIndex, p.Probe, probe)
 	}
 	// Near's cutoff, a scalar subquery, scans the order's first entries
-	// and stops.
-	main, _, _ := strings.Cut(near, "; SCALAR SUBQUERY")
+	// (the scope's) and stops.
+	main, cutoff, _ := strings.Cut(near, "; SCALAR SUBQUERY")
+	if sh.Scope != "all" && !regexp.MustCompile(`^ \d+; SEARCH tokens USING (COVERING )?INDEX \w+ \((user_id|resource_type)=\?`).MatchString(cutoff) {
+		t.Errorf("%s: Near's cutoff is not among the scope's entries:\n%s\n%s", sh.Name, p.Near, near)
+	}
 	plans := map[string]string{"Near": main, "Probe": probe, "Range": rng}
 	if names {
 		delete(plans, "Range")

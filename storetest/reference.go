@@ -307,6 +307,11 @@ func sortQueries(f *fixture) []namedQuery {
 		{"LastUsedAfterByDay", Q{Filter: F{LastUsedAfter: used(2)}, Now: used(7)}},
 		{"LastUsedAfterClockAhead", Q{Filter: F{LastUsedAfter: used(2)}, Now: used(3)}},
 		{"CreatedBeforeActive", Q{Filter: F{CreatedBefore: created(8), State: patkit.StateActive}, Now: now}},
+		// The same of one owner's tokens and one project's.
+		{"UserID1CreatedAfter", Q{UserID: 1, Filter: F{CreatedAfter: created(5)}}},
+		{"UserID2PersonalLastUsedBefore", Q{UserID: 2, Impersonation: new(false), Filter: F{LastUsedBefore: used(4)}}},
+		{"UserID1LastUsedAfter", Q{UserID: 1, Filter: F{LastUsedAfter: used(2)}, Now: used(7)}},
+		{"Project100ExpiresAfter", Q{ResourceType: patkit.ResourceProject, ResourceID: 100, Filter: F{ExpiresAfter: date(2025, 6, 12)}}},
 		{"SearchAlphaAPI", Q{Filter: F{Search: "alpha api"}}},
 		{"SearchCoverage", Q{Filter: F{Search: "coverage"}}},
 	}

@@ -224,9 +224,9 @@ func walk(table, where string, upTo int) string {
 		" LIMIT " + strconv.Itoa(upTo+1) + ") AS matches"
 }
 
-// A BoundPlan is the page of a list of all tokens bounded in time on
-// another key than its order: created after a day and sorted by expiry,
-// say. Two plans give that page, and which is cheaper depends on the
+// A BoundPlan is the page of a list of all tokens (or of one owner's or
+// resource's) bounded in time on another key than its order: created
+// after a day and sorted by expiry, say. Two plans give that page, and which is cheaper depends on the
 // data: walking the index of the order until the page is full (Page's
 // query), which reads the tokens outside the bound that come first in the
 // order, and reading the bound's range of the index of its key and
@@ -298,14 +298,33 @@ const (
 	RangeMax        = 200_000
 )
 
+// ScopeRangeMax is the default RangeMax of one owner's or one resource's
+// BoundPlan. Its Range reads the row of each match for its sort key, and
+// sorts: at 1,000,000 tokens on SQLite, 1.5 to 2 µs a match, where the
+// walk of the scope's index of the order, which holds the times, reads an
+// entry in about 0.15 µs and the scope's at most in 1.5 ms (10,000
+// tokens). The owner of 10,000 tokens: 1,230 of them created in the last
+// 90 days read and sorted in 1.05 to 2.65 ms, against 1.25 to 1.78 ms for
+// the walk; the 678 that expire after 180 days 0.78 to 0.86 ms, against
+// 1.55 to 1.85 ms; those used in the last week 0.39 to 0.79 ms, against
+// 1.28 to 2.43 ms.
+const ScopeRangeMax = 1_000
+
 // ZoneBits is the log2 of the IDs of a zone: the zone of a token is its
 // ID shifted right by ZoneBits (1,024 IDs, 977 zones at 1,000,000
 // tokens). The migrations write the same shift.
 const ZoneBits = 10
 
-// Bound returns the BoundPlan of q's page and true if q lists all tokens
-// (no owner, resource or previous token), bounded on its creation, last
-// use or expiry, on no key of its order, without a search.
+// Bound returns the BoundPlan of q's page and true if q lists all tokens,
+// or those of one owner or one resource (no previous token), bounded on
+// its creation, last use or expiry, on no key of its order, without a
+// search.
+//
+// An owner's or a resource's list reads no zones (they bound the keys of
+// every token of a zone, whoever owns it), and its Range the range of the
+// bound in the scope's index of the bound's key: at 1,000,000 tokens the
+// owner of 10,000 tokens has 1,230 created in the last 90 days, whose walk
+// in order of names reads 8,600 entries before its page.
 //
 // zones, if not empty, is the table of zones that the migrations keep
 // with triggers: a row for each zone of IDs (see ZoneBits), which holds
@@ -328,20 +347,39 @@ const ZoneBits = 10
 // order than last use's, in either direction, has a plan of one query,
 // Near, that is the page (ByDay): see RecentDays.
 func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patkit.Query, b Budgets) (*BoundPlan, bool) {
-	if q.UserID != 0 || q.ResourceType != "" || q.PreviousID != 0 || q.Terms().Exact != "" || len(q.Terms().Words) > 0 {
+	if q.UserID != 0 && q.ResourceType != "" || q.PreviousID != 0 || q.Terms().Exact != "" || len(q.Terms().Words) > 0 {
 		return nil, false
 	}
-	if p, ok := d.byDay(columns, table, q); ok {
-		return p, true
+	scoped := q.UserID != 0 || q.ResourceType != ""
+	switch {
+	case ownImpersonation(q):
+		// An owner's impersonation tokens are few, and have an index of
+		// their own, which the walk reads.
+		return nil, false
+	case scoped:
+		zones = ""
+	default:
+		if p, ok := d.byDay(columns, table, q); ok {
+			return p, true
+		}
 	}
 	switch {
 	case b.NearEntries != 0:
 	case zones != "":
 		b.NearEntries = SeekNearEntries
+	case scoped:
+		// Where the scope's first entries do not hold the page, the
+		// Probe's count (up to ScopeRangeMax+1) picks Range or the walk,
+		// which reads those entries again.
+		b.NearEntries = 1
 	default:
 		b.NearEntries = NearEntries
 	}
-	if b.RangeMax == 0 {
+	switch {
+	case b.RangeMax != 0:
+	case scoped:
+		b.RangeMax = ScopeRangeMax
+	default:
 		b.RangeMax = RangeMax
 	}
 	key, ok := d.boundKey(q)
@@ -362,10 +400,17 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 		seek = " WHERE " + seek
 	}
 	p.Walk, p.WalkArgs = d.page(columns, table, q, where, args)
+	if scoped {
+		// Near reads the first entries of the scope's order.
+		scope := patkit.Query{UserID: q.UserID, Impersonation: q.Impersonation, ResourceType: q.ResourceType, ResourceID: q.ResourceID}
+		scope.Sort = q.Sort
+		seek, args = d.where(&scope, true, args)
+		args = slices.Clip(args)
+	}
 
-	// Near: the first n entries of the order from the seek, of which it
-	// keeps those q keeps. Those come before every other: if they hold the
-	// page, it is the page.
+	// Near: the first n entries of the order from the seek (or of the
+	// scope's), of which it keeps those q keeps. Those come before every
+	// other: if they hold the page, it is the page.
 	n := strconv.FormatInt(int64(b.NearEntries)*(q.Offset()+int64(q.PerPage)), 10)
 	sort := d.sortKey(q.Sort)
 	switch {
@@ -381,10 +426,13 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 		if q.Sort.Descending() {
 			op = " >= "
 		}
-		if zones != "" {
+		switch {
+		case zones != "":
 			var s string
 			s, nearArgs = d.seek(zones, q, nearArgs)
 			from += " WHERE " + s
+		case scoped:
+			from += seek
 		}
 		p.Near, p.NearArgs = d.page(columns, table, q, where+" AND "+sort+op+"(SELECT "+sort+" FROM "+from+
 			d.OrderBy(q.Sort)+" LIMIT 1 OFFSET "+n+")", nearArgs)
@@ -401,9 +449,10 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 		}
 	}
 
-	// Probe: the tokens of the bound alone, from the counters for an
-	// expiry bound (see Count).
+	// Probe: the tokens of the scope in the bound alone, from the
+	// counters for an expiry bound (see Count).
 	bound := boundOn(key, q)
+	bound.UserID, bound.ResourceType, bound.ResourceID, bound.Impersonation = q.UserID, q.ResourceType, q.ResourceID, q.Impersonation
 	p.Probe, p.ProbeArgs, p.Counted = d.count(table, counts, expiries, "", &bound, max(b.RangeMax, 0))
 
 	// Range: the page's IDs and sort keys from the range of the bound's

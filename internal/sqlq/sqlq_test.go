@@ -342,7 +342,7 @@ func TestListIDsFirst(t *testing.T) {
 	}
 }
 
-// TestBound checks which lists get a BoundPlan: those of all tokens with
+// TestBound checks which lists of all tokens get a BoundPlan: those with
 // a time bound against the order of another key, and no others.
 func TestBound(t *testing.T) {
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
@@ -365,8 +365,8 @@ func TestBound(t *testing.T) {
 		{"SameKey", patkit.Query{Filter: F{CreatedAfter: day, Sort: patkit.SortCreatedAsc}}, false},
 		{"OneBoundOnTheKey", patkit.Query{Filter: F{CreatedAfter: day, LastUsedAfter: day, Sort: patkit.SortLastUsedAsc}}, false},
 		{"NoBound", patkit.Query{Filter: F{State: patkit.StateActive, Sort: patkit.SortExpiresAsc}}, false},
-		{"Owner", patkit.Query{UserID: 2, Filter: F{CreatedAfter: day, Sort: patkit.SortExpiresAsc}}, false},
-		{"Resource", patkit.Query{ResourceType: patkit.ResourceProject, ResourceID: 3, Filter: F{CreatedAfter: day}}, false},
+		{"OwnerAndResource", patkit.Query{UserID: 2, ResourceType: patkit.ResourceProject, ResourceID: 3, Filter: F{CreatedAfter: day}}, false},
+		{"OwnImpersonation", patkit.Query{UserID: 2, Impersonation: new(true), Filter: F{CreatedAfter: day}}, false},
 		{"Previous", patkit.Query{PreviousID: 4, Filter: F{CreatedAfter: day}}, false},
 		{"Search", patkit.Query{Filter: F{CreatedAfter: day, Search: "deploy"}}, false},
 		{"ExactName", patkit.Query{Filter: F{CreatedAfter: day, Search: "ab"}}, false},
@@ -419,6 +419,60 @@ func TestBound(t *testing.T) {
 			p, _ = d.Bound("id", "tokens", "token_counts", "token_expiry_counts", zones, &q, sqlq.Budgets{})
 			if !strings.Contains(p.Walk, "FROM "+zones+" WHERE") {
 				t.Errorf("sort %q: no seek from %s: %s", q.Sort, zones, p.Walk)
+			}
+		})
+	}
+}
+
+// TestBoundScoped checks the BoundPlans of one owner's or one resource's
+// lists: they read no zones, and never day by day; the Probe counts the
+// scope's tokens in the bound, and Range reads them.
+func TestBoundScoped(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	day := now.Add(-24 * time.Hour)
+	no := new(false)
+	type F = patkit.Filter
+	for _, tt := range []struct {
+		name  string
+		q     patkit.Query
+		scope string // the scope's condition
+		args  []any  // and its arguments
+	}{
+		{"Owner", patkit.Query{UserID: 2, Impersonation: no, Filter: F{CreatedAfter: day, Sort: patkit.SortNameAsc}}, "user_id = ?", []any{int64(2), false}},
+		{"OwnerExpiry", patkit.Query{UserID: 2, Filter: F{ExpiresAfter: day, Sort: patkit.SortCreatedAsc}}, "", nil},
+		{"OwnerUsedRecently", patkit.Query{UserID: 2, Filter: F{LastUsedAfter: day}}, "user_id = ?", []any{int64(2)}},
+		{"Resource", patkit.Query{ResourceType: patkit.ResourceProject, ResourceID: 3, Filter: F{LastUsedBefore: day, Sort: patkit.SortExpiresDesc}},
+			"resource_type = ? AND resource_id = ?", []any{"project", int64(3)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := tt.q
+			q.Now = now
+			q.Normalize()
+			d := dialect
+			d.UsedDay = "last_used_at / 86400000000"
+			p, ok := d.Bound("id", "tokens", "token_counts", "token_expiry_counts", "token_zones", &q, sqlq.Budgets{})
+			if !ok {
+				t.Fatal("no BoundPlan")
+			}
+			if p.ByDay || strings.Contains(p.Near+p.Walk+p.Range+p.Probe, "zones") {
+				t.Errorf("ByDay %v, or the zones read:\n%s\n%s\n%s", p.ByDay, p.Near, p.Walk, p.Range)
+			}
+			if !strings.Contains(p.Near, "LIMIT 1 OFFSET 20)") {
+				t.Errorf("Near does not read the first 20 entries: %s", p.Near)
+			}
+			for _, sql := range []string{p.Near, p.Walk, p.Range} {
+				if !strings.Contains(sql, tt.scope) {
+					t.Errorf("no %q in %s", tt.scope, sql)
+				}
+			}
+			if tt.scope == "" { // an expiry bound: the scope's counters
+				if !p.Counted || !slices.Equal(p.ProbeArgs[:3], []any{1, "", int64(2)}) {
+					t.Errorf("Probe = %v %s %v, want the owner's counters", p.Counted, p.Probe, p.ProbeArgs)
+				}
+				return
+			}
+			if p.Counted || !strings.Contains(p.Probe, tt.scope) || !slices.Equal(p.ProbeArgs[:len(tt.args)], tt.args) {
+				t.Errorf("Probe = %v %s %v, want a count of the scope's tokens %v", p.Counted, p.Probe, p.ProbeArgs, tt.args)
 			}
 		})
 	}
