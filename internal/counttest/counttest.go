@@ -320,10 +320,10 @@ func WantExpiry(rows []Row) map[ExpiryKey][4]int64 {
 }
 
 // CreatedTokens is the number of tokens CheckCreatedTotals wants: more
-// than patkit.MaxCount, IDs 1 to the end of the 13th zone of IDs
+// than patkit.MaxCount, IDs 1 to the end of the 12th zone of IDs
 // (sqlq.ZoneBits), so that no zone but the first holds fewer tokens than
 // it may, which would hide a wrong bound.
-const CreatedTokens = 13<<sqlq.ZoneBits - 1
+const CreatedTokens = 12<<sqlq.ZoneBits - 1
 
 // CheckCreatedTotals compares the total List gives for lists of all
 // tokens bounded on creation with the number of tokens each matches, up
@@ -361,7 +361,10 @@ func CheckCreatedTotals(t testing.TB, s patkit.Store) {
 		return created[k-1]
 	}
 	max := patkit.MaxCount
-	ks := []int{0, 1, 1023, 1024, 1025, 5000, max - 1025, max - 1, max, max + 1, max + 2, max + 1024, max + 1025, n - 1, n}
+	// A count of 10,001 entries is slow under the race detector (the
+	// SQLite of modernc.org is Go): few bounds, each where a wrong one
+	// shows.
+	ks := []int{0, 1023, max - 1, max, max + 1, max + 1024, n}
 	no := false
 	var qs []patkit.Query
 	for _, k := range ks {
@@ -369,11 +372,9 @@ func CheckCreatedTotals(t testing.TB, s patkit.Store) {
 			patkit.Query{Filter: patkit.Filter{CreatedAfter: after(k)}},
 			patkit.Query{Filter: patkit.Filter{CreatedBefore: before(k)}},
 			patkit.Query{Filter: patkit.Filter{CreatedAfter: after(k), Revoked: &no}},
-			patkit.Query{Filter: patkit.Filter{CreatedBefore: before(k), State: patkit.StateActive}},
-			// A microsecond within the bounds' ends, and the first k
-			// tokens but 500 in the middle.
-			patkit.Query{Filter: patkit.Filter{CreatedAfter: after(k).Add(time.Nanosecond)}},
-			patkit.Query{Filter: patkit.Filter{CreatedBefore: before(k).Add(-time.Nanosecond)}},
+			// A nanosecond within the bound's end, and the first k tokens
+			// but 500 in the middle.
+			patkit.Query{Filter: patkit.Filter{CreatedBefore: before(k).Add(-time.Nanosecond), State: patkit.StateActive}},
 			patkit.Query{Filter: patkit.Filter{CreatedAfter: before(min(k, n-1)/4 + 1), CreatedBefore: before(min(k+500, n))}},
 		)
 	}
