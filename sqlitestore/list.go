@@ -73,6 +73,10 @@ var dialect = sqlq.Dialect{
 	// The indexes of recent use (migration 0017): last_used_at is
 	// integer microseconds, not negative where a list reads it by day.
 	UsedDay: "last_used_at / 86400000000",
+	// Without statistics, SQLite reads a scope's Range from the scope's
+	// index of the bound's key, as the conditions on anything else are
+	// Unindexed.
+	ScopeBounds: true,
 }
 
 // List returns one page of the tokens q.Match keeps, in the order of

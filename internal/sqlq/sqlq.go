@@ -113,6 +113,11 @@ type Dialect struct {
 	// list of all tokens used after a time of the last RecentDays days
 	// day by day (see Bound).
 	UsedDay string
+	// ScopeBounds gives one owner's or one resource's lists bounded in
+	// time against their order a BoundPlan too (see Bound), where the
+	// planner reads a scope's Range from the bound's range of the scope's
+	// index of its key (SQLite). Off, they walk their order.
+	ScopeBounds bool
 }
 
 // ExpiresKey returns the sort key of expires_at.
@@ -226,8 +231,8 @@ func walk(table, where string, upTo int) string {
 
 // A BoundPlan is the page of a list of all tokens (or of one owner's or
 // resource's) bounded in time on another key than its order: created
-// after a day and sorted by expiry, say. Two plans give that page, and which is cheaper depends on the
-// data: walking the index of the order until the page is full (Page's
+// after a day and sorted by expiry, say. Two plans give that page, and
+// which is cheaper depends on the data: walking the index of the order until the page is full (Page's
 // query), which reads the tokens outside the bound that come first in the
 // order, and reading the bound's range of the index of its key and
 // sorting it, which reads every token in the bound. Times are correlated
@@ -352,6 +357,8 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 	}
 	scoped := q.UserID != 0 || q.ResourceType != ""
 	switch {
+	case scoped && !d.ScopeBounds:
+		return nil, false
 	case ownImpersonation(q):
 		// An owner's impersonation tokens are few, and have an index of
 		// their own, which the walk reads.
@@ -402,8 +409,7 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 	p.Walk, p.WalkArgs = d.page(columns, table, q, where, args)
 	if scoped {
 		// Near reads the first entries of the scope's order.
-		scope := patkit.Query{UserID: q.UserID, Impersonation: q.Impersonation, ResourceType: q.ResourceType, ResourceID: q.ResourceID}
-		scope.Sort = q.Sort
+		scope := scopeOf(q)
 		seek, args = d.where(&scope, true, args)
 		args = slices.Clip(args)
 	}
@@ -452,7 +458,6 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 	// Probe: the tokens of the scope in the bound alone, from the
 	// counters for an expiry bound (see Count).
 	bound := boundOn(key, q)
-	bound.UserID, bound.ResourceType, bound.ResourceID, bound.Impersonation = q.UserID, q.ResourceType, q.ResourceID, q.Impersonation
 	p.Probe, p.ProbeArgs, p.Counted = d.count(table, counts, expiries, "", &bound, max(b.RangeMax, 0))
 
 	// Range: the page's IDs and sort keys from the range of the bound's
@@ -891,9 +896,15 @@ const (
 	expiresKey  = patkit.SortExpiresAsc
 )
 
-// boundOn returns the bounds of q on key k alone.
+// scopeOf returns the scope of q alone: its owner or resource, and
+// whether its impersonation tokens.
+func scopeOf(q *patkit.Query) patkit.Query {
+	return patkit.Query{UserID: q.UserID, Impersonation: q.Impersonation, ResourceType: q.ResourceType, ResourceID: q.ResourceID}
+}
+
+// boundOn returns the scope of q and its bounds on key k alone.
 func boundOn(k timeKey, q *patkit.Query) patkit.Query {
-	var b patkit.Query
+	b := scopeOf(q)
 	switch k {
 	case createdKey:
 		b.CreatedAfter, b.CreatedBefore = q.CreatedAfter, q.CreatedBefore

@@ -425,7 +425,8 @@ func TestBound(t *testing.T) {
 }
 
 // TestBoundScoped checks the BoundPlans of one owner's or one resource's
-// lists: they read no zones, and never day by day; the Probe counts the
+// lists: none without the dialect's ScopeBounds; they read no zones, and
+// never day by day; the Probe counts the
 // scope's tokens in the bound, and Range reads them.
 func TestBoundScoped(t *testing.T) {
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
@@ -450,6 +451,10 @@ func TestBoundScoped(t *testing.T) {
 			q.Normalize()
 			d := dialect
 			d.UsedDay = "last_used_at / 86400000000"
+			if _, ok := d.Bound("id", "tokens", "token_counts", "token_expiry_counts", "token_zones", &q, sqlq.Budgets{}); ok {
+				t.Error("a BoundPlan without ScopeBounds")
+			}
+			d.ScopeBounds = true
 			p, ok := d.Bound("id", "tokens", "token_counts", "token_expiry_counts", "token_zones", &q, sqlq.Budgets{})
 			if !ok {
 				t.Fatal("no BoundPlan")
