@@ -55,19 +55,7 @@ func CheckListTotals(t testing.TB, s patkit.Store, step string) {
 	for range 4 {
 		wg.Go(func() {
 			for q := range qs {
-				q.Normalize()
-				want := 0
-				for _, tok := range all {
-					if q.Match(tok) {
-						want++
-					}
-				}
-				// A page past the end, so that List counts rather than
-				// infer the total from a short page.
-				q.Page = patkit.MaxPage
-				if _, got, err := s.List(t.Context(), &q); err != nil || got != want {
-					t.Errorf("%s: List(%s) total = %d, %v; want %d", step, describe(&q), got, err, want)
-				}
+				checkTotal(t, s, all, q, step)
 			}
 		})
 	}
@@ -78,7 +66,29 @@ func CheckListTotals(t testing.TB, s patkit.Store, step string) {
 	wg.Wait()
 }
 
-// describe returns the filters of a query of Queries.
+// checkTotal normalizes q and compares the total List gives for it with
+// the number of all's tokens q matches, up to patkit.MaxCount+1; step
+// names the case in failures.
+func checkTotal(t testing.TB, s patkit.Store, all []*patkit.Token, q patkit.Query, step string) {
+	t.Helper()
+	q.Normalize()
+	want := 0
+	for _, tok := range all {
+		if q.Match(tok) {
+			want++
+		}
+	}
+	want = min(want, patkit.MaxCount+1)
+	// A page past the end, so that List counts rather than infer the
+	// total from a short page.
+	q.Page = patkit.MaxPage
+	if _, got, err := s.List(t.Context(), &q); err != nil || got != want {
+		t.Errorf("%s: List(%s) total = %d, %v; want %d", step, describe(&q), got, err, want)
+	}
+}
+
+// describe returns the filters of a query of Queries or of
+// CheckCreatedTotals.
 func describe(q *patkit.Query) string {
 	state := ""
 	if q.State != patkit.StateAny {
@@ -93,7 +103,7 @@ func describe(q *patkit.Query) string {
 	for _, e := range []struct {
 		name string
 		at   time.Time
-	}{{"expires after", q.ExpiresAfter}, {"expires before", q.ExpiresBefore}} {
+	}{{"expires after", q.ExpiresAfter}, {"expires before", q.ExpiresBefore}, {"created after", q.CreatedAfter}, {"created before", q.CreatedBefore}} {
 		if !e.at.IsZero() {
 			state += fmt.Sprintf(", %s %s", e.name, e.at.Format(time.RFC3339Nano))
 		}
@@ -360,11 +370,11 @@ func CheckCreatedTotals(t testing.TB, s patkit.Store) {
 		}
 		return created[k-1]
 	}
-	max := patkit.MaxCount
+	maxCount := patkit.MaxCount
 	// A count of 10,001 entries is slow under the race detector (the
 	// SQLite of modernc.org is Go): few bounds, each where a wrong one
 	// shows.
-	ks := []int{0, 1023, max - 1, max, max + 1, max + 1024, n}
+	ks := []int{0, 1023, maxCount - 1, maxCount, maxCount + 1, maxCount + 1024, n}
 	no := false
 	var qs []patkit.Query
 	for _, k := range ks {
@@ -381,18 +391,6 @@ func CheckCreatedTotals(t testing.TB, s patkit.Store) {
 	now := time.Now()
 	for _, q := range qs {
 		q.Now = now
-		q.Normalize()
-		want := 0
-		for _, tok := range all {
-			if q.Match(tok) {
-				want++
-			}
-		}
-		want = min(want, max+1)
-		q.Page = patkit.MaxPage // past the end: List counts
-		if _, got, err := s.List(t.Context(), &q); err != nil || got != want {
-			t.Errorf("List(created after %s, before %s, revoked %v, state %q) total = %d, %v; want %d",
-				q.CreatedAfter.Format(time.RFC3339Nano), q.CreatedBefore.Format(time.RFC3339Nano), q.Revoked != nil, q.State, got, err, want)
-		}
+		checkTotal(t, s, all, q, "bounded on creation")
 	}
 }
