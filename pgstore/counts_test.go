@@ -17,6 +17,7 @@ import (
 	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/internal/counttest"
 	"github.com/patkit/patkit/internal/migrate"
+	"github.com/patkit/patkit/internal/sqlq"
 	"github.com/patkit/patkit/pgstore"
 )
 
@@ -129,6 +130,48 @@ func countRows(t *testing.T, pool *pgxpool.Pool, query string) []countRow {
 	return rs
 }
 
+// useKey is a key of token_use_counts: its level (0 a day, 1 a block of
+// sqlq.UseBlockDays days) and the day's or block's number from 1970-01-01.
+type useKey struct{ Level, Key int64 }
+
+// useCounts returns the rows of token_use_counts, their stripes added up,
+// and those the tokens' last uses give, computed in Go.
+func useCounts(t *testing.T, pool *pgxpool.Pool) (got, want map[useKey]int64) {
+	t.Helper()
+	rows, err := pool.Query(t.Context(), `SELECT level, key, sum(n)::bigint FROM token_use_counts GROUP BY 1, 2 HAVING sum(n) <> 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = map[useKey]int64{}
+	for rows.Next() {
+		var k useKey
+		var n int64
+		if err := rows.Scan(&k.Level, &k.Key, &n); err != nil {
+			t.Fatal(err)
+		}
+		got[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows, err = pool.Query(t.Context(), `SELECT last_used_at FROM tokens WHERE last_used_at IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uses, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = map[useKey]int64{}
+	floorDiv := func(a, b int64) int64 { return int64(math.Floor(float64(a) / float64(b))) }
+	for _, u := range uses {
+		day := floorDiv(u.Unix(), 86400)
+		want[useKey{0, day}]++
+		want[useKey{1, floorDiv(day, sqlq.UseBlockDays)}]++
+	}
+	return got, want
+}
+
 // checkCounts compares the counters with a count of the tokens, and the
 // totals of List for the queries the counters answer with the matches of
 // every token.
@@ -139,6 +182,9 @@ func checkCounts(t *testing.T, s *pgstore.Store, pool *pgxpool.Pool, step string
 	}
 	if got, want := expiryCounts(t, pool); !cmp.Equal(want, got) {
 		t.Errorf("%s: token_expiry_counts (-want +got):\n%s", step, cmp.Diff(want, got))
+	}
+	if got, want := useCounts(t, pool); !cmp.Equal(want, got) {
+		t.Errorf("%s: token_use_counts (-want +got):\n%s", step, cmp.Diff(want, got))
 	}
 	counttest.CheckListTotals(t, s, step)
 }
@@ -275,6 +321,11 @@ func TestCountsHostSQL(t *testing.T) {
 		revoked = NOT revoked WHERE id % 5 = 1`)
 	exec("nothing counted", `UPDATE tokens SET revoked = revoked, user_id = user_id, expires_at = expires_at,
 		last_used_at = now(), name = name || '.'`)
+	exec("last uses", `UPDATE tokens SET last_used_at = timestamptz '2026-11-11 00:00:00Z' - (id % 70) * interval '13 hours' WHERE id % 3 <> 2`,
+		`UPDATE tokens SET last_used_at = '1969-12-31 23:59:59.999999Z' WHERE id % 13 = 6`, // before 1970
+		`UPDATE tokens SET last_used_at = NULL WHERE id % 5 = 3`,
+		`UPDATE tokens SET last_used_at = last_used_at + interval '1 microsecond' WHERE id % 2 = 0`,
+		`INSERT INTO tokens (user_id, name, created_at, last_used_at, digest) VALUES (9, 'used', now(), '2026-01-05Z', '\x0d')`)
 	exec("revoked expiry", `UPDATE tokens SET expires_at = 'epoch' WHERE revoked`)
 	exec("revoked moves", `UPDATE tokens SET user_id = user_id % 3 + 2, expires_at = coalesce(expires_at, '2026-12-03Z') + interval '1 day'
 		WHERE revoked AND id % 2 = 0`,
@@ -753,6 +804,43 @@ func TestCounterKeys(t *testing.T) {
 		t.Errorf("migrated again: keys %q (indexes %v), want %q (indexes %v)", again, againOIDs, want, oids)
 	}
 	checkCounts(t, s, pool, "migrated again")
+}
+
+// TestCountsUsed checks List's totals of all tokens bounded on last use,
+// which take every token but those last used on the days within the
+// bounds away from the counters (see counttest.CheckUsedTotals), on
+// tokens inserted in SQL; then that the count takes token_use_counts at
+// its word: counts that say every token was used on one early day make
+// it answer more than patkit.MaxCount for a bound that keeps none.
+func TestCountsUsed(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	s, pool := openStore(t, schema), schemaPool(t, schema)
+	const n = counttest.UsedTokens * 9 / 8
+	if _, err := pool.Exec(t.Context(), `INSERT INTO tokens (user_id, name, impersonation, created_at, expires_at, revoked, last_used_at, digest)
+		SELECT i % 50 + 2, 'used ' || i, i % 50 = 0, timestamptz '2023-11-14 22:13:20Z' + i * interval '1 minute',
+			CASE WHEN i % 10 = 0 THEN NULL ELSE timestamptz '2026-01-01Z' + i * interval '2 hours' END, i % 7 = 0,
+			CASE WHEN i % 9 = 0 THEN NULL ELSE timestamptz '2025-01-01Z' + i * interval '37 minutes' + i % 1000 * interval '1 microsecond' END,
+			sha256(int8send(i))
+		FROM generate_series(1, $1::int) AS i`, n); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := useCounts(t, pool); !cmp.Equal(want, got) {
+		t.Fatalf("token_use_counts (-want +got):\n%s", cmp.Diff(want, got))
+	}
+	counttest.CheckUsedTotals(t, s)
+
+	q := patkit.Query{Filter: patkit.Filter{LastUsedBefore: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	q.Normalize()
+	if _, total, err := s.List(t.Context(), &q); err != nil || total != 0 {
+		t.Fatalf("List of the tokens used before 2024: total %d, %v", total, err)
+	}
+	if _, err := pool.Exec(t.Context(), `UPDATE token_use_counts SET key = key - 1000`); err != nil {
+		t.Fatal(err)
+	}
+	if _, total, err := s.List(t.Context(), &q); err != nil || total != patkit.MaxCount+1 {
+		t.Errorf("List of the tokens used before 2024, counts of every use 1,000 days earlier: total %d, %v; want %d", total, err, patkit.MaxCount+1)
+	}
 }
 
 // TestCountsCreated checks List's totals of all tokens bounded on

@@ -32,6 +32,7 @@ func ExampleMigrationSQL() {
 	// CREATE TABLE IF NOT EXISTS token_expiry_counts (
 	// CREATE TABLE IF NOT EXISTS token_zones (
 	// CREATE TABLE IF NOT EXISTS token_zone_names (
+	// CREATE TABLE IF NOT EXISTS token_use_counts (
 }
 
 // Open a Store in a schema of its own, migrating it, and give it to a

@@ -12,7 +12,7 @@ import (
 // its arguments, the count query and its.
 func (s *Store) ListSQL(q *patkit.Query) (page string, args []any, count string, countArgs []any) {
 	page, args = s.pageSQL(q)
-	count, countArgs, _ = dialect.Count(s.q.tokens, s.q.counts, s.q.expiries, s.q.zones, q)
+	count, countArgs, _ = dialect.Count(s.q.tokens, s.q.counts, s.q.expiries, s.q.zones, s.q.uses, q)
 	return page, args, count, countArgs
 }
 
@@ -63,10 +63,11 @@ func (s *Store) Estimate(ctx context.Context, count string, args []any) (int, er
 }
 
 // WithoutZones makes s list as it did before migration 0015, without
-// the zones' seek, until restore is called: a schema of an earlier
-// migration has no token_zones.
+// the zones' seek nor the use counts of 0019, until restore is called: a
+// schema of an earlier migration has neither token_zones nor
+// token_use_counts.
 func (s *Store) WithoutZones() (restore func()) {
-	zones, named := s.q.zones, s.q.zonesNamed
-	s.q.zones, s.q.zonesNamed = "", ""
-	return func() { s.q.zones, s.q.zonesNamed = zones, named }
+	zones, named, uses := s.q.zones, s.q.zonesNamed, s.q.uses
+	s.q.zones, s.q.zonesNamed, s.q.uses = "", "", ""
+	return func() { s.q.zones, s.q.zonesNamed, s.q.uses = zones, named, uses }
 }

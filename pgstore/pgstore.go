@@ -223,6 +223,7 @@ type queries struct {
 	zones       string // the bounds of each zone's keys (migration 0015)
 	zonesNamed  string // zones joined with each zone's least name (0017)
 	expiries    string
+	uses        string // the tokens by the day of their last use (0019)
 	insert      string
 	get         string
 	getByDigest string
@@ -243,6 +244,7 @@ func newQueries(schema string) queries {
 		settings:    pgx.Identifier{schema, "settings"}.Sanitize(),
 		counts:      pgx.Identifier{schema, "token_counts"}.Sanitize(),
 		expiries:    pgx.Identifier{schema, "token_expiry_counts"}.Sanitize(),
+		uses:        pgx.Identifier{schema, "token_use_counts"}.Sanitize(),
 		zones:       zones,
 		zonesNamed:  zones + " JOIN " + pgx.Identifier{schema, "token_zone_names"}.Sanitize() + " USING (zone)",
 		insert:      `INSERT INTO ` + t + ` ` + insertColumns + ` VALUES (` + insertValues + `) RETURNING id`,

@@ -22,7 +22,8 @@ import (
 // index can do without them, the page of each shape reads the index of its
 // scope and sort key, and never sorts; the count of a scope, a state,
 // impersonation, revocation and an expiry bound reads the counters, not
-// tokens, and that of a bound on creation or last use an index. On a small table the
+// tokens, and that of a bound on creation or last use an index (after the
+// counters and the zones, or the use counts, for all tokens). On a small table the
 // planner would rightly read it all and sort, whatever the indexes;
 // TestExplainMillion checks the plans it chooses by itself at 1,000,000
 // tokens.
@@ -78,6 +79,9 @@ func TestListPlans(t *testing.T) {
 		case sh.Scope == "all" && strings.HasPrefix(sh.Filter, "created-") &&
 			(!strings.Contains(countPlan, " on token_counts") || !strings.Contains(countPlan, "Seq Scan on token_zones")):
 			t.Errorf("%s: the count does not read the counters and the zones first:\n%s\n%s", sh.Name, count, countPlan)
+		case sh.Scope == "all" && strings.HasPrefix(sh.Filter, "last-used-") &&
+			(!strings.Contains(countPlan, " on token_counts") || !strings.Contains(countPlan, " on token_use_counts")):
+			t.Errorf("%s: the count does not read the counters and the use counts first:\n%s\n%s", sh.Name, count, countPlan)
 		case sh.Scope == "impersonation" && strings.Contains(countPlan, " on tokens") &&
 			!strings.Contains(countPlan, "using tokens_user_impersonation_idx on tokens"):
 			t.Errorf("%s: the count walks more than the owner's impersonation tokens:\n%s\n%s", sh.Name, count, countPlan)

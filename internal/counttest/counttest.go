@@ -87,8 +87,8 @@ func checkTotal(t testing.TB, s patkit.Store, all []*patkit.Token, q patkit.Quer
 	}
 }
 
-// describe returns the filters of a query of Queries or of
-// CheckCreatedTotals.
+// describe returns the filters of a query of Queries, CheckCreatedTotals
+// or CheckUsedTotals.
 func describe(q *patkit.Query) string {
 	state := ""
 	if q.State != patkit.StateAny {
@@ -103,7 +103,8 @@ func describe(q *patkit.Query) string {
 	for _, e := range []struct {
 		name string
 		at   time.Time
-	}{{"expires after", q.ExpiresAfter}, {"expires before", q.ExpiresBefore}, {"created after", q.CreatedAfter}, {"created before", q.CreatedBefore}} {
+	}{{"expires after", q.ExpiresAfter}, {"expires before", q.ExpiresBefore}, {"created after", q.CreatedAfter}, {"created before", q.CreatedBefore},
+		{"last used after", q.LastUsedAfter}, {"last used before", q.LastUsedBefore}} {
 		if !e.at.IsZero() {
 			state += fmt.Sprintf(", %s %s", e.name, e.at.Format(time.RFC3339Nano))
 		}
@@ -392,5 +393,70 @@ func CheckCreatedTotals(t testing.TB, s patkit.Store) {
 	for _, q := range qs {
 		q.Now = now
 		checkTotal(t, s, all, q, "bounded on creation")
+	}
+}
+
+// UsedTokens is the number of tokens used that CheckUsedTotals wants:
+// more than patkit.MaxCount.
+const UsedTokens = patkit.MaxCount + 2000
+
+// CheckUsedTotals compares the total List gives for lists of all tokens
+// bounded on last use with the number of tokens each matches, up to
+// patkit.MaxCount+1. s holds UsedTokens or more tokens used, at distinct
+// times, dozens on each day, over more than one block of
+// sqlq.UseBlockDays days, and some never used: PostgreSQL's counts take
+// every token but those last used on the days within the bounds away from
+// the counters of the other filters, and count the matches where that
+// leaves patkit.MaxCount or fewer. The bounds keep from none to every
+// token used, just under, at and over patkit.MaxCount, each bound a
+// microsecond from a use or at one, alone, together, and with a
+// revocation filter or a state.
+func CheckUsedTotals(t testing.TB, s patkit.Store) {
+	t.Helper()
+	all := listshape.Tokens(t, s)
+	var used []time.Time
+	for _, tok := range all {
+		if !tok.LastUsedAt.IsZero() {
+			used = append(used, tok.LastUsedAt)
+		}
+	}
+	if len(used) < UsedTokens {
+		t.Fatalf("%d tokens used, want %d or more", len(used), UsedTokens)
+	}
+	slices.SortFunc(used, time.Time.Compare)
+	n := len(used)
+	// after(k) keeps the k tokens used last, before(k) the k first.
+	after := func(k int) time.Time {
+		if k == 0 {
+			return used[n-1].Add(time.Microsecond)
+		}
+		return used[n-k]
+	}
+	before := func(k int) time.Time {
+		if k == 0 {
+			return used[0].Add(-time.Microsecond)
+		}
+		return used[k-1]
+	}
+	maxCount := patkit.MaxCount
+	no := false
+	var qs []patkit.Query
+	for _, k := range []int{0, 1, maxCount - 1, maxCount, maxCount + 1, maxCount + 40, n} {
+		qs = append(qs,
+			patkit.Query{Filter: patkit.Filter{LastUsedAfter: after(k)}},
+			patkit.Query{Filter: patkit.Filter{LastUsedBefore: before(k)}},
+			// A microsecond short of the k-th use: one fewer.
+			patkit.Query{Filter: patkit.Filter{LastUsedAfter: after(k).Add(time.Microsecond)}},
+			patkit.Query{Filter: patkit.Filter{LastUsedBefore: before(k).Add(-time.Nanosecond)}},
+			patkit.Query{Filter: patkit.Filter{LastUsedAfter: after(k), Revoked: &no}},
+			patkit.Query{Filter: patkit.Filter{LastUsedBefore: before(k), State: patkit.StateActive}},
+			patkit.Query{Filter: patkit.Filter{LastUsedAfter: before(min(k, n-1)/4 + 1), LastUsedBefore: before(min(k+500, n))}},
+			patkit.Query{Filter: patkit.Filter{LastUsedAfter: before(1), LastUsedBefore: before(k), CreatedAfter: used[0].AddDate(-10, 0, 0)}},
+		)
+	}
+	now := time.Now()
+	for _, q := range qs {
+		q.Now = now
+		checkTotal(t, s, all, q, "bounded on last use")
 	}
 }

@@ -458,7 +458,7 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 	// Probe: the tokens of the scope in the bound alone, from the
 	// counters for an expiry bound (see Count).
 	bound := boundOn(key, q)
-	p.Probe, p.ProbeArgs, p.Counted = d.count(table, counts, expiries, "", &bound, max(b.RangeMax, 0))
+	p.Probe, p.ProbeArgs, p.Counted = d.count(table, counts, expiries, "", "", &bound, max(b.RangeMax, 0))
 
 	// Range: the page's IDs and sort keys from the range of the bound's
 	// index (the conditions on anything else written so that the planner
@@ -1017,17 +1017,28 @@ func NextBlock(t time.Time) time.Time {
 // tokens each. A list of the tokens created in the last 90 days, at
 // 1,000,000 tokens, reads the counters and the zones' 977 rows rather
 // than 10,001 entries of an index.
-func (d *Dialect) Count(tokens, counts, expiries, zones string, q *patkit.Query) (query string, args []any, counted bool) {
-	return d.count(tokens, counts, expiries, zones, q, patkit.MaxCount)
+//
+// When q lists all tokens and filters on last use too, and uses (the
+// table of the tokens by the day of their last use) is not empty, the
+// query bounds the count from below the same way: the tokens the other
+// filters keep, less every token but those last used on the whole days
+// within the bounds (uses counts them, every token alike, in rows of a
+// day and of a block of 32 days, at most 62 days and one row per block,
+// each in up to 16 stripes).
+func (d *Dialect) Count(tokens, counts, expiries, zones, uses string, q *patkit.Query) (query string, args []any, counted bool) {
+	return d.count(tokens, counts, expiries, zones, uses, q, patkit.MaxCount)
 }
 
 // count is Count, stopping at upTo+1 rather than patkit.MaxCount+1.
-func (d *Dialect) count(tokens, counts, expiries, zones string, q *patkit.Query, upTo int) (query string, args []any, counted bool) {
+func (d *Dialect) count(tokens, counts, expiries, zones, uses string, q *patkit.Query, upTo int) (query string, args []any, counted bool) {
 	search := q.Terms()
 	created := !q.CreatedBefore.IsZero() || !q.CreatedAfter.IsZero()
+	used := !q.LastUsedBefore.IsZero() || !q.LastUsedAfter.IsZero()
+	scoped := q.UserID != 0 || q.ResourceType != ""
+	days, someDays := usedDays(q)
 	if q.PreviousID != 0 || q.Kind != "" || search.Exact != "" || len(search.Words) > 0 ||
-		created && (zones == "" || q.UserID != 0 || q.ResourceType != "") ||
-		!q.LastUsedBefore.IsZero() || !q.LastUsedAfter.IsZero() ||
+		created && (zones == "" || scoped) ||
+		used && (uses == "" || scoped || !someDays) ||
 		q.UserID != 0 && q.ResourceType != "" {
 		where, args := d.Where(q)
 		return walk(d.from(tokens, q), where, upTo), args, false
@@ -1144,32 +1155,129 @@ func (d *Dialect) count(tokens, counts, expiries, zones string, q *patkit.Query,
 	default:
 		expiry("", counters(nil), bounded)
 	}
+	if used {
+		// Every token taken away, and those last used within the bounds
+		// added back: what is left is no more than the tokens the other
+		// filters keep that were used within them.
+		terms = append(terms, "SELECT -(n + n_revoked + n_imp + n_imp_revoked) AS v FROM "+counts+where())
+		for _, r := range days.parts() {
+			cond := " WHERE level = " + strconv.Itoa(r.level)
+			if r.lo != nil {
+				cond += " AND key >= " + arg(*r.lo)
+			}
+			if r.hi != nil {
+				cond += " AND key <= " + arg(*r.hi)
+			}
+			terms = append(terms, "SELECT n AS v FROM "+uses+cond)
+		}
+	}
 	if len(terms) == 0 {
 		terms = append(terms, "SELECT 0 AS v")
 	}
 	total := "SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total FROM (" + strings.Join(terms, " UNION ALL ") + ") AS terms"
 	over, capped := strconv.Itoa(upTo), strconv.Itoa(upTo+1)
-	if !created {
+	if !created && !used {
 		return "SELECT CASE WHEN total > " + over + " THEN " + capped + " ELSE total END FROM (" + total + ") AS counted", args, true
 	}
-	// The zones that may hold a token created out of q's bounds: one
-	// created before an inclusive lower bound, after an upper one.
-	var outside []string
-	for _, b := range timeBounds(q) {
-		if b.key != createdKey {
-			continue
+	lower := "(" + total + ")"
+	if created {
+		// The zones that may hold a token created out of q's bounds: one
+		// created before an inclusive lower bound, after an upper one.
+		var outside []string
+		for _, b := range timeBounds(q) {
+			if b.key != createdKey {
+				continue
+			}
+			if b.upper {
+				outside = append(outside, "created_hi > "+arg(d.Time(b.t)))
+			} else {
+				outside = append(outside, "created_lo < "+arg(d.Time(b.t)))
+			}
 		}
-		if b.upper {
-			outside = append(outside, "created_hi > "+arg(d.Time(b.t)))
-		} else {
-			outside = append(outside, "created_lo < "+arg(d.Time(b.t)))
-		}
+		lower += " - " + strconv.Itoa(1<<ZoneBits) + " * (SELECT count(*) FROM " + zones + " WHERE " + strings.Join(outside, " OR ") + ")"
 	}
 	cond, args := d.where(q, false, args)
-	query = "SELECT CASE WHEN (" + total + ") - " + strconv.Itoa(1<<ZoneBits) + " * (SELECT count(*) FROM " + zones +
-		" WHERE " + strings.Join(outside, " OR ") + ") > " + over + " THEN " + capped +
+	query = "SELECT CASE WHEN " + lower + " > " + over + " THEN " + capped +
 		" ELSE (" + walk(d.from(tokens, q), cond, upTo) + ") END"
 	return query, args, false
+}
+
+// dayRange is a range of whole days from 1970-01-01 UTC, [lo, hi], each
+// unbounded if nil.
+type dayRange struct{ lo, hi *int64 }
+
+// UseBlockDays is the length, in days, of the blocks of days of last use
+// that the uses table of Count counts in its level-1 rows: block b holds
+// the days from UseBlockDays*b to UseBlockDays*(b+1)-1. The migration
+// writes the same length.
+const UseBlockDays = 32
+
+// usedDays returns the days whose every instant lies within q's bounds on
+// last use, and whether there is one: the tokens last used on them are
+// all within the bounds.
+func usedDays(q *patkit.Query) (dayRange, bool) {
+	const day = int64(24 * time.Hour / time.Microsecond)
+	var r dayRange
+	for _, b := range timeBounds(q) {
+		if b.key != lastUsedKey {
+			continue
+		}
+		us := b.t.UnixMicro()
+		if b.upper { // x <= us: the days that end by us
+			hi := floorDiv(us+1, day) - 1
+			r.hi = &hi
+		} else { // x >= us: the days that start at us or later
+			lo := -floorDiv(-us, day)
+			r.lo = &lo
+		}
+	}
+	return r, r.lo == nil || r.hi == nil || *r.lo <= *r.hi
+}
+
+// A dayPart is the rows of one level of the uses table that a dayRange
+// covers: keys [lo, hi], each unbounded if nil.
+type dayPart struct {
+	level  int
+	lo, hi *int64
+}
+
+// parts returns the rows that add up to the tokens last used within r:
+// the blocks r covers whole (level 1), and the days of the blocks it cuts
+// (level 0).
+func (r dayRange) parts() []dayPart {
+	var blo, bhi *int64 // the blocks r covers whole
+	if r.lo != nil {
+		b := -floorDiv(-*r.lo, UseBlockDays)
+		blo = &b
+	}
+	if r.hi != nil {
+		b := floorDiv(*r.hi+1, UseBlockDays) - 1
+		bhi = &b
+	}
+	if blo != nil && bhi != nil && *blo > *bhi { // within one block, or two
+		return []dayPart{{0, r.lo, r.hi}}
+	}
+	parts := []dayPart{{1, blo, bhi}}
+	if r.lo != nil {
+		if end := *blo*UseBlockDays - 1; *r.lo <= end {
+			parts = append(parts, dayPart{0, r.lo, &end})
+		}
+	}
+	if r.hi != nil {
+		if start := (*bhi + 1) * UseBlockDays; start <= *r.hi {
+			parts = append(parts, dayPart{0, &start, r.hi})
+		}
+	}
+	return parts
+}
+
+// floorDiv is a / b rounded down, b > 0.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
 }
 
 // expiryRange is a range of expiries: [lo, hi), whole microseconds, each

@@ -68,7 +68,7 @@ func TestCountStates(t *testing.T) {
 			q := tt.q
 			q.Now = now
 			q.Normalize()
-			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", "", &q)
+			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", "", "", &q)
 			want := "SELECT CASE WHEN total > 10000 THEN 10001 ELSE total END FROM (SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total FROM (" +
 				tt.terms + ") AS terms) AS counted"
 			if !counted || query != want {
@@ -148,7 +148,7 @@ func TestCount(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			q := tt.q
 			q.Normalize()
-			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", "", &q)
+			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", "", "", &q)
 			if counted != (tt.sum != "") {
 				t.Fatalf("counted = %v for %s", counted, query)
 			}
@@ -214,7 +214,7 @@ func TestCountExpiryBounds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			q := patkit.Query{UserID: 7, Impersonation: tt.imp, Filter: tt.f, Now: now}
 			q.Normalize()
-			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", "", &q)
+			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", "", "", &q)
 			var terms []string
 			var wantArgs []any
 			for _, tm := range tt.terms {
@@ -287,7 +287,7 @@ func TestCountCreated(t *testing.T) {
 			q := tt.q
 			q.Now = now
 			q.Normalize()
-			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", tt.zones, &q)
+			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", tt.zones, "", &q)
 			where, whereArgs := dialect.Where(&q)
 			walk := "SELECT count(*) FROM (SELECT 1 FROM tokens" + where + " LIMIT 10001) AS matches"
 			want, wantArgs := walk, whereArgs
@@ -295,6 +295,91 @@ func TestCountCreated(t *testing.T) {
 				want = "SELECT CASE WHEN (" + tt.total + ") - 1024 * (SELECT count(*) FROM token_zones WHERE " + tt.outside +
 					") > 10000 THEN 10001 ELSE (" + walk + ") END"
 				wantArgs = append(slices.Clip(tt.args), whereArgs...)
+			}
+			if counted || query != want {
+				t.Errorf("Count = %v\n%s\nwant\n%s", counted, query, want)
+			}
+			if !cmp.Equal(args, wantArgs) {
+				t.Errorf("args = %v, want %v", args, wantArgs)
+			}
+		})
+	}
+}
+
+// TestCountUsed checks the count of a list of all tokens bounded on last
+// use where the store counts uses by day (the uses table): the counters of
+// the other filters, less every token, plus the tokens last used in the
+// blocks of 32 days (level 1) and the days (level 0) that lie whole within
+// the bounds, capped, or the walk where that is not above MaxCount.
+// Without that table, for one owner or resource, and where no whole day
+// lies within the bounds, the count is the walk alone.
+func TestCountUsed(t *testing.T) {
+	no := new(false)
+	day := func(y int, m time.Month, d, h int) time.Time { return time.Date(y, m, d, h, 0, 0, 0, time.UTC) }
+	// Days from 1970-01-01: 2026-12-01 is 20788, in the block 649 (from
+	// day 20768, 2026-11-11); 2026-09-02 is 20698, in the block 646 (to
+	// day 20703).
+	all := "SELECT n + n_revoked + n_imp + n_imp_revoked AS v FROM token_counts WHERE scope = ? AND resource_type = ? AND id = ?"
+	every := "SELECT -(n + n_revoked + n_imp + n_imp_revoked) AS v FROM token_counts WHERE scope = ? AND resource_type = ? AND id = ?"
+	scope := []any{0, "", int64(0)}
+	type part struct {
+		sql  string
+		args []any
+	}
+	blocksTo := func(b int64) part { return part{"level = 1 AND key <= ?", []any{b}} }
+	blocksFrom := func(b int64) part { return part{"level = 1 AND key >= ?", []any{b}} }
+	blocks := func(lo, hi int64) part { return part{"level = 1 AND key >= ? AND key <= ?", []any{lo, hi}} }
+	days := func(lo, hi int64) part { return part{"level = 0 AND key >= ? AND key <= ?", []any{lo, hi}} }
+	type F = patkit.Filter
+	for _, tt := range []struct {
+		name  string
+		q     patkit.Query
+		uses  string
+		other string // the counters of the other filters; "" for the walk alone
+		parts []part
+	}{
+		{"BeforeMidday", patkit.Query{Filter: F{LastUsedBefore: day(2026, 12, 1, 13).Add(16171 * time.Nanosecond)}}, "token_use_counts", all,
+			[]part{blocksTo(648), days(20768, 20787)}},
+		// A bound a microsecond before midnight keeps the whole day before.
+		{"BeforeMidnight", patkit.Query{Filter: F{LastUsedBefore: day(2026, 12, 1, 0).Add(-time.Nanosecond)}}, "token_use_counts", all,
+			[]part{blocksTo(648), days(20768, 20787)}},
+		{"BeforeBlock", patkit.Query{Filter: F{LastUsedBefore: day(2026, 11, 11, 0).Add(-time.Microsecond)}}, "token_use_counts", all,
+			[]part{blocksTo(648)}},
+		{"AfterMidnight", patkit.Query{Filter: F{LastUsedAfter: day(2026, 9, 2, 0)}}, "token_use_counts", all,
+			[]part{blocksFrom(647), days(20698, 20703)}},
+		{"AfterMidnightAndAMicrosecond", patkit.Query{Filter: F{LastUsedAfter: day(2026, 9, 2, 0).Add(time.Nanosecond), Revoked: no}},
+			"token_use_counts", "SELECT n + n_imp AS v FROM token_counts WHERE scope = ? AND resource_type = ? AND id = ?",
+			[]part{blocksFrom(647), days(20699, 20703)}},
+		{"Between", patkit.Query{Filter: F{LastUsedAfter: day(2026, 9, 2, 0), LastUsedBefore: day(2026, 12, 1, 13)}}, "token_use_counts", all,
+			[]part{blocks(647, 648), days(20698, 20703), days(20768, 20787)}},
+		{"WithinABlock", patkit.Query{Filter: F{LastUsedAfter: day(2026, 11, 20, 0), LastUsedBefore: day(2026, 11, 25, 0)}}, "token_use_counts", all,
+			[]part{days(20777, 20781)}},
+		{"Before1970", patkit.Query{Filter: F{LastUsedBefore: day(1969, 12, 31, 12)}}, "token_use_counts", all,
+			[]part{blocksTo(-2), days(-32, -2)}},
+		{"NoWholeDay", patkit.Query{Filter: F{LastUsedAfter: day(2026, 12, 1, 1), LastUsedBefore: day(2026, 12, 1, 23)}}, "token_use_counts", "", nil},
+		{"NoUses", patkit.Query{Filter: F{LastUsedAfter: day(2026, 9, 2, 0)}}, "", "", nil},
+		{"User", patkit.Query{UserID: 7, Filter: F{LastUsedAfter: day(2026, 9, 2, 0)}}, "token_use_counts", "", nil},
+		{"Resource", patkit.Query{ResourceType: patkit.ResourceGroup, ResourceID: 3, Filter: F{LastUsedAfter: day(2026, 9, 2, 0)}}, "token_use_counts", "", nil},
+		{"SearchToo", patkit.Query{Filter: F{LastUsedAfter: day(2026, 9, 2, 0), Search: "deploy"}}, "token_use_counts", "", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := tt.q
+			q.Now = day(2026, 12, 1, 14)
+			q.Normalize()
+			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", "", tt.uses, &q)
+			where, whereArgs := dialect.Where(&q)
+			walk := "SELECT count(*) FROM (SELECT 1 FROM tokens" + where + " LIMIT 10001) AS matches"
+			want, wantArgs := walk, whereArgs
+			if tt.other != "" {
+				terms := []string{tt.other, every}
+				wantArgs = append(append([]any{}, scope...), scope...)
+				for _, p := range tt.parts {
+					terms = append(terms, "SELECT n AS v FROM token_use_counts WHERE "+p.sql)
+					wantArgs = append(wantArgs, p.args...)
+				}
+				want = "SELECT CASE WHEN (SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total FROM (" + strings.Join(terms, " UNION ALL ") +
+					") AS terms) > 10000 THEN 10001 ELSE (" + walk + ") END"
+				wantArgs = append(wantArgs, whereArgs...)
 			}
 			if counted || query != want {
 				t.Errorf("Count = %v\n%s\nwant\n%s", counted, query, want)

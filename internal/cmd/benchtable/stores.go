@@ -289,21 +289,21 @@ func fillPG(ctx context.Context, pool *pgxpool.Pool, schema string, d *dataset) 
 	})
 	cols := []string{"id", "user_id", "name", "scopes", "impersonation", "resource_type", "resource_id",
 		"access_level", "created_at", "expires_at", "revoked", "last_used_at", "last_used_ips", "previous_id", "digest"}
-	// The zones' row triggers off for the load, and the migrations that
-	// made them run again after it, which bound the tokens there from
-	// each zone's aggregates: as a host loading tokens in bulk would.
-	// Through the trigger, the load's one transaction left 419 pages of
-	// row versions of token_zones for its 977 rows, which every list
-	// bounded in time then read (4 ms).
-	var zones []string
-	for _, name := range []string{"0015_zones.sql", "0016_zone_expiries.sql", "0017_zone_names.sql"} {
+	// The row triggers of the zones and of the use counts off for the
+	// load, and the migrations that made them run again after it, which
+	// count the tokens there from their aggregates: as a host loading
+	// tokens in bulk would. Through the trigger, the load's one
+	// transaction left 419 pages of row versions of token_zones for its
+	// 977 rows, which every list bounded in time then read (4 ms).
+	var rebuilds []string
+	for _, name := range []string{"0015_zones.sql", "0016_zone_expiries.sql", "0017_zone_names.sql", "0019_use_counts.sql"} {
 		b, err := fs.ReadFile(pgstore.Migrations(), name)
 		if err != nil {
 			return err
 		}
-		zones = append(zones, string(b))
+		rebuilds = append(rebuilds, string(b))
 	}
-	if _, err := tx.Exec(ctx, "ALTER TABLE tokens DISABLE TRIGGER token_zones_widen, DISABLE TRIGGER token_zones_widen_names"); err != nil {
+	if _, err := tx.Exec(ctx, "ALTER TABLE tokens DISABLE TRIGGER token_zones_widen, DISABLE TRIGGER token_zones_widen_names, DISABLE TRIGGER token_use_counts_insert"); err != nil {
 		return err
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{schema, "tokens"}, cols, src); err != nil {
@@ -314,12 +314,12 @@ func fillPG(ctx context.Context, pool *pgxpool.Pool, schema string, d *dataset) 
 			return fmt.Errorf("%.60s: %w", ix.Def, err)
 		}
 	}
-	if _, err := tx.Exec(ctx, "ALTER TABLE tokens ENABLE TRIGGER token_zones_widen, ENABLE TRIGGER token_zones_widen_names"); err != nil {
+	if _, err := tx.Exec(ctx, "ALTER TABLE tokens ENABLE TRIGGER token_zones_widen, ENABLE TRIGGER token_zones_widen_names, ENABLE TRIGGER token_use_counts_insert"); err != nil {
 		return err
 	}
-	for _, m := range zones {
+	for _, m := range rebuilds {
 		if _, err := tx.Exec(ctx, m); err != nil {
-			return fmt.Errorf("the zones' migrations: %w", err)
+			return fmt.Errorf("the migrations run again after the load: %w", err)
 		}
 	}
 	tokens := pgx.Identifier{schema, "tokens"}.Sanitize()
