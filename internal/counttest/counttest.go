@@ -356,21 +356,8 @@ func CheckCreatedTotals(t testing.TB, s patkit.Store) {
 	for i, tok := range all {
 		created[i] = tok.CreatedAt
 	}
-	slices.SortFunc(created, time.Time.Compare)
 	n := len(created)
-	// after(k) keeps the k tokens created last, before(k) the k first.
-	after := func(k int) time.Time {
-		if k == 0 {
-			return created[n-1].Add(time.Microsecond)
-		}
-		return created[n-k]
-	}
-	before := func(k int) time.Time {
-		if k == 0 {
-			return created[0].Add(-time.Microsecond)
-		}
-		return created[k-1]
-	}
+	after, before := bounds(created)
 	maxCount := patkit.MaxCount
 	// A count of 10,001 entries is slow under the race detector (the
 	// SQLite of modernc.org is Go): few bounds, each where a wrong one
@@ -423,21 +410,8 @@ func CheckUsedTotals(t testing.TB, s patkit.Store) {
 	if len(used) < UsedTokens {
 		t.Fatalf("%d tokens used, want %d or more", len(used), UsedTokens)
 	}
-	slices.SortFunc(used, time.Time.Compare)
 	n := len(used)
-	// after(k) keeps the k tokens used last, before(k) the k first.
-	after := func(k int) time.Time {
-		if k == 0 {
-			return used[n-1].Add(time.Microsecond)
-		}
-		return used[n-k]
-	}
-	before := func(k int) time.Time {
-		if k == 0 {
-			return used[0].Add(-time.Microsecond)
-		}
-		return used[k-1]
-	}
+	after, before := bounds(used)
 	maxCount := patkit.MaxCount
 	no := false
 	var qs []patkit.Query
@@ -451,7 +425,7 @@ func CheckUsedTotals(t testing.TB, s patkit.Store) {
 			patkit.Query{Filter: patkit.Filter{LastUsedAfter: after(k), Revoked: &no}},
 			patkit.Query{Filter: patkit.Filter{LastUsedBefore: before(k), State: patkit.StateActive}},
 			patkit.Query{Filter: patkit.Filter{LastUsedAfter: before(min(k, n-1)/4 + 1), LastUsedBefore: before(min(k+500, n))}},
-			patkit.Query{Filter: patkit.Filter{LastUsedAfter: before(1), LastUsedBefore: before(k), CreatedAfter: used[0].AddDate(-10, 0, 0)}},
+			patkit.Query{Filter: patkit.Filter{LastUsedAfter: before(1), LastUsedBefore: before(k), CreatedAfter: before(1).AddDate(-10, 0, 0)}},
 		)
 	}
 	now := time.Now()
@@ -459,4 +433,26 @@ func CheckUsedTotals(t testing.TB, s patkit.Store) {
 		q.Now = now
 		checkTotal(t, s, all, q, "bounded on last use")
 	}
+}
+
+// bounds sorts times, distinct whole microseconds, and returns the bounds
+// that keep the k of them that come last (after(k), an inclusive lower
+// bound) and first (before(k), an inclusive upper bound), k from 0 to
+// len(times).
+func bounds(times []time.Time) (after, before func(k int) time.Time) {
+	slices.SortFunc(times, time.Time.Compare)
+	n := len(times)
+	after = func(k int) time.Time {
+		if k == 0 {
+			return times[n-1].Add(time.Microsecond)
+		}
+		return times[n-k]
+	}
+	before = func(k int) time.Time {
+		if k == 0 {
+			return times[0].Add(-time.Microsecond)
+		}
+		return times[k-1]
+	}
+	return after, before
 }
