@@ -347,7 +347,7 @@ func TestCountsHostSQL(t *testing.T) {
 	exec("delete all", `DELETE FROM tokens`)
 }
 
-// TestCountsConcurrentWriters creates, revokes and rotates from many
+// TestCountsConcurrentWriters creates, revokes, rotates and uses from many
 // goroutines at once, most for one user and one project: no write fails
 // (no deadlock between the stripes), and the counters end exact.
 func TestCountsConcurrentWriters(t *testing.T) {
@@ -374,6 +374,15 @@ func TestCountsConcurrentWriters(t *testing.T) {
 				case 2:
 					next := countToken(fmt.Sprintf("g%d-%d next", g, i), tok.UserID, tok.ResourceType, tok.ResourceID, tok.Impersonation)
 					if err := s.Rotate(t.Context(), tok.ID, next); err != nil {
+						t.Error(err)
+					}
+				}
+				// Uses moved between days and blocks, in both directions,
+				// while others create, revoke and rotate: the use counts
+				// end exact too.
+				for k := range i % 3 {
+					at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC).AddDate(0, 0, (g+i+k*37)%70)
+					if err := s.SetLastUsed(t.Context(), tok.ID, at, []string{"192.0.2.1"}); err != nil {
 						t.Error(err)
 					}
 				}
