@@ -970,12 +970,8 @@ const ExpiryBlock = 32 * 24 * time.Hour
 // in, t rounded down to a whole microsecond as the state filters round
 // it.
 func NextBlock(t time.Time) time.Time {
-	us, b := floor(t).UnixMicro(), ExpiryBlock.Microseconds()
-	r := us % b
-	if r < 0 {
-		r += b
-	}
-	return time.UnixMicro(us - r + b).UTC()
+	b := ExpiryBlock.Microseconds()
+	return time.UnixMicro((floorDiv(floor(t).UnixMicro(), b) + 1) * b).UTC()
 }
 
 // Count returns the query that counts the matches of q, and its
@@ -1035,7 +1031,11 @@ func (d *Dialect) count(tokens, counts, expiries, zones, uses string, q *patkit.
 	created := !q.CreatedBefore.IsZero() || !q.CreatedAfter.IsZero()
 	used := !q.LastUsedBefore.IsZero() || !q.LastUsedAfter.IsZero()
 	scoped := q.UserID != 0 || q.ResourceType != ""
-	days, someDays := usedDays(q)
+	var days dayRange
+	someDays := true
+	if used {
+		days, someDays = usedDays(q)
+	}
 	if q.PreviousID != 0 || q.Kind != "" || search.Exact != "" || len(search.Words) > 0 ||
 		created && (zones == "" || scoped) ||
 		used && (uses == "" || scoped || !someDays) ||
@@ -1208,9 +1208,9 @@ type dayRange struct{ lo, hi *int64 }
 
 // UseBlockDays is the length, in days, of the blocks of days of last use
 // that the uses table of Count counts in its level-1 rows: block b holds
-// the days from UseBlockDays*b to UseBlockDays*(b+1)-1. The migration
-// writes the same length.
-const UseBlockDays = 32
+// the days from UseBlockDays*b to UseBlockDays*(b+1)-1, the expiry
+// counters' blocks (ExpiryBlock). The migration writes the same length.
+const UseBlockDays = int64(ExpiryBlock / (24 * time.Hour))
 
 // usedDays returns the days whose every instant lies within q's bounds on
 // last use, and whether there is one: the tokens last used on them are
