@@ -12,7 +12,7 @@ import (
 // its arguments, the count query and its.
 func (s *Store) ListSQL(q *patkit.Query) (page string, args []any, count string, countArgs []any) {
 	page, args = s.pageSQL(q)
-	count, countArgs, _ = dialect.Count(s.q.tokens, s.q.counts, s.q.expiries, s.q.zones, s.q.uses, q)
+	count, countArgs, _ = dialect.Count(s.q.countTables, q)
 	return page, args, count, countArgs
 }
 
@@ -67,7 +67,8 @@ func (s *Store) Estimate(ctx context.Context, count string, args []any) (int, er
 // schema of an earlier migration has neither token_zones nor
 // token_use_counts.
 func (s *Store) WithoutZones() (restore func()) {
-	zones, named, uses := s.q.zones, s.q.zonesNamed, s.q.uses
-	s.q.zones, s.q.zonesNamed, s.q.uses = "", "", ""
-	return func() { s.q.zones, s.q.zonesNamed, s.q.uses = zones, named, uses }
+	old := s.q
+	s.q.zones, s.q.zonesNamed = "", ""
+	s.q.countTables.Zones, s.q.countTables.Uses = "", ""
+	return func() { s.q = old }
 }

@@ -60,7 +60,7 @@ var dialect = sqlq.Dialect{
 // documentation). The page and the count are sent in one round trip.
 // q must be normalized.
 func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int, error) {
-	count, countArgs, counted := dialect.Count(s.q.tokens, s.q.counts, s.q.expiries, s.q.zones, s.q.uses, q)
+	count, countArgs, counted := dialect.Count(s.q.countTables, q)
 	var page string
 	var pageArgs []any
 	bound, bounded := s.boundPlan(q)

@@ -223,7 +223,7 @@ type queries struct {
 	zones       string // the bounds of each zone's keys (migration 0015)
 	zonesNamed  string // zones joined with each zone's least name (0017)
 	expiries    string
-	uses        string // the tokens by the day of their last use (0019)
+	countTables sqlq.Tables // Count's, with the tokens by the day of their last use (0019)
 	insert      string
 	get         string
 	getByDigest string
@@ -239,12 +239,11 @@ func newQueries(schema string) queries {
 			resource_type, resource_id, access_level, created_at, expires_at, revoked,
 			last_used_at, last_used_ips, previous_id, revoked_at, rotated, allowed_cidrs, digest, notice, ` + noticeColumns + `)`
 	insertValues := `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23`
-	return queries{
+	q := queries{
 		tokens:      t,
 		settings:    pgx.Identifier{schema, "settings"}.Sanitize(),
 		counts:      pgx.Identifier{schema, "token_counts"}.Sanitize(),
 		expiries:    pgx.Identifier{schema, "token_expiry_counts"}.Sanitize(),
-		uses:        pgx.Identifier{schema, "token_use_counts"}.Sanitize(),
 		zones:       zones,
 		zonesNamed:  zones + " JOIN " + pgx.Identifier{schema, "token_zone_names"}.Sanitize() + " USING (zone)",
 		insert:      `INSERT INTO ` + t + ` ` + insertColumns + ` VALUES (` + insertValues + `) RETURNING id`,
@@ -291,6 +290,9 @@ func newQueries(schema string) queries {
 				EXISTS (SELECT FROM ` + t + ` WHERE id = $24)`,
 		setLastUsed: `UPDATE ` + t + ` SET last_used_at = $2, last_used_ips = $3 WHERE id = $1`,
 	}
+	q.countTables = sqlq.Tables{Tokens: q.tokens, Counts: q.counts, Expiries: q.expiries, Zones: q.zones,
+		Uses: pgx.Identifier{schema, "token_use_counts"}.Sanitize()}
+	return q
 }
 
 // Create saves t and sets t.ID. A digest already stored returns an error

@@ -92,7 +92,7 @@ var dialect = sqlq.Dialect{
 // through SQLite's C API, as GetByDigest does (see listOnConns); once it
 // has started, a done ctx interrupts it, as the driver would.
 func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, total int, err error) {
-	count, countArgs, _ := dialect.Count(s.q.table, s.q.counts, s.q.expiries, s.q.zones, "", q)
+	count, countArgs, _ := dialect.Count(s.q.countTables, q)
 	var page string
 	var pageArgs []any
 	bound, ok := s.boundPlan(q)

@@ -424,6 +424,7 @@ type queries struct {
 	names                 string // the trigram index of names (migration 0014)
 	zones                 string // the bounds of each zone's keys (migration 0015)
 	counts, expiries      string
+	countTables           sqlq.Tables
 	insert                string
 	getByID, getByDigest  string
 	revoke, revokeIfValid string
@@ -448,7 +449,7 @@ const noticeColumns = `sixty_days_notification_sent_at, thirty_days_notification
 
 func newQueries(prefix string) queries {
 	t := prefix + "tokens"
-	return queries{
+	q := queries{
 		table:       t,
 		meta:        prefix + "patkit_meta",
 		names:       prefix + "tokens_fts",
@@ -471,6 +472,8 @@ func newQueries(prefix string) queries {
 		revokedOf:     `SELECT revoked FROM ` + t + ` WHERE id = ?`,
 		setLastUsed:   `UPDATE ` + t + ` SET last_used_at = ?, last_used_ips = ? WHERE id = ?`,
 	}
+	q.countTables = sqlq.Tables{Tokens: q.table, Counts: q.counts, Expiries: q.expiries, Zones: q.zones}
+	return q
 }
 
 // Get returns the token with the given ID, or an error wrapping

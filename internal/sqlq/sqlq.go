@@ -458,7 +458,7 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 	// Probe: the tokens of the scope in the bound alone, from the
 	// counters for an expiry bound (see Count).
 	bound := boundOn(key, q)
-	p.Probe, p.ProbeArgs, p.Counted = d.count(table, counts, expiries, "", "", &bound, max(b.RangeMax, 0))
+	p.Probe, p.ProbeArgs, p.Counted = d.count(Tables{Tokens: table, Counts: counts, Expiries: expiries}, &bound, max(b.RangeMax, 0))
 
 	// Range: the page's IDs and sort keys from the range of the bound's
 	// index (the conditions on anything else written so that the planner
@@ -986,14 +986,14 @@ func NextBlock(t time.Time) time.Time {
 // matches. Otherwise it counts the matching rows of tokens, stopping
 // after patkit.MaxCount+1.
 //
-// counts has one row per scope and, where writers are spread over several
+// t.Counts has one row per scope and, where writers are spread over several
 // rows of a scope, per stripe: columns scope (0 every token, 1 a user's, 2
 // a resource's), resource_type (the resource's, else empty), id (the user's
 // or resource's, else 0), and the counters n, n_revoked, n_imp and
 // n_imp_revoked of the tokens that are neither impersonation tokens nor
 // revoked, only revoked, only impersonation tokens, and both.
 //
-// expiries counts the same tokens, with the same four counters, by scope
+// t.Expiries counts the same tokens, with the same four counters, by scope
 // (the same three columns) and expiry, in two levels: level 0 has a row
 // per expires_at, level 1 a row per ExpiryBlock, keyed by its start, and
 // the tokens that never expire at the key Never. The tokens of a scope
@@ -1004,7 +1004,7 @@ func NextBlock(t time.Time) time.Time {
 // not revoked after now; the inactive ones the revoked, and the others up
 // to now, or, without an expiry bound, all tokens but the active.
 //
-// When q lists all tokens and filters on creation too, and zones (the
+// When q lists all tokens and filters on creation too, and t.Zones (the
 // table of the bounds of each zone's keys) is not empty, those counters
 // give a lower bound of the count, and the query counts the rows only
 // where that bound is not above patkit.MaxCount: every token the other
@@ -1014,19 +1014,32 @@ func NextBlock(t time.Time) time.Time {
 // 1,000,000 tokens, reads the counters and the zones' 977 rows rather
 // than 10,001 entries of an index.
 //
-// When q lists all tokens and filters on last use too, and uses (the
+// When q lists all tokens and filters on last use too, and t.Uses (the
 // table of the tokens by the day of their last use) is not empty, the
 // query bounds the count from below the same way: the tokens the other
 // filters keep, less every token but those last used on the whole days
 // within the bounds (uses counts them, every token alike, in rows of a
 // day and of a block of 32 days, at most 62 days and one row per block,
 // each in up to 16 stripes).
-func (d *Dialect) Count(tokens, counts, expiries, zones, uses string, q *patkit.Query) (query string, args []any, counted bool) {
-	return d.count(tokens, counts, expiries, zones, uses, q, patkit.MaxCount)
+func (d *Dialect) Count(t Tables, q *patkit.Query) (query string, args []any, counted bool) {
+	return d.count(t, q, patkit.MaxCount)
+}
+
+// Tables names the tables of a store that Count reads, each with the
+// store's prefix or schema, as it writes them into the query. Tokens,
+// Counts and Expiries are required; an empty Zones or Uses is a store
+// without that table, whose counts walk instead.
+type Tables struct {
+	Tokens   string // the tokens
+	Counts   string // the counters of each scope (token_counts)
+	Expiries string // the counters of each scope by expiry (token_expiry_counts)
+	Zones    string // the bounds of each zone's creation times, or ""
+	Uses     string // the tokens by the day of their last use, or ""
 }
 
 // count is Count, stopping at upTo+1 rather than patkit.MaxCount+1.
-func (d *Dialect) count(tokens, counts, expiries, zones, uses string, q *patkit.Query, upTo int) (query string, args []any, counted bool) {
+func (d *Dialect) count(t Tables, q *patkit.Query, upTo int) (query string, args []any, counted bool) {
+	tokens, counts, expiries, zones, uses := t.Tokens, t.Counts, t.Expiries, t.Zones, t.Uses
 	search := q.Terms()
 	created := !q.CreatedBefore.IsZero() || !q.CreatedAfter.IsZero()
 	used := !q.LastUsedBefore.IsZero() || !q.LastUsedAfter.IsZero()

@@ -68,7 +68,7 @@ func TestCountStates(t *testing.T) {
 			q := tt.q
 			q.Now = now
 			q.Normalize()
-			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", "", "", &q)
+			query, args, counted := dialect.Count(sqlq.Tables{Tokens: "tokens", Counts: "token_counts", Expiries: "token_expiry_counts"}, &q)
 			want := "SELECT CASE WHEN total > 10000 THEN 10001 ELSE total END FROM (SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total FROM (" +
 				tt.terms + ") AS terms) AS counted"
 			if !counted || query != want {
@@ -148,7 +148,7 @@ func TestCount(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			q := tt.q
 			q.Normalize()
-			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", "", "", &q)
+			query, args, counted := dialect.Count(sqlq.Tables{Tokens: "tokens", Counts: "token_counts", Expiries: "token_expiry_counts"}, &q)
 			if counted != (tt.sum != "") {
 				t.Fatalf("counted = %v for %s", counted, query)
 			}
@@ -214,7 +214,7 @@ func TestCountExpiryBounds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			q := patkit.Query{UserID: 7, Impersonation: tt.imp, Filter: tt.f, Now: now}
 			q.Normalize()
-			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", "", "", &q)
+			query, args, counted := dialect.Count(sqlq.Tables{Tokens: "tokens", Counts: "token_counts", Expiries: "token_expiry_counts"}, &q)
 			var terms []string
 			var wantArgs []any
 			for _, tm := range tt.terms {
@@ -287,7 +287,7 @@ func TestCountCreated(t *testing.T) {
 			q := tt.q
 			q.Now = now
 			q.Normalize()
-			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", tt.zones, "", &q)
+			query, args, counted := dialect.Count(sqlq.Tables{Tokens: "tokens", Counts: "token_counts", Expiries: "token_expiry_counts", Zones: tt.zones}, &q)
 			where, whereArgs := dialect.Where(&q)
 			walk := "SELECT count(*) FROM (SELECT 1 FROM tokens" + where + " LIMIT 10001) AS matches"
 			want, wantArgs := walk, whereArgs
@@ -366,7 +366,7 @@ func TestCountUsed(t *testing.T) {
 			q := tt.q
 			q.Now = day(2026, 12, 1, 14)
 			q.Normalize()
-			query, args, counted := dialect.Count("tokens", "token_counts", "token_expiry_counts", "", tt.uses, &q)
+			query, args, counted := dialect.Count(sqlq.Tables{Tokens: "tokens", Counts: "token_counts", Expiries: "token_expiry_counts", Uses: tt.uses}, &q)
 			where, whereArgs := dialect.Where(&q)
 			walk := "SELECT count(*) FROM (SELECT 1 FROM tokens" + where + " LIMIT 10001) AS matches"
 			want, wantArgs := walk, whereArgs
