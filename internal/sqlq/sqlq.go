@@ -773,7 +773,9 @@ func (p *SearchPlan) List(walk string, walkArgs []any, count string, countArgs [
 	}
 	switch {
 	case p.Probe != "" && p.ProbeTotal(n):
-		total = n
+		// A page far enough that Range may read more than
+		// patkit.MaxCount matches: the total stops there all the same.
+		total = min(n, patkit.MaxCount+1)
 	case p.Probe != "" && p.CountCandidates(n, last):
 		total, err = tally(p.Count, p.CountArgs)
 	default:

@@ -791,3 +791,30 @@ func TestSearch(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchFarPageTotal checks the total of a search of all tokens on a
+// page far enough that the matches of the pages up to it are more than
+// patkit.MaxCount: Probe, which counts up to them, counts them all, and
+// the total stops at patkit.MaxCount+1 all the same (GitLab shows no
+// X-Total above 10,000).
+func TestSearchFarPageTotal(t *testing.T) {
+	d := dialect
+	d.NameIndex = func(table string, q *patkit.Query) string { return table + "_names" }
+	d.NameCandidates = func(table string, words []string, arg func(any) string) (string, bool) {
+		return "SELECT cid FROM trigrams WHERE word = " + arg(words[0]), true
+	}
+	q := patkit.Query{Filter: patkit.Filter{Search: "deploy", Page: 200, PerPage: 100}}
+	q.Normalize()
+	p, ok := d.Search("id", "tokens", &q, sqlq.Budgets{})
+	if !ok || p.Probe == "" {
+		t.Fatalf("Search = %v, Probe %q; want a plan with a Probe", ok, p.Probe)
+	}
+	const matches = patkit.MaxCount + 1000
+	_, total, err := p.List("walk", nil, "count", nil,
+		func(query string, args []any) (int, int64, error) { return matches, 5 * matches, nil },
+		func(query string, args []any) (int, error) { return patkit.MaxCount + 1, nil },
+		func(query string, args []any) ([]*patkit.Token, error) { return nil, nil })
+	if err != nil || total != patkit.MaxCount+1 {
+		t.Errorf("List total = %d, %v; want %d", total, err, patkit.MaxCount+1)
+	}
+}
