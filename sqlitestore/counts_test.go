@@ -417,6 +417,57 @@ func TestCountsBackfillRevoked(t *testing.T) {
 	checkCounts(t, s, db, "after")
 }
 
+// TestCountsWords checks List's totals of searches of all tokens by a
+// word, which take every token but those with the word among their
+// name's words (tokens_words) away from the counters (see
+// counttest.CheckWordTotals), on tokens inserted in SQL and indexed when
+// the Store next migrates; then with tokens the table does not count yet,
+// whose names the count must read; then that the count takes the table
+// at its word: a row that says a million names hold the word makes it
+// answer more than patkit.MaxCount for a search that keeps a few.
+func TestCountsWords(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "patkit.db")
+	db := openDB(t, path)
+	openPath(t, path, nil) // migrated
+	// One name in 13 holds "deploy" within "redeploy" only, one holds
+	// neither; every other has "deploy" as a word of its own.
+	insert := func(from, to int) {
+		t.Helper()
+		if _, err := db.ExecContext(t.Context(), `WITH RECURSIVE i(n) AS (SELECT ? UNION ALL SELECT n + 1 FROM i WHERE n < ?)
+			INSERT INTO tokens (user_id, name, name_folded, impersonation, created_at, expires_at, revoked, digest)
+			SELECT n % 50 + 2, name, lower(name), n % 50 = 0, 1700000000000000 + n * 60000000,
+				CASE n % 10 WHEN 0 THEN NULL ELSE 1700000000000000 + n * 7200000000 END, n % 7 = 0, randomblob(32)
+			FROM (SELECT n, CASE n % 13 WHEN 0 THEN 'bulk ' || n || ' redeploy' WHEN 1 THEN 'bulk ' || n
+				ELSE 'Bulk ' || n || ' Deploy' END AS name FROM i)`, from, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert(1, counttest.WordTokens*13/12+1)
+	s := openPath(t, path, nil) // indexes the words
+	counttest.CheckWordTotals(t, s, "deploy")
+
+	// And with tokens the table does not count yet.
+	insert(counttest.WordTokens*13/12+2, counttest.WordTokens*13/12+1000)
+	counttest.CheckWordTotals(t, s, "deploy")
+
+	yes := true
+	// The first page: its count is the count query (a page far out is
+	// counted from the trigram index's candidates, up to the matches of the
+	// pages up to it).
+	q := patkit.Query{Filter: patkit.Filter{Search: "deploy", Revoked: &yes}}
+	q.Normalize()
+	if _, n, err := s.List(t.Context(), &q); err != nil || n > patkit.MaxCount {
+		t.Fatalf("List of the revoked tokens named deploy: total %d, %v", n, err)
+	}
+	if _, err := db.ExecContext(t.Context(), `UPDATE tokens_words SET n = 1000000 WHERE word = 'deploy'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, err := s.List(t.Context(), &q); err != nil || n != patkit.MaxCount+1 {
+		t.Errorf("List of the revoked tokens named deploy, a million in tokens_words: total %d, %v; want %d", n, err, patkit.MaxCount+1)
+	}
+}
+
 // TestCountsCreated checks List's totals of all tokens bounded on
 // creation, which subtract the zones that may hold tokens created out of
 // the bounds from the counters (see counttest.CheckCreatedTotals), on

@@ -7,30 +7,54 @@ import (
 )
 
 // namesEvery is how many tokens a Store inserts between two indexings of
-// the names of the new ones in tokens_fts (migration 0014). A search of
-// all tokens by words reads the tokens not yet indexed from the table, by
-// ID: at most about that many, and those other processes created.
+// the names of the new ones in tokens_fts (migration 0014) and
+// tokens_words (0018). A search of all tokens by words reads the tokens
+// not yet indexed from the table, by ID: at most about that many, and
+// those other processes created.
 const namesEvery = 256
 
-// metaNamesIndexed names, in patkit_meta, the highest token ID whose name
-// tokens_fts holds, and every lower one's.
-const metaNamesIndexed = "names_indexed"
+// The names, in patkit_meta, of the highest token ID whose name tokens_fts
+// holds, and every lower one's, and of the same of tokens_words.
+const (
+	metaNamesIndexed = "names_indexed"
+	metaWordsIndexed = "words_indexed"
+)
 
 // unindexedNames is the condition on table, the Store's tokens table with
 // its prefix, that keeps the tokens above the highest ID whose name
 // tokens_fts holds: those indexNames adds, and those a search reads from
 // the table.
-func unindexedNames(table string) string {
+func unindexedNames(table string) string { return unindexed(table, metaNamesIndexed) }
+
+// unindexed is the condition on table that keeps the tokens above the ID
+// patkit_meta records under key.
+func unindexed(table, key string) string {
 	meta := strings.TrimSuffix(table, "tokens") + "patkit_meta" // as newQueries names them
-	return "id > coalesce((SELECT value FROM " + meta + " WHERE name = '" + metaNamesIndexed + "'), 0)"
+	return "id > coalesce((SELECT value FROM " + meta + " WHERE name = '" + key + "'), 0)"
 }
 
 // indexNames adds to tokens_fts the names of the tokens above the ID
-// recorded in patkit_meta, and records the highest, with exec, in the
-// caller's write transaction. Tokens are inserted by ID (one writer at a
-// time, in any process), so those above the ID are all that is missing.
-// It returns the number of names indexed.
+// recorded in patkit_meta, and to tokens_words the words of those above
+// its own, and records the highest, with exec, in the caller's write
+// transaction. Tokens are inserted by ID (one writer at a time, in any
+// process), so those above the ID are all that is missing. It returns the
+// number of names indexed in tokens_fts.
 func (s *Store) indexNames(ctx context.Context, exec func(ctx context.Context, query string, args ...any) (sql.Result, error)) (int64, error) {
+	// Each folded name split at its spaces, and each of its words of 3
+	// characters or more counted once.
+	if _, err := exec(ctx, `WITH RECURSIVE split(id, word, rest) AS (
+			SELECT id, '', name_folded || ' ' FROM `+s.q.table+` WHERE `+unindexed(s.q.table, metaWordsIndexed)+`
+			UNION ALL
+			SELECT id, substr(rest, 1, instr(rest, ' ') - 1), substr(rest, instr(rest, ' ') + 1) FROM split WHERE rest <> ''
+		)
+		INSERT INTO `+s.q.words+` (word, n)
+		SELECT word, count(*) FROM (SELECT DISTINCT id, word FROM split WHERE length(word) >= 3) WHERE true GROUP BY word
+		ON CONFLICT (word) DO UPDATE SET n = n + excluded.n`); err != nil {
+		return 0, err
+	}
+	if err := s.indexed(ctx, exec, metaWordsIndexed); err != nil {
+		return 0, err
+	}
 	res, err := exec(ctx, `INSERT INTO `+s.q.names+` (rowid, name_folded)
 		SELECT id, name_folded FROM `+s.q.table+` WHERE `+unindexedNames(s.q.table)+` ORDER BY id`)
 	if err != nil {
@@ -40,10 +64,16 @@ func (s *Store) indexNames(ctx context.Context, exec func(ctx context.Context, q
 	if err != nil || n == 0 {
 		return 0, err
 	}
-	_, err = exec(ctx, `INSERT INTO `+s.q.meta+` (name, value)
-		SELECT ?, max(id) FROM `+s.q.table+` WHERE true
-		ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`, metaNamesIndexed)
-	return n, err
+	return n, s.indexed(ctx, exec, metaNamesIndexed)
+}
+
+// indexed records in patkit_meta, under key, the highest token ID (0 for
+// none, as none recorded).
+func (s *Store) indexed(ctx context.Context, exec func(ctx context.Context, query string, args ...any) (sql.Result, error), key string) error {
+	_, err := exec(ctx, `INSERT INTO `+s.q.meta+` (name, value)
+		SELECT ?, coalesce(max(id), 0) FROM `+s.q.table+` WHERE true
+		ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`, key)
+	return err
 }
 
 // indexNamesOp returns the write that indexes the names of the tokens

@@ -1,11 +1,16 @@
 package sqlitestore_test
 
 import (
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/internal/sqlq"
@@ -36,7 +41,7 @@ func TestIndexNames(t *testing.T) {
 	if n := indexed(); n != 0 {
 		t.Fatalf("names_indexed = %d on a new database, want 0", n)
 	}
-	names := []string{"Deploy prod", "ci runner", "deploy staging", "a*b deploy", "Ünïcode Deploy", "other",
+	names := []string{"Deploy prod", "ci runner", "deploy staging", "a*b deploy", "Ünïcode Deploy", "other  deploy Deploy",
 		"deployer", "x?y", "DEPLOY", "ci deploy"}
 	var all []*patkit.Token
 	for i, name := range names {
@@ -60,6 +65,7 @@ func TestIndexNames(t *testing.T) {
 		}
 	}
 	check()
+	checkWords(t, db)
 	// Two more, above the highest ID indexed.
 	for i, name := range []string{"deploy late", "late"} {
 		tok := token(name)
@@ -154,6 +160,62 @@ func TestSearchSparseMatches(t *testing.T) {
 	}
 }
 
+// checkWords compares tokens_words (migration 0018) with the words of the
+// folded names, split at spaces, of 3 characters or more, each counted
+// once per token, of the tokens up to the ID words_indexed records, which
+// must be the highest.
+func checkWords(t *testing.T, db *sql.DB) {
+	t.Helper()
+	var indexed, last int64
+	if err := db.QueryRowContext(t.Context(), `SELECT (SELECT value FROM patkit_meta WHERE name = 'words_indexed'), coalesce(max(id), 0) FROM tokens`).Scan(&indexed, &last); err != nil {
+		t.Fatal(err)
+	}
+	if indexed != last {
+		t.Errorf("words_indexed = %d, want the highest ID, %d", indexed, last)
+	}
+	want := map[string]int64{}
+	rows, err := db.QueryContext(t.Context(), `SELECT name_folded FROM tokens WHERE id <= ?`, indexed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for w := range strings.SplitSeq(name, " ") {
+			if utf8.RuneCountInString(w) >= 3 && !seen[w] {
+				seen[w] = true
+				want[w]++
+			}
+		}
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	rows, err = db.QueryContext(t.Context(), `SELECT word, n FROM tokens_words`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var w string
+		var n int64
+		if err := rows.Scan(&w, &n); err != nil {
+			t.Fatal(err)
+		}
+		got[w] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("tokens_words (-the names' words +the table):\n%s", diff)
+	}
+}
+
 func byID(all []*patkit.Token, id int64) *patkit.Token {
 	for _, tok := range all {
 		if tok.ID == id {
@@ -209,6 +271,7 @@ func TestMigrateIndexesNames(t *testing.T) {
 	if _, err := db.ExecContext(t.Context(), `INSERT INTO tokens_fts (tokens_fts, rank) VALUES ('integrity-check', 1)`); err != nil {
 		t.Errorf("the index of names differs from the table: %v", err)
 	}
+	checkWords(t, db)
 	q := patkit.Query{Filter: patkit.Filter{Search: "imported 299"}}
 	q.Normalize()
 	toks, total, err := s.List(t.Context(), &q)
@@ -260,6 +323,7 @@ func TestIndexNamesTwoStores(t *testing.T) {
 	if _, err := db.ExecContext(t.Context(), `INSERT INTO tokens_fts (tokens_fts, rank) VALUES ('integrity-check', 1)`); err != nil {
 		t.Errorf("the index of names differs from the table: %v", err)
 	}
+	checkWords(t, db)
 	for _, s := range []*sqlitestore.Store{a, b} {
 		q := patkit.Query{Filter: patkit.Filter{Search: "shared deploy", PerPage: 100}}
 		q.Normalize()

@@ -422,6 +422,7 @@ type queries struct {
 	table                 string
 	meta, revocations     string
 	names                 string // the trigram index of names (migration 0014)
+	words                 string // the tokens by each word of their names (0018)
 	zones                 string // the bounds of each zone's keys (migration 0015)
 	counts, expiries      string
 	countTables           sqlq.Tables
@@ -453,6 +454,7 @@ func newQueries(prefix string) queries {
 		table:       t,
 		meta:        prefix + "patkit_meta",
 		names:       prefix + "tokens_fts",
+		words:       prefix + "tokens_words",
 		zones:       prefix + "tokens_zones",
 		revocations: prefix + "patkit_revocations",
 		counts:      prefix + "token_counts",
@@ -472,7 +474,7 @@ func newQueries(prefix string) queries {
 		revokedOf:     `SELECT revoked FROM ` + t + ` WHERE id = ?`,
 		setLastUsed:   `UPDATE ` + t + ` SET last_used_at = ?, last_used_ips = ? WHERE id = ?`,
 	}
-	q.countTables = sqlq.Tables{Tokens: q.table, Counts: q.counts, Expiries: q.expiries, Zones: q.zones}
+	q.countTables = sqlq.Tables{Tokens: q.table, Counts: q.counts, Expiries: q.expiries, Zones: q.zones, Words: q.words}
 	return q
 }
 

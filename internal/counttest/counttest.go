@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,6 +72,15 @@ func CheckListTotals(t testing.TB, s patkit.Store, step string) {
 // names the case in failures.
 func checkTotal(t testing.TB, s patkit.Store, all []*patkit.Token, q patkit.Query, step string) {
 	t.Helper()
+	// A page past the end, so that List counts rather than infer the
+	// total from a short page.
+	q.Page = patkit.MaxPage
+	checkPage(t, s, all, q, step)
+}
+
+// checkPage is checkTotal on q's own page.
+func checkPage(t testing.TB, s patkit.Store, all []*patkit.Token, q patkit.Query, step string) {
+	t.Helper()
 	q.Normalize()
 	want := 0
 	for _, tok := range all {
@@ -79,11 +89,8 @@ func checkTotal(t testing.TB, s patkit.Store, all []*patkit.Token, q patkit.Quer
 		}
 	}
 	want = min(want, patkit.MaxCount+1)
-	// A page past the end, so that List counts rather than infer the
-	// total from a short page.
-	q.Page = patkit.MaxPage
 	if _, got, err := s.List(t.Context(), &q); err != nil || got != want {
-		t.Errorf("%s: List(%s) total = %d, %v; want %d", step, describe(&q), got, err, want)
+		t.Errorf("%s: List(%s, page %d) total = %d, %v; want %d", step, describe(&q), q.Page, got, err, want)
 	}
 }
 
@@ -108,6 +115,9 @@ func describe(q *patkit.Query) string {
 		if !e.at.IsZero() {
 			state += fmt.Sprintf(", %s %s", e.name, e.at.Format(time.RFC3339Nano))
 		}
+	}
+	if q.Search != "" {
+		state += fmt.Sprintf(", search %q", q.Search)
 	}
 	return fmt.Sprintf("user %d, resource %q %d, impersonation %s, revoked %s%s",
 		q.UserID, q.ResourceType, q.ResourceID, b(q.Impersonation), b(q.Revoked), state)
@@ -432,6 +442,71 @@ func CheckUsedTotals(t testing.TB, s patkit.Store) {
 	for _, q := range qs {
 		q.Now = now
 		checkTotal(t, s, all, q, "bounded on last use")
+	}
+}
+
+// WordTokens is the number of tokens that CheckWordTotals wants to hold
+// its word: more than patkit.MaxCount.
+const WordTokens = patkit.MaxCount + 1000
+
+// CheckWordTotals compares the total List gives for searches of all
+// tokens by word with the number of tokens each matches, up to
+// patkit.MaxCount+1. s holds WordTokens or more tokens whose name holds
+// word, most of them as a word of its own (SQLite's counts take every
+// token but those with the word among their name's words away from the
+// counters of the other filters, and count the matches where that leaves
+// patkit.MaxCount or fewer), some within the word "re"+word only; every
+// name holds the word "bulk"; the tokens are created at distinct times,
+// many in each zone. The searches are by the word, upper case, and after
+// "bulk" (a count of the first word alone would count every token), alone,
+// with a revocation filter, a state or impersonation, and bounded on
+// creation to keep from a few to all of the tokens, just under, at and
+// over patkit.MaxCount of them, each on its first page, and the first on
+// the last too (a store may count a far page otherwise).
+func CheckWordTotals(t testing.TB, s patkit.Store, word string) {
+	t.Helper()
+	all := listshape.Tokens(t, s)
+	var created []time.Time
+	holding := 0
+	for _, tok := range all {
+		created = append(created, tok.CreatedAt)
+		if strings.Contains(strings.ToLower(tok.Name), word) {
+			holding++
+		}
+	}
+	if holding < WordTokens {
+		t.Fatalf("%d tokens hold %q, want %d or more", holding, word, WordTokens)
+	}
+	after, _ := bounds(created)
+	n := len(created)
+	no, yes := false, true
+	qs := []patkit.Query{
+		{Filter: patkit.Filter{Search: word}},
+		{Filter: patkit.Filter{Search: strings.ToUpper(word)}},
+		{Filter: patkit.Filter{Search: "bulk " + word}},
+		{Filter: patkit.Filter{Search: "bulk re" + word}},
+		{Filter: patkit.Filter{Search: word, Revoked: &no}},
+		{Filter: patkit.Filter{Search: word, Revoked: &yes}},
+		{Filter: patkit.Filter{Search: word, State: patkit.StateInactive}},
+		{Filter: patkit.Filter{Search: word}, Impersonation: &no},
+	}
+	// A count of 10,001 entries is slow under the race detector (the
+	// SQLite of modernc.org is Go): few bounds, each where a wrong one
+	// shows.
+	for _, k := range []int{patkit.MaxCount, patkit.MaxCount + 1024, n} {
+		qs = append(qs, patkit.Query{Filter: patkit.Filter{Search: word, CreatedAfter: after(min(k, n))}},
+			patkit.Query{Filter: patkit.Filter{Search: word, CreatedAfter: after(min(k, n)), Revoked: &no}})
+	}
+	now := time.Now()
+	for i, q := range qs {
+		q.Now = now
+		// The first page, which counts with the store's count query
+		// where it has more than a few pages of matches; and the last,
+		// of the first search.
+		checkPage(t, s, all, q, "search by a word")
+		if i == 0 {
+			checkTotal(t, s, all, q, "search by a word")
+		}
 	}
 }
 

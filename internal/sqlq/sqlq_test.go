@@ -391,6 +391,68 @@ func TestCountUsed(t *testing.T) {
 	}
 }
 
+// TestCountWords checks the count of a search of all tokens by one word
+// where the store counts the tokens by the words of their names (the
+// words table): the counters of the other filters, less every token,
+// plus the tokens whose name holds the word, capped, or the walk where
+// that is not above MaxCount; with a bound on last use too, both
+// subtractions. Without that table, for one owner or resource, for two
+// words, a phrase or an exact name, the count is the walk alone.
+func TestCountWords(t *testing.T) {
+	no := new(false)
+	now := time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC)
+	all := "SELECT n + n_revoked + n_imp + n_imp_revoked AS v FROM token_counts WHERE scope = ? AND resource_type = ? AND id = ?"
+	every := "SELECT -(n + n_revoked + n_imp + n_imp_revoked) AS v FROM token_counts WHERE scope = ? AND resource_type = ? AND id = ?"
+	notRevoked := "SELECT n + n_imp AS v FROM token_counts WHERE scope = ? AND resource_type = ? AND id = ?"
+	word := "SELECT n AS v FROM tokens_words WHERE word = ?"
+	scope := []any{0, "", int64(0)}
+	type F = patkit.Filter
+	for _, tt := range []struct {
+		name  string
+		q     patkit.Query
+		words string
+		terms []string // the bound's terms; none for the walk alone
+		args  []any
+	}{
+		{"Word", patkit.Query{Filter: F{Search: "Deploy"}}, "tokens_words",
+			[]string{all, every, word}, append(append(append([]any{}, scope...), scope...), "deploy")},
+		{"NotRevoked", patkit.Query{Filter: F{Search: "deploy", Revoked: no}}, "tokens_words",
+			[]string{notRevoked, every, word}, append(append(append([]any{}, scope...), scope...), "deploy")},
+		{"UsedToo", patkit.Query{Filter: F{Search: "deploy", LastUsedAfter: now.AddDate(0, 0, -3).Truncate(24 * time.Hour)}}, "tokens_words",
+			[]string{all, every, "SELECT n AS v FROM token_use_counts WHERE level = 1 AND key >= ?",
+				"SELECT n AS v FROM token_use_counts WHERE level = 0 AND key >= ? AND key <= ?", every, word},
+			append(append(append(append([]any{}, scope...), scope...), int64(650), int64(20785), int64(20799), 0, "", int64(0)), "deploy")},
+		{"NoWords", patkit.Query{Filter: F{Search: "deploy"}}, "", nil, nil},
+		{"TwoWords", patkit.Query{Filter: F{Search: "deploy key"}}, "tokens_words", nil, nil},
+		{"Phrase", patkit.Query{Filter: F{Search: `"deploy key"`}}, "tokens_words", nil, nil},
+		{"Exact", patkit.Query{Filter: F{Search: "ci"}}, "tokens_words", nil, nil},
+		{"User", patkit.Query{UserID: 7, Filter: F{Search: "deploy"}}, "tokens_words", nil, nil},
+		{"Resource", patkit.Query{ResourceType: patkit.ResourceProject, ResourceID: 3, Filter: F{Search: "deploy"}}, "tokens_words", nil, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := tt.q
+			q.Now = now
+			q.Normalize()
+			query, args, counted := dialect.Count(sqlq.Tables{Tokens: "tokens", Counts: "token_counts", Expiries: "token_expiry_counts",
+				Uses: "token_use_counts", Words: tt.words}, &q)
+			where, whereArgs := dialect.Where(&q)
+			walk := "SELECT count(*) FROM (SELECT 1 FROM tokens" + where + " LIMIT 10001) AS matches"
+			want, wantArgs := walk, whereArgs
+			if tt.terms != nil {
+				want = "SELECT CASE WHEN (SELECT CAST(coalesce(sum(v), 0) AS bigint) AS total FROM (" + strings.Join(tt.terms, " UNION ALL ") +
+					") AS terms) > 10000 THEN 10001 ELSE (" + walk + ") END"
+				wantArgs = append(append([]any{}, tt.args...), whereArgs...)
+			}
+			if counted || query != want {
+				t.Errorf("Count = %v\n%s\nwant\n%s", counted, query, want)
+			}
+			if !cmp.Equal(args, wantArgs) {
+				t.Errorf("args = %v, want %v", args, wantArgs)
+			}
+		})
+	}
+}
+
 // With IDsFirst, a page that filters on nothing but its scope reads its
 // rows in the order of the index directly: no entry is rejected, so there
 // is nothing to spare the table from, and a join would only cost a second
