@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
@@ -186,7 +188,58 @@ func checkCounts(t *testing.T, s *pgstore.Store, pool *pgxpool.Pool, step string
 	if got, want := useCounts(t, pool); !cmp.Equal(want, got) {
 		t.Errorf("%s: token_use_counts (-want +got):\n%s", step, cmp.Diff(want, got))
 	}
+	got, _, held := wordCounts(t, pool)
+	for w, n := range got {
+		if n > held[w] {
+			t.Errorf("%s: token_words counts %d names with the word %q, %d hold it", step, n, w, held[w])
+		}
+	}
 	counttest.CheckListTotals(t, s, step)
+}
+
+// wordCounts returns the rows of token_words (got), the words of the
+// names of the tokens up to token_words_mark's upto (want: what the
+// catch-ups counted, if no token left since), and those of every token
+// (held), each word counted once per token: the names lower-cased and
+// split at spaces, words of 3 characters or more, computed in Go.
+func wordCounts(t *testing.T, pool *pgxpool.Pool) (got, want, held map[string]int64) {
+	t.Helper()
+	got, want, held = map[string]int64{}, map[string]int64{}, map[string]int64{}
+	rows, err := pool.Query(t.Context(), `SELECT word, n FROM token_words WHERE n <> 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w string
+	var n int64
+	if _, err := pgx.ForEachRow(rows, []any{&w, &n}, func() error { got[w] = n; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var upto int64
+	if err := pool.QueryRow(t.Context(), `SELECT upto FROM token_words_mark`).Scan(&upto); err != nil {
+		t.Fatal(err)
+	}
+	rows, err = pool.Query(t.Context(), `SELECT id, name FROM tokens`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	var name string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error {
+		seen := map[string]bool{}
+		for w := range strings.SplitSeq(strings.ToLower(name), " ") {
+			if utf8.RuneCountInString(w) >= 3 && !seen[w] {
+				seen[w] = true
+				held[w]++
+				if id <= upto {
+					want[w]++
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return got, want, held
 }
 
 // countToken returns a token of user, for the resource rt id if rt is set.
@@ -265,6 +318,11 @@ func TestCountsHostSQL(t *testing.T) {
 			}
 		}
 		checkCounts(t, s, pool, step)
+		// The words of every token counted, so that the next step's
+		// deletes and renames have them to take away.
+		if _, err := pool.Exec(t.Context(), `SELECT token_words_catch_up()`); err != nil {
+			t.Fatal(err)
+		}
 	}
 	exec("insert",
 		`INSERT INTO tokens (user_id, name, impersonation, created_at, revoked, digest)
@@ -849,6 +907,81 @@ func TestCountsUsed(t *testing.T) {
 	}
 	if _, total, err := s.List(t.Context(), &q); err != nil || total != patkit.MaxCount+1 {
 		t.Errorf("List of the tokens used before 2024, counts of every use 1,000 days earlier: total %d, %v; want %d", total, err, patkit.MaxCount+1)
+	}
+}
+
+// TestCountsWords checks List's totals of searches of all tokens by a
+// word, which take every token but those with the word among their
+// name's words (token_words) away from the counters (see
+// counttest.CheckWordTotals), on tokens inserted in SQL and counted when
+// the Store next migrates, then with tokens the table does not count
+// yet; that creates whose ID is a multiple of wordsEvery count the words
+// of the tokens created since; and that the count takes the table at its
+// word: a row that says a million names hold the word makes it answer
+// more than patkit.MaxCount for a search that keeps a few.
+func TestCountsWords(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	s, pool := openStore(t, schema), schemaPool(t, schema)
+	// One name in 13 holds "deploy" within "redeploy" only, one holds
+	// neither; every other has "deploy" as a word of its own.
+	insert := func(from, to int) {
+		t.Helper()
+		if _, err := pool.Exec(t.Context(), `INSERT INTO tokens (user_id, name, impersonation, created_at, expires_at, revoked, digest)
+			SELECT i % 50 + 2, CASE i % 13 WHEN 0 THEN 'bulk ' || i || ' redeploy' WHEN 1 THEN 'bulk ' || i ELSE 'Bulk ' || i || ' Deploy' END,
+				i % 50 = 0, timestamptz '2023-11-14 22:13:20Z' + i * interval '1 minute',
+				CASE WHEN i % 10 = 0 THEN NULL ELSE timestamptz '2023-11-14 22:13:20Z' + i * interval '2 hours' END,
+				i % 7 = 0, sha256(int8send(i))
+			FROM generate_series($1::int, $2::int) AS i`, from, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkWords := func(step string) {
+		t.Helper()
+		if got, want, _ := wordCounts(t, pool); !cmp.Equal(want, got) {
+			t.Errorf("%s: token_words (-the names' words +the table):\n%s", step, cmp.Diff(want, got))
+		}
+	}
+	n := counttest.WordTokens*13/12 + 1
+	insert(1, n)
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	checkWords("migrated")
+	counttest.CheckWordTotals(t, s, "deploy")
+
+	insert(n+1, n+1000)
+	counttest.CheckWordTotals(t, s, "deploy")
+
+	// Creates through the Store: the one whose ID is a multiple of 7
+	// counts every token before it.
+	s.SetWordsEvery(7)
+	var last int64
+	for last%7 != 0 || last == 0 {
+		tok := &patkit.Token{UserID: 2, Name: "Created deploy", CreatedAt: time.Now(), Scopes: []patkit.Scope{patkit.ScopeAPI},
+			Digest: fmt.Appendf(nil, "created %d", time.Now().UnixNano())}
+		if err := s.Create(t.Context(), tok); err != nil {
+			t.Fatal(err)
+		}
+		last = tok.ID
+	}
+	var upto int64
+	if err := pool.QueryRow(t.Context(), `SELECT upto FROM token_words_mark`).Scan(&upto); err != nil || upto != last {
+		t.Errorf("token_words_mark's upto = %d, %v; want the last create's ID, %d", upto, err, last)
+	}
+	checkWords("created")
+
+	yes := true
+	q := patkit.Query{Filter: patkit.Filter{Search: "deploy", Revoked: &yes}}
+	q.Normalize()
+	if _, total, err := s.List(t.Context(), &q); err != nil || total > patkit.MaxCount {
+		t.Fatalf("List of the revoked tokens named deploy: total %d, %v", total, err)
+	}
+	if _, err := pool.Exec(t.Context(), `UPDATE token_words SET n = 1000000 WHERE word = 'deploy'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, total, err := s.List(t.Context(), &q); err != nil || total != patkit.MaxCount+1 {
+		t.Errorf("List of the revoked tokens named deploy, a million in token_words: total %d, %v; want %d", total, err, patkit.MaxCount+1)
 	}
 }
 

@@ -33,6 +33,8 @@ func ExampleMigrationSQL() {
 	// CREATE TABLE IF NOT EXISTS token_zones (
 	// CREATE TABLE IF NOT EXISTS token_zone_names (
 	// CREATE TABLE IF NOT EXISTS token_use_counts (
+	// CREATE TABLE IF NOT EXISTS token_words (
+	// CREATE TABLE IF NOT EXISTS token_words_mark (
 }
 
 // Open a Store in a schema of its own, migrating it, and give it to a

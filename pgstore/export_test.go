@@ -48,6 +48,10 @@ func (s *Store) ListDecodesRows(ctx context.Context, q *patkit.Query) (bool, err
 	return rawColumns(rows), nil
 }
 
+// SetWordsEvery sets how many token IDs apart the creates are that count
+// the words of new names (wordsEvery).
+func (s *Store) SetWordsEvery(n int64) { s.wordsEvery = n }
+
 // SetBudgets sets the Budgets of s's BoundPlans, for tests of each plan
 // on few tokens.
 func (s *Store) SetBudgets(b sqlq.Budgets) { s.bounds = b }
@@ -63,12 +67,12 @@ func (s *Store) Estimate(ctx context.Context, count string, args []any) (int, er
 }
 
 // WithoutZones makes s list as it did before migration 0015, without
-// the zones' seek nor the use counts of 0019, until restore is called: a
+// the zones' seek nor the use counts of 0019 nor the words of 0020, until restore is called: a
 // schema of an earlier migration has neither token_zones nor
 // token_use_counts.
 func (s *Store) WithoutZones() (restore func()) {
 	old := s.q
 	s.q.zones, s.q.zonesNamed = "", ""
-	s.q.countTables.Zones, s.q.countTables.Uses = "", ""
+	s.q.countTables.Zones, s.q.countTables.Uses, s.q.countTables.Words = "", "", ""
 	return func() { s.q = old }
 }

@@ -155,6 +155,11 @@ func (s *Store) migrate(ctx context.Context) (err error) {
 			return wrap("migrate", err)
 		}
 	}
+	// The words of tokens written by anything but a Store (an import in
+	// SQL, say), or by creates since the last catch-up, are counted now.
+	if _, err := tx.Exec(ctx, s.q.catchUpWords); err != nil {
+		return wrap("migrate: count the words of token names", err)
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return wrap("migrate: commit", err)
 	}

@@ -56,6 +56,7 @@ type Store struct {
 	noSearchIndex bool            // Options.NoSearchIndex
 	q             queries
 	bounds        sqlq.Budgets // of List's BoundPlans: the defaults but in tests
+	wordsEvery    int64        // a create whose ID is a multiple counts the new words (catchUpWords)
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close; ends Watch
@@ -107,7 +108,7 @@ func New(p *pgxpool.Pool, opts *Options) (*Store, error) {
 		schema = opts.Schema
 	}
 	s := &Store{schema: schema, channel: channelName(schema), q: newQueries(schema),
-		closed: make(chan struct{}), timings: defaultWatchTimings}
+		closed: make(chan struct{}), timings: defaultWatchTimings, wordsEvery: wordsEvery}
 	s.pool = &pool{p: p, closed: s.closed}
 	if opts != nil {
 		s.noSearchIndex = opts.NoSearchIndex
@@ -217,19 +218,20 @@ const noticeColumns = `sixty_days_notification_sent_at, thirty_days_notification
 
 // queries holds the SQL of a Store, its table names qualified once.
 type queries struct {
-	tokens      string // the qualified table names
-	settings    string
-	counts      string
-	zones       string // the bounds of each zone's keys (migration 0015)
-	zonesNamed  string // zones joined with each zone's least name (0017)
-	expiries    string
-	countTables sqlq.Tables // Count's, with the tokens by the day of their last use (0019)
-	insert      string
-	get         string
-	getByDigest string
-	revoke      string // revokes $1 at $3 and notifies the channel $2 at commit
-	rotate      string // insert's, after revoking $24 by rotation and notifying $25
-	setLastUsed string
+	tokens       string // the qualified table names
+	settings     string
+	counts       string
+	zones        string // the bounds of each zone's keys (migration 0015)
+	zonesNamed   string // zones joined with each zone's least name (0017)
+	expiries     string
+	countTables  sqlq.Tables // Count's, with the tokens by the day of their last use (0019) and by word (0020)
+	catchUpWords string      // counts the words of the tokens created since the last time (0020)
+	insert       string
+	get          string
+	getByDigest  string
+	revoke       string // revokes $1 at $3 and notifies the channel $2 at commit
+	rotate       string // insert's, after revoking $24 by rotation and notifying $25
+	setLastUsed  string
 }
 
 func newQueries(schema string) queries {
@@ -291,7 +293,8 @@ func newQueries(schema string) queries {
 		setLastUsed: `UPDATE ` + t + ` SET last_used_at = $2, last_used_ips = $3 WHERE id = $1`,
 	}
 	q.countTables = sqlq.Tables{Tokens: q.tokens, Counts: q.counts, Expiries: q.expiries, Zones: q.zones,
-		Uses: pgx.Identifier{schema, "token_use_counts"}.Sanitize()}
+		Uses: pgx.Identifier{schema, "token_use_counts"}.Sanitize(), Words: pgx.Identifier{schema, "token_words"}.Sanitize()}
+	q.catchUpWords = "SELECT " + pgx.Identifier{schema, "token_words_catch_up"}.Sanitize() + "()"
 	return q
 }
 
@@ -303,7 +306,28 @@ func (s *Store) Create(ctx context.Context, t *patkit.Token) error {
 		return wrap("create", err)
 	}
 	t.ID = id
+	s.catchUpWords(ctx, id)
 	return nil
+}
+
+// wordsEvery is how many token IDs apart the creates are that count the
+// words of the names of the tokens created since the last time in
+// token_words (migration 0020), which the count of a search of all
+// tokens by a word reads: at most about that many tokens, and those
+// committed late, go uncounted, which only lowers its bound.
+const wordsEvery = 256
+
+// catchUpWords counts the words of the tokens created since the last
+// time in token_words (token_words_catch_up, migration 0020), if id, a
+// token just created, is a multiple of wordsEvery. It runs after the
+// create's commit, in a statement of its own, so that creates do not
+// queue on the table's rows; its error is not the create's, and is
+// dropped: the count stays exact (it reads the names where the table's
+// bound says too little), and the next catch-up counts the same tokens.
+func (s *Store) catchUpWords(ctx context.Context, id int64) {
+	if id%s.wordsEvery == 0 {
+		_, _ = s.pool.Exec(context.WithoutCancel(ctx), s.q.catchUpWords)
+	}
 }
 
 // insertArgs are the arguments $1 to $23 of the insert of t.
@@ -398,6 +422,7 @@ func (s *Store) Rotate(ctx context.Context, oldID int64, next *patkit.Token) err
 		return wrap("rotate", err)
 	case id != nil:
 		next.ID = *id
+		s.catchUpWords(ctx, *id)
 		return nil
 	case found:
 		return fmt.Errorf("pgstore: rotate %d: %w", oldID, patkit.ErrTokenRevoked)

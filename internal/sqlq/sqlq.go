@@ -1029,7 +1029,7 @@ func NextBlock(t time.Time) time.Time {
 // the word, or a few) is not empty, the query bounds the count from below
 // the same way: the tokens the other filters keep, less every token but
 // those with the word among their name's words, all of which hold it. The
-// table may leave tokens out (SQLite's counts the tokens up to an ID),
+// table may leave tokens out (the stores count the tokens up to an ID),
 // which only lowers the bound. A search of all tokens for a word that
 // 200,000 of 1,000,000 names hold reads a row or two rather than the
 // 50,000 names that hold the first 10,001 matches.
