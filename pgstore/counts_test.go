@@ -915,9 +915,9 @@ func TestCountsUsed(t *testing.T) {
 // name's words (token_words) away from the counters (see
 // counttest.CheckWordTotals), on tokens inserted in SQL and counted when
 // the Store next migrates, then with tokens the table does not count
-// yet; that creates whose ID is a multiple of wordsEvery count the words
-// of the tokens created since; and that the count takes the table at its
-// word: a row that says a million names hold the word makes it answer
+// yet; that creates and rotations whose new ID is a multiple of
+// wordsEvery count the words of the tokens created since; and that the
+// count takes the table at its word: a row that says a million names hold the word makes it answer
 // more than patkit.MaxCount for a search that keeps a few.
 func TestCountsWords(t *testing.T) {
 	t.Parallel()
@@ -953,23 +953,31 @@ func TestCountsWords(t *testing.T) {
 	insert(n+1, n+1000)
 	counttest.CheckWordTotals(t, s, "deploy")
 
-	// Creates through the Store: the one whose ID is a multiple of 7
-	// counts every token before it.
+	// Creates and rotations through the Store: the one whose ID is a
+	// multiple of 7 counts every token before it.
 	s.SetWordsEvery(7)
-	var last int64
-	for last%7 != 0 || last == 0 {
-		tok := &patkit.Token{UserID: 2, Name: "Created deploy", CreatedAt: time.Now(), Scopes: []patkit.Scope{patkit.ScopeAPI},
-			Digest: fmt.Appendf(nil, "created %d", time.Now().UnixNano())}
-		if err := s.Create(t.Context(), tok); err != nil {
-			t.Fatal(err)
+	var last int64 // rotated in turn
+	for _, rotate := range []bool{false, true} {
+		for first := true; first || last%7 != 0; first = false {
+			tok := &patkit.Token{UserID: 2, Name: "Created deploy", CreatedAt: time.Now(), Scopes: []patkit.Scope{patkit.ScopeAPI},
+				Digest: fmt.Appendf(nil, "created %d", time.Now().UnixNano())}
+			var err error
+			if rotate {
+				err = s.Rotate(t.Context(), last, tok)
+			} else {
+				err = s.Create(t.Context(), tok)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			last = tok.ID
 		}
-		last = tok.ID
+		var upto int64
+		if err := pool.QueryRow(t.Context(), `SELECT upto FROM token_words_mark`).Scan(&upto); err != nil || upto != last {
+			t.Errorf("rotations %v: token_words_mark's upto = %d, %v; want the last new token's ID, %d", rotate, upto, err, last)
+		}
+		checkWords(fmt.Sprint("created, rotations ", rotate))
 	}
-	var upto int64
-	if err := pool.QueryRow(t.Context(), `SELECT upto FROM token_words_mark`).Scan(&upto); err != nil || upto != last {
-		t.Errorf("token_words_mark's upto = %d, %v; want the last create's ID, %d", upto, err, last)
-	}
-	checkWords("created")
 
 	yes := true
 	q := patkit.Query{Filter: patkit.Filter{Search: "deploy", Revoked: &yes}}
