@@ -453,7 +453,66 @@ func TestCountsCreatedAndWords(t *testing.T) {
 	counttest.CheckCreatedTotals(t, s)
 	counttest.CheckWordTotals(t, s, "deploy")
 
-	created := patkit.Query{Filter: patkit.Filter{CreatedAfter: time.UnixMicro(1700000000000000 + (counttest.CreatedTokens-2)*60000000), Page: patkit.MaxPage}}
+	insert(counttest.CreatedTokens+1, counttest.CreatedTokens+1000)
+	counttest.CheckWordTotals(t, s, "deploy")
+
+	// Counted tokens that leave (migration 0019): 3,600 renamed leave
+	// fewer than 10,001 names holding the word, where tokens_words still
+	// counts 11,342 under it.
+	search := patkit.Query{Filter: patkit.Filter{Search: "deploy"}}
+	search.Normalize()
+	checkSearch := func(step string) {
+		t.Helper()
+		var want int
+		if err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM tokens WHERE name_folded LIKE '%deploy%'`).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		if _, n, err := s.List(t.Context(), &search); err != nil || n != min(want, patkit.MaxCount+1) {
+			t.Errorf("%s: List of the tokens named deploy: total %d, %v; want %d", step, n, err, min(want, patkit.MaxCount+1))
+		}
+	}
+	leavers := func() (n int64) {
+		t.Helper()
+		if err := db.QueryRowContext(t.Context(), `SELECT coalesce((SELECT -n FROM tokens_words WHERE word = ''), 0)`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if _, err := db.ExecContext(t.Context(), `UPDATE tokens SET name = 'gone ' || id, name_folded = 'gone ' || id
+		WHERE id IN (SELECT id FROM tokens WHERE name_folded LIKE '% deploy' ORDER BY id LIMIT 3600)`); err != nil {
+		t.Fatal(err)
+	}
+	checkSearch("renamed")
+	// Their new names are searched from tokens_fts too.
+	gone := patkit.Query{Filter: patkit.Filter{Search: "gone"}}
+	gone.Normalize()
+	if _, n, err := s.List(t.Context(), &gone); err != nil || n != 3600 {
+		t.Errorf("List of the tokens renamed gone: total %d, %v; want 3600", n, err)
+	}
+	// 100 counted and 10 not counted deleted: only those counted leave.
+	if _, err := db.ExecContext(t.Context(), `DELETE FROM tokens WHERE id <= 100 OR id BETWEEN ? AND ?`,
+		counttest.CreatedTokens+1, counttest.CreatedTokens+10); err != nil {
+		t.Fatal(err)
+	}
+	checkSearch("deleted")
+	if n := leavers(); n != 3600+100 {
+		t.Errorf("tokens_words counts %d tokens that left, want %d", n, 3600+100)
+	}
+
+	// The search's first page, whose count is the count query (a page far
+	// out, or matches sparser than one ID in 16, are counted from the
+	// trigram index's candidates): fewer than 10,001 match now.
+	if _, n, err := s.List(t.Context(), &search); err != nil || n > patkit.MaxCount {
+		t.Fatalf("List of the tokens named deploy: total %d, %v", n, err)
+	}
+	if _, err := db.ExecContext(t.Context(), `UPDATE tokens_words SET n = 1000000 WHERE word = 'deploy'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, err := s.List(t.Context(), &search); err != nil || n != patkit.MaxCount+1 {
+		t.Errorf("List of the tokens named deploy, a million in tokens_words: total %d, %v; want %d", n, err, patkit.MaxCount+1)
+	}
+
+	created := patkit.Query{Filter: patkit.Filter{CreatedAfter: time.UnixMicro(1700000000000000 + (counttest.CreatedTokens+998)*60000000), Page: patkit.MaxPage}}
 	created.Normalize()
 	if _, n, err := s.List(t.Context(), &created); err != nil || n != 3 {
 		t.Fatalf("List of the last 3 tokens: total %d, %v", n, err)
@@ -463,24 +522,5 @@ func TestCountsCreatedAndWords(t *testing.T) {
 	}
 	if _, n, err := s.List(t.Context(), &created); err != nil || n != patkit.MaxCount+1 {
 		t.Errorf("List of the last 3 tokens, zones created in the future: total %d, %v; want %d", n, err, patkit.MaxCount+1)
-	}
-
-	insert(counttest.CreatedTokens+1, counttest.CreatedTokens+1000)
-	counttest.CheckWordTotals(t, s, "deploy")
-
-	// The first page: its count is the count query (a page far out is
-	// counted from the trigram index's candidates, up to the matches of the
-	// pages up to it).
-	yes := true
-	q := patkit.Query{Filter: patkit.Filter{Search: "deploy", Revoked: &yes}}
-	q.Normalize()
-	if _, n, err := s.List(t.Context(), &q); err != nil || n > patkit.MaxCount {
-		t.Fatalf("List of the revoked tokens named deploy: total %d, %v", n, err)
-	}
-	if _, err := db.ExecContext(t.Context(), `UPDATE tokens_words SET n = 1000000 WHERE word = 'deploy'`); err != nil {
-		t.Fatal(err)
-	}
-	if _, n, err := s.List(t.Context(), &q); err != nil || n != patkit.MaxCount+1 {
-		t.Errorf("List of the revoked tokens named deploy, a million in tokens_words: total %d, %v; want %d", n, err, patkit.MaxCount+1)
 	}
 }

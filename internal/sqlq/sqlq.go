@@ -1030,7 +1030,10 @@ func NextBlock(t time.Time) time.Time {
 // the same way: the tokens the other filters keep, less every token but
 // those with the word among their name's words, all of which hold it. The
 // table may leave tokens out (the stores count the tokens up to an ID),
-// which only lowers the bound. A search of all tokens for a word that
+// which only lowers the bound, and its row of the empty word, which no
+// search looks for, is added to the word's: a store that cannot take a
+// token that left (deleted, renamed) away from its words' rows counts -1
+// there for it instead. A search of all tokens for a word that
 // 200,000 of 1,000,000 names hold reads a row or two rather than the
 // 50,000 names that hold the first 10,001 matches.
 func (d *Dialect) Count(t Tables, q *patkit.Query) (query string, args []any, counted bool) {
@@ -1207,7 +1210,7 @@ func (d *Dialect) count(t Tables, q *patkit.Query, upTo int) (query string, args
 	if worded {
 		// Every token taken away, and those whose folded name holds the
 		// word added back.
-		terms = append(terms, every(), "SELECT n AS v FROM "+t.Words+" WHERE word = "+arg(search.Words[0]))
+		terms = append(terms, every(), "SELECT n AS v FROM "+t.Words+" WHERE word IN ("+arg(search.Words[0])+", '')")
 	}
 	if len(terms) == 0 {
 		terms = append(terms, "SELECT 0 AS v")
