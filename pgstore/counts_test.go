@@ -1024,3 +1024,77 @@ func TestCountsCreated(t *testing.T) {
 		t.Errorf("List of the last 3 tokens, zones created in the future: total %d, %v; want %d", n, err, patkit.MaxCount+1)
 	}
 }
+
+// TestCountsWordsNoDeadlock renames, in two statements at once, tokens
+// whose counted words the triggers take away in opposite orders: the
+// first statement's first token has "alpha", its second "beta"; the
+// other's, "beta" then "alpha". A trigger of the test's, after each
+// token's words are taken away, waits, so that each statement holds its
+// first word's row of token_words when it asks for the second: neither
+// fails (PostgreSQL aborts one of two transactions that wait for each
+// other), and the table counts no word. Then TRUNCATE ... RESTART IDENTITY:
+// the tokens created after it, whose IDs start again from 1, are counted
+// by the next catch-up.
+func TestCountsWordsNoDeadlock(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	s, pool := openStore(t, schema), schemaPool(t, schema)
+	ctx := t.Context()
+	var ids []int64
+	for _, name := range []string{"alpha one", "beta two", "beta three", "alpha four"} {
+		tok := countToken(name, 2, "", 0, false)
+		if err := s.Create(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, tok.ID)
+	}
+	checkWords := func(step string) {
+		t.Helper()
+		if got, want, _ := wordCounts(t, pool); !cmp.Equal(want, got) {
+			t.Errorf("%s: token_words (-the names' words +the table):\n%s", step, cmp.Diff(want, got))
+		}
+	}
+	if _, err := pool.Exec(ctx, `SELECT token_words_catch_up()`); err != nil {
+		t.Fatal(err)
+	}
+	checkWords("created")
+	// Named after token_words_update, so that it runs after it, row by row.
+	if _, err := pool.Exec(ctx, `CREATE FUNCTION zz_pause() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$;
+		CREATE TRIGGER token_words_update_zz AFTER UPDATE OF name ON tokens FOR EACH ROW EXECUTE FUNCTION zz_pause()`); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	for _, pair := range [][2]int64{{ids[0], ids[1]}, {ids[2], ids[3]}} {
+		go func() {
+			_, err := pool.Exec(ctx, `UPDATE tokens SET name = name || ' renamed' WHERE id = ANY($1)`, pair[:])
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("rename: %v", err)
+		}
+	}
+	// A renamed token's words are taken away, and its new ones not
+	// counted (the bound only lowers): none is left.
+	if got, _, _ := wordCounts(t, pool); len(got) != 0 {
+		t.Errorf("renamed: token_words = %v, want no word counted", got)
+	}
+	if _, err := pool.Exec(ctx, `DROP TRIGGER token_words_update_zz ON tokens`); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := pool.Exec(ctx, `TRUNCATE tokens RESTART IDENTITY`); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"gamma one", "gamma two"} {
+		if err := s.Create(ctx, countToken(name, 2, "", 0, false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `SELECT token_words_catch_up()`); err != nil {
+		t.Fatal(err)
+	}
+	checkWords("truncated and created again")
+}

@@ -675,10 +675,14 @@
 // (committed after a catch-up that counted beyond them), only lower the
 // bound. A host's DELETE, or an UPDATE of a token's name or ID, takes
 // the counted words of the tokens it changes away (triggers on tokens),
-// and TRUNCATE empties the table: the bound never counts a word a token
-// no longer holds. Those triggers and a catch-up take token_words_mark's
-// row (FOR SHARE, FOR UPDATE): a token deleted while a catch-up counts it
-// is taken away after that catch-up commits. At 1,000,000 tokens
+// and TRUNCATE empties the table and counts again from the first ID: the
+// bound never counts a word a token no longer holds. Those triggers and a
+// catch-up take token_words_mark's row FOR UPDATE before any row of
+// token_words (migration 0021): a token deleted while a catch-up counts
+// it is taken away after that catch-up commits, and two transactions
+// that delete or rename tokens sharing words wait for each other there
+// rather than deadlock over the words' rows (in 0020, which took the row
+// FOR SHARE, two renames of such tokens in opposite orders did). At 1,000,000 tokens
 // (benchtable's schema, where "deploy" is a word of 200,000 names), the
 // first page of a search of all tokens for "deploy" took 0.52 to 0.91 ms
 // in the nine orders, where it took 21 to 36 ms reading 50,000 names

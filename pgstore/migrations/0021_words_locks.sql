@@ -1,0 +1,51 @@
+-- patkit pgstore migration 0021: the triggers that take a leaving
+-- token's words out of token_words (0020) queue on token_words_mark's
+-- row, and TRUNCATE counts the words again from the first ID.
+--
+-- 0020's triggers took the mark's row FOR SHARE, which two of them hold
+-- at once, and then updated the rows of their words in the order of
+-- their plans (the row trigger of an UPDATE of names, token by token, in
+-- the order of the statement's rows): two statements that renamed or
+-- deleted tokens sharing words in opposite orders could each hold a
+-- word's row the other waited for, and PostgreSQL aborted one of them
+-- (deadlock detected), where without the triggers they touched different
+-- rows. Each now takes the mark's row FOR UPDATE, as a catch-up does,
+-- before any row of token_words: the transactions that take words away
+-- run one after the other from there, and never wait for each other in
+-- a cycle over token_words. patkit itself never deletes or renames a
+-- token; a host's concurrent deletes wait for each other's commit.
+--
+-- TRUNCATE now also sets upto to 0: no token is left to have been
+-- counted, and tokens created afterwards whose IDs start again from 1
+-- (RESTART IDENTITY) were never counted under 0020, and their deletes
+-- took words away from tokens that were.
+--
+-- Run it with search_path set to the schema, in one transaction, after
+-- 0020.
+
+CREATE OR REPLACE FUNCTION token_words_forget() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+    v_upto bigint;
+BEGIN
+    SELECT upto INTO v_upto FROM token_words_mark FOR UPDATE;
+    IF TG_LEVEL = 'ROW' THEN
+        IF OLD.id <= v_upto THEN
+            UPDATE token_words SET n = n - 1 WHERE word IN (SELECT token_words_of(OLD.name));
+        END IF;
+        RETURN NULL;
+    END IF;
+    UPDATE token_words AS c SET n = c.n - d.n
+    FROM (SELECT w, count(*) AS n FROM old_tokens AS t CROSS JOIN LATERAL token_words_of(t.name) AS w
+          WHERE t.id <= v_upto GROUP BY w) AS d
+    WHERE c.word = d.w;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION token_words_truncate() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    UPDATE token_words_mark SET upto = 0;
+    DELETE FROM token_words;
+    RETURN NULL;
+END $$;
