@@ -167,7 +167,9 @@ func (s *Store) boundPlan(q *patkit.Query) (*sqlq.BoundPlan, bool) {
 	case patkit.SortNameDesc:
 		zones = ""
 	}
-	return dialect.Bound(columns, s.q.tokens, s.q.counts, s.q.expiries, zones, q, s.bounds)
+	t := s.q.countTables
+	t.Zones = zones
+	return dialect.Bound(columns, t, q, s.bounds)
 }
 
 // estimate returns the planner's estimate of what count, a count of an

@@ -166,7 +166,7 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 // which bounds names too, least and greatest, for the orders of names:
 // the Store's one writer widens a zone without waiting for anyone.
 func (s *Store) boundPlan(q *patkit.Query) (*sqlq.BoundPlan, bool) {
-	return dialect.Bound(columns, s.q.table, s.q.counts, s.q.expiries, s.q.zones, q, s.bounds)
+	return dialect.Bound(columns, s.q.countTables, q, s.bounds)
 }
 
 // scanTokens reads the tokens of rows, the result of a page query.

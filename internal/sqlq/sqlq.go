@@ -331,7 +331,10 @@ const ZoneBits = 10
 // owner of 10,000 tokens has 1,230 created in the last 90 days, whose walk
 // in order of names reads 8,600 entries before its page.
 //
-// zones, if not empty, is the table of zones that the migrations keep
+// t names the tables: Tokens, Counts and Expiries, which the Probe of a
+// Range counts from, and Zones, which Bound reads where Count reads only
+// a zone's creation times. t.Zones, if not empty, is the table of zones
+// that the migrations keep
 // with triggers: a row for each zone of IDs (see ZoneBits), which holds
 // bounds of the keys of its tokens, wider than them, never narrower:
 // zone, created_lo and created_hi (the least and greatest creation, the
@@ -343,7 +346,7 @@ const ZoneBits = 10
 // same of the last use. For a list in order of names, zones (a table, or
 // a join) holds name_lo, the least name of each zone in that order, if
 // ascending, and name_hi, the greatest, if descending: a store whose
-// zones do not bound names in that direction passes "". The walks then
+// zones do not bound names in that direction passes none. The walks then
 // skip the part of the order that no zone whose bounds meet q's holds; an
 // empty zones skips nothing.
 //
@@ -351,7 +354,8 @@ const ZoneBits = 10
 // within the last RecentDays days, bounded on no other time, in another
 // order than last use's, in either direction, has a plan of one query,
 // Near, that is the page (ByDay): see RecentDays.
-func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patkit.Query, b Budgets) (*BoundPlan, bool) {
+func (d *Dialect) Bound(columns string, t Tables, q *patkit.Query, b Budgets) (*BoundPlan, bool) {
+	table, zones := t.Tokens, t.Zones
 	if q.UserID != 0 && q.ResourceType != "" || q.PreviousID != 0 || q.Terms().Exact != "" || len(q.Terms().Words) > 0 {
 		return nil, false
 	}
@@ -458,7 +462,7 @@ func (d *Dialect) Bound(columns, table, counts, expiries, zones string, q *patki
 	// Probe: the tokens of the scope in the bound alone, from the
 	// counters for an expiry bound (see Count).
 	bound := boundOn(key, q)
-	p.Probe, p.ProbeArgs, p.Counted = d.count(Tables{Tokens: table, Counts: counts, Expiries: expiries}, &bound, max(b.RangeMax, 0))
+	p.Probe, p.ProbeArgs, p.Counted = d.count(Tables{Tokens: table, Counts: t.Counts, Expiries: t.Expiries}, &bound, max(b.RangeMax, 0))
 
 	// Range: the page's IDs and sort keys from the range of the bound's
 	// index (the conditions on anything else written so that the planner
@@ -1040,8 +1044,8 @@ func (d *Dialect) Count(t Tables, q *patkit.Query) (query string, args []any, co
 	return d.count(t, q, patkit.MaxCount)
 }
 
-// Tables names the tables of a store that Count reads, each with the
-// store's prefix or schema, as it writes them into the query. Tokens,
+// Tables names the tables of a store that Count and Bound read, each
+// with the store's prefix or schema, as it writes them into the query. Tokens,
 // Counts and Expiries are required; an empty Zones or Uses is a store
 // without that table, whose counts walk instead.
 type Tables struct {

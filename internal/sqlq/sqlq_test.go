@@ -524,7 +524,7 @@ func TestBound(t *testing.T) {
 			q.Normalize()
 			d := dialect
 			d.PageArgs = true
-			p, ok := d.Bound("id", "tokens", "token_counts", "token_expiry_counts", "token_zones", &q, sqlq.Budgets{})
+			p, ok := d.Bound("id", boundTables("token_zones"), &q, sqlq.Budgets{})
 			if ok != tt.want || (p != nil) != tt.want {
 				t.Fatalf("Bound = %v, %v; want a plan: %v", p != nil, ok, tt.want)
 			}
@@ -545,7 +545,7 @@ func TestBound(t *testing.T) {
 					t.Errorf("arguments %v, want the page's %v last", w.args, page)
 				}
 			}
-			if p, _ := d.Bound("id", "tokens", "token_counts", "token_expiry_counts", "", &q, sqlq.Budgets{}); strings.Contains(p.Walk+p.Near, "zones") {
+			if p, _ := d.Bound("id", boundTables(""), &q, sqlq.Budgets{}); strings.Contains(p.Walk+p.Near, "zones") {
 				t.Errorf("a seek without zones: %s", p.Walk)
 			}
 			// With RowSeek, the seek compares the key and the ID, but for
@@ -553,7 +553,7 @@ func TestBound(t *testing.T) {
 			// LIMIT, not up to a cutoff.
 			rs := d
 			rs.RowSeek = true
-			p, _ = rs.Bound("id", "tokens", "token_counts", "token_expiry_counts", "token_zones", &q, sqlq.Budgets{})
+			p, _ = rs.Bound("id", boundTables("token_zones"), &q, sqlq.Budgets{})
 			if row := strings.Contains(p.Walk, ", id) >= (SELECT ") || strings.Contains(p.Walk, ", id) <= (SELECT "); row == (q.Sort == patkit.SortDefault) {
 				t.Errorf("RowSeek, sort %q: a row comparison %v: %s", q.Sort, row, p.Walk)
 			}
@@ -563,7 +563,7 @@ func TestBound(t *testing.T) {
 			// The seek reads the zones it is given, a join where a table
 			// of its own holds the names.
 			zones := "token_zones JOIN token_zone_names USING (zone)"
-			p, _ = d.Bound("id", "tokens", "token_counts", "token_expiry_counts", zones, &q, sqlq.Budgets{})
+			p, _ = d.Bound("id", boundTables(zones), &q, sqlq.Budgets{})
 			if !strings.Contains(p.Walk, "FROM "+zones+" WHERE") {
 				t.Errorf("sort %q: no seek from %s: %s", q.Sort, zones, p.Walk)
 			}
@@ -598,11 +598,11 @@ func TestBoundScoped(t *testing.T) {
 			q.Normalize()
 			d := dialect
 			d.UsedDay = "last_used_at / 86400000000"
-			if _, ok := d.Bound("id", "tokens", "token_counts", "token_expiry_counts", "token_zones", &q, sqlq.Budgets{}); ok {
+			if _, ok := d.Bound("id", boundTables("token_zones"), &q, sqlq.Budgets{}); ok {
 				t.Error("a BoundPlan without ScopeBounds")
 			}
 			d.ScopeBounds = true
-			p, ok := d.Bound("id", "tokens", "token_counts", "token_expiry_counts", "token_zones", &q, sqlq.Budgets{})
+			p, ok := d.Bound("id", boundTables("token_zones"), &q, sqlq.Budgets{})
 			if !ok {
 				t.Fatal("no BoundPlan")
 			}
@@ -668,7 +668,7 @@ func TestByDay(t *testing.T) {
 			d := dialect
 			d.PageArgs = true
 			d.UsedDay = "last_used_at / 86400000000"
-			p, ok := d.Bound("id", "tokens", "token_counts", "token_expiry_counts", "token_zones", &q, sqlq.Budgets{})
+			p, ok := d.Bound("id", boundTables("token_zones"), &q, sqlq.Budgets{})
 			if byDay := ok && p.ByDay; byDay != (tt.days != nil) {
 				t.Fatalf("Bound = %v, by day %v; want by day %v", ok, byDay, tt.days != nil)
 			}
@@ -697,7 +697,7 @@ func TestByDay(t *testing.T) {
 				t.Errorf("%d placeholders, %d arguments: %s", n, len(p.NearArgs), p.Near)
 			}
 			// Without the indexes, no plan by day.
-			if p, _ := dialect.Bound("id", "tokens", "token_counts", "token_expiry_counts", "token_zones", &q, sqlq.Budgets{}); p != nil && p.ByDay {
+			if p, _ := dialect.Bound("id", boundTables("token_zones"), &q, sqlq.Budgets{}); p != nil && p.ByDay {
 				t.Errorf("a plan by day without UsedDay: %s", p.Near)
 			}
 		})
@@ -879,4 +879,9 @@ func TestSearchFarPageTotal(t *testing.T) {
 	if err != nil || total != patkit.MaxCount+1 {
 		t.Errorf("List total = %d, %v; want %d", total, err, patkit.MaxCount+1)
 	}
+}
+
+// boundTables are the tables of a Bound, with zones.
+func boundTables(zones string) sqlq.Tables {
+	return sqlq.Tables{Tokens: "tokens", Counts: "token_counts", Expiries: "token_expiry_counts", Zones: zones}
 }
