@@ -1098,3 +1098,48 @@ func TestCountsWordsNoDeadlock(t *testing.T) {
 	}
 	checkWords("truncated and created again")
 }
+
+// TestCountsWordsCatchUpSkips holds token_words_mark's row, as a host's
+// transaction that deleted tokens does until it ends: a create that
+// would count the new words does not wait for it (its catch-up skips,
+// and a later one counts the same tokens).
+func TestCountsWordsCatchUpSkips(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	s, pool := openStore(t, schema), schemaPool(t, schema)
+	ctx := t.Context()
+	s.SetWordsEvery(1)
+	if err := s.Create(ctx, countToken("alpha one", 2, "", 0, false)); err != nil {
+		t.Fatal(err)
+	}
+	host, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Rollback(ctx)
+	if _, err := host.Exec(ctx, `DELETE FROM tokens WHERE name = 'nothing'`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Create(ctx, countToken("alpha two", 2, "", 0, false)) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Error("Create waits for a transaction that holds token_words_mark")
+		host.Rollback(ctx)
+		<-done
+		return
+	}
+	if err := host.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `SELECT token_words_catch_up()`); err != nil {
+		t.Fatal(err)
+	}
+	if got, want, _ := wordCounts(t, pool); !cmp.Equal(want, got) || got["alpha"] != 2 {
+		t.Errorf("token_words = %v, want %v, alpha counted twice", got, want)
+	}
+}

@@ -15,6 +15,13 @@
 -- a cycle over token_words. patkit itself never deletes or renames a
 -- token; a host's concurrent deletes wait for each other's commit.
 --
+-- A catch-up no longer waits for the mark's row: where another
+-- transaction holds it (a host's delete or rename not yet committed,
+-- another catch-up), it counts nothing and returns 0, and a later
+-- catch-up counts the same tokens. The Store runs one after a create
+-- whose ID is a multiple of 256, before returning: under 0020 such a
+-- create waited for the host's transaction to end.
+--
 -- TRUNCATE now also sets upto to 0: no token is left to have been
 -- counted, and tokens created afterwards whose IDs start again from 1
 -- (RESTART IDENTITY) were never counted under 0020, and their deletes
@@ -22,6 +29,30 @@
 --
 -- Run it with search_path set to the schema, in one transaction, after
 -- 0020.
+
+CREATE OR REPLACE FUNCTION token_words_catch_up() RETURNS bigint
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+    v_from bigint;
+    v_to   bigint;
+BEGIN
+    SELECT upto INTO v_from FROM token_words_mark FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    -- A new snapshot, taken with the lock: every token committed by now.
+    SELECT coalesce(max(id), 0) INTO v_to FROM tokens;
+    IF v_to <= v_from THEN
+        RETURN 0;
+    END IF;
+    INSERT INTO token_words AS c (word, n)
+    SELECT w, count(*) FROM tokens AS t CROSS JOIN LATERAL token_words_of(t.name) AS w
+    WHERE t.id > v_from AND t.id <= v_to
+    GROUP BY w ORDER BY w
+    ON CONFLICT (word) DO UPDATE SET n = c.n + excluded.n;
+    UPDATE token_words_mark SET upto = v_to;
+    RETURN v_to - v_from;
+END $$;
 
 CREATE OR REPLACE FUNCTION token_words_forget() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$

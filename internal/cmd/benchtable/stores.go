@@ -296,7 +296,7 @@ func fillPG(ctx context.Context, pool *pgxpool.Pool, schema string, d *dataset) 
 	// transaction left 419 pages of row versions of token_zones for its
 	// 977 rows, which every list bounded in time then read (4 ms).
 	var rebuilds []string
-	for _, name := range []string{"0015_zones.sql", "0016_zone_expiries.sql", "0017_zone_names.sql", "0019_use_counts.sql", "0020_words.sql"} {
+	for _, name := range []string{"0015_zones.sql", "0016_zone_expiries.sql", "0017_zone_names.sql", "0019_use_counts.sql", "0020_words.sql", "0021_words_locks.sql"} {
 		b, err := fs.ReadFile(pgstore.Migrations(), name)
 		if err != nil {
 			return err
