@@ -1,6 +1,7 @@
 -- patkit pgstore migration 0021: the triggers that take a leaving
 -- token's words out of token_words (0020) queue on token_words_mark's
--- row, and TRUNCATE counts the words again from the first ID.
+-- row, a catch-up passes when another transaction holds that row, and
+-- TRUNCATE counts the words again from the first ID.
 --
 -- 0020's triggers took the mark's row FOR SHARE, which two of them hold
 -- at once, and then updated the rows of their words in the order of
