@@ -749,6 +749,19 @@
 // second against 1,576 to 1,602 without; to now, 1,326 to 1,385 against
 // 1,374 to 1,481.
 //
+// The zones (migrations 0015 to 0017) are widened by row triggers: a
+// token outside its zone's bounds widens the zone's row, in the order
+// of the statement's rows, and its transaction holds the row until it
+// ends. Every write of the Store changes one token per statement, so it
+// widens one zone at most. Two statements of a host's that each widen
+// several zones, in opposite orders, can wait for each other, and
+// PostgreSQL aborts one of them (deadlock detected, SQLSTATE 40P01;
+// nothing is lost, the aborted transaction rolls back whole): an UPDATE
+// of times joined to a list of IDs that is not sorted by ID, say, run
+// twice at once with tokens of the same two zones in the two lists.
+// Sort such lists by ID, as a statement that reads tokens by an index of
+// IDs does, or retry on that error.
+//
 // What it costs, measured on a loaded 2-core machine with PostgreSQL 15:
 // counting all of 1,000,000 tokens takes 0.05 ms instead of about 2 ms
 // for the walk of 10,001 rows, and the same at 1,000 tokens. A statement
