@@ -455,7 +455,9 @@
 // inserted in SQL, say); triggers take a host's deleted or renamed tokens
 // out of it (migration 0019: before it, a search of all tokens failed
 // after a host's DELETE, reading the deleted token's name for its
-// candidates). A word with GLOB's wildcards (*, ?, [) is read
+// candidates), and put a renamed one's new name in where its new ID is
+// indexed (0020: under 0019, a token whose ID a host moved down below
+// the highest indexed was never indexed, and searches missed it). A word with GLOB's wildcards (*, ?, [) is read
 // from the index of names. A search of all tokens by one word that more
 // than MaxCount names hold as a word is counted from tokens_words instead
 // (see Counting).
@@ -558,12 +560,14 @@
 // transaction of a batch of writes, and records the highest ID counted in
 // patkit_meta (words_indexed): the tokens above it, uncounted, only lower
 // the bound; Migrate counts any others. A counted token that leaves (the
-// host's DELETE, or an UPDATE of its folded name or ID: migration 0019's
-// triggers) adds -1 to the row of the empty word, which the count adds
-// to every word's: SQLite allows no recursive query, to split the old
-// name, in a trigger, so each such token lowers the bound of every word
-// by one, for good (delete the rows of tokens_words and words_indexed,
-// and Migrate counts afresh). At 1,000,000 tokens (benchtable's
+// host's DELETE, or an UPDATE of its folded name or ID) takes its words
+// out of their rows, and one whose new ID is counted puts its new name's
+// words in (migration 0020's triggers, which split the name with
+// json_each, since SQLite allows no recursive query in a trigger): the
+// table counts exactly the words of the tokens up to words_indexed. Under
+// 0019 each such token added -1 to a row of the empty word, lowering
+// every word's bound for good; 0020 has Migrate count such a database
+// afresh. At 1,000,000 tokens (benchtable's
 // file, where "deploy" is a word of 200,000 names), the first page of a
 // search of all tokens for "deploy" took 0.51 to 0.80 ms in the nine
 // orders, against 7.6 to 8.3 ms when its count read 50,000 names of

@@ -166,12 +166,19 @@ func TestSearchSparseMatches(t *testing.T) {
 // must be the highest.
 func checkWords(t *testing.T, db *sql.DB) {
 	t.Helper()
-	var indexed, last int64
+	if indexed, last := checkWordsUpTo(t, db); indexed != last {
+		t.Errorf("words_indexed = %d, want the highest ID, %d", indexed, last)
+	}
+}
+
+// checkWordsUpTo compares tokens_words with the words of the folded names
+// of the tokens up to the ID words_indexed records, and returns that ID
+// and the highest. Rows of no token (words whose tokens all left) are
+// left out.
+func checkWordsUpTo(t *testing.T, db *sql.DB) (indexed, last int64) {
+	t.Helper()
 	if err := db.QueryRowContext(t.Context(), `SELECT (SELECT value FROM patkit_meta WHERE name = 'words_indexed'), coalesce(max(id), 0) FROM tokens`).Scan(&indexed, &last); err != nil {
 		t.Fatal(err)
-	}
-	if indexed != last {
-		t.Errorf("words_indexed = %d, want the highest ID, %d", indexed, last)
 	}
 	want := map[string]int64{}
 	rows, err := db.QueryContext(t.Context(), `SELECT name_folded FROM tokens WHERE id <= ?`, indexed)
@@ -195,7 +202,7 @@ func checkWords(t *testing.T, db *sql.DB) {
 		t.Fatal(err)
 	}
 	got := map[string]int64{}
-	rows, err = db.QueryContext(t.Context(), `SELECT word, n FROM tokens_words`)
+	rows, err = db.QueryContext(t.Context(), `SELECT word, n FROM tokens_words WHERE n <> 0`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,6 +221,7 @@ func checkWords(t *testing.T, db *sql.DB) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("tokens_words (-the names' words +the table):\n%s", diff)
 	}
+	return indexed, last
 }
 
 func byID(all []*patkit.Token, id int64) *patkit.Token {
@@ -338,5 +346,44 @@ func TestIndexNamesTwoStores(t *testing.T) {
 		if total != len(want) || !slices.Equal(got, want) {
 			t.Errorf("List: total %d, %v; want %v", total, got, want)
 		}
+	}
+}
+
+// TestMigrateRecountsWords migrates a database at migration 0019 whose
+// tokens_words had counted every token before the host deleted some and
+// renamed one (0019's triggers then added -1 to the empty word's row for
+// each): migration 0020 has Migrate count every token's words afresh,
+// and the empty word's row is gone.
+func TestMigrateRecountsWords(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "patkit.db")
+	db := openDB(t, path)
+	migrateTo(t, db, 19)
+	if _, err := db.ExecContext(t.Context(), `WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < 300)
+		INSERT INTO tokens (user_id, name, name_folded, created_at, digest)
+		SELECT 2, 'Deploy ' || n || ' bot', 'deploy ' || n || ' bot', 1700000000000000 + n, randomblob(32) FROM i`); err != nil {
+		t.Fatal(err)
+	}
+	// Counted as the Store counts them, then some leave.
+	for _, q := range []string{
+		`INSERT INTO tokens_words (word, n) VALUES ('deploy', 300), ('bot', 300)`,
+		`INSERT INTO tokens_words (word, n) SELECT CAST(id AS TEXT), 1 FROM tokens WHERE id >= 100`,
+		`INSERT INTO patkit_meta (name, value) VALUES ('words_indexed', 300)`,
+		`DELETE FROM tokens WHERE id <= 20`,
+		`UPDATE tokens SET name = 'renamed', name_folded = 'renamed' WHERE id = 21`,
+	} {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	var empty int64
+	if err := db.QueryRowContext(t.Context(), `SELECT n FROM tokens_words WHERE word = ''`).Scan(&empty); err != nil || empty != -21 {
+		t.Fatalf("the empty word's row under 0019: %d, %v; want -21", empty, err)
+	}
+	openPath(t, path, nil)
+	checkWords(t, db)
+	var n int
+	if err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM tokens_words WHERE word = ''`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("the empty word's rows after 0020: %d, %v", n, err)
 	}
 }

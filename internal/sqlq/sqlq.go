@@ -1029,16 +1029,14 @@ func NextBlock(t time.Time) time.Time {
 // each in up to 16 stripes).
 //
 // When q searches all tokens by one word, and t.Words (the number of
-// tokens whose folded name holds each word, split at spaces, in a row of
-// the word, or a few) is not empty, the query bounds the count from below
+// tokens whose folded name holds each word, split at spaces, a row per
+// word) is not empty, the query bounds the count from below
 // the same way: the tokens the other filters keep, less every token but
 // those with the word among their name's words, all of which hold it. The
 // table may leave tokens out (the stores count the tokens up to an ID),
-// which only lowers the bound, and its row of the empty word, which no
-// search looks for, is added to the word's: a store that cannot take a
-// token that left (deleted, renamed) away from its words' rows counts -1
-// there for it instead. A search of all tokens for a word that
-// 200,000 of 1,000,000 names hold reads a row or two rather than the
+// which only lowers the bound; a token that leaves (deleted, renamed)
+// must leave its words' rows. A search of all tokens for a word that
+// 200,000 of 1,000,000 names hold reads the word's row rather than the
 // 50,000 names that hold the first 10,001 matches.
 func (d *Dialect) Count(t Tables, q *patkit.Query) (query string, args []any, counted bool) {
 	return d.count(t, q, patkit.MaxCount)
@@ -1214,7 +1212,7 @@ func (d *Dialect) count(t Tables, q *patkit.Query, upTo int) (query string, args
 	if worded {
 		// Every token taken away, and those whose folded name holds the
 		// word added back.
-		terms = append(terms, every(), "SELECT n AS v FROM "+t.Words+" WHERE word IN ("+arg(search.Words[0])+", '')")
+		terms = append(terms, every(), "SELECT n AS v FROM "+t.Words+" WHERE word = "+arg(search.Words[0]))
 	}
 	if len(terms) == 0 {
 		terms = append(terms, "SELECT 0 AS v")

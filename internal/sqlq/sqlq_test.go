@@ -404,7 +404,7 @@ func TestCountWords(t *testing.T) {
 	all := "SELECT n + n_revoked + n_imp + n_imp_revoked AS v FROM token_counts WHERE scope = ? AND resource_type = ? AND id = ?"
 	every := "SELECT -(n + n_revoked + n_imp + n_imp_revoked) AS v FROM token_counts WHERE scope = ? AND resource_type = ? AND id = ?"
 	notRevoked := "SELECT n + n_imp AS v FROM token_counts WHERE scope = ? AND resource_type = ? AND id = ?"
-	word := "SELECT n AS v FROM tokens_words WHERE word IN (?, '')"
+	word := "SELECT n AS v FROM tokens_words WHERE word = ?"
 	scope := []any{0, "", int64(0)}
 	type F = patkit.Filter
 	for _, tt := range []struct {
