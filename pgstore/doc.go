@@ -675,8 +675,10 @@
 // (committed after a catch-up that counted beyond them), only lower the
 // bound. A host's DELETE, or an UPDATE of a token's name or ID, takes
 // the counted words of the tokens it changes away (triggers on tokens),
-// and TRUNCATE empties the table and counts again from the first ID: the
-// bound never counts a word a token no longer holds. Those triggers and a
+// the UPDATE counts the new name's words where the new ID is counted
+// (migration 0021), and TRUNCATE empties the table and counts again from
+// the first ID: the bound never counts a word a token no longer holds,
+// and a token renamed stays counted. Those triggers and a
 // catch-up take token_words_mark's row FOR UPDATE before any row of
 // token_words (migration 0021): a token deleted while a catch-up counts
 // it is taken away after that catch-up commits, and two transactions

@@ -1,7 +1,8 @@
 -- patkit pgstore migration 0021: the triggers that take a leaving
 -- token's words out of token_words (0020) queue on token_words_mark's
--- row, a catch-up passes when another transaction holds that row, and
--- TRUNCATE counts the words again from the first ID.
+-- row and count a renamed token's new words, a catch-up passes when
+-- another transaction holds that row, and TRUNCATE counts the words
+-- again from the first ID.
 --
 -- 0020's triggers took the mark's row FOR SHARE, which two of them hold
 -- at once, and then updated the rows of their words in the order of
@@ -15,6 +16,12 @@
 -- run one after the other from there, and never wait for each other in
 -- a cycle over token_words. patkit itself never deletes or renames a
 -- token; a host's concurrent deletes wait for each other's commit.
+--
+-- An UPDATE of a token's name or ID now also counts its new name's
+-- words where its new ID is counted (up to upto), as a catch-up would
+-- have: under 0020 a renamed token was counted under no word for good,
+-- and one whose ID a host moved down below upto was never counted. The
+-- table then counts exactly the words of the tokens up to upto.
 --
 -- A catch-up no longer waits for the mark's row: where another
 -- transaction holds it (a host's delete or rename not yet committed,
@@ -64,6 +71,10 @@ BEGIN
     IF TG_LEVEL = 'ROW' THEN
         IF OLD.id <= v_upto THEN
             UPDATE token_words SET n = n - 1 WHERE word IN (SELECT token_words_of(OLD.name));
+        END IF;
+        IF NEW.id <= v_upto THEN
+            INSERT INTO token_words AS c (word, n) SELECT w, 1 FROM token_words_of(NEW.name) AS w ORDER BY w
+            ON CONFLICT (word) DO UPDATE SET n = c.n + 1;
         END IF;
         RETURN NULL;
     END IF;
