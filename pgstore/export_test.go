@@ -12,7 +12,7 @@ import (
 // its arguments, the count query and its.
 func (s *Store) ListSQL(q *patkit.Query) (page string, args []any, count string, countArgs []any) {
 	page, args = s.pageSQL(q)
-	count, countArgs, _ = dialect.Count(s.q.countTables, q)
+	count, countArgs, _ = dialect.Count(s.q.tables, q)
 	return page, args, count, countArgs
 }
 
@@ -72,7 +72,7 @@ func (s *Store) Estimate(ctx context.Context, count string, args []any) (int, er
 // token_use_counts.
 func (s *Store) WithoutZones() (restore func()) {
 	old := s.q
-	s.q.zones, s.q.zonesNamed = "", ""
-	s.q.countTables.Zones, s.q.countTables.Uses, s.q.countTables.Words = "", "", ""
+	s.q.zonesNamed = ""
+	s.q.tables.Zones, s.q.tables.Uses, s.q.tables.Words = "", "", ""
 	return func() { s.q = old }
 }

@@ -60,7 +60,7 @@ var dialect = sqlq.Dialect{
 // documentation). The page and the count are sent in one round trip.
 // q must be normalized.
 func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int, error) {
-	count, countArgs, counted := dialect.Count(s.q.countTables, q)
+	count, countArgs, counted := dialect.Count(s.q.tables, q)
 	var page string
 	var pageArgs []any
 	bound, bounded := s.boundPlan(q)
@@ -160,15 +160,13 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) ([]*patkit.Token, int
 // concurrent creates would wait for each other's commit on the zone's
 // row).
 func (s *Store) boundPlan(q *patkit.Query) (*sqlq.BoundPlan, bool) {
-	zones := s.q.zones
+	t := s.q.tables
 	switch q.Sort {
 	case patkit.SortNameAsc:
-		zones = s.q.zonesNamed
+		t.Zones = s.q.zonesNamed
 	case patkit.SortNameDesc:
-		zones = ""
+		t.Zones = ""
 	}
-	t := s.q.countTables
-	t.Zones = zones
 	return dialect.Bound(columns, t, q, s.bounds)
 }
 

@@ -218,14 +218,14 @@ const noticeColumns = `sixty_days_notification_sent_at, thirty_days_notification
 
 // queries holds the SQL of a Store, its table names qualified once.
 type queries struct {
-	tokens       string // the qualified table names
-	settings     string
-	counts       string
-	zones        string // the bounds of each zone's keys (migration 0015)
-	zonesNamed   string // zones joined with each zone's least name (0017)
-	expiries     string
-	countTables  sqlq.Tables // Count's, with the tokens by the day of their last use (0019) and by word (0020)
-	catchUpWords string      // counts the words of the tokens created since the last time (0020)
+	tokens   string // the qualified table names
+	settings string
+	// tables are those List's count and bounds read: the counters, the
+	// zones (migration 0015), the tokens by the day of their last use
+	// (0019) and by word (0020).
+	tables       sqlq.Tables
+	zonesNamed   string // the zones joined with each zone's least name (0017)
+	catchUpWords string // counts the words of the tokens created since the last time (0020)
 	insert       string
 	get          string
 	getByDigest  string
@@ -244,9 +244,6 @@ func newQueries(schema string) queries {
 	q := queries{
 		tokens:      t,
 		settings:    pgx.Identifier{schema, "settings"}.Sanitize(),
-		counts:      pgx.Identifier{schema, "token_counts"}.Sanitize(),
-		expiries:    pgx.Identifier{schema, "token_expiry_counts"}.Sanitize(),
-		zones:       zones,
 		zonesNamed:  zones + " JOIN " + pgx.Identifier{schema, "token_zone_names"}.Sanitize() + " USING (zone)",
 		insert:      `INSERT INTO ` + t + ` ` + insertColumns + ` VALUES (` + insertValues + `) RETURNING id`,
 		get:         `SELECT ` + columns + ` FROM ` + t + ` WHERE id = $1`,
@@ -292,7 +289,8 @@ func newQueries(schema string) queries {
 				EXISTS (SELECT FROM ` + t + ` WHERE id = $24)`,
 		setLastUsed: `UPDATE ` + t + ` SET last_used_at = $2, last_used_ips = $3 WHERE id = $1`,
 	}
-	q.countTables = sqlq.Tables{Tokens: q.tokens, Counts: q.counts, Expiries: q.expiries, Zones: q.zones,
+	q.tables = sqlq.Tables{Tokens: t, Counts: pgx.Identifier{schema, "token_counts"}.Sanitize(),
+		Expiries: pgx.Identifier{schema, "token_expiry_counts"}.Sanitize(), Zones: zones,
 		Uses: pgx.Identifier{schema, "token_use_counts"}.Sanitize(), Words: pgx.Identifier{schema, "token_words"}.Sanitize()}
 	q.catchUpWords = "SELECT " + pgx.Identifier{schema, "token_words_catch_up"}.Sanitize() + "()"
 	return q

@@ -84,7 +84,7 @@ func (s *Store) SetRevocationLog(keep, every int64) {
 // its arguments, the count query and its.
 func (s *Store) ListSQL(q *patkit.Query) (page string, pageArgs []any, count string, countArgs []any) {
 	page, pageArgs = dialect.Page(columns, s.q.table, q)
-	count, countArgs, _ = dialect.Count(s.q.countTables, q)
+	count, countArgs, _ = dialect.Count(s.q.tables, q)
 	return page, pageArgs, count, countArgs
 }
 

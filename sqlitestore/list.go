@@ -92,7 +92,7 @@ var dialect = sqlq.Dialect{
 // through SQLite's C API, as GetByDigest does (see listOnConns); once it
 // has started, a done ctx interrupts it, as the driver would.
 func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, total int, err error) {
-	count, countArgs, _ := dialect.Count(s.q.countTables, q)
+	count, countArgs, _ := dialect.Count(s.q.tables, q)
 	var page string
 	var pageArgs []any
 	bound, ok := s.boundPlan(q)
@@ -166,7 +166,7 @@ func (s *Store) List(ctx context.Context, q *patkit.Query) (_ []*patkit.Token, t
 // which bounds names too, least and greatest, for the orders of names:
 // the Store's one writer widens a zone without waiting for anyone.
 func (s *Store) boundPlan(q *patkit.Query) (*sqlq.BoundPlan, bool) {
-	return dialect.Bound(columns, s.q.countTables, q, s.bounds)
+	return dialect.Bound(columns, s.q.tables, q, s.bounds)
 }
 
 // scanTokens reads the tokens of rows, the result of a page query.

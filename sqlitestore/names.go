@@ -47,7 +47,7 @@ func (s *Store) indexNames(ctx context.Context, exec func(ctx context.Context, q
 	// as migration 0020's triggers split the name of a token that leaves.
 	// At 1,000,000 names, 3.7 s where a recursive query of substr and
 	// instr took 6.4 s (sqlite3 3.40.1).
-	if _, err := exec(ctx, `INSERT INTO `+s.q.words+` (word, n)
+	if _, err := exec(ctx, `INSERT INTO `+s.q.tables.Words+` (word, n)
 		SELECT word, count(*) FROM (SELECT DISTINCT t.id, j.value AS word FROM `+s.q.table+` AS t,
 			json_each('[' || replace(json_quote(t.name_folded), ' ', '","') || ']') AS j
 			-- t.id: json_each has an id column of its own.

@@ -419,13 +419,13 @@ func (l *lazyStmt) close() error {
 
 // queries holds the SQL text of a Store, with its table prefix applied.
 type queries struct {
-	table                 string
-	meta, revocations     string
-	names                 string // the trigram index of names (migration 0014)
-	words                 string // the tokens by each word of their names (0018)
-	zones                 string // the bounds of each zone's keys (migration 0015)
-	counts, expiries      string
-	countTables           sqlq.Tables
+	table             string
+	meta, revocations string
+	names             string // the trigram index of names (migration 0014)
+	// tables are those List's count and bounds read: the counters, the
+	// zones (migration 0015), and the tokens by each word of their names
+	// (0018), which the Store also writes (indexNames).
+	tables                sqlq.Tables
 	insert                string
 	getByID, getByDigest  string
 	revoke, revokeIfValid string
@@ -450,15 +450,13 @@ const noticeColumns = `sixty_days_notification_sent_at, thirty_days_notification
 
 func newQueries(prefix string) queries {
 	t := prefix + "tokens"
-	q := queries{
+	return queries{
 		table:       t,
 		meta:        prefix + "patkit_meta",
 		names:       prefix + "tokens_fts",
-		words:       prefix + "tokens_words",
-		zones:       prefix + "tokens_zones",
 		revocations: prefix + "patkit_revocations",
-		counts:      prefix + "token_counts",
-		expiries:    prefix + "token_expiry_counts",
+		tables: sqlq.Tables{Tokens: t, Counts: prefix + "token_counts", Expiries: prefix + "token_expiry_counts",
+			Zones: prefix + "tokens_zones", Words: prefix + "tokens_words"},
 		insert: `INSERT INTO ` + t + ` (user_id, name, name_folded, description, scopes, impersonation,
 			resource_type, resource_id, access_level, created_at, expires_at, revoked, last_used_at,
 			last_used_ips, previous_id, revoked_at, rotated, allowed_cidrs, digest, notice, ` + noticeColumns + `)
@@ -474,8 +472,6 @@ func newQueries(prefix string) queries {
 		revokedOf:     `SELECT revoked FROM ` + t + ` WHERE id = ?`,
 		setLastUsed:   `UPDATE ` + t + ` SET last_used_at = ?, last_used_ips = ? WHERE id = ?`,
 	}
-	q.countTables = sqlq.Tables{Tokens: q.table, Counts: q.counts, Expiries: q.expiries, Zones: q.zones, Words: q.words}
-	return q
 }
 
 // Get returns the token with the given ID, or an error wrapping
