@@ -978,17 +978,10 @@ func TestCountsWords(t *testing.T) {
 	}
 
 	yes := true
-	q := patkit.Query{Filter: patkit.Filter{Search: "deploy", Revoked: &yes}}
-	q.Normalize()
-	if _, total, err := s.List(t.Context(), &q); err != nil || total > patkit.MaxCount {
-		t.Fatalf("List of the revoked tokens named deploy: total %d, %v", total, err)
-	}
-	if _, err := pool.Exec(t.Context(), `UPDATE token_words SET n = 1000000 WHERE word = 'deploy'`); err != nil {
-		t.Fatal(err)
-	}
-	if _, total, err := s.List(t.Context(), &q); err != nil || total != patkit.MaxCount+1 {
-		t.Errorf("List of the revoked tokens named deploy, a million in token_words: total %d, %v; want %d", total, err, patkit.MaxCount+1)
-	}
+	counttest.CheckWordRowTaken(t, s, patkit.Query{Filter: patkit.Filter{Search: "deploy", Revoked: &yes}}, func() error {
+		_, err := pool.Exec(t.Context(), `UPDATE token_words SET n = 1000000 WHERE word = 'deploy'`)
+		return err
+	})
 }
 
 // TestCountsCreated checks List's totals of all tokens bounded on

@@ -510,6 +510,24 @@ func CheckWordTotals(t testing.TB, s patkit.Store, word string) {
 	}
 }
 
+// CheckWordRowTaken checks that List takes the table of words at its
+// word for q, a search of all tokens by one word on its first page that
+// at most patkit.MaxCount tokens match: once inflate has set the word's
+// row to a million tokens, the total is patkit.MaxCount+1.
+func CheckWordRowTaken(t testing.TB, s patkit.Store, q patkit.Query, inflate func() error) {
+	t.Helper()
+	q.Normalize()
+	if _, total, err := s.List(t.Context(), &q); err != nil || total > patkit.MaxCount {
+		t.Fatalf("List(%s): total %d, %v; want at most %d", describe(&q), total, err, patkit.MaxCount)
+	}
+	if err := inflate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, total, err := s.List(t.Context(), &q); err != nil || total != patkit.MaxCount+1 {
+		t.Errorf("List(%s), a million in the word's row: total %d, %v; want %d", describe(&q), total, err, patkit.MaxCount+1)
+	}
+}
+
 // bounds sorts times, distinct whole microseconds, and returns the bounds
 // that keep the k of them that come last (after(k), an inclusive lower
 // bound) and first (before(k), an inclusive upper bound), k from 0 to
