@@ -23,10 +23,12 @@ var dialect = sqlq.Dialect{
 	Never: "'infinity'::timestamptz",
 	// tokens_lower_name_idx.
 	FoldedName: "lower(name)",
-	// ILIKE, which the trigram index of names serves, where Migrate could
-	// create it.
+	// name ILIKE '%word%', written as ILIKE computes it (lower(name) LIKE
+	// lower(pattern)) on the stored lower(name) (migration 0022): read
+	// from the indexes of one owner's or resource's names, and served by
+	// the trigram index of name_folded where Migrate could create it.
 	NameContains: func(word, p string) (string, any) {
-		return "name ILIKE " + p + ` ESCAPE '\'`, sqlq.LikePattern(word)
+		return "name_folded LIKE lower(" + p + `) ESCAPE '\'`, sqlq.LikePattern(word)
 	},
 	// Bytewise on every server whatever its locale, as the name indexes
 	// (tokens_name_idx and those of one owner or resource) are.

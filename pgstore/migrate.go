@@ -167,7 +167,7 @@ func (s *Store) migrate(ctx context.Context) (err error) {
 }
 
 // searchIndexName is the name Migrate gives the trigram index of
-// tokens.name.
+// tokens.name_folded.
 const searchIndexName = "tokens_name_trgm_idx"
 
 // trigramLockKey is the second key of the advisory lock under which Migrate
@@ -176,8 +176,8 @@ const searchIndexName = "tokens_name_trgm_idx"
 // must not both try to create it.
 const trigramLockKey = 0x7472676d // "trgm"
 
-// createSearchIndex creates the trigram index of tokens.name if no valid
-// trigram index of name exists yet, first installing pg_trgm in the
+// createSearchIndex creates the trigram index of tokens.name_folded if no
+// valid trigram index of name_folded exists yet, first installing pg_trgm in the
 // Store's schema if the database does not have it. It runs in one
 // transaction, so on any error nothing is left behind.
 func (s *Store) createSearchIndex(ctx context.Context) (err error) {
@@ -218,17 +218,17 @@ func (s *Store) createSearchIndex(ctx context.Context) (err error) {
 		return err
 	}
 	// The operator class is qualified, as the extension may be in a schema
-	// outside the search_path. ILIKE's operator (~~*) is in pg_catalog, so
+	// outside the search_path. LIKE's operator (~~) is in pg_catalog, so
 	// queries need nothing of the extension's schema.
 	if _, err := tx.Exec(ctx, "CREATE INDEX IF NOT EXISTS "+pgx.Identifier{searchIndexName}.Sanitize()+
-		" ON "+s.q.tokens+" USING gin (name "+pgx.Identifier{ns, "gin_trgm_ops"}.Sanitize()+")"); err != nil {
+		" ON "+s.q.tokens+" USING gin (name_folded "+pgx.Identifier{ns, "gin_trgm_ops"}.Sanitize()+")"); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
 }
 
 // SearchIndexed reports whether the tokens table has a valid trigram index
-// of its names (pg_trgm's gin_trgm_ops or gist_trgm_ops, whatever its
+// of its lower-cased names, name_folded (pg_trgm's gin_trgm_ops or gist_trgm_ops, whatever its
 // name, not partial): the index that lets a search by words across all
 // tokens read a few index entries instead of every name. Migrate creates
 // one when it can; a host may log a warning when it could not. It is one
@@ -257,4 +257,4 @@ const searchIndexedSQL = `SELECT EXISTS (
 	JOIN pg_opclass o ON o.oid = k.opclass
 	WHERE n.nspname = $1 AND t.relname = 'tokens'
 	AND i.indisvalid AND i.indpred IS NULL
-	AND a.attname = 'name' AND o.opcname IN ('gin_trgm_ops', 'gist_trgm_ops'))`
+	AND a.attname = 'name_folded' AND o.opcname IN ('gin_trgm_ops', 'gist_trgm_ops'))`

@@ -23,7 +23,8 @@ import (
 // scope and sort key, and never sorts; the count of a scope, a state,
 // impersonation, revocation and an expiry bound reads the counters, not
 // tokens, and that of a bound on creation or last use an index (after the
-// counters and the zones, or the use counts, for all tokens). On a small table the
+// counters and the zones, or the use counts, for all tokens); one owner's
+// or resource's search tests the folded names its index of names holds. On a small table the
 // planner would rightly read it all and sort, whatever the indexes;
 // TestExplainMillion checks the plans it chooses by itself at 1,000,000
 // tokens.
@@ -82,6 +83,9 @@ func TestListPlans(t *testing.T) {
 		case sh.Scope == "all" && strings.HasPrefix(sh.Filter, "last-used-") &&
 			(!strings.Contains(countPlan, " on token_counts") || !strings.Contains(countPlan, " on token_use_counts")):
 			t.Errorf("%s: the count does not read the counters and the use counts first:\n%s\n%s", sh.Name, count, countPlan)
+		case sh.Search && sh.Scope != "all" && sh.Scope != "impersonation" &&
+			!regexp.MustCompile(`Index Only Scan using tokens_(user|resource)_name_idx on tokens\n(.*\n)*\s*Filter: .*name_folded ~~ `).MatchString(countPlan):
+			t.Errorf("%s: the count does not test the folded names of the scope's index of names:\n%s\n%s", sh.Name, count, countPlan)
 		case sh.Scope == "impersonation" && strings.Contains(countPlan, " on tokens") &&
 			!strings.Contains(countPlan, "using tokens_user_impersonation_idx on tokens"):
 			t.Errorf("%s: the count walks more than the owner's impersonation tokens:\n%s\n%s", sh.Name, count, countPlan)
