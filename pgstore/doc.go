@@ -603,7 +603,11 @@
 // not reach it). A CONCURRENTLY build that fails leaves an invalid index,
 // which SearchIndexed does not count and Migrate, finding its name taken,
 // does not replace: drop it and build it again. Hosts applying the migrations with their own tooling
-// add these statements to it, or do without the index.
+// add these statements to it, or do without the index. A trigram index
+// of name made before migration 0022 is built again on name_folded by
+// it, with the old one's operator class; where the migrating role may not
+// use pg_trgm's schema, 0022 drops it instead (no search reads it any
+// more), and the DBA builds it again with the statement above.
 //
 // # Counting
 //

@@ -1,12 +1,19 @@
 package pgstore_test
 
 import (
+	"context"
+	"crypto/rand"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/migrate"
+	"github.com/patkit/patkit/pgstore"
 )
 
 // TestFoldedNamesUpgrade migrates a schema of 0021 whose trigram index of
@@ -139,4 +146,89 @@ func TestFoldedNamesUpgrade(t *testing.T) {
 
 func equalFound(a, b map[string][]string) bool {
 	return maps.EqualFunc(a, b, slices.Equal)
+}
+
+// TestFoldedNamesTrigramWithoutUsage migrates to 0022 a schema of 0021
+// whose trigram index of names a DBA made with pg_trgm's operator class,
+// as a role that may not use the extension's schema: the migration cannot
+// build the index again on name_folded, drops the one on name, which no
+// search reads any more, and succeeds; SearchIndexed then reports no
+// index, and search works without it.
+func TestFoldedNamesTrigramWithoutUsage(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	role := "patkit_test_" + strings.ToLower(rand.Text()[:12])
+	if _, err := newPool(t).Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN"); err != nil {
+		t.Skipf("cannot create a role: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := newPool(t).Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{role}.Sanitize()); err != nil {
+			t.Errorf("drop role: %v", err)
+		}
+	})
+	connect := freshDatabase(t)
+	admin := connect("")
+	const schema = "app"
+	for _, q := range []string{
+		"CREATE SCHEMA ext",
+		"CREATE EXTENSION pg_trgm SCHEMA ext",
+		"CREATE SCHEMA app AUTHORIZATION " + pgx.Identifier{role}.Sanitize(),
+	} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	pool := connect(role)
+	ms, err := migrate.Load(pgstore.Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	for _, q := range []string{
+		"SET LOCAL search_path TO app",
+		`CREATE TABLE patkit_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for _, m := range ms {
+		if m.Version > 21 {
+			break
+		}
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO patkit_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The DBA's index, as the package documentation showed it before 0022.
+	if _, err := admin.Exec(ctx, "CREATE INDEX tokens_name_trgm_idx ON app.tokens USING gin (name ext.gin_trgm_ops)"); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := pgstore.New(pool, &pgstore.Options{Schema: schema, NoSearchIndex: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate as a role without USAGE on pg_trgm's schema: %v", err)
+	}
+	if ixs := trigramIndexes(t, admin, schema); len(ixs) != 0 {
+		t.Errorf("trigram indexes after 0022: %v, want none", ixs)
+	}
+	if searchIndexed(t, s) {
+		t.Error("SearchIndexed = true without a trigram index of name_folded")
+	}
+	checkSearch(t, s)
 }

@@ -24,6 +24,10 @@
 -- documentation), where it exists, is built again on name_folded, which
 -- the search now tests, with the operator class of the old one, and the
 -- old one dropped. Migrate creates it on name_folded where none exists.
+-- Where the role may not use the extension's schema (a DBA made the
+-- index), the old one is dropped all the same, and the migration goes on:
+-- searches work without it, and SearchIndexed reports false until the
+-- DBA builds it on name_folded.
 --
 -- Adding the column writes the table again, with all its indexes, then
 -- the two indexes of names and the trigram index are built again. ALTER
@@ -68,8 +72,15 @@ BEGIN
           AND a.attname = 'name') AS o
     JOIN pg_namespace AS n ON n.oid = o.opcnamespace;
     IF v_ops IS NOT NULL THEN
-        EXECUTE format('CREATE INDEX tokens_name_trgm_idx_0022 ON tokens USING %s (name_folded %s)', v_name, v_ops);
-        v_stale := v_stale || 'tokens_name_trgm_idx'::text;
+        BEGIN
+            EXECUTE format('CREATE INDEX tokens_name_trgm_idx_0022 ON tokens USING %s (name_folded %s)', v_name, v_ops);
+            v_stale := v_stale || 'tokens_name_trgm_idx'::text;
+        EXCEPTION WHEN insufficient_privilege THEN
+            -- The role may not use the extension's schema (a DBA made
+            -- the index): the index on name serves no search any more;
+            -- Migrate makes one on name_folded once the role may.
+            DROP INDEX tokens_name_trgm_idx;
+        END;
     END IF;
 
     FOREACH v_name IN ARRAY v_stale
