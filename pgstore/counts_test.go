@@ -509,6 +509,22 @@ func schemaAt(t *testing.T, version int) (*pgstore.Store, *pgxpool.Pool) {
 	t.Helper()
 	schema := newSchema(t)
 	pool := schemaPool(t, schema)
+	if _, err := pool.Exec(t.Context(), `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	migrateTo(t, pool, schema, version)
+	s, err := pgstore.New(pool, &pgstore.Options{Schema: schema, NoSearchIndex: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, pool
+}
+
+// migrateTo applies the migrations up to version only to schema, which
+// exists, over pool, in one transaction, and records them as Migrate
+// does.
+func migrateTo(t *testing.T, pool *pgxpool.Pool, schema string, version int) {
+	t.Helper()
 	ctx := t.Context()
 	ms, err := migrate.Load(pgstore.Migrations())
 	if err != nil {
@@ -520,7 +536,7 @@ func schemaAt(t *testing.T, version int) (*pgstore.Store, *pgxpool.Pool) {
 	}
 	defer tx.Rollback(ctx)
 	for _, q := range []string{
-		`CREATE SCHEMA ` + pgx.Identifier{schema}.Sanitize(),
+		`SET LOCAL search_path TO ` + pgx.Identifier{schema}.Sanitize(),
 		`CREATE TABLE patkit_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
 	} {
 		if _, err := tx.Exec(ctx, q); err != nil {
@@ -546,11 +562,6 @@ func schemaAt(t *testing.T, version int) (*pgstore.Store, *pgxpool.Pool) {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s, err := pgstore.New(pool, &pgstore.Options{Schema: schema, NoSearchIndex: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, pool
 }
 
 // TestCountsRevokedBackfill migrates a schema of migration 0012, whose

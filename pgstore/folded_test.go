@@ -1,18 +1,14 @@
 package pgstore_test
 
 import (
-	"context"
-	"crypto/rand"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/patkit/patkit"
-	"github.com/patkit/patkit/internal/migrate"
 	"github.com/patkit/patkit/pgstore"
 )
 
@@ -157,17 +153,7 @@ func equalFound(a, b map[string][]string) bool {
 func TestFoldedNamesTrigramWithoutUsage(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	role := "patkit_test_" + strings.ToLower(rand.Text()[:12])
-	if _, err := newPool(t).Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN"); err != nil {
-		t.Skipf("cannot create a role: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := newPool(t).Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{role}.Sanitize()); err != nil {
-			t.Errorf("drop role: %v", err)
-		}
-	})
+	role := newRole(t)
 	connect := freshDatabase(t)
 	admin := connect("")
 	const schema = "app"
@@ -181,37 +167,7 @@ func TestFoldedNamesTrigramWithoutUsage(t *testing.T) {
 		}
 	}
 	pool := connect(role)
-	ms, err := migrate.Load(pgstore.Migrations())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	for _, q := range []string{
-		"SET LOCAL search_path TO app",
-		`CREATE TABLE patkit_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-	} {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	for _, m := range ms {
-		if m.Version > 21 {
-			break
-		}
-		if _, err := tx.Exec(ctx, m.SQL); err != nil {
-			t.Fatalf("%s: %v", m.Name, err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO patkit_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	migrateTo(t, pool, schema, 21)
 	// The DBA's index, as the package documentation showed it before 0022.
 	if _, err := admin.Exec(ctx, "CREATE INDEX tokens_name_trgm_idx ON app.tokens USING gin (name ext.gin_trgm_ops)"); err != nil {
 		t.Fatal(err)

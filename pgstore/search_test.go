@@ -225,19 +225,14 @@ func freshDatabase(t *testing.T) (connect func(role string) *pgxpool.Pool) {
 	}
 }
 
-// In a database without pg_trgm: a role that may not create extensions
-// migrates without the index; a role that may installs pg_trgm in its
-// store's schema; a store in another schema then uses that installation;
-// and the first role gets the index once it may use that schema.
-func TestSearchIndexFreshDatabase(t *testing.T) {
-	t.Parallel()
-	ctx := t.Context()
-	// A role with LOGIN and no CREATE on the database, owning a schema
-	// made for it: it can migrate, not install the extension. Created
-	// before the database, so that it is dropped after it (cleanups run
-	// last first), when it owns nothing any more.
+// newRole creates a role with LOGIN and nothing else, or skips t if it
+// cannot. Create it before a database it will own objects in
+// (freshDatabase), so that it is dropped after the database (cleanups run
+// last first), when it owns nothing any more.
+func newRole(t *testing.T) string {
+	t.Helper()
 	role := "patkit_test_" + strings.ToLower(rand.Text()[:12])
-	if _, err := newPool(t).Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN"); err != nil {
+	if _, err := newPool(t).Exec(t.Context(), "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN"); err != nil {
 		t.Skipf("cannot create a role: %v", err)
 	}
 	t.Cleanup(func() {
@@ -253,6 +248,19 @@ func TestSearchIndexFreshDatabase(t *testing.T) {
 			t.Errorf("drop role: %v", err)
 		}
 	})
+	return role
+}
+
+// In a database without pg_trgm: a role that may not create extensions
+// migrates without the index; a role that may installs pg_trgm in its
+// store's schema; a store in another schema then uses that installation;
+// and the first role gets the index once it may use that schema.
+func TestSearchIndexFreshDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	// A role with no CREATE on the database, owning a schema made for
+	// it: it can migrate, not install the extension.
+	role := newRole(t)
 	connect := freshDatabase(t)
 	admin := connect("")
 	exec := func(sql string) {
