@@ -177,8 +177,8 @@ const searchIndexName = "tokens_name_trgm_idx"
 const trigramLockKey = 0x7472676d // "trgm"
 
 // createSearchIndex creates the trigram index of tokens.name_folded if no
-// valid trigram index of name_folded exists yet, first installing pg_trgm in the
-// Store's schema if the database does not have it. It runs in one
+// valid trigram index of name_folded exists yet, first installing pg_trgm
+// in the Store's schema if the database does not have it. It runs in one
 // transaction, so on any error nothing is left behind.
 func (s *Store) createSearchIndex(ctx context.Context) (err error) {
 	if ok, err := s.searchIndexed(ctx); err != nil || ok {
@@ -228,11 +228,11 @@ func (s *Store) createSearchIndex(ctx context.Context) (err error) {
 }
 
 // SearchIndexed reports whether the tokens table has a valid trigram index
-// of its lower-cased names, name_folded (pg_trgm's gin_trgm_ops or gist_trgm_ops, whatever its
-// name, not partial): the index that lets a search by words across all
-// tokens read a few index entries instead of every name. Migrate creates
-// one when it can; a host may log a warning when it could not. It is one
-// catalogue query.
+// of its lower-cased names, name_folded (pg_trgm's gin_trgm_ops or
+// gist_trgm_ops, whatever its name, not partial): the index that lets a
+// search by words across all tokens read a few index entries instead of
+// every name. Migrate creates one when it can; a host may log a warning
+// when it could not. It is one catalogue query.
 func (s *Store) SearchIndexed(ctx context.Context) (bool, error) {
 	ok, err := s.searchIndexed(ctx)
 	if err != nil {

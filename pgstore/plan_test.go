@@ -24,8 +24,9 @@ import (
 // impersonation, revocation and an expiry bound reads the counters, not
 // tokens, and that of a bound on creation or last use an index (after the
 // counters and the zones, or the use counts, for all tokens); one owner's
-// or resource's search tests the folded names its index of names holds. On a small table the
-// planner would rightly read it all and sort, whatever the indexes;
+// or resource's search tests the folded names its index of names holds.
+// On a small table the planner would rightly read it all and sort,
+// whatever the indexes;
 // TestExplainMillion checks the plans it chooses by itself at 1,000,000
 // tokens.
 func TestListPlans(t *testing.T) {
