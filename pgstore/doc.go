@@ -772,8 +772,9 @@
 // second against 1,576 to 1,602 without; to now, 1,326 to 1,385 against
 // 1,374 to 1,481.
 //
-// The zones (migrations 0015 to 0017) are widened by row triggers: a
-// token outside its zone's bounds widens the zone's row, in the order
+// The zones (migrations 0015 to 0017, and 0023) are widened by row
+// triggers: a token outside its zone's bounds widens the zone's row with
+// an upsert that PL/pgSQL plans once per connection, in the order
 // of the statement's rows, and its transaction holds the row until it
 // ends. Every write of the Store changes one token per statement, so it
 // widens one zone at most. Two statements of a host's that each widen
@@ -844,7 +845,8 @@
 // expiry. Nor do such writes widen the zones, and a list of all tokens
 // bounded in time may then miss the tokens they wrote: apply 0015, 0016
 // and 0017 again, in that order, which bound every token from its zone's
-// aggregates (0.3 to 1 s each at 1,000,000 tokens), and 0019, which
+// aggregates (0.3 to 1 s each at 1,000,000 tokens), then 0023, whose
+// trigger functions replace those they put back, and 0019, which
 // counts the tokens by their last use afresh (1.6 s there). Writes
 // without triggers do not take the words of deleted or renamed tokens
 // away from token_words: empty it (DELETE FROM token_words; UPDATE

@@ -35,7 +35,14 @@ func TestFoldedNamesUpgrade(t *testing.T) {
 		}
 		toks = append(toks, tok)
 	}
-	if _, err := pool.Exec(ctx, "CREATE INDEX tokens_name_trgm_idx ON tokens USING gin (name public.gin_trgm_ops)"); err != nil {
+	// pg_trgm's schema: public, as TestMain installs it, unless the
+	// database had it elsewhere already.
+	var ext string
+	if err := pool.QueryRow(ctx, "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'").Scan(&ext); err != nil {
+		t.Fatalf("pg_trgm: %v", err)
+	}
+	opclass := ext + ".gin_trgm_ops"
+	if _, err := pool.Exec(ctx, "CREATE INDEX tokens_name_trgm_idx ON tokens USING gin (name "+opclass+")"); err != nil {
 		t.Fatal(err)
 	}
 	queries := map[string]patkit.Query{
@@ -101,7 +108,7 @@ func TestFoldedNamesUpgrade(t *testing.T) {
 			}
 		}
 	}
-	if want := "USING gin (name_folded public.gin_trgm_ops)"; !strings.Contains(defs["tokens_name_trgm_idx"], want) {
+	if want := "USING gin (name_folded " + opclass + ")"; !strings.Contains(defs["tokens_name_trgm_idx"], want) {
 		t.Errorf("trigram index: %q, want %s", defs["tokens_name_trgm_idx"], want)
 	}
 	if !strings.HasSuffix(defs["tokens_resource_name_idx"], "WHERE (resource_type <> ''::text)") {

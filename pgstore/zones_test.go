@@ -47,7 +47,7 @@ func zoneExpiriesWider(t *testing.T, pool *pgxpool.Pool) (n int) {
 	return n
 }
 
-// TestZones checks the zones of migrations 0015, 0016 and 0017 and the
+// TestZones checks the zones of migrations 0015, 0016, 0017 and 0023 and the
 // lists that read them: over 10,000 tokens whose times grow with their
 // IDs, as they do (ten zones of 1,024 IDs), written in SQL before the
 // migrations (which bound them) and by the Store after them (whose
@@ -103,6 +103,17 @@ func TestZones(t *testing.T) {
 	}
 	if n := zoneExpiriesWider(t, pool); n != 0 {
 		t.Errorf("%d zones' greatest expiry is not their tokens'", n)
+	}
+	// The triggers widen with statements of their own (migration 0023):
+	// the LANGUAGE sql functions they called, planned again at every
+	// call, are gone.
+	var sqlFuncs bool
+	if err := pool.QueryRow(ctx, `SELECT to_regprocedure('token_zones_widen(token_zones)') IS NOT NULL
+		OR to_regprocedure('token_zone_names_widen(bigint, text)') IS NOT NULL`).Scan(&sqlFuncs); err != nil {
+		t.Fatal(err)
+	}
+	if sqlFuncs {
+		t.Error("the zones' LANGUAGE sql widening functions are still there")
 	}
 
 	listshape.CheckAll(t, s, s.SetBudgets, now)
