@@ -38,6 +38,11 @@ func newEnv(ctx context.Context, cfg *config, log io.Writer) (*env, error) {
 	e := &env{ctx: ctx, cfg: cfg, log: log, tmp: tmp, start: time.Now(), memos: make(map[string]memoEntry)}
 	if !cfg.keep {
 		e.closers = append(e.closers, func() error { return os.RemoveAll(tmp) })
+	} else {
+		// -keep keeps the SQLite datasets: the directory goes only if
+		// the run built none (os.Remove leaves a directory that is not
+		// empty).
+		e.closers = append(e.closers, func() error { _ = os.Remove(tmp); return nil })
 	}
 	return e, nil
 }
