@@ -455,18 +455,24 @@ func rowHTTPCreate(backend string) func(e *env) (result, error) {
 		if err != nil {
 			return result{}, err
 		}
-		return writeResult(r), nil
+		return writeResult(e, r)
 	}
 }
 
-func writeResult(r loadResult) result {
+// writeResult is the result of a row of sequential writes, r, with a
+// one-row commit measured right after it as its reference.
+func writeResult(e *env, r loadResult) (result, error) {
 	const goal = 1000
+	ref, err := e.commitReference()
+	if err != nil {
+		return result{}, err
+	}
 	return result{
 		measured:  r.String(),
-		reference: "–",
+		reference: ref,
 		ratio:     fmt.Sprintf("%.2f× goal", r.perSecond()/goal),
 		met:       new(r.perSecond() >= goal && r.errs == 0),
-	}
+	}, nil
 }
 
 // rowHTTPRevoke revokes the tokens rowHTTPCreate made, one request at a
@@ -507,7 +513,10 @@ func rowHTTPRevoke(backend string) func(e *env) (result, error) {
 		if err != nil {
 			return result{}, err
 		}
-		res := writeResult(r)
+		res, err := writeResult(e, r)
+		if err != nil {
+			return result{}, err
+		}
 		if r.elapsed < e.cfg.duration {
 			res.measured += fmt.Sprintf(" (all %d in %s)", r.ok, r.elapsed.Round(time.Millisecond))
 		}
