@@ -37,14 +37,12 @@ func TestFoldedNamesUpgrade(t *testing.T) {
 	}
 	// pg_trgm's schema: public, as TestMain installs it, unless the
 	// database had it elsewhere already.
-	var ext string
-	if err := pool.QueryRow(ctx, "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'").Scan(&ext); err != nil {
-		t.Fatalf("pg_trgm: %v", err)
+	ext := trgmSchema(t, pool)
+	if ext == "" {
+		t.Fatal("pg_trgm is not installed")
 	}
 	opclass := ext + ".gin_trgm_ops"
-	if _, err := pool.Exec(ctx, "CREATE INDEX tokens_name_trgm_idx ON tokens USING gin (name "+opclass+")"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, pool, "CREATE INDEX tokens_name_trgm_idx ON tokens USING gin (name "+opclass+")")
 	queries := map[string]patkit.Query{
 		"all deploy":     {Filter: patkit.Filter{Search: "deploy", Page: 1, PerPage: 100}},
 		"all déploy":     {Filter: patkit.Filter{Search: "DÉPLOY", Page: 1, PerPage: 100}},
@@ -164,21 +162,14 @@ func TestFoldedNamesTrigramWithoutUsage(t *testing.T) {
 	connect := freshDatabase(t)
 	admin := connect("")
 	const schema = "app"
-	for _, q := range []string{
+	execAll(t, admin,
 		"CREATE SCHEMA ext",
 		"CREATE EXTENSION pg_trgm SCHEMA ext",
-		"CREATE SCHEMA app AUTHORIZATION " + pgx.Identifier{role}.Sanitize(),
-	} {
-		if _, err := admin.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+		"CREATE SCHEMA app AUTHORIZATION "+pgx.Identifier{role}.Sanitize())
 	pool := connect(role)
 	migrateTo(t, pool, schema, 21)
 	// The DBA's index, as the package documentation showed it before 0022.
-	if _, err := admin.Exec(ctx, "CREATE INDEX tokens_name_trgm_idx ON app.tokens USING gin (name ext.gin_trgm_ops)"); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, admin, "CREATE INDEX tokens_name_trgm_idx ON app.tokens USING gin (name ext.gin_trgm_ops)")
 
 	s, err := pgstore.New(pool, &pgstore.Options{Schema: schema, NoSearchIndex: true})
 	if err != nil {

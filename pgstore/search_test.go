@@ -251,6 +251,29 @@ func newRole(t *testing.T) string {
 	return role
 }
 
+// execAll runs each statement on pool in turn, failing the test at the
+// first error.
+func execAll(t *testing.T, pool *pgxpool.Pool, stmts ...string) {
+	t.Helper()
+	for _, q := range stmts {
+		if _, err := pool.Exec(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// trgmSchema returns the schema pg_trgm is installed in, in pool's
+// database, or "" if it is not installed there.
+func trgmSchema(t *testing.T, pool *pgxpool.Pool) string {
+	t.Helper()
+	var ns string
+	err := pool.QueryRow(t.Context(), "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'").Scan(&ns)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		t.Fatal(err)
+	}
+	return ns
+}
+
 // In a database without pg_trgm: a role that may not create extensions
 // migrates without the index; a role that may installs pg_trgm in its
 // store's schema; a store in another schema then uses that installation;
@@ -263,27 +286,12 @@ func TestSearchIndexFreshDatabase(t *testing.T) {
 	role := newRole(t)
 	connect := freshDatabase(t)
 	admin := connect("")
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := admin.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	extSchema := func() string {
-		t.Helper()
-		var ns string
-		err := admin.QueryRow(ctx, "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'").Scan(&ns)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			t.Fatal(err)
-		}
-		return ns
-	}
-	if ns := extSchema(); ns != "" {
+	if ns := trgmSchema(t, admin); ns != "" {
 		t.Fatalf("pg_trgm is installed in a new database (in %s): template1 has it", ns)
 	}
 
 	appSchema := `app"schema`
-	exec("CREATE SCHEMA " + pgx.Identifier{appSchema}.Sanitize() + " AUTHORIZATION " + pgx.Identifier{role}.Sanitize())
+	execAll(t, admin, "CREATE SCHEMA "+pgx.Identifier{appSchema}.Sanitize()+" AUTHORIZATION "+pgx.Identifier{role}.Sanitize())
 	app, err := pgstore.New(connect(role), &pgstore.Options{Schema: appSchema})
 	if err != nil {
 		t.Fatal(err)
@@ -294,7 +302,7 @@ func TestSearchIndexFreshDatabase(t *testing.T) {
 	if searchIndexed(t, app) {
 		t.Error("SearchIndexed = true, but the role may not create pg_trgm")
 	}
-	if ns := extSchema(); ns != "" {
+	if ns := trgmSchema(t, admin); ns != "" {
 		t.Errorf("pg_trgm installed in %s by a role without CREATE on the database", ns)
 	}
 	checkSearch(t, app)
@@ -310,7 +318,7 @@ func TestSearchIndexFreshDatabase(t *testing.T) {
 			t.Fatalf("Migrate: %v", err)
 		}
 	}
-	if ns, want := extSchema(), (pgx.Identifier{ownSchema}).Sanitize(); ns != want {
+	if ns, want := trgmSchema(t, admin), (pgx.Identifier{ownSchema}).Sanitize(); ns != want {
 		t.Errorf("pg_trgm installed in %q, want the store's schema %q", ns, want)
 	}
 	if !searchIndexed(t, own) {
@@ -340,7 +348,7 @@ func TestSearchIndexFreshDatabase(t *testing.T) {
 		t.Error("SearchIndexed = true, but the role may not use pg_trgm's schema")
 	}
 	// Once it may, its next Migrate creates the index.
-	exec("GRANT USAGE ON SCHEMA " + pgx.Identifier{ownSchema}.Sanitize() + " TO " + pgx.Identifier{role}.Sanitize())
+	execAll(t, admin, "GRANT USAGE ON SCHEMA "+pgx.Identifier{ownSchema}.Sanitize()+" TO "+pgx.Identifier{role}.Sanitize())
 	if err := app.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
