@@ -210,11 +210,6 @@ func pgFixture(ctx context.Context, dsn, schema string, n int) (*fixture, func()
 	if err != nil {
 		return nil, nil, err
 	}
-	// pg_trgm in public, as pgstore's tests install it, if the database
-	// has none: else Migrate would install it in this schema, and
-	// dropping the schema would drop it, with every other schema's
-	// trigram index. Best effort, as Migrate's own attempt.
-	_, _ = pool.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
 	st, err := pgstore.Open(ctx, dsn, &pgstore.Options{Schema: schema})
 	drop := func() error {
 		var err error
