@@ -161,13 +161,11 @@ func render(t *patkit.Token, kind entityKind, secret string, now time.Time, v *e
 	return e
 }
 
-// entities renders a page, its entities allocated together, and the
-// values of their optional fields too.
-func entities(toks []*patkit.Token, kind entityKind, now time.Time) entityList {
-	out := make(entityList, len(toks))
-	values := make([]entityValues, len(toks))
-	for i, t := range toks {
-		out[i] = render(t, kind, "", now, &values[i])
-	}
-	return out
+// entityPage is a page of tokens as kind renders them at now: a JSON
+// array of their entities, each rendered on the stack as it is written
+// (see appendJSON), none held in memory.
+type entityPage struct {
+	toks []*patkit.Token
+	kind entityKind
+	now  time.Time
 }

@@ -135,19 +135,21 @@ func (e *entity) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-// entityList is a page of entities, as a JSON array.
-type entityList []entity
-
-func (l entityList) appendJSON(b []byte) []byte {
-	if l == nil {
+// appendJSON appends the page as json.Marshal encodes its entities, a
+// slice of them: the slice of a page of 20 was a third of the bytes
+// allocated to answer it.
+func (p entityPage) appendJSON(b []byte) []byte {
+	if p.toks == nil {
 		return append(b, "null"...)
 	}
 	b = append(b, '[')
-	for i := range l {
+	for i, t := range p.toks {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = l[i].appendJSON(b)
+		var v entityValues
+		e := render(t, p.kind, "", p.now, &v)
+		b = e.appendJSON(b)
 	}
 	return append(b, ']')
 }

@@ -55,11 +55,19 @@ func TestEntityJSON(t *testing.T) {
 			t.Errorf("\n got %s\nwant %s", got, want)
 		}
 	}
-	list := entities(toks, kindWithIPs, now)
-	for _, l := range []entityList{list, {}, nil} {
-		want, _ := json.Marshal(l)
-		if got := l.appendJSON(nil); string(got) != string(want) {
-			t.Errorf("list:\n got %s\nwant %s", got, want)
+	for _, page := range [][]*patkit.Token{toks, {}, nil} {
+		for _, kind := range []entityKind{kindBase, kindWithIPs, kindImpersonation, kindResource} {
+			var list []*entity // what the page renders, as encoding/json writes it
+			if page != nil {
+				list = []*entity{}
+			}
+			for _, tok := range page {
+				list = append(list, newEntity(tok, kind, "", now))
+			}
+			want, _ := json.Marshal(list)
+			if got := (entityPage{page, kind, now}).appendJSON(nil); string(got) != string(want) {
+				t.Errorf("page of %d, kind %d:\n got %s\nwant %s", len(page), kind, got, want)
+			}
 		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 // (https://docs.gitlab.com/api/rest/#offset-based-pagination).
 func (c *call) page(pg *patkit.Page, kind entityKind) error {
 	c.pageHeaders(pg.Page, pg.PerPage, pg.Total, len(pg.Tokens))
-	return c.json(http.StatusOK, entities(pg.Tokens, kind, c.svc.Now()))
+	return c.json(http.StatusOK, entityPage{pg.Tokens, kind, c.svc.Now()})
 }
 
 // pageHeaders sets the offset pagination headers of page number page of
