@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -131,7 +132,11 @@ type Handler struct {
 }
 
 // New returns the Handler of svc. Mount it at the root of a mux, or at
-// "/api/v4/": it matches full paths.
+// "/api/v4/": it matches full paths. It answers a path that is not clean
+// ("//api/v4/version", "/api/v4/./user") 404, as GitLab does; a
+// ServeMux in front of it redirects such a path to the clean one before
+// the Handler sees it (examples/server hands the Handler every path
+// under /api/ first).
 func New(svc *patkit.Service, opts *Options) *Handler {
 	h := &Handler{api: api{svc: svc, opts: opts.withDefaults(), mux: http.NewServeMux()}}
 	a := &h.api
@@ -149,10 +154,8 @@ func New(svc *patkit.Service, opts *Options) *Handler {
 		}
 	}
 	// GitLab's catch-all route answers unknown paths, and known paths with
-	// another method, 404. (ServeMux still redirects unclean paths.)
-	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeMessage(w, http.StatusNotFound, "404 Not Found")
-	})
+	// another method, 404; route answers paths that are not clean so too.
+	a.mux.HandleFunc("/", notFound)
 	h.serve = logRequests(a.opts.Logger, a.rd, recoverPanics(a.opts.Logger, a.rd, http.HandlerFunc(a.route)))
 	return h
 }
@@ -170,7 +173,33 @@ func (a *api) route(w http.ResponseWriter, r *http.Request) {
 		lr.h.ServeHTTP(w, r)
 		return
 	}
+	if !clean(r.URL.Path) && r.Method != http.MethodConnect {
+		// The mux would redirect to the clean path, with an HTML body.
+		// Such a path names no route of GitLab's, which answers it 404
+		// (as a client whose base URL ends in a slash finds).
+		notFound(w, r)
+		return
+	}
 	a.mux.ServeHTTP(w, r)
+}
+
+// notFound is GitLab's answer to a path that names no route.
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	writeMessage(w, http.StatusNotFound, "404 Not Found")
+}
+
+// clean reports whether ServeMux would take the path p as it is: an
+// absolute path without empty, "." or ".." segments, a trailing slash
+// allowed. The "*" of OPTIONS * is left to the mux (400).
+func clean(p string) bool {
+	if p == "*" {
+		return true
+	}
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	return c == p || c+"/" == p
 }
 
 // literalRoute returns the route without wildcards that a.mux matches r

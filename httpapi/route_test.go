@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/httpapi"
 )
 
@@ -47,3 +48,23 @@ func TestLiteralRoutes(t *testing.T) {
 }
 
 func hex(b byte) string { return string("0123456789abcdef"[b>>4]) + string("0123456789abcdef"[b&15]) }
+
+// TestUncleanPaths: a path that is not clean (a doubled slash, a dot
+// segment) names no route. GitLab answers such a path 404, as a client
+// with a trailing slash on its base URL finds; ServeMux would redirect it
+// to the clean path with an HTML body, which no GitLab client expects.
+func TestUncleanPaths(t *testing.T) {
+	e := newEnv(t)
+	root, _ := e.token(rootID, "root", patkit.ScopeAPI)
+	for _, path := range []string{
+		"/api//v4/user", "//api/v4/version", "/api/v4//personal_access_tokens", "/api/v4/personal_access_tokens/",
+		"/api/v4/./version", "/api/v4/user/../version", "/api/v4/personal_access_tokens/.", "/api/v4/personal_access_tokens/self/",
+	} {
+		for _, method := range []string{"GET", "POST", "DELETE"} {
+			r := e.do(req{method: method, path: path, token: root})
+			if r.code != 404 || r.body != `{"message":"404 Not Found"}` || r.header.Get("Location") != "" {
+				t.Errorf("%s %s: %d %q, Location %q; want GitLab's 404", method, path, r.code, r.body, r.header.Get("Location"))
+			}
+		}
+	}
+}

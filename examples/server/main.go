@@ -139,6 +139,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -395,10 +396,23 @@ func routes(svc *patkit.Service, log *slog.Logger, trustedProxies []netip.Prefix
 		FailedAuthLimit: &httpapi.FailedAuthLimit{},
 	})
 	mux := http.NewServeMux()
-	mux.Handle("/api/v4/", api)
 	mux.Handle("GET /whoami", api.RequireScopes(patkit.ScopeReadUser)(http.HandlerFunc(whoami)))
 	mountWebUI(mux, svc, log)
-	return mux
+	return apiFirst(api, mux)
+}
+
+// apiFirst sends every path under /api/ to api as it came, and the others
+// to mux. ServeMux answers a path that is not clean ("//api/v4/version",
+// from a client whose base URL ends in a slash) with a redirect to the
+// clean one; GitLab answers it 404, and so does httpapi.
+func apiFirst(api, mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(path.Clean(r.URL.Path), "/api/") {
+			api.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // cidrList is the value of -trusted-proxies: networks, comma-separated,

@@ -196,6 +196,13 @@ func TestServer(t *testing.T) {
 	if code, _, _, _ := s.call(t, "GET", "/api/v4/nope", "", nil); code != 404 {
 		t.Fatalf("unknown route: %d", code)
 	}
+	// A path that is not clean names no route: GitLab's 404, where a
+	// ServeMux in front would redirect to the clean path.
+	for _, p := range []string{"//api/v4/version", "/api//v4/personal_access_tokens/self", "/api/v4/./version"} {
+		if code, h, body, _ := s.call(t, "GET", p, root, nil); code != 404 || body["message"] != "404 Not Found" || h.Get("Location") != "" {
+			t.Errorf("GET %s: %d %v, Location %q", p, code, body, h.Get("Location"))
+		}
+	}
 	if strings.Contains(s.stderr.String(), alice2) || !strings.Contains(s.stderr.String(), "msg=\"http request\"") {
 		t.Errorf("logs:\n%s", s.stderr)
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,14 +58,21 @@ func routes(svc *patkit.Service, log *slog.Logger, throttle bool) http.Handler {
 	}
 	api := httpapi.New(svc, opts)
 	mux := http.NewServeMux()
-	mux.Handle("/api/v4/", api)
 	mux.Handle("GET /whoami", api.RequireScopes(patkit.ScopeReadUser)(http.HandlerFunc(
 		func(w http.ResponseWriter, r *http.Request) {
 			p, _ := httpapi.PrincipalFrom(r.Context())
 			w.Header().Set("Content-Type", "application/json")
 			json.NewEncoder(w).Encode(map[string]string{"username": p.User().Username})
 		})))
-	return mux
+	// Every path under /api/ to the API as it came (examples/server's
+	// apiFirst), the others to the mux.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(path.Clean(r.URL.Path), "/api/") {
+			api.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // apiServer is examples/server's handler on a dataset, served twice: with
