@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/memstore"
 	"github.com/patkit/patkit/pgstore"
@@ -156,8 +158,24 @@ func fuzzStore(t testing.TB) patkit.Store {
 		if dsn == "" {
 			t.Skip("PATKIT_FUZZ_STORE=postgres needs PATKIT_TEST_POSTGRES_DSN")
 		}
+		// A schema of its own, dropped at the end. Without the trigram
+		// index Migrate installs no pg_trgm, which dropping the schema
+		// would take from every other schema that uses it; searches run
+		// the same SQL.
 		schema := fmt.Sprintf("fuzz_%d", time.Now().UnixNano())
-		s, err = pgstore.Open(context.Background(), dsn, &pgstore.Options{Schema: schema})
+		s, err = pgstore.Open(context.Background(), dsn, &pgstore.Options{Schema: schema, NoSearchIndex: true})
+		t.Cleanup(func() {
+			ctx := context.Background()
+			conn, err := pgx.Connect(ctx, dsn)
+			if err != nil {
+				t.Errorf("drop schema %s: %v", schema, err)
+				return
+			}
+			defer conn.Close(ctx)
+			if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+				t.Errorf("drop schema %s: %v", schema, err)
+			}
+		})
 	default:
 		t.Fatalf("PATKIT_FUZZ_STORE=%q: want sqlite or postgres", os.Getenv("PATKIT_FUZZ_STORE"))
 	}
