@@ -199,7 +199,7 @@ func clean(p string) bool {
 		return false
 	}
 	c := path.Clean(p)
-	return c == p || c+"/" == p
+	return c == p || c != "/" && c+"/" == p
 }
 
 // literalRoute returns the route without wildcards that a.mux matches r

@@ -57,7 +57,7 @@ func TestUncleanPaths(t *testing.T) {
 	e := newEnv(t)
 	root, _ := e.token(rootID, "root", patkit.ScopeAPI)
 	for _, path := range []string{
-		"/api//v4/user", "//api/v4/version", "/api/v4//personal_access_tokens", "/api/v4/personal_access_tokens/",
+		"//", "/./", "/api//v4/user", "//api/v4/version", "/api/v4//personal_access_tokens", "/api/v4/personal_access_tokens/",
 		"/api/v4/./version", "/api/v4/user/../version", "/api/v4/personal_access_tokens/.", "/api/v4/personal_access_tokens/self/",
 	} {
 		for _, method := range []string{"GET", "POST", "DELETE"} {
