@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/pgtest"
 	"github.com/patkit/patkit/memstore"
 	"github.com/patkit/patkit/pgstore"
 	"github.com/patkit/patkit/sqlitestore"
@@ -164,18 +163,7 @@ func fuzzStore(t testing.TB) patkit.Store {
 		// the same SQL.
 		schema := fmt.Sprintf("fuzz_%d", time.Now().UnixNano())
 		s, err = pgstore.Open(context.Background(), dsn, &pgstore.Options{Schema: schema, NoSearchIndex: true})
-		t.Cleanup(func() {
-			ctx := context.Background()
-			conn, err := pgx.Connect(ctx, dsn)
-			if err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-				return
-			}
-			defer conn.Close(ctx)
-			if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-			}
-		})
+		pgtest.DropSchemaAtEnd(t, dsn, schema)
 	default:
 		t.Fatalf("PATKIT_FUZZ_STORE=%q: want sqlite or postgres", os.Getenv("PATKIT_FUZZ_STORE"))
 	}

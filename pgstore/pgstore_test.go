@@ -1,7 +1,6 @@
 package pgstore_test
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/pgtest"
 	"github.com/patkit/patkit/internal/sqlq"
 	"github.com/patkit/patkit/pgstore"
 	"github.com/patkit/patkit/storetest"
@@ -42,19 +42,7 @@ func newSchema(t testing.TB) string {
 	t.Helper()
 	dsn := testDSN(t)
 	name := `pgstore_Test"` + strings.ToLower(rand.Text()[:12])
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %q: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %q: %v", name, err)
-		}
-	})
+	pgtest.DropSchemaAtEnd(t, dsn, name)
 	return name
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/pgtest"
 	"github.com/patkit/patkit/pgstore"
 	"github.com/patkit/patkit/storetest"
 )
@@ -193,19 +194,7 @@ func freshDatabase(t *testing.T) (connect func(role string) *pgxpool.Pool) {
 	if _, err := admin.Exec(t.Context(), "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		t.Skipf("cannot create a database: %v", err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
+	pgtest.AtEnd(t, dsn, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 	return func(role string) *pgxpool.Pool {
 		t.Helper()
 		cfg, err := pgxpool.ParseConfig(dsn)

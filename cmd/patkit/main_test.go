@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -12,9 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/patkit/patkit/internal/pgtest"
 )
 
 // bin is the patkit binary TestMain builds: the tests run it as an
@@ -123,19 +121,7 @@ func postgresBackend(t *testing.T) *backend {
 		t.Skip("PATKIT_TEST_POSTGRES_DSN is not set")
 	}
 	schema := "patkit_cli_" + strings.ToLower(rand.Text()[:12])
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	pgtest.DropSchemaAtEnd(t, dsn, schema)
 	dir := t.TempDir()
 	return &backend{name: "postgres", dir: dir,
 		flags: []string{"--schema", schema, "--key-file", filepath.Join(dir, "patkit.key")},
