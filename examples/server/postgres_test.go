@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/patkit/patkit/internal/pgtest"
 )
 
 // testDatabase creates an empty PostgreSQL database for one test and
@@ -34,14 +36,7 @@ func testDatabase(t *testing.T) string {
 	if _, err := conn.Exec(t.Context(), "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			return
-		}
-		defer c.Close(context.Background())
-		c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
+	pgtest.AtEnd(t, dsn, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)
