@@ -43,3 +43,7 @@ func Dispatch(h *Handler, r *http.Request) (literal, mux string) {
 	_, mux = h.mux.Handler(r)
 	return literal, mux
 }
+
+// Clean reports whether the Handler takes the path p as a route's (see
+// clean); it answers any other 404.
+func Clean(p string) bool { return clean(p) }

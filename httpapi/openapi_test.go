@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/patkit/patkit/httpapi"
 )
 
 // The OpenAPI document cannot drift from the handler: TestOpenAPIRoutes
@@ -265,7 +266,7 @@ func conform(t testing.TB, h http.Handler) http.Handler {
 	s := spec(t)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, pattern := s.mux.Handler(r)
-		if p := r.URL.Path; p != "*" && strings.TrimSuffix(path.Clean(p), "/")+"/" != strings.TrimSuffix(p, "/")+"/" {
+		if !httpapi.Clean(r.URL.Path) {
 			// A path that is not clean names no operation, whichever the
 			// mux would redirect it to.
 			pattern = ""
