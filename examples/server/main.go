@@ -41,7 +41,9 @@
 //
 // To stderr, as text: at INFO (the default) one line per API request with
 // the path redacted of anything shaped like a secret; -log-level WARN keeps
-// only what needs attention, as a busy production host would.
+// only what needs attention, as a busy production host would. Lines below
+// WARN are written out within 100 ms, a buffer at a time; WARN and above,
+// at once.
 //
 // # Events
 //
@@ -195,7 +197,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if *grace < 0 {
 		return fmt.Errorf("-rotation-grace %v: must not be negative", *grace)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logBuf := newLogBuffer(stderr)
+	defer logBuf.Flush()
+	log := slog.New(logHandler{slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: level}), logBuf})
 	sink, closeSink, err := openEvents(*eventsFile, *hookURL, *hookSecretFile, log)
 	if err != nil {
 		return err

@@ -203,13 +203,14 @@ func TestServer(t *testing.T) {
 			t.Errorf("GET %s: %d %v, Location %q", p, code, body, h.Get("Location"))
 		}
 	}
-	if strings.Contains(s.stderr.String(), alice2) || !strings.Contains(s.stderr.String(), "msg=\"http request\"") {
-		t.Errorf("logs:\n%s", s.stderr)
-	}
 
 	// After a restart: the root token is reused, alice's new token and the
 	// project token (whose bot user lives in memory) still work.
 	s.shutdown(t)
+	// Every line is written by the time run returns.
+	if strings.Contains(s.stderr.String(), alice2) || !strings.Contains(s.stderr.String(), "msg=\"http request\"") {
+		t.Errorf("logs:\n%s", s.stderr)
+	}
 	s = start(t, dir)
 	b2, _ := os.ReadFile(tokPath)
 	if strings.TrimSpace(string(b2)) != root {
