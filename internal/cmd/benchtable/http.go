@@ -155,36 +155,34 @@ func (r *loadResult) add(o loadResult) {
 
 // loader sends requests made by newReq on conns keep-alive connections,
 // in phases, and counts the answers with status want and the others
-// (errors).
+// (errors). Each connection is a wireConn: the load generator costs
+// little next to the server, as wrk does.
 type loader struct {
-	e      *env
-	tr     *http.Transport
-	client *http.Client
-	reqs   []*http.Request
-	want   int
+	e     *env
+	conns []*wireConn
+	want  int
 }
 
 func (e *env) newLoader(conns int, want int, newReq func() (*http.Request, error)) (*loader, error) {
-	tr := &http.Transport{
-		MaxIdleConns:        conns,
-		MaxIdleConnsPerHost: conns,
-		MaxConnsPerHost:     conns,
-		IdleConnTimeout:     time.Minute,
-		DisableCompression:  true,
-	}
-	l := &loader{e: e, tr: tr, client: &http.Client{Transport: tr}, reqs: make([]*http.Request, conns), want: want}
-	for i := range l.reqs {
+	l := &loader{e: e, conns: make([]*wireConn, conns), want: want}
+	for i := range l.conns {
 		r, err := newReq()
 		if err != nil {
 			return nil, err
 		}
-		l.reqs[i] = r.WithContext(e.ctx)
+		if l.conns[i], err = newWireConn(r); err != nil {
+			return nil, err
+		}
 	}
 	return l, nil
 }
 
 // close closes the loader's connections.
-func (l *loader) close() { l.tr.CloseIdleConnections() }
+func (l *loader) close() {
+	for _, c := range l.conns {
+		c.close()
+	}
+}
 
 // phase loads for d.
 func (l *loader) phase(d time.Duration) loadResult {
@@ -198,21 +196,18 @@ func (l *loader) phase(d time.Duration) loadResult {
 	start := time.Now()
 	end := start.Add(d)
 	var wg sync.WaitGroup
-	for _, req := range l.reqs {
+	for _, c := range l.conns {
 		wg.Go(func() {
 			for time.Now().Before(end) && e.ctx.Err() == nil {
-				resp, err := l.client.Do(req)
-				if err != nil {
+				code, err := c.do()
+				switch {
+				case err != nil:
 					fail(err.Error())
 					time.Sleep(time.Millisecond)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == l.want {
+				case code == l.want:
 					ok.Add(1)
-				} else {
-					fail(fmt.Sprintf("status %d", resp.StatusCode))
+				default:
+					fail(fmt.Sprintf("status %d", code))
 				}
 			}
 		})

@@ -16,8 +16,10 @@
 //     against the floor (one SHA-256 of the secret, plus one map lookup);
 //     authentication with the cache off, list pages and durable writes on
 //     sqlitestore and pgstore.
-//   - HTTP loads from a Go client (keep-alive, N connections, a fixed
-//     duration after a warm-up, counting requests and errors) on
+//   - HTTP loads from a Go load generator (N keep-alive connections, each
+//     writing a prepared request and reading the answer off the wire, as
+//     wrk does; a fixed duration after a warm-up, counting requests and
+//     errors) on
 //     127.0.0.1 against the handler examples/server builds (httpapi with
 //     its failed-authentication throttle and its /whoami route, logging at
 //     Warn as a production host would), on a real TCP listener in this
@@ -242,7 +244,7 @@ func writeTable(w io.Writer, cfg *config, e *env, rows []measured, start time.Ti
 	fmt.Fprintf(w, "- load average: %s at the start, %s at the end; run took %s\n", load0, load1, time.Since(start).Round(time.Second))
 	fmt.Fprintf(w, "- SQLite files in %s (TMPDIR): durable writes are as durable as its file system\n", filepath.Dir(e.tmp))
 	fmt.Fprintf(w, "- datasets: %s tokens (%s users) and %s%s\n", count(cfg.tokens), count(newDataset(cfg.tokens, start).users), count(cfg.small), e.buildTimes())
-	fmt.Fprintf(w, "- Go rows: testing.Benchmark, %s each; HTTP rows: Go client, keep-alive, on 127.0.0.1, %s per load after %s of warm-up, in the server's process\n",
+	fmt.Fprintf(w, "- Go rows: testing.Benchmark, %s each; HTTP rows: Go load generator (prepared requests, keep-alive), on 127.0.0.1, %s per load after %s of warm-up, in the server's process\n",
 		cfg.benchtime, cfg.duration, cfg.warmup)
 	if cfg.quick {
 		fmt.Fprintf(w, "- **quick run**: small sizes and short loads, a smoke test; the goals are stated for the full run\n")
