@@ -105,14 +105,14 @@ func (w *wireConn) roundTrip() (code int, keep bool, err error) {
 		}
 		value = bytes.TrimSpace(value)
 		switch {
-		case asciiEqualFold(name, headerLength):
+		case bytes.EqualFold(name, headerLength):
 			if length, err = strconv.ParseInt(string(value), 10, 64); err != nil || length < 0 {
 				return code, false, errWire
 			}
-		case asciiEqualFold(name, headerEncoding):
-			chunked = asciiEqualFold(value, []byte("chunked"))
-		case asciiEqualFold(name, headerConnection):
-			keep = !asciiEqualFold(value, []byte("close"))
+		case bytes.EqualFold(name, headerEncoding):
+			chunked = bytes.EqualFold(value, []byte("chunked"))
+		case bytes.EqualFold(name, headerConnection):
+			keep = !bytes.EqualFold(value, []byte("close"))
 		}
 	}
 	switch {
@@ -153,25 +153,4 @@ func (w *wireConn) discardChunks() error {
 			return err
 		}
 	}
-}
-
-// asciiEqualFold reports whether a and b are equal, ignoring the case of
-// ASCII letters.
-func asciiEqualFold(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if lower(a[i]) != lower(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lower(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }
