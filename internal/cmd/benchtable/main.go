@@ -37,6 +37,10 @@
 // database, and are listed as skipped otherwise. Progress goes to stderr,
 // the table to stdout. The exit status is 1 if a row failed to measure;
 // a goal not met is a row like any other.
+//
+// -serve-bare ADDR measures nothing: it serves the bare handler on ADDR
+// until interrupted, the ceiling for a load generator of your own (wrk
+// against examples/server, say) on the same machine.
 package main
 
 import (
@@ -45,6 +49,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -55,6 +61,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/patkit/patkit/internal/benchhttp"
 )
 
 func main() {
@@ -81,6 +89,7 @@ type config struct {
 	small     int           // the small dataset of the ratios
 	keep      bool          // -keep
 	profile   string        // -cpuprofile
+	serveBare string        // -serve-bare: serve the bare handler there, measure nothing
 	shown     string        // the flags given, less -pg's DSN
 }
 
@@ -96,6 +105,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	small := fl.Int("small", 1_000, "tokens in the small dataset the ratios compare with")
 	keep := fl.Bool("keep", false, "leave the datasets (SQLite files, PostgreSQL schemas) in place, for EXPLAIN and profiles, and print where they are")
 	profile := fl.String("cpuprofile", "", "write a CPU profile of the whole run (datasets built included) to this file")
+	serveBare := fl.String("serve-bare", "", "serve the bare handler on this address (e.g. 127.0.0.1:8081) until interrupted, and measure nothing: the ceiling for a load generator of your own")
 	if err := fl.Parse(args); err != nil {
 		return nil, err
 	}
@@ -117,7 +127,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			fmt.Fprintf(&shown, " -%s '%s'", f.Name, f.Value)
 		}
 	})
-	c := &config{quick: *quick, pgDSN: *pg, duration: *duration, benchtime: *benchtime, tokens: *tokens, small: *small, keep: *keep, profile: *profile, shown: shown.String()}
+	c := &config{quick: *quick, pgDSN: *pg, duration: *duration, benchtime: *benchtime, tokens: *tokens, small: *small, keep: *keep, profile: *profile, serveBare: *serveBare, shown: shown.String()}
 	if c.quick {
 		if !set["duration"] {
 			c.duration = 2 * time.Second
@@ -149,6 +159,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.serveBare != "" {
+		return serveBare(ctx, cfg.serveBare, stderr)
 	}
 	testing.Init()
 	if err := flag.Set("test.benchtime", cfg.benchtime.String()); err != nil {
@@ -331,4 +344,23 @@ func rate(r float64) string {
 	default:
 		return fmt.Sprintf("%.0f/s", r)
 	}
+}
+
+// serveBare serves the bare handler of the HTTP rows on addr, with
+// examples/server's http.Server settings, until ctx ends.
+func serveBare(ctx context.Context, addr string, stderr io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := benchhttp.Server(benchhttp.Bare())
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	fmt.Fprintf(stderr, "bare handler on http://%s/: 200 with the header PRIVATE-TOKEN: %s, 401 without it\n", ln.Addr(), benchhttp.BareToken)
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

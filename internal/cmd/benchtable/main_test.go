@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"io"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -65,5 +69,46 @@ func TestRowsFlag(t *testing.T) {
 	}
 	if err := run(t.Context(), []string{"-rows", "^nothing$"}, io.Discard, io.Discard); err == nil {
 		t.Error("-rows matching nothing: no error")
+	}
+}
+
+// TestServeBare serves the bare handler with -serve-bare and checks its
+// answers with and without the token it prints, and that run returns
+// when its context ends.
+func TestServeBare(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	r, w := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-serve-bare", "127.0.0.1:0"}, io.Discard, w) }()
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, r)
+	m := regexp.MustCompile(`^bare handler on (http://\S+/): 200 with the header PRIVATE-TOKEN: (\S+), 401 without it\n$`).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("printed %q", line)
+	}
+	for _, c := range []struct {
+		token string
+		want  int
+	}{{m[2], http.StatusOK}, {"", http.StatusUnauthorized}} {
+		req, _ := http.NewRequest("GET", m[1], nil)
+		if c.token != "" {
+			req.Header.Set("PRIVATE-TOKEN", c.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("token %q: %d, want %d", c.token, resp.StatusCode, c.want)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
 	}
 }
