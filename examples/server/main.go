@@ -15,6 +15,9 @@
 //
 //	go run ./examples/server -db 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable' -key-file patkit.key
 //
+// The tables are in the schema public, or in the one -schema names
+// (created if missing), which keeps them apart from the host's.
+//
 // On first start the server creates an administrator token for user 1
 // (root), named "patkit bootstrap", with the scopes api, read_api,
 // read_user, sudo and admin_mode, writes its plaintext to the root-token
@@ -110,7 +113,8 @@
 // A client address that presents 30 failed credentials within 3 minutes
 // gets 429 (Retry-After) until the period ends, valid tokens of other
 // clients unaffected (httpapi's FailedAuthLimit, 16,384 addresses
-// tracked). Request headers must arrive within 10 s and stay under 64 KiB,
+// tracked); -failed-auth-limit sets the 30, and 0 turns the ban off, as
+// GitLab's "Failed authentication ban" settings do. Request headers must arrive within 10 s and stay under 64 KiB,
 // a whole request within 20 s (its body within 10 s); idle connections
 // close after 60 s. The server listens on 127.0.0.1: behind reverse
 // proxies that append the client's address to X-Forwarded-For, list their
@@ -174,10 +178,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fl.SetOutput(stderr)
 	addr := fl.String("addr", "127.0.0.1:8080", "listen address")
 	dbPath := fl.String("db", "patkit.db", "SQLite database file, or a postgres:// DSN")
+	schema := fl.String("schema", "", "PostgreSQL schema holding the tables (default public)")
 	keyFile := fl.String("key-file", "", "instance key file (default <db>.key for SQLite, patkit.key for PostgreSQL)")
 	rootFile := fl.String("root-token-file", "root.token", "file holding the administrator token")
 	grace := fl.Duration("rotation-grace", 0, "how long a rotated token keeps working, e.g. 30s (0: GitLab's behaviour, it fails at once)")
 	var proxies cidrList
+	failLimit := fl.Int("failed-auth-limit", httpapi.DefaultFailedAuthLimit, "failed credentials a client address may present in 3 minutes before it gets 429 (0: no ban)")
 	fl.Var(&proxies, "trusted-proxies", "comma-separated networks of reverse proxies whose X-Forwarded-For is trusted, e.g. 10.0.0.0/8")
 	var level slog.Level
 	fl.TextVar(&level, "log-level", slog.LevelInfo, "least level logged: DEBUG, INFO (one line per request), WARN or ERROR")
@@ -197,6 +203,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if *grace < 0 {
 		return fmt.Errorf("-rotation-grace %v: must not be negative", *grace)
 	}
+	if *failLimit < 0 {
+		return fmt.Errorf("-failed-auth-limit %d: must not be negative", *failLimit)
+	}
 	logBuf := newLogBuffer(stderr)
 	defer logBuf.Flush()
 	log := slog.New(logHandler{slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: level}), logBuf})
@@ -206,7 +215,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	postgres := strings.HasPrefix(*dbPath, "postgres://") || strings.HasPrefix(*dbPath, "postgresql://")
-	store, err := openStore(ctx, *dbPath, postgres)
+	if *schema != "" && !postgres {
+		return errors.New("-schema needs a postgres:// -db")
+	}
+	store, err := openStore(ctx, *dbPath, *schema, postgres)
 	if err != nil {
 		return err
 	}
@@ -281,7 +293,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler: routes(svc, log, proxies),
+		Handler: routes(svc, log, proxies, *failLimit),
 		// What httpapi cannot bound itself (see its package doc): slow
 		// headers, whole requests (httpapi cuts bodies at 10 s within
 		// this), idle keep-alive connections, and request lines and
@@ -370,35 +382,36 @@ func openEvents(file, hookURL, secretFile string, log *slog.Logger) (*eventSink,
 
 // openStore opens the database: PostgreSQL for a postgres:// DSN, else a
 // SQLite file.
-func openStore(ctx context.Context, db string, postgres bool) (interface {
+func openStore(ctx context.Context, db, schema string, postgres bool) (interface {
 	patkit.Store
 	io.Closer
 }, error) {
 	if postgres {
-		return pgstore.Open(ctx, db, nil)
+		return pgstore.Open(ctx, db, &pgstore.Options{Schema: schema})
 	}
 	return sqlitestore.Open(ctx, db, nil)
 }
 
 // routes returns the server's handler: GitLab's token API under /api/v4/,
 // and GET /whoami, a route of the host's own protected by the same tokens
-// (it needs read_user, or api, or read_api).
-func routes(svc *patkit.Service, log *slog.Logger, trustedProxies []netip.Prefix) http.Handler {
-	var clientIP func(*http.Request) string // the connection's address
+// (it needs read_user, or api, or read_api). failLimit is the number of
+// failed credentials a client address may present in a period (0: no
+// limit).
+func routes(svc *patkit.Service, log *slog.Logger, trustedProxies []netip.Prefix, failLimit int) http.Handler {
+	opts := &httpapi.Options{Logger: log}
 	if len(trustedProxies) > 0 {
-		clientIP = httpapi.ForwardedFor(trustedProxies)
-	}
-	api := httpapi.New(svc, &httpapi.Options{
-		Logger:   log,
-		ClientIP: clientIP,
-		// The defaults, GitLab's failed-authentication ban threshold: a
-		// client address that fails to authenticate 30 times in a
+		opts.ClientIP = httpapi.ForwardedFor(trustedProxies)
+	} // else the connection's address
+	if failLimit > 0 {
+		// GitLab's failed-authentication ban: a client address that
+		// fails to authenticate failLimit times (default 30) in a
 		// 3-minute period gets 429 "Retry later" until the period ends;
 		// 16,384 addresses are remembered (about 1.2 MB). The address is
 		// the connection's, or with -trusted-proxies the one they
 		// forward in X-Forwarded-For.
-		FailedAuthLimit: &httpapi.FailedAuthLimit{},
-	})
+		opts.FailedAuthLimit = &httpapi.FailedAuthLimit{Limit: failLimit}
+	}
+	api := httpapi.New(svc, opts)
 	mux := http.NewServeMux()
 	mux.Handle("GET /whoami", api.RequireScopes(patkit.ScopeReadUser)(http.HandlerFunc(whoami)))
 	mountWebUI(mux, svc, log)

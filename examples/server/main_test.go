@@ -268,7 +268,8 @@ func TestFlags(t *testing.T) {
 	if err := run(t.Context(), []string{"-log-level", "LOUD"}, &stderr); err == nil {
 		t.Fatal("unknown log level accepted")
 	}
-	for _, args := range [][]string{{"-rotation-grace", "soon"}, {"-rotation-grace", "-1s"}, {"-trusted-proxies", "10.0.0.0/8,proxy.local"}} {
+	for _, args := range [][]string{{"-rotation-grace", "soon"}, {"-rotation-grace", "-1s"}, {"-trusted-proxies", "10.0.0.0/8,proxy.local"},
+		{"-failed-auth-limit", "-1"}, {"-schema", "patkit", "-db", filepath.Join(t.TempDir(), "sqlite.db")}} {
 		if err := run(t.Context(), args, &stderr); err == nil {
 			t.Errorf("%q accepted", args)
 		}

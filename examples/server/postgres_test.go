@@ -250,3 +250,30 @@ func TestBadTextOnPostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestSchemaOnPostgres: -schema puts the tables in that schema, and
+// nothing in public.
+func TestSchemaOnPostgres(t *testing.T) {
+	db := testDatabase(t)
+	dir := t.TempDir()
+	s := startArgs(t, "-db", db, "-schema", "tokens_here", "-key-file", filepath.Join(dir, "patkit.key"), "-root-token-file", filepath.Join(dir, "root.token"))
+	raw, _ := os.ReadFile(filepath.Join(dir, "root.token"))
+	if code, body := s.getSelf(t, strings.TrimSpace(string(raw))); code != 200 {
+		t.Fatalf("root token: %d %s", code, body)
+	}
+	conn, err := pgx.Connect(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var here, public int
+	err = conn.QueryRow(t.Context(), `SELECT
+		(SELECT count(*) FROM tokens_here.tokens),
+		(SELECT count(*) FROM pg_tables WHERE schemaname = 'public')`).Scan(&here, &public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if here != 1 || public != 0 {
+		t.Errorf("%d tokens in tokens_here (want the root token's 1), %d tables in public (want 0)", here, public)
+	}
+}

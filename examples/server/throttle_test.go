@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -11,28 +12,50 @@ import (
 // authentication by default: 30 failures from one address, then 429.
 func TestFailedAuthThrottled(t *testing.T) {
 	s := start(t, t.TempDir())
-	get := func(token string) (int, string) {
-		t.Helper()
-		r, err := http.NewRequestWithContext(t.Context(), "GET", s.url+"/api/v4/personal_access_tokens/self", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Header.Set("Private-Token", token)
-		res, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
-	}
 	bad := "glpat-" + strings.Repeat("x", 34)
 	for i := range 30 {
-		if code, body := get(bad); code != 401 {
+		if code, body := s.getSelf(t, bad); code != 401 {
 			t.Fatalf("failure %d: %d %s", i+1, code, body)
 		}
 	}
-	if code, body := get(bad); code != 429 || body != "Retry later\n" {
+	if code, body := s.getSelf(t, bad); code != 429 || body != "Retry later\n" {
 		t.Errorf("31st failure: %d %q, want 429 \"Retry later\\n\"", code, body)
 	}
+}
+
+// TestFailedAuthLimitFlag checks -failed-auth-limit: 2 bans an address
+// after its second failure, and 0 never does.
+func TestFailedAuthLimitFlag(t *testing.T) {
+	bad := "glpat-" + strings.Repeat("x", 34)
+	dir := t.TempDir()
+	s := startArgs(t, "-db", filepath.Join(dir, "two.db"), "-root-token-file", filepath.Join(dir, "two.token"), "-failed-auth-limit", "2")
+	for i, want := range []int{401, 401, 429} {
+		if code, body := s.getSelf(t, bad); code != want {
+			t.Fatalf("failure %d: %d %s, want %d", i+1, code, body, want)
+		}
+	}
+	s = startArgs(t, "-db", filepath.Join(dir, "off.db"), "-root-token-file", filepath.Join(dir, "off.token"), "-failed-auth-limit", "0")
+	for i := range 40 {
+		if code, body := s.getSelf(t, bad); code != 401 {
+			t.Fatalf("failure %d without a limit: %d %s", i+1, code, body)
+		}
+	}
+}
+
+// getSelf sends GET /api/v4/personal_access_tokens/self with token and
+// returns the status and body.
+func (s *server) getSelf(t *testing.T, token string) (int, string) {
+	t.Helper()
+	r, err := http.NewRequestWithContext(t.Context(), "GET", s.url+"/api/v4/personal_access_tokens/self", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("Private-Token", token)
+	res, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }
