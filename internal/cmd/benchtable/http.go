@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,43 +43,13 @@ func warnLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-// routes is examples/server's handler (its routes function; a command
-// cannot import another): GitLab's token API under /api/v4/ with the
-// failed-authentication throttle, and GET /whoami protected by the same
-// tokens. throttle false leaves the throttle out, for the rows that
-// present an unknown token from one address: with it, every request after
-// the 30th would be answered 429 before the token is looked at.
-func routes(svc *patkit.Service, log *slog.Logger, throttle bool) http.Handler {
-	opts := &httpapi.Options{Logger: log}
-	if throttle {
-		opts.FailedAuthLimit = &httpapi.FailedAuthLimit{} // GitLab's, as examples/server
-	}
-	api := httpapi.New(svc, opts)
-	mux := http.NewServeMux()
-	mux.Handle("GET /whoami", api.RequireScopes(patkit.ScopeReadUser)(http.HandlerFunc(
-		func(w http.ResponseWriter, r *http.Request) {
-			p, _ := httpapi.PrincipalFrom(r.Context())
-			w.Header().Set("Content-Type", "application/json")
-			json.NewEncoder(w).Encode(map[string]string{"username": p.User().Username})
-		})))
-	// Every path under /api/ to the API as it came (examples/server's
-	// apiFirst), the others to the mux.
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(path.Clean(r.URL.Path), "/api/") {
-			api.ServeHTTP(w, r)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	})
-}
-
-// apiServer is examples/server's handler on a dataset, served twice: with
-// the throttle and without.
+// apiServer is the API on the large dataset of backend in this process,
+// on a Service whose Store counts its SetLastUsed calls: what the
+// last-used rows measure, which no other process could count.
 type apiServer struct {
 	f          *fixture
 	svc        *patkit.Service
-	throttled  *httpServer
-	open       *httpServer
+	srv        *httpServer
 	setLastUse atomic.Int64 // SetLastUsed calls
 }
 
@@ -100,30 +68,9 @@ func (e *env) apiServer(backend string) (*apiServer, error) {
 		if err := a.svc.VerifyKey(e.ctx); err != nil {
 			return nil, err
 		}
-		if backend == "postgres" {
-			ctx, cancel := context.WithCancel(e.ctx)
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				if err := a.svc.Watch(ctx); err != nil && ctx.Err() == nil {
-					e.logf("revocation feed stopped: %v", err)
-				}
-			}()
-			e.onClose(func() error { cancel(); <-done; return nil })
-		}
-		log := warnLogger(e.log)
-		if a.throttled, err = e.serve(routes(a.svc, log, true)); err != nil {
-			return nil, err
-		}
-		if a.open, err = e.serve(routes(a.svc, log, false)); err != nil {
-			return nil, err
-		}
-		return a, nil
+		a.srv, err = e.serve(httpapi.New(a.svc, &httpapi.Options{Logger: warnLogger(e.log)}))
+		return a, err
 	})
-}
-
-func (e *env) bareServer() (*httpServer, error) {
-	return memo(e, "bare", func() (*httpServer, error) { return e.serve(benchhttp.Bare()) })
 }
 
 // loadResult is the outcome of one load.
@@ -315,18 +262,18 @@ func rowBare(valid bool, conns int) func(e *env) (result, error) {
 	}
 }
 
-// rowHTTPAuth is GET /personal_access_tokens/self with a valid token
-// (valid) or an unknown well-formed one, against the bare handler's same
-// answer, the two loaded in turns.
+// rowHTTPAuth is GET /personal_access_tokens/self of examples/server with
+// a valid token (root's) or an unknown well-formed one, against the bare
+// handler's same answer, the two loaded in turns.
 func rowHTTPAuth(backend string, valid bool, conns int) func(e *env) (result, error) {
 	return func(e *env) (result, error) {
-		a, err := e.apiServer(backend)
+		srv, err := e.exampleServer(backend, valid)
 		if err != nil {
 			return result{}, err
 		}
-		srv, token, want, goal := a.throttled, a.f.d.known[0].Secret, http.StatusOK, 0.85
+		token, want, goal := srv.d.root.Secret, http.StatusOK, 0.85
 		if !valid {
-			srv, token, want, goal = a.open, a.f.d.unknown, http.StatusUnauthorized, 0.90
+			token, want, goal = srv.d.unknown, http.StatusUnauthorized, 0.90
 		}
 		api, err := e.newLoader(conns, want, get(srv.url+"/api/v4/personal_access_tokens/self", token))
 		if err != nil {
@@ -358,11 +305,11 @@ const giteaList = 181
 
 func rowHTTPList(backend string) func(e *env) (result, error) {
 	return func(e *env) (result, error) {
-		a, err := e.apiServer(backend)
+		srv, err := e.exampleServer(backend, true)
 		if err != nil {
 			return result{}, err
 		}
-		r, err := e.load(16, http.StatusOK, get(a.throttled.url+"/api/v4/personal_access_tokens?per_page=20", a.f.d.root.Secret))
+		r, err := e.load(16, http.StatusOK, get(srv.url+"/api/v4/personal_access_tokens?per_page=20", srv.d.root.Secret))
 		if err != nil {
 			return result{}, err
 		}
@@ -379,21 +326,21 @@ func rowHTTPList(backend string) func(e *env) (result, error) {
 // createdIDs are the tokens rowHTTPCreate made, for rowHTTPRevoke.
 type createdIDs struct{ ids []int64 }
 
-// httpCreate creates tokens for the dataset's writer, one request at a
-// time on one connection, for e.cfg.duration.
+// httpCreate creates tokens for exampleUser through examples/server, one
+// request at a time on one connection, for e.cfg.duration.
 func (e *env) httpCreate(backend string) (loadResult, *createdIDs, error) {
 	type out struct {
 		r   loadResult
 		ids *createdIDs
 	}
 	o, err := memo(e, "http-create/"+backend, func() (out, error) {
-		a, err := e.apiServer(backend)
+		srv, err := e.exampleServer(backend, true)
 		if err != nil {
 			return out{}, err
 		}
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 		defer client.CloseIdleConnections()
-		target := fmt.Sprintf("%s/api/v4/users/%d/personal_access_tokens", a.throttled.url, a.f.d.writer)
+		target := fmt.Sprintf("%s/api/v4/users/%d/personal_access_tokens", srv.url, exampleUser)
 		form := url.Values{"name": {"benchtable http"}, "scopes[]": {"api"},
 			"expires_at": {time.Now().AddDate(0, 0, 30).Format(time.DateOnly)}}.Encode()
 		ids := &createdIDs{}
@@ -402,7 +349,7 @@ func (e *env) httpCreate(backend string) (loadResult, *createdIDs, error) {
 			if err != nil {
 				return err
 			}
-			req.Header.Set("PRIVATE-TOKEN", a.f.d.root.Secret)
+			req.Header.Set("PRIVATE-TOKEN", srv.d.root.Secret)
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			resp, err := client.Do(req)
 			if err != nil {
@@ -486,7 +433,7 @@ func rowHTTPRevoke(backend string) func(e *env) (result, error) {
 		if err != nil {
 			return result{}, err
 		}
-		a, err := e.apiServer(backend)
+		srv, err := e.exampleServer(backend, true)
 		if err != nil {
 			return result{}, err
 		}
@@ -496,11 +443,11 @@ func rowHTTPRevoke(backend string) func(e *env) (result, error) {
 			id := created.ids[len(created.ids)-1]
 			created.ids = created.ids[:len(created.ids)-1]
 			req, err := http.NewRequestWithContext(e.ctx, http.MethodDelete,
-				fmt.Sprintf("%s/api/v4/personal_access_tokens/%d", a.throttled.url, id), nil)
+				fmt.Sprintf("%s/api/v4/personal_access_tokens/%d", srv.url, id), nil)
 			if err != nil {
 				return err
 			}
-			req.Header.Set("PRIVATE-TOKEN", a.f.d.root.Secret)
+			req.Header.Set("PRIVATE-TOKEN", srv.d.root.Secret)
 			resp, err := client.Do(req)
 			if err != nil {
 				return err
@@ -537,7 +484,7 @@ func rowLastUsed(backend string) func(e *env) (result, error) {
 			return result{}, err
 		}
 		before := a.setLastUse.Load()
-		r, err := e.load(16, http.StatusOK, get(a.throttled.url+"/api/v4/personal_access_tokens/self", a.f.d.fresh.Secret))
+		r, err := e.load(16, http.StatusOK, get(a.srv.url+"/api/v4/personal_access_tokens/self", a.f.d.fresh.Secret))
 		if err != nil {
 			return result{}, err
 		}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,6 +16,16 @@ import (
 // memstore and SQLite only, and checks that the table has every row, each
 // measured or, for PostgreSQL, skipped. It asserts no timing: whether a
 // goal is met depends on the machine.
+// TestMain serves the bare handler when the run under test starts this
+// binary as it starts the command, with -serve-bare (see bareServer).
+func TestMain(m *testing.M) {
+	if len(os.Args) == 3 && os.Args[1] == "-serve-bare" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
 func TestQuickRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measures every memstore and SQLite row, with loads of 300 ms")
@@ -110,5 +121,27 @@ func TestServeBare(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("run: %v", err)
+	}
+}
+
+// TestHeadTail checks that a process's stderr keeps its first and last
+// bytes and marks what it dropped between them.
+func TestHeadTail(t *testing.T) {
+	var h headTail
+	h.Write([]byte("listening\n"))
+	if got := h.String(); got != "listening\n" {
+		t.Fatalf("%q", got)
+	}
+	line := []byte(strings.Repeat("x", 99) + "\n")
+	for range 1000 { // 100 KB
+		h.Write(line)
+	}
+	h.Write([]byte("the end\n"))
+	head, all := string(h.head()), h.String()
+	if len(head) != headTailSize || !strings.HasPrefix(head, "listening\n") {
+		t.Errorf("head: %d bytes, starting %.20q", len(head), head)
+	}
+	if !strings.HasSuffix(all, "the end\n") || !strings.Contains(all, "\n[…]\n") || len(all) != 2*headTailSize+len("\n[…]\n") {
+		t.Errorf("String: %d bytes, ending %q", len(all), all[len(all)-20:])
 	}
 }

@@ -27,6 +27,8 @@ type fixture struct {
 	d       *dataset
 	dir     patkit.Directory
 	store   patkit.Store // *sqlitestore.Store or *pgstore.Store
+	db      string       // the SQLite file, or the PostgreSQL DSN
+	schema  string       // PostgreSQL's schema
 	built   time.Duration
 }
 
@@ -188,7 +190,7 @@ func sqliteFixture(ctx context.Context, tmp string, n int) (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fixture{backend: "sqlite", d: d, dir: d.directory(), store: st, built: built}, nil
+	return &fixture{backend: "sqlite", d: d, dir: d.directory(), store: st, db: path, built: built}, nil
 }
 
 // syncFile writes the file at path to the disk.
@@ -228,7 +230,7 @@ func pgFixture(ctx context.Context, dsn, schema string, n int) (*fixture, func()
 	if err := fillPG(ctx, pool, schema, d); err != nil {
 		return nil, nil, errors.Join(fmt.Errorf("build PostgreSQL dataset of %d tokens: %w", n, err), drop())
 	}
-	return &fixture{backend: "postgres", d: d, dir: d.directory(), store: st, built: time.Since(start)}, drop, nil
+	return &fixture{backend: "postgres", d: d, dir: d.directory(), store: st, db: dsn, schema: schema, built: time.Since(start)}, drop, nil
 }
 
 func fillPG(ctx context.Context, pool *pgxpool.Pool, schema string, d *dataset) error {
