@@ -41,6 +41,22 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 	return b.w.Write(p)
 }
 
+// writeText appends r to the lines waiting as appendText writes it, and
+// reports false, having written nothing, if appendText cannot.
+func (b *logBuffer) writeText(r slog.Record) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, ok := appendText(b.w.AvailableBuffer(), r)
+	if !ok {
+		return false
+	}
+	if b.w.Buffered() == 0 {
+		b.timer.Reset(logFlushDelay)
+	}
+	b.w.Write(p)
+	return true
+}
+
 // Flush writes the lines waiting.
 func (b *logBuffer) Flush() error {
 	b.mu.Lock()
@@ -49,15 +65,26 @@ func (b *logBuffer) Flush() error {
 	return b.w.Flush()
 }
 
-// logHandler writes a record of level WARN or above out of its logBuffer
-// at once, with whatever waited before it.
+// logHandler is a slog.TextHandler writing to a logBuffer. It writes a
+// record of level WARN or above out of the buffer at once, with whatever
+// waited before it. Until attributes or a group are added to it, it
+// formats what appendText can itself, the request log's records, as the
+// TextHandler would.
 type logHandler struct {
-	slog.Handler
-	buf *logBuffer
+	slog.Handler // the TextHandler
+	buf          *logBuffer
+	derived      bool // made by WithAttrs or WithGroup
+}
+
+func newLogHandler(buf *logBuffer, level slog.Level) logHandler {
+	return logHandler{Handler: slog.NewTextHandler(buf, &slog.HandlerOptions{Level: level}), buf: buf}
 }
 
 func (h logHandler) Handle(ctx context.Context, r slog.Record) error {
-	err := h.Handler.Handle(ctx, r)
+	var err error
+	if h.derived || !h.buf.writeText(r) {
+		err = h.Handler.Handle(ctx, r)
+	}
 	if r.Level >= slog.LevelWarn {
 		h.buf.Flush()
 	}
@@ -65,9 +92,9 @@ func (h logHandler) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (h logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return logHandler{h.Handler.WithAttrs(attrs), h.buf}
+	return logHandler{h.Handler.WithAttrs(attrs), h.buf, true}
 }
 
 func (h logHandler) WithGroup(name string) slog.Handler {
-	return logHandler{h.Handler.WithGroup(name), h.buf}
+	return logHandler{h.Handler.WithGroup(name), h.buf, true}
 }

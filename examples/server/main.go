@@ -208,7 +208,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	logBuf := newLogBuffer(stderr)
 	defer logBuf.Flush()
-	log := slog.New(logHandler{slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: level}), logBuf})
+	log := slog.New(newLogHandler(logBuf, level))
 	sink, closeSink, err := openEvents(*eventsFile, *hookURL, *hookSecretFile, log)
 	if err != nil {
 		return err
