@@ -35,6 +35,11 @@ func newLogBuffer(w io.Writer) *logBuffer {
 func (b *logBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.writeLocked(p)
+}
+
+// writeLocked is Write with b.mu held.
+func (b *logBuffer) writeLocked(p []byte) (int, error) {
 	if b.w.Buffered() == 0 {
 		b.timer.Reset(logFlushDelay)
 	}
@@ -47,14 +52,10 @@ func (b *logBuffer) writeText(r slog.Record) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	p, ok := appendText(b.w.AvailableBuffer(), r)
-	if !ok {
-		return false
+	if ok {
+		b.writeLocked(p)
 	}
-	if b.w.Buffered() == 0 {
-		b.timer.Reset(logFlushDelay)
-	}
-	b.w.Write(p)
-	return true
+	return ok
 }
 
 // Flush writes the lines waiting.

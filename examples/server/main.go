@@ -114,8 +114,8 @@
 // gets 429 (Retry-After) until the period ends, valid tokens of other
 // clients unaffected (httpapi's FailedAuthLimit, 16,384 addresses
 // tracked); -failed-auth-limit sets the 30, and 0 turns the ban off, as
-// GitLab's "Failed authentication ban" settings do. Request headers must arrive within 10 s and stay under 64 KiB,
-// a whole request within 20 s (its body within 10 s); idle connections
+// GitLab's "Failed authentication ban" settings do. Request headers must
+// arrive within 10 s and stay under 64 KiB, a whole request within 20 s (its body within 10 s); idle connections
 // close after 60 s. The server listens on 127.0.0.1: behind reverse
 // proxies that append the client's address to X-Forwarded-For, list their
 // networks with -trusted-proxies (httpapi.ForwardedFor); the address then
@@ -182,8 +182,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	keyFile := fl.String("key-file", "", "instance key file (default <db>.key for SQLite, patkit.key for PostgreSQL)")
 	rootFile := fl.String("root-token-file", "root.token", "file holding the administrator token")
 	grace := fl.Duration("rotation-grace", 0, "how long a rotated token keeps working, e.g. 30s (0: GitLab's behaviour, it fails at once)")
-	var proxies cidrList
 	failLimit := fl.Int("failed-auth-limit", httpapi.DefaultFailedAuthLimit, "failed credentials a client address may present in 3 minutes before it gets 429 (0: no ban)")
+	var proxies cidrList
 	fl.Var(&proxies, "trusted-proxies", "comma-separated networks of reverse proxies whose X-Forwarded-For is trusted, e.g. 10.0.0.0/8")
 	var level slog.Level
 	fl.TextVar(&level, "log-level", slog.LevelInfo, "least level logged: DEBUG, INFO (one line per request), WARN or ERROR")

@@ -12,10 +12,6 @@ import (
 	"testing"
 )
 
-// TestQuickRun runs the command as -quick does, with shorter loads, on
-// memstore and SQLite only, and checks that the table has every row, each
-// measured or, for PostgreSQL, skipped. It asserts no timing: whether a
-// goal is met depends on the machine.
 // TestMain serves the bare handler when the run under test starts this
 // binary as it starts the command, with -serve-bare (see bareServer).
 func TestMain(m *testing.M) {
@@ -26,6 +22,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// TestQuickRun runs the command as -quick does, with shorter loads, on
+// memstore and SQLite only, and checks that the table has every row, each
+// measured or, for PostgreSQL, skipped. It asserts no timing: whether a
+// goal is met depends on the machine.
 func TestQuickRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measures every memstore and SQLite row, with loads of 300 ms")
