@@ -102,6 +102,23 @@ func (s *server) shutdown(t *testing.T) {
 
 func (s *server) call(t *testing.T, method, path, token string, body any) (int, http.Header, map[string]any, []any) {
 	t.Helper()
+	code, header, raw := s.send(t, method, path, token, body)
+	var obj map[string]any
+	var arr []any
+	if len(raw) > 0 {
+		if raw[0] == '[' {
+			_ = json.Unmarshal(raw, &arr)
+		} else if err := json.Unmarshal(raw, &obj); err != nil {
+			t.Fatalf("%s %s: not JSON: %q", method, path, raw)
+		}
+	}
+	return code, header, obj, arr
+}
+
+// send sends method path with token in PRIVATE-TOKEN and body as JSON,
+// and returns the answer's status, header and body.
+func (s *server) send(t *testing.T, method, path, token string, body any) (int, http.Header, []byte) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -123,16 +140,7 @@ func (s *server) call(t *testing.T, method, path, token string, body any) (int, 
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var obj map[string]any
-	var arr []any
-	if len(raw) > 0 {
-		if raw[0] == '[' {
-			_ = json.Unmarshal(raw, &arr)
-		} else if err := json.Unmarshal(raw, &obj); err != nil {
-			t.Fatalf("%s %s: not JSON: %q", method, path, raw)
-		}
-	}
-	return resp.StatusCode, resp.Header, obj, arr
+	return resp.StatusCode, resp.Header, raw
 }
 
 func TestServer(t *testing.T) {

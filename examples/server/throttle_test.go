@@ -1,8 +1,6 @@
 package main
 
 import (
-	"io"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,16 +44,6 @@ func TestFailedAuthLimitFlag(t *testing.T) {
 // returns the status and body.
 func (s *server) getSelf(t *testing.T, token string) (int, string) {
 	t.Helper()
-	r, err := http.NewRequestWithContext(t.Context(), "GET", s.url+"/api/v4/personal_access_tokens/self", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Header.Set("Private-Token", token)
-	res, err := http.DefaultClient.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	code, _, body := s.send(t, "GET", "/api/v4/personal_access_tokens/self", token, nil)
+	return code, string(body)
 }
