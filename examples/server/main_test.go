@@ -206,7 +206,7 @@ func TestServer(t *testing.T) {
 	}
 	// A path that is not clean names no route: GitLab's 404, where a
 	// ServeMux in front would redirect to the clean path.
-	for _, p := range []string{"//api/v4/version", "/api//v4/personal_access_tokens/self", "/api/v4/./version"} {
+	for _, p := range []string{"//api/v4/version", "/api//v4/personal_access_tokens/self", "/api/v4/./version", "/api/../whoami"} {
 		if code, h, body, _ := s.call(t, "GET", p, root, nil); code != 404 || body["message"] != "404 Not Found" || h.Get("Location") != "" {
 			t.Errorf("GET %s: %d %v, Location %q", p, code, body, h.Get("Location"))
 		}
