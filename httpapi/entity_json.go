@@ -209,7 +209,7 @@ func putPair(b []byte, v int) {
 // copied between quotes; any other is left to encoding/json.
 func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !jsonPlain[s[i]] {
 			// A string always encodes. Marshal is given a copy: what an
 			// interface holds escapes, and s may be in an entity on the
 			// stack.
@@ -221,3 +221,13 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// jsonPlain reports the bytes that encoding/json writes as they are in a
+// string: ASCII from the space up, other than '"', '\\' and, as
+// json.Marshal escapes them for HTML, '<', '>' and '&'.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = !strings.ContainsRune(`"\<>&`, rune(c))
+	}
+	return t
+}()

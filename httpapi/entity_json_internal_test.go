@@ -71,6 +71,19 @@ func TestEntityJSON(t *testing.T) {
 	}
 }
 
+// TestAppendStringBytes holds appendString to json.Marshal for every byte
+// value, alone and between letters.
+func TestAppendStringBytes(t *testing.T) {
+	for c := range 256 {
+		for _, s := range []string{string([]byte{byte(c)}), "a" + string([]byte{byte(c)}) + "b"} {
+			want, _ := json.Marshal(s)
+			if got := appendString(nil, s); string(got) != string(want) {
+				t.Errorf("appendString(%q) = %s, want %s", s, got, want)
+			}
+		}
+	}
+}
+
 // FuzzEntityJSON: any name, description, scope and secret encode as
 // json.Marshal encodes them.
 func FuzzEntityJSON(f *testing.F) {

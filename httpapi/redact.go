@@ -83,22 +83,7 @@ func (rd redactor) plain(path, query string, hasQuery bool) (string, bool) {
 	if len(path)+1+len(query) > maxLoggedURL {
 		return "", false
 	}
-	run := 0
-	for _, s := range [2]string{path, query} {
-		for i := 0; i < len(s); i++ {
-			c := s[i]
-			if c <= ' ' || c >= 0x7f || c == '%' || c == '+' {
-				return "", false
-			}
-			if !isBase64URL(c) {
-				run = 0
-			} else if run++; run >= minShapeRun {
-				return "", false
-			}
-		}
-		run = 0
-	}
-	if containsFold(path, rd.prefix) || containsFold(query, rd.prefix) || containsFold(query, []byte("token")) {
+	if !rd.plainPiece(path) || !rd.plainPiece(query) || containsFold(query, []byte("token")) {
 		return "", false
 	}
 	if !hasQuery {
@@ -107,23 +92,75 @@ func (rd redactor) plain(path, query string, hasQuery bool) (string, bool) {
 	return path + "?" + query, true
 }
 
+// plainPiece reports whether s holds only printable ASCII other than '%'
+// and '+', no run of base64url characters as long as minShapeRun, and no
+// occurrence of the instance's prefix: plain's rules for the path or the
+// query, in one pass over s.
+func (rd redactor) plainPiece(s string) bool {
+	first := -1 // the prefix's first byte, or none
+	if len(rd.prefix) > 0 {
+		first = int(rd.prefix[0])
+	}
+	var seen uint8 // the classes of s's bytes
+	run := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		k := urlClass[c]
+		seen |= k
+		// One more base64url character, or none: no branch to mispredict
+		// where words and separators alternate.
+		run = (run + 1) * int(k&urlBase64)
+		if run >= minShapeRun || int(lowerASCII(c)) == first && hasPrefixFold(s[i:], rd.prefix) {
+			return false
+		}
+	}
+	return seen&urlOther == 0
+}
+
+// Classes of urlClass: bits.
+const (
+	urlBase64 = 1 << iota // base64url
+	urlOther              // anything plain leaves to redacted
+)
+
+// urlClass is the class of each byte for plainPiece: 0 for printable
+// ASCII that is neither base64url, '%' nor '+'.
+var urlClass = func() (t [256]uint8) {
+	for c := range len(t) {
+		switch b := byte(c); {
+		case b <= ' ' || b >= 0x7f || b == '%' || b == '+':
+			t[c] = urlOther
+		case isBase64URL(b):
+			t[c] = urlBase64
+		}
+	}
+	return t
+}()
+
 // containsFold reports whether s contains sub, which is in ASCII lower
 // case, ignoring the case of ASCII letters; an empty sub is contained in
 // nothing.
 func containsFold(s string, sub []byte) bool {
-	if len(sub) == 0 {
-		return false
-	}
-	for i := 0; i+len(sub) <= len(s); i++ {
-		j := 0
-		for j < len(sub) && lowerASCII(s[i+j]) == sub[j] {
-			j++
-		}
-		if j == len(sub) {
+	for i := range len(s) {
+		if hasPrefixFold(s[i:], sub) {
 			return true
 		}
 	}
 	return false
+}
+
+// hasPrefixFold reports whether s begins with sub, which is not empty and
+// in ASCII lower case, ignoring the case of ASCII letters.
+func hasPrefixFold(s string, sub []byte) bool {
+	if len(sub) == 0 || len(s) < len(sub) {
+		return false
+	}
+	for j, c := range sub {
+		if lowerASCII(s[j]) != c {
+			return false
+		}
+	}
+	return true
 }
 
 func lowerASCII(c byte) byte {
