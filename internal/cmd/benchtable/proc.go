@@ -32,6 +32,7 @@ type process struct {
 func (e *env) startProcess(ready *regexp.Regexp, name string, args ...string) (*process, error) {
 	p := &process{cmd: exec.Command(name, args...), stderr: &headTail{}, exited: make(chan struct{})}
 	p.cmd.Stderr = p.stderr
+	dieWithParent(p.cmd)
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
