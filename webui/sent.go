@@ -7,11 +7,13 @@ import "sync"
 // twice (a reload of the page that shows the new secret re-posts it, once
 // the browser has asked) creates one token. It keeps the newest
 // maxSentForms IDs; with several instances behind a load balancer, a
-// re-post that reaches another instance is not recognized.
+// re-post that reaches another instance is not recognized. Its ring is
+// made by the first claim: until a form is sent, the collector has no
+// 64 KB of empty strings to scan at every cycle of an API-only host.
 type sentForms struct {
 	mu   sync.Mutex
-	ids  map[string]struct{}
-	ring [maxSentForms]string
+	ids  map[string]int // an ID's place in ring
+	ring []string       // maxSentForms, oldest at next
 	next int
 }
 
@@ -34,14 +36,17 @@ func (s *sentForms) claim(id string) bool {
 	if _, ok := s.ids[id]; ok {
 		return false
 	}
-	if s.ids == nil {
-		s.ids = make(map[string]struct{})
+	if s.ring == nil {
+		s.ids, s.ring = make(map[string]int), make([]string, maxSentForms)
 	}
-	if old := s.ring[s.next]; old != "" {
+	// The slot may hold an ID released and claimed again since, which
+	// is now held at a newer place.
+	if old := s.ring[s.next]; old != "" && s.ids[old] == s.next {
 		delete(s.ids, old)
 	}
-	s.ring[s.next], s.next = id, (s.next+1)%maxSentForms
-	s.ids[id] = struct{}{}
+	s.ring[s.next] = id
+	s.ids[id] = s.next
+	s.next = (s.next + 1) % maxSentForms
 	return true
 }
 
