@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/patkit/patkit"
 )
@@ -70,7 +71,6 @@ type handler struct {
 	svc    *patkit.Service
 	opts   Options
 	log    *slog.Logger
-	pages  map[string]*template.Template
 	static http.Handler
 	sent   sentForms
 }
@@ -87,7 +87,7 @@ type handler struct {
 // Cache-Control: no-store. A new secret is shown once, in the response to
 // the POST that made it, never in a URL, cookie or log.
 func New(svc *patkit.Service, opts *Options) http.Handler {
-	h := &handler{svc: svc, pages: parsePages()}
+	h := &handler{svc: svc}
 	if opts != nil {
 		h.opts = *opts
 	}
@@ -121,6 +121,14 @@ func securityHeaders(hd http.Header) {
 	// Every page holds personal data, and some a secret: none is stored.
 	hd.Set("Cache-Control", "no-store")
 }
+
+// pages are the parsed templates, shared by every handler and parsed
+// when the first page is rendered: a host that serves its pages rarely
+// keeps no parse trees (150 KB of pointers the collector would mark at
+// every cycle) until then. The templates are embedded, and
+// TestParsePages parses them all, so parsing cannot fail in a build that
+// passed its tests.
+var pages = sync.OnceValue(parsePages)
 
 func parsePages() map[string]*template.Template {
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
@@ -258,7 +266,7 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
 func (h *handler) render(w http.ResponseWriter, r *http.Request, name string, status int, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	var b strings.Builder
-	if err := h.pages[name].Execute(&b, data); err != nil {
+	if err := pages()[name].Execute(&b, data); err != nil {
 		h.log.Error("webui: render", "page", name, "err", err)
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
