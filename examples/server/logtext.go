@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,7 +13,7 @@ import (
 // a value other than an ASCII string, an integer, a boolean or a
 // duration, or an attribute without a key. It is the request log's path:
 // httpapi's record of a request, which the TextHandler formats in about
-// 0.55 µs, this formats in about 0.2, the largest part of what the
+// 0.5 µs, this formats in about 0.15, the largest part of what the
 // request log costs a request. TestAppendText holds it to the
 // TextHandler's output.
 func appendText(b []byte, r slog.Record) ([]byte, bool) {
@@ -106,8 +107,40 @@ func appendTextString(b []byte, s string) ([]byte, bool) {
 }
 
 // appendRFC3339Millis appends t as the TextHandler does: RFC 3339 with
-// exactly three digits of fraction, truncated.
+// exactly three digits of fraction, truncated. The date, time and zone
+// of t's second are formatted once a second (time.Time's formatting is
+// most of what the line costs to write) and kept in lastSecond.
 func appendRFC3339Millis(b []byte, t time.Time) []byte {
+	if y := t.Year(); y < 0 || y > 9999 {
+		return appendRFC3339MillisSlow(b, t)
+	}
+	sec, loc := t.Unix(), t.Location()
+	s := lastSecond.Load()
+	if s == nil || s.unix != sec || s.loc != loc {
+		s = &secondText{unix: sec, loc: loc}
+		text := t.AppendFormat(s.date[:0], time.RFC3339)
+		s.zone = string(text[len(s.date):])
+		lastSecond.Store(s)
+	}
+	ms := t.Nanosecond() / 1e6
+	b = append(b, s.date[:]...)
+	b = append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	return append(b, s.zone...)
+}
+
+// secondText is a second formatted by appendRFC3339Millis.
+type secondText struct {
+	unix int64
+	loc  *time.Location
+	date [len("2006-01-02T15:04:05")]byte
+	zone string // "Z" or "+01:00"
+}
+
+// lastSecond is the second appendRFC3339Millis formatted last.
+var lastSecond atomic.Pointer[secondText]
+
+// appendRFC3339MillisSlow is appendRFC3339Millis for any year.
+func appendRFC3339MillisSlow(b []byte, t time.Time) []byte {
 	const prefixLen = len("2006-01-02T15:04:05.000")
 	n := len(b)
 	// RFC3339Nano trims trailing zeros: a tenth of a millisecond more

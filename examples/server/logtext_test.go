@@ -14,7 +14,8 @@ import (
 // byte, for every string that quoting treats apart (each ASCII byte
 // alone and within words, the empty string), as message, key and value,
 // for integers, booleans, durations, levels and times (zero, UTC,
-// another zone, with a monotonic reading); and checks that it declines
+// another zone, the same second in two zones, with a monotonic reading,
+// years outside 0 to 9999); and checks that it declines
 // what it leaves to the TextHandler.
 func TestAppendText(t *testing.T) {
 	var text bytes.Buffer
@@ -41,8 +42,14 @@ func TestAppendText(t *testing.T) {
 		strs = append(strs, string(rune(c)), "x"+string(rune(c))+"y", "q "+string(rune(c)))
 	}
 	paris := time.FixedZone("CET", 3600)
+	inParis := time.Date(2026, 1, 2, 3, 4, 5, 60_000_000, paris)
 	times := []time.Time{{}, time.Now(), time.Date(2026, 12, 4, 3, 5, 23, 999_999_999, time.UTC),
-		time.Date(2026, 1, 2, 3, 4, 5, 60_000_000, paris), time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+		// The same second in two zones, one after the other.
+		inParis, inParis.Add(time.Millisecond).In(time.UTC), time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		// Before 1970; beyond 9999 and before year 0, which the second's
+		// cache leaves to time.Format.
+		time.Date(1969, 12, 31, 23, 59, 59, 500_000_000, paris),
+		time.Date(10000, 1, 2, 3, 4, 5, 6_000_000, time.UTC), time.Date(-1, 1, 2, 3, 4, 5, 6_000_000, time.UTC)}
 	for _, s := range strs {
 		ascii := !strings.ContainsFunc(s, func(r rune) bool { return r >= utf8.RuneSelf })
 		r := slog.NewRecord(times[1], slog.LevelInfo, s, 0)
