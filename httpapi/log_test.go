@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -119,5 +121,39 @@ func TestLoggedURLIsCapped(t *testing.T) {
 				t.Errorf("secret in logged path")
 			}
 		}
+	}
+}
+
+// TestLoggedPathIsTheRequestTarget checks that the logged path is the
+// request's target as the client sent it, whatever prefix the host's mux
+// strips, redacted there too; and that a request made in process, which
+// has no RequestURI, is logged by its URL.
+func TestLoggedPathIsTheRequestTarget(t *testing.T) {
+	e := newEnv(t)
+	tok, _ := e.token(aliceID, "alice", patkit.ScopeAPI)
+	mounted := http.StripPrefix("/gitlab", e.api)
+	for _, tt := range []struct{ target, want string }{
+		{"/gitlab/api/v4/personal_access_tokens/self", "/gitlab/api/v4/personal_access_tokens/self"},
+		{"/gitlab/api/v4/personal_access_tokens?search=" + tok, "/gitlab/api/v4/personal_access_tokens?search=[REDACTED]"},
+		{"/gitlab/api/v4/personal_access_tokens?", "/gitlab/api/v4/personal_access_tokens?"},
+	} {
+		e.logs.Reset()
+		r := httptest.NewRequest("GET", tt.target, nil)
+		r.Header.Set("PRIVATE-TOKEN", tok)
+		mounted.ServeHTTP(httptest.NewRecorder(), r)
+		if paths := loggedPaths(t, e.logs); len(paths) != 1 || paths[0] != tt.want {
+			t.Errorf("GET %s: logged paths %q, want [%q]", tt.target, paths, tt.want)
+		}
+	}
+
+	e.logs.Reset()
+	r, err := http.NewRequest("GET", "http://gitlab.example.com/api/v4/personal_access_tokens?search="+tok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("PRIVATE-TOKEN", tok)
+	e.api.ServeHTTP(httptest.NewRecorder(), r)
+	if paths, want := loggedPaths(t, e.logs), "/api/v4/personal_access_tokens?search=[REDACTED]"; len(paths) != 1 || paths[0] != want {
+		t.Errorf("in process: logged paths %q, want [%q]", paths, want)
 	}
 }

@@ -48,19 +48,39 @@ var gitlabToken = regexp.MustCompile(`(?i)gl[a-z]{1,10}-[0-9a-z_-]{20,}`)
 // The result is at most maxLoggedURL bytes plus truncatedMark.
 type redactor struct {
 	prefix []byte // the instance's secret prefix, in ASCII lower case
+	// class is urlClass with urlPrefix added on the prefix's first byte,
+	// in both cases.
+	class *[256]uint8
 }
 
 func newRedactor(prefix string) redactor {
-	return redactor{prefix: []byte(asciiLower(prefix))}
+	rd := redactor{prefix: []byte(asciiLower(prefix)), class: new(urlClass)}
+	*rd.class = urlClass
+	if len(rd.prefix) > 0 {
+		c := rd.prefix[0]
+		rd.class[c] |= urlPrefix
+		if 'a' <= c && c <= 'z' {
+			rd.class[c-'a'+'A'] |= urlPrefix
+		}
+	}
+	return rd
 }
 
-// url returns r's escaped path and query, redacted and capped.
+// url returns r's path and query as the client sent them (its
+// RequestURI, which a prefix stripped by the host's mux does not change),
+// or as r.URL escapes them when r has no RequestURI in origin form (a
+// request made in process, "*", an absolute URL), redacted and capped.
 func (rd redactor) url(r *http.Request) string {
-	if r.URL == nil {
+	var path, query string
+	var hasQuery bool
+	if strings.HasPrefix(r.RequestURI, "/") {
+		path, query, hasQuery = strings.Cut(r.RequestURI, "?")
+	} else if r.URL != nil {
+		path, query = r.URL.EscapedPath(), r.URL.RawQuery
+		hasQuery = query != "" || r.URL.ForceQuery
+	} else {
 		return ""
 	}
-	path, query := r.URL.EscapedPath(), r.URL.RawQuery
-	hasQuery := query != "" || r.URL.ForceQuery
 	if s, ok := rd.plain(path, query, hasQuery); ok {
 		return s
 	}
@@ -97,30 +117,27 @@ func (rd redactor) plain(path, query string, hasQuery bool) (string, bool) {
 // occurrence of the instance's prefix: plain's rules for the path or the
 // query, in one pass over s.
 func (rd redactor) plainPiece(s string) bool {
-	first := -1 // the prefix's first byte, or none
-	if len(rd.prefix) > 0 {
-		first = int(rd.prefix[0])
-	}
+	class := rd.class
 	var seen uint8 // the classes of s's bytes
 	run := 0
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		k := urlClass[c]
+		k := class[s[i]]
 		seen |= k
 		// One more base64url character, or none: no branch to mispredict
 		// where words and separators alternate.
 		run = (run + 1) * int(k&urlBase64)
-		if run >= minShapeRun || int(lowerASCII(c)) == first && hasPrefixFold(s[i:], rd.prefix) {
+		if run >= minShapeRun || k&urlPrefix != 0 && hasPrefixFold(s[i:], rd.prefix) {
 			return false
 		}
 	}
 	return seen&urlOther == 0
 }
 
-// Classes of urlClass: bits.
+// Classes of urlClass and redactor.class: bits.
 const (
 	urlBase64 = 1 << iota // base64url
 	urlOther              // anything plain leaves to redacted
+	urlPrefix             // the first byte of the redactor's prefix
 )
 
 // urlClass is the class of each byte for plainPiece: 0 for printable

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -82,5 +83,15 @@ func TestPlainURLAllocations(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Errorf("%v allocations, want 0", n)
+	}
+}
+
+// BenchmarkRedactURL is the logged path of the commonest request, on the
+// fast path.
+func BenchmarkRedactURL(b *testing.B) {
+	rd := newRedactor("glpat-")
+	r := httptest.NewRequest("GET", "/api/v4/personal_access_tokens/self", nil)
+	for b.Loop() {
+		rd.url(r)
 	}
 }
