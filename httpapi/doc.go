@@ -246,8 +246,9 @@
 // A WriteTimeout also bounds slow readers of answers, and every handler's
 // run time with them; no answer of this package is large.
 //
-// Logs never contain headers or bodies. The logged path and query are cut
-// at 2 KiB (ending "[TRUNCATED]"), and "[REDACTED]" replaces the value of
+// Logs never contain headers or bodies. The logged path and query are the
+// request's target as the client sent it (a prefix the host's mux strips
+// is logged too), cut at 2 KiB (ending "[TRUNCATED]"), and "[REDACTED]" replaces the value of
 // every parameter whose name contains "token" (after decoding, NUL
 // removal, trimming and case folding: private_token, PRIVATE-TOKEN,
 // private_token%00, token...), and anywhere in the path or query whatever

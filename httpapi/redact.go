@@ -33,7 +33,8 @@ var gitlabToken = regexp.MustCompile(`(?i)gl[a-z]{1,10}-[0-9a-z_-]{20,}`)
 // redactor writes the URL of a request for a log without the secrets it
 // may carry. Every path segment, parameter name and parameter value is
 // percent-decoded (leniently: a malformed escape stays as it is) and
-// examined; in the logged text, which is the request's own escaped form,
+// examined; in the logged text, which is the request's own escaped form
+// (its RequestURI),
 //
 //   - the value of any parameter whose name, decoded, with NUL bytes
 //     removed, trimmed and case-folded, contains "token" is replaced,
