@@ -119,6 +119,9 @@ func (rd redactor) plain(path, query string, hasQuery bool) (string, bool) {
 // query, in one pass over s.
 func (rd redactor) plainPiece(s string) bool {
 	class := rd.class
+	if class == nil { // the zero redactor: no prefix
+		class = &urlClass
+	}
 	var seen uint8 // the classes of s's bytes
 	run := 0
 	for i := 0; i < len(s); i++ {

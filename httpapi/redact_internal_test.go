@@ -95,3 +95,15 @@ func BenchmarkRedactURL(b *testing.B) {
 		rd.url(r)
 	}
 }
+
+// TestZeroRedactor checks that the zero redactor, which has no prefix,
+// judges as one made for the empty prefix does.
+func TestZeroRedactor(t *testing.T) {
+	var zero redactor
+	empty := newRedactor("")
+	for _, s := range []string{"/api/v4/personal_access_tokens/self", "/api/v4/glpat-x", "/api/v4/caf\xc3\xa9", strings.Repeat("a", minShapeRun)} {
+		if got, want := zero.plainPiece(s), empty.plainPiece(s); got != want {
+			t.Errorf("plainPiece(%q): zero redactor %v, newRedactor(\"\") %v", s, got, want)
+		}
+	}
+}
