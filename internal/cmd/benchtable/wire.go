@@ -5,14 +5,16 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 )
 
 // wireConn is one keep-alive connection of a loader: it writes a request
-// prepared once, byte for byte, and reads the answer's status and body
-// off the wire, as wrk does, without allocating. A load generator that
+// prepared once (or again by set), byte for byte, and reads the answer's
+// status and body off the wire, as wrk does, without allocating. A load generator that
 // costs what net/http's client does (more than the bare handler itself)
 // narrows every ratio to the bare handler, on two processors that it
 // shares with the server.
@@ -21,14 +23,28 @@ type wireConn struct {
 	req  []byte // the request as written
 	c    net.Conn
 	r    *bufio.Reader
+	// keepBody makes do keep the answer's body in body, until the next
+	// call, instead of discarding it.
+	keepBody bool
+	body     []byte
 }
 
 func newWireConn(r *http.Request) (*wireConn, error) {
-	var b bytes.Buffer
-	if err := r.Write(&b); err != nil {
-		return nil, err
+	w := &wireConn{addr: r.URL.Host}
+	return w, w.set(r)
+}
+
+// set makes r, to the same host, the request do sends.
+func (w *wireConn) set(r *http.Request) error {
+	if r.URL.Host != w.addr {
+		return fmt.Errorf("request to %s on a connection to %s", r.URL.Host, w.addr)
 	}
-	return &wireConn{addr: r.URL.Host, req: b.Bytes()}, nil
+	b := bytes.NewBuffer(w.req[:0])
+	if err := r.Write(b); err != nil {
+		return err
+	}
+	w.req = b.Bytes()
+	return nil
 }
 
 // do sends the request and returns the answer's status, once its body has
@@ -70,7 +86,7 @@ var (
 
 // roundTrip writes the request and reads one response: the status line,
 // the headers (Content-Length, chunked Transfer-Encoding and Connection:
-// close are what it heeds) and the body, discarded.
+// close are what it heeds) and the body, discarded or kept.
 func (w *wireConn) roundTrip() (code int, keep bool, err error) {
 	if _, err := w.c.Write(w.req); err != nil {
 		return 0, false, err
@@ -115,19 +131,35 @@ func (w *wireConn) roundTrip() (code int, keep bool, err error) {
 			keep = !bytes.EqualFold(value, []byte("close"))
 		}
 	}
+	w.body = w.body[:0]
 	switch {
+	case code == http.StatusNoContent || code == http.StatusNotModified || code < 200:
+		// No body, whatever the headers say (RFC 9112, section 6.3).
 	case chunked:
-		err = w.discardChunks()
+		err = w.readChunks()
 	case length >= 0:
-		_, err = w.r.Discard(int(length))
+		err = w.read(int(length))
 	default:
 		return code, false, fmt.Errorf("response %d without a length", code)
 	}
 	return code, keep && err == nil, err
 }
 
-// discardChunks reads a chunked body and its trailer.
-func (w *wireConn) discardChunks() error {
+// read reads n bytes of the body, keeping them if w.keepBody.
+func (w *wireConn) read(n int) error {
+	if !w.keepBody {
+		_, err := w.r.Discard(n)
+		return err
+	}
+	w.body = slices.Grow(w.body, n)
+	m := len(w.body)
+	w.body = w.body[:m+n]
+	_, err := io.ReadFull(w.r, w.body[m:])
+	return err
+}
+
+// readChunks reads a chunked body and its trailer.
+func (w *wireConn) readChunks() error {
 	for {
 		line, err := w.r.ReadSlice('\n')
 		if err != nil {
@@ -149,7 +181,10 @@ func (w *wireConn) discardChunks() error {
 				}
 			}
 		}
-		if _, err := w.r.Discard(int(n) + 2); err != nil {
+		if err := w.read(int(n)); err != nil {
+			return err
+		}
+		if _, err := w.r.Discard(2); err != nil { // CRLF
 			return err
 		}
 	}

@@ -75,3 +75,73 @@ func TestWireConn(t *testing.T) {
 		}
 	}
 }
+
+// TestWireConnBody checks that a wireConn keeps the body of answers with
+// a length and chunked ones when asked, reads none after 204 No Content,
+// and that set changes the request it sends on the same connection.
+func TestWireConnBody(t *testing.T) {
+	var conns atomic.Int64
+	long := strings.Repeat("y", 20<<10) // beyond the reader's buffer
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/chunked":
+			for i := range 50 {
+				fmt.Fprintf(w, "%d %s\n", i, strings.Repeat("x", 200))
+				w.(http.Flusher).Flush()
+			}
+		case "/long":
+			w.Header().Set("Content-Length", fmt.Sprint(len(long)))
+			w.Write([]byte(long))
+		case "/none":
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			fmt.Fprintf(w, "%s %s", r.Method, r.URL.Path)
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+
+	var chunked strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&chunked, "%d %s\n", i, strings.Repeat("x", 200))
+	}
+	var w *wireConn
+	for _, c := range []struct {
+		method, path string
+		code         int
+		want         string
+	}{
+		{"GET", "/a", 200, "GET /a"},
+		{"DELETE", "/tokens/7", 200, "DELETE /tokens/7"},
+		{"GET", "/chunked", 200, chunked.String()},
+		{"DELETE", "/none", 204, ""},
+		{"GET", "/long", 200, long},
+		{"POST", "/b", 200, "POST /b"},
+	} {
+		r, err := http.NewRequest(c.method, srv.URL+c.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w == nil {
+			if w, err = newWireConn(r); err != nil {
+				t.Fatal(err)
+			}
+			w.keepBody = true
+			defer w.close()
+		} else if err := w.set(r); err != nil {
+			t.Fatal(err)
+		}
+		code, err := w.do()
+		if err != nil || code != c.code || string(w.body) != c.want {
+			t.Errorf("%s %s: %d, %v, body %.40q (%d bytes); want %d, %.40q (%d bytes)", c.method, c.path, code, err, w.body, len(w.body), c.code, c.want, len(c.want))
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections, want 1", n)
+	}
+}
