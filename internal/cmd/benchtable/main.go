@@ -25,10 +25,12 @@
 //     failed-authentication ban, off only for the rows of an unknown
 //     token), and against a bare net/http handler that checks a static
 //     header and writes a small JSON body, the ceiling, in another (this
-//     command with -serve-bare). The load generator shares the machine's
-//     cores with the servers, as wrk on the same machine would. The
-//     last-used rows count the Store's writes, so they serve the API
-//     (httpapi, logging at Warn) from this process.
+//     command with -serve-bare). The sequential creates and revokes go
+//     the same way, one request at a time on one connection. The load
+//     generator shares the machine's cores with the servers, as wrk on
+//     the same machine would. The last-used rows count the Store's
+//     writes, so they serve the API (httpapi, logging at Warn) from this
+//     process.
 //   - Datasets of 1,000,000 tokens (-tokens) shaped like a large instance
 //     (see dataset), and 1,000 (-small) for the ratios, built in bulk: one
 //     transaction through a prepared statement into a SQLite file kept in a
