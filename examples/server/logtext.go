@@ -111,12 +111,14 @@ func appendTextString(b []byte, s string) ([]byte, bool) {
 // of t's second are formatted once a second (time.Time's formatting is
 // most of what the line costs to write) and kept in lastSecond.
 func appendRFC3339Millis(b []byte, t time.Time) []byte {
-	if y := t.Year(); y < 0 || y > 9999 {
-		return appendRFC3339MillisSlow(b, t)
-	}
 	sec, loc := t.Unix(), t.Location()
 	s := lastSecond.Load()
 	if s == nil || s.unix != sec || s.loc != loc {
+		// Only years of four digits are kept, so a second found here
+		// needs no check of its year.
+		if y := t.Year(); y < 0 || y > 9999 {
+			return appendRFC3339MillisSlow(b, t)
+		}
 		s = &secondText{unix: sec, loc: loc}
 		text := t.AppendFormat(s.date[:0], time.RFC3339)
 		s.zone = string(text[len(s.date):])
