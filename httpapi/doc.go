@@ -248,12 +248,12 @@
 //
 // Logs never contain headers or bodies. The logged path and query are the
 // request's target as the client sent it (a prefix the host's mux strips
-// is logged too), cut at 2 KiB (ending "[TRUNCATED]"), and "[REDACTED]" replaces the value of
-// every parameter whose name contains "token" (after decoding, NUL
-// removal, trimming and case folding: private_token, PRIVATE-TOKEN,
-// private_token%00, token...), and anywhere in the path or query whatever
-// looks like a secret: the Service's secret prefix and the base64url characters
-// after it, a GitLab token shape (glpat-, gldt-... and 20 or more
+// is logged too), cut at 2 KiB (ending "[TRUNCATED]"), and "[REDACTED]"
+// replaces the value of every parameter whose name contains "token"
+// (after decoding, NUL removal, trimming and case folding: private_token,
+// PRIVATE-TOKEN, private_token%00, token...), and anywhere in the path or
+// query whatever looks like a secret: the Service's secret prefix and the
+// base64url characters after it, a GitLab token shape (glpat-, gldt-... and 20 or more
 // characters), and any run of 34 or more base64url characters, the length
 // of a secret without its prefix. The last rule catches a secret whatever
 // its prefix, and also redacts long words such as a search term of 34

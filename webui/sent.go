@@ -39,9 +39,10 @@ func (s *sentForms) claim(id string) bool {
 	if s.ring == nil {
 		s.ids, s.ring = make(map[string]int), make([]string, maxSentForms)
 	}
-	// The slot may hold an ID released and claimed again since, which
-	// is now held at a newer place.
-	if old := s.ring[s.next]; old != "" && s.ids[old] == s.next {
+	// The slot's ID is forgotten, unless it was released and claimed
+	// again since and is held at a newer place ("" is never held).
+	old := s.ring[s.next]
+	if at, ok := s.ids[old]; ok && at == s.next {
 		delete(s.ids, old)
 	}
 	s.ring[s.next] = id

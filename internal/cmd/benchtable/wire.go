@@ -14,10 +14,10 @@ import (
 
 // wireConn is one keep-alive connection of a loader: it writes a request
 // prepared once (or again by set), byte for byte, and reads the answer's
-// status and body off the wire, as wrk does, without allocating. A load generator that
-// costs what net/http's client does (more than the bare handler itself)
-// narrows every ratio to the bare handler, on two processors that it
-// shares with the server.
+// status and body off the wire, as wrk does, without allocating. A load
+// generator that costs what net/http's client does (more than the bare
+// handler itself) narrows every ratio to the bare handler, on two
+// processors that it shares with the server.
 type wireConn struct {
 	addr string // host:port
 	req  []byte // the request as written
