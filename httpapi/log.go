@@ -20,12 +20,16 @@ func (sw *statusWriter) WriteHeader(code int) {
 	if sw.code == 0 {
 		sw.code = code
 	}
+	if code >= 200 {
+		setDate(sw.ResponseWriter.Header())
+	}
 	sw.ResponseWriter.WriteHeader(code)
 }
 
 func (sw *statusWriter) Write(b []byte) (int, error) {
 	if sw.code == 0 {
 		sw.code = http.StatusOK
+		setDate(sw.ResponseWriter.Header())
 	}
 	n, err := sw.ResponseWriter.Write(b)
 	sw.bytes += int64(n)
@@ -68,14 +72,17 @@ func logRequests(log *slog.Logger, rd redactor, next http.Handler) http.Handler 
 		start := time.Now()
 		sw := newExchange(w)
 		next.ServeHTTP(sw, r)
-		end := time.Now()
+		// The end's wall clock from the monotonic one: one reading of
+		// the clock instead of two.
+		elapsed := time.Since(start)
+		end := start.Add(elapsed)
 		rec := slog.NewRecord(end, slog.LevelInfo, "http request", 0)
 		rec.AddAttrs(
 			slog.String("method", r.Method),
 			slog.String("path", rd.url(r)),
 			slog.Int("status", cmp.Or(sw.code, http.StatusOK)),
 			slog.Int64("bytes", sw.bytes),
-			slog.Duration("duration", end.Sub(start)),
+			slog.Duration("duration", elapsed),
 		)
 		h.Handle(ctx, rec)
 	})
