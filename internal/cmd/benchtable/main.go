@@ -45,6 +45,13 @@
 // -serve-bare ADDR measures nothing: it serves the bare handler on ADDR
 // until interrupted, the ceiling for a load generator of your own (wrk
 // against examples/server, say) on the same machine.
+//
+// -send URL measures nothing either: it sends -send-n GET requests to URL
+// one at a time on one keep-alive connection, as the load generator
+// writes them, with the token in -token-file as PRIVATE-TOKEN, and prints
+// the statuses they got. callgrind.sh, beside this file, runs a server
+// under valgrind's callgrind around it, to count the instructions a
+// request costs the server (see docs/performance.md).
 package main
 
 import (
@@ -94,6 +101,9 @@ type config struct {
 	keep      bool          // -keep
 	profile   string        // -cpuprofile
 	serveBare string        // -serve-bare: serve the bare handler there, measure nothing
+	send      string        // -send: send requests there, measure nothing
+	sendN     int           // -send-n
+	tokenFile string        // -token-file
 	shown     string        // the flags given, less -pg's DSN
 }
 
@@ -110,6 +120,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	keep := fl.Bool("keep", false, "leave the datasets (SQLite files, PostgreSQL schemas) in place, for EXPLAIN and profiles, and print where they are")
 	profile := fl.String("cpuprofile", "", "write a CPU profile of the whole run (datasets built included) to this file")
 	serveBare := fl.String("serve-bare", "", "serve the bare handler on this address (e.g. 127.0.0.1:8081) until interrupted, and measure nothing: the ceiling for a load generator of your own")
+	send := fl.String("send", "", "send -send-n GET requests to this URL one at a time on one keep-alive connection, and measure nothing: for callgrind.sh")
+	sendN := fl.Int("send-n", 1000, "how many requests -send sends")
+	tokenFile := fl.String("token-file", "", "file holding the token -send sends as PRIVATE-TOKEN")
 	if err := fl.Parse(args); err != nil {
 		return nil, err
 	}
@@ -131,7 +144,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			fmt.Fprintf(&shown, " -%s '%s'", f.Name, f.Value)
 		}
 	})
-	c := &config{quick: *quick, pgDSN: *pg, duration: *duration, benchtime: *benchtime, tokens: *tokens, small: *small, keep: *keep, profile: *profile, serveBare: *serveBare, shown: shown.String()}
+	c := &config{quick: *quick, pgDSN: *pg, duration: *duration, benchtime: *benchtime, tokens: *tokens, small: *small, keep: *keep, profile: *profile, serveBare: *serveBare, send: *send, sendN: *sendN, tokenFile: *tokenFile, shown: shown.String()}
 	if c.quick {
 		if !set["duration"] {
 			c.duration = 2 * time.Second
@@ -166,6 +179,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.serveBare != "" {
 		return serveBare(ctx, cfg.serveBare, stderr)
+	}
+	if cfg.send != "" {
+		return sendRequests(cfg, stderr)
 	}
 	testing.Init()
 	if err := flag.Set("test.benchtime", cfg.benchtime.String()); err != nil {
@@ -348,6 +364,37 @@ func rate(r float64) string {
 	default:
 		return fmt.Sprintf("%.0f/s", r)
 	}
+}
+
+// sendRequests sends cfg.sendN GET requests to cfg.send, one at a time
+// on one keep-alive connection, and prints how many got each status.
+func sendRequests(cfg *config, stderr io.Writer) error {
+	r, err := http.NewRequest("GET", cfg.send, nil)
+	if err != nil {
+		return err
+	}
+	if cfg.tokenFile != "" {
+		b, err := os.ReadFile(cfg.tokenFile)
+		if err != nil {
+			return err
+		}
+		r.Header.Set("PRIVATE-TOKEN", strings.TrimSpace(string(b)))
+	}
+	w, err := newWireConn(r)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	codes := make(map[int]int)
+	for range cfg.sendN {
+		code, err := w.do()
+		if err != nil {
+			return err
+		}
+		codes[code]++
+	}
+	fmt.Fprintf(stderr, "%d requests to %s: %v\n", cfg.sendN, cfg.send, codes)
+	return nil
 }
 
 // serveBare serves the bare handler of the HTTP rows on addr, with

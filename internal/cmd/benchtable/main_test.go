@@ -5,10 +5,14 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -121,6 +125,36 @@ func TestServeBare(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("run: %v", err)
+	}
+}
+
+// TestSend checks that -send sends its requests on one connection, with
+// the token of -token-file, and prints the statuses they got.
+func TestSend(t *testing.T) {
+	var conns, n atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1)%2 == 0 || r.Header.Get("PRIVATE-TOKEN") != "secret" {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+		io.WriteString(w, "{}")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	tokens := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokens, []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"-send", srv.URL + "/x", "-send-n", "5", "-token-file", tokens}, io.Discard, &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "5 requests to " + srv.URL + "/x: map[200:3 401:2]\n"; out.String() != want || conns.Load() != 1 {
+		t.Errorf("printed %q on %d connections, want %q on 1", out.String(), conns.Load(), want)
 	}
 }
 
