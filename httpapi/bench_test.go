@@ -9,24 +9,8 @@ import (
 
 	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/httpapi"
+	"github.com/patkit/patkit/internal/benchhttp"
 )
-
-// discardWriter is a ResponseWriter that keeps the header map between
-// requests and throws the body away, so that a benchmark measures the
-// handler and not a recorder.
-type discardWriter struct {
-	h    http.Header
-	code int
-}
-
-func (w *discardWriter) Header() http.Header         { return w.h }
-func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (w *discardWriter) WriteHeader(code int)        { w.code = code }
-
-func (w *discardWriter) reset() {
-	clear(w.h)
-	w.code = 0
-}
 
 // serveSelf returns a function that serves GET
 // /personal_access_tokens/self with the secret secret returns, as
@@ -44,12 +28,12 @@ func serveSelf(tb testing.TB, secret func(e *env) string, want int, opts ...envO
 	}
 	r.RemoteAddr = "127.0.0.1:40000"
 	r.Header.Set("PRIVATE-TOKEN", secret(e))
-	w := &discardWriter{h: make(http.Header)}
+	w := benchhttp.NewDiscard()
 	return func() {
-		w.reset()
+		w.Reset()
 		e.api.ServeHTTP(w, r)
-		if w.code != want && !(w.code == 0 && want == http.StatusOK) {
-			tb.Fatalf("status %d, want %d", w.code, want)
+		if w.Code != want && !(w.Code == 0 && want == http.StatusOK) {
+			tb.Fatalf("status %d, want %d", w.Code, want)
 		}
 	}
 }
@@ -103,12 +87,12 @@ func serveList(tb testing.TB) func() {
 	}
 	r.RemoteAddr = "127.0.0.1:40000"
 	r.Header.Set("PRIVATE-TOKEN", root)
-	w := &discardWriter{h: make(http.Header)}
+	w := benchhttp.NewDiscard()
 	return func() {
-		w.reset()
+		w.Reset()
 		e.api.ServeHTTP(w, r)
-		if w.code != 0 && w.code != http.StatusOK {
-			tb.Fatalf("status %d", w.code)
+		if w.Code != 0 && w.Code != http.StatusOK {
+			tb.Fatalf("status %d", w.Code)
 		}
 	}
 }

@@ -119,13 +119,13 @@ func BenchmarkServeBare(b *testing.B) {
 			}
 			r.RemoteAddr = "127.0.0.1:40000"
 			r.Header.Set("PRIVATE-TOKEN", c.token)
-			w := &discardWriter{h: make(http.Header)}
+			w := benchhttp.NewDiscard()
 			b.ReportAllocs()
 			for b.Loop() {
-				w.reset()
+				w.Reset()
 				h.ServeHTTP(w, r)
-				if w.code != c.want && !(w.code == 0 && c.want == http.StatusOK) {
-					b.Fatalf("status %d, want %d", w.code, c.want)
+				if w.Code != c.want && !(w.Code == 0 && c.want == http.StatusOK) {
+					b.Fatalf("status %d, want %d", w.Code, c.want)
 				}
 			}
 		})

@@ -7,18 +7,8 @@ import (
 
 	"github.com/patkit/patkit"
 	"github.com/patkit/patkit/httpapi"
+	"github.com/patkit/patkit/internal/benchhttp"
 )
-
-// discard is a ResponseWriter that keeps its header map and throws the
-// body away, so that a benchmark measures the handler.
-type discard struct {
-	h    http.Header
-	code int
-}
-
-func (w *discard) Header() http.Header         { return w.h }
-func (w *discard) Write(b []byte) (int, error) { return len(b), nil }
-func (w *discard) WriteHeader(code int)        { w.code = code }
 
 // BenchmarkServeList is the server's side of benchtable's http-list rows
 // in process, without net/http's connection: an administrator's GET
@@ -37,14 +27,13 @@ func BenchmarkServeList(b *testing.B) {
 	}
 	r.RemoteAddr = "127.0.0.1:40000"
 	r.Header.Set("PRIVATE-TOKEN", secret)
-	w := &discard{h: make(http.Header)}
+	w := benchhttp.NewDiscard()
 	b.ReportAllocs()
 	for b.Loop() {
-		clear(w.h)
-		w.code = 0
+		w.Reset()
 		api.ServeHTTP(w, r)
-		if w.code != 0 && w.code != http.StatusOK {
-			b.Fatalf("status %d", w.code)
+		if w.Code != 0 && w.Code != http.StatusOK {
+			b.Fatalf("status %d", w.Code)
 		}
 	}
 }

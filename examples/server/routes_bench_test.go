@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/benchhttp"
 	"github.com/patkit/patkit/internal/bootstrap"
 	"github.com/patkit/patkit/memstore"
 )
@@ -44,14 +45,13 @@ func BenchmarkRoutes(b *testing.B) {
 				if unknown {
 					want = http.StatusUnauthorized
 				}
-				w := &discardWriter{h: make(http.Header)}
+				w := benchhttp.NewDiscard()
 				b.ReportAllocs()
 				for b.Loop() {
-					clear(w.h)
-					w.code = 0
+					w.Reset()
 					h.ServeHTTP(w, r)
-					if w.code != want {
-						b.Fatalf("status %d, want %d", w.code, want)
+					if w.Code != want {
+						b.Fatalf("status %d, want %d", w.Code, want)
 					}
 				}
 			})
@@ -86,21 +86,3 @@ func rootSecret(b *testing.B, svc *patkit.Service) string {
 	}
 	return strings.TrimSpace(string(secret))
 }
-
-// discardWriter is a ResponseWriter that keeps the status and discards
-// the body.
-type discardWriter struct {
-	h    http.Header
-	code int
-}
-
-func (w *discardWriter) Header() http.Header { return w.h }
-
-func (w *discardWriter) Write(p []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return len(p), nil
-}
-
-func (w *discardWriter) WriteHeader(code int) { w.code = code }

@@ -1,7 +1,8 @@
 // Package benchhttp holds what the HTTP benchmarks share (benchtable's
-// rows and httpapi's stack benchmarks): the bare handler that is their
-// ceiling, and the http.Server settings examples/server runs with, so
-// that both measure against the same reference.
+// rows and the in-process benchmarks of httpapi, sqlitestore and
+// examples/server): the bare handler that is their ceiling, the
+// http.Server settings examples/server runs with, so that all measure
+// against the same reference, and the ResponseWriter they serve into.
 package benchhttp
 
 import (
@@ -39,4 +40,37 @@ func Server(h http.Handler) *http.Server {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+}
+
+// Discard is a ResponseWriter for a benchmark in process: it keeps the
+// status (200 at the first Write without one, as net/http) and its header
+// map between requests, and throws the body away, so that the benchmark
+// measures the handler and not a recorder. Reset readies it for the next
+// request.
+type Discard struct {
+	Code int
+	h    http.Header
+}
+
+// NewDiscard returns an empty Discard.
+func NewDiscard() *Discard { return &Discard{h: make(http.Header)} }
+
+// Header returns the header map, cleared by Reset.
+func (w *Discard) Header() http.Header { return w.h }
+
+// Write discards p.
+func (w *Discard) Write(p []byte) (int, error) {
+	if w.Code == 0 {
+		w.Code = http.StatusOK
+	}
+	return len(p), nil
+}
+
+// WriteHeader keeps code.
+func (w *Discard) WriteHeader(code int) { w.Code = code }
+
+// Reset clears the status and the header map.
+func (w *Discard) Reset() {
+	clear(w.h)
+	w.Code = 0
 }
