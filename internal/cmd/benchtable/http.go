@@ -293,7 +293,7 @@ func rowHTTPAuth(backend string, valid bool, conns int) func(e *env) (result, er
 		return result{
 			measured:  r.String(),
 			reference: "bare, in turns with it: " + rate(ceiling.perSecond()),
-			ratio:     fmt.Sprintf("%.0f%% of bare", 100*ratio),
+			ratio:     fmt.Sprintf("%.1f%% of bare", 100*ratio),
 			met:       new(ratio >= goal && r.errs == 0),
 		}, nil
 	}
@@ -317,7 +317,7 @@ func rowHTTPList(backend string) func(e *env) (result, error) {
 		return result{
 			measured:  r.String(),
 			reference: fmt.Sprintf("Gitea 1.26.4 on SQLite: %d/s (measured once)", giteaList),
-			ratio:     fmt.Sprintf("%.0f× Gitea", ratio),
+			ratio:     fmt.Sprintf("%.1f× Gitea", ratio),
 			met:       new(ratio >= 50 && r.errs == 0),
 		}, nil
 	}
