@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -177,5 +178,14 @@ func TestHeadTail(t *testing.T) {
 	}
 	if !strings.HasSuffix(all, "the end\n") || !strings.Contains(all, "\n[…]\n") || len(all) != 2*headTailSize+len("\n[…]\n") {
 		t.Errorf("String: %d bytes, ending %q", len(all), all[len(all)-20:])
+	}
+}
+
+// A ratio just short of its goal never prints as the goal.
+func TestDown(t *testing.T) {
+	for _, c := range []struct{ x, want float64 }{{89.96, 89.9}, {90, 90}, {49.99, 49.9}, {91.25, 91.2}} {
+		if got := down(c.x); fmt.Sprintf("%.1f", got) != fmt.Sprintf("%.1f", c.want) {
+			t.Errorf("down(%v) prints %.1f, want %.1f", c.x, got, c.want)
+		}
 	}
 }
