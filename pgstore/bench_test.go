@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/listshape"
 )
 
 // BenchmarkGetByDigest measures the authentication lookup in a table of
@@ -151,18 +152,5 @@ func BenchmarkListFirstPage(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	q := patkit.Query{Filter: patkit.Filter{PerPage: 20}}
-	q.Normalize() // as the Service does
-	ctx := b.Context()
-	b.ReportAllocs()
-	for b.Loop() {
-		q := q
-		got, total, err := s.List(ctx, &q)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(got) != 20 || total != n {
-			b.Fatalf("got %d tokens of %d, want 20 of %d", len(got), total, n)
-		}
-	}
+	listshape.BenchFirstPage(b, s, n)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patkit/patkit"
+	"github.com/patkit/patkit/internal/listshape"
 	"github.com/patkit/patkit/sqlitestore"
 )
 
@@ -202,19 +203,5 @@ func BenchmarkCreateParallel(b *testing.B) {
 // counters, on 10,000 tokens (the page is read from the top of one index,
 // so its cost hardly depends on their number).
 func BenchmarkListFirstPage(b *testing.B) {
-	s := fill(b, 10_000)
-	q := patkit.Query{Filter: patkit.Filter{PerPage: 20}}
-	q.Normalize() // as the Service does
-	ctx := b.Context()
-	b.ReportAllocs()
-	for b.Loop() {
-		q := q
-		got, total, err := s.List(ctx, &q)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(got) != 20 || total != 10_000 {
-			b.Fatalf("got %d tokens of %d, want 20 of 10000", len(got), total)
-		}
-	}
+	listshape.BenchFirstPage(b, fill(b, 10_000), 10_000)
 }

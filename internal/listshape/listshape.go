@@ -198,3 +198,24 @@ func CheckAll(t testing.TB, s patkit.Store, setBudgets func(sqlq.Budgets), now t
 		}
 	}
 }
+
+// BenchFirstPage benchmarks the shape of benchtable's http-list rows on s,
+// which holds n tokens: an administrator's first page of 20 of every
+// token, normalized as the Service does, and fails unless the page holds
+// 20 tokens of n.
+func BenchFirstPage(b *testing.B, s patkit.Store, n int) {
+	q := patkit.Query{Filter: patkit.Filter{PerPage: 20}}
+	q.Normalize()
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		q := q
+		got, total, err := s.List(ctx, &q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(got) != 20 || total != n {
+			b.Fatalf("got %d tokens of %d, want 20 of %d", len(got), total, n)
+		}
+	}
+}
