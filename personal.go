@@ -134,9 +134,11 @@ func (s *Service) RevokeSelf(ctx context.Context, p *Principal) error {
 // RotateToken rotates a token by ID (POST /personal_access_tokens/:id/rotate):
 // the token is revoked and a copy with a new secret and expiry is created,
 // atomically. expiresAt zero means today + RotationDays when expiry is
-// required, else no expiry. Access is as for Token; a revoked token is
-// ErrBadRequest ("Token already revoked"); an expiry beyond the maximum
-// lifetime is ErrInvalid. The target's own expiry is not checked.
+// required, else no expiry; otherwise its date in UTC is the new expiry.
+// Access is as for Token; a revoked token is ErrBadRequest ("Token already
+// revoked"); an expiry beyond the maximum lifetime, or on 0001-01-01 (the
+// zero Time's date, which a Token reads as no expiry), is ErrInvalid. The
+// target's own expiry is not checked.
 func (s *Service) RotateToken(ctx context.Context, p *Principal, id int64, expiresAt time.Time) (*Token, string, error) {
 	t, err := s.Token(ctx, p, id)
 	if err != nil {
@@ -164,8 +166,11 @@ func (s *Service) rotate(ctx context.Context, p *Principal, old *Token, expiresA
 		if !s.opts.AllowNoExpiry {
 			expiresAt = today.AddDate(0, 0, min(s.opts.RotationDays, s.opts.MaxLifetimeDays))
 		}
-	} else if fe := s.checkExpiry(Date(expiresAt), today); fe != nil {
-		return nil, "", invalid(*fe)
+	} else {
+		var fe *FieldError
+		if expiresAt, fe = s.expiry(expiresAt, today); fe != nil {
+			return nil, "", invalid(*fe)
+		}
 	}
 	next := &Token{
 		UserID:        old.UserID,
@@ -179,9 +184,7 @@ func (s *Service) rotate(ctx context.Context, p *Principal, old *Token, expiresA
 		AccessLevel:   old.AccessLevel,
 		CreatedAt:     s.now(),
 		PreviousID:    old.ID,
-	}
-	if !expiresAt.IsZero() {
-		next.ExpiresAt = Date(expiresAt)
+		ExpiresAt:     expiresAt,
 	}
 	secret, err := s.seal(ctx, next)
 	if err != nil {

@@ -264,7 +264,9 @@ type TokenOptions struct {
 	Description string
 	Scopes      []Scope
 	// ExpiresAt is the expiry date (any time of day is truncated to the
-	// date in UTC). The zero Time asks for the endpoint's default.
+	// date in UTC). The zero Time asks for the endpoint's default; any
+	// other time on 0001-01-01, the zero Time's date, is ErrInvalid: a
+	// Token whose ExpiresAt is zero never expires.
 	ExpiresAt time.Time
 	// AccessLevel is the level of a project or group access token's bot;
 	// zero means Maintainer. Ignored for other tokens.

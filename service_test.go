@@ -60,6 +60,11 @@ func TestCreateTokenValidation(t *testing.T) {
 		{"sudo for an admin", nil, 1, patkit.TokenOptions{Name: "ci", Scopes: []patkit.Scope{"sudo", "admin_mode"}}, nil, "", date(2027, 3, 10)},
 		{"several errors", nil, 2, patkit.TokenOptions{Scopes: []patkit.Scope{"nope"}, ExpiresAt: date(2028, 1, 1)}, patkit.ErrInvalid, "Name can't be blank, Scopes can only contain available scopes, and Expiration date must be before 2027-03-10", time.Time{}},
 		{"missing user", nil, 99, patkit.TokenOptions{Name: "ci", Scopes: []patkit.Scope{"api"}}, patkit.ErrNotFound, "User Not Found", time.Time{}},
+		// 0001-01-01 is the zero Time's date, which a Token reads as no
+		// expiry: not a date a token can expire on.
+		{"a time of 0001-01-01", nil, 2, patkit.TokenOptions{Name: "ci", Scopes: []patkit.Scope{"api"}, ExpiresAt: time.Date(1, 1, 1, 12, 0, 0, 0, time.UTC)}, patkit.ErrInvalid, "Expiration date is invalid", time.Time{}},
+		{"a time of 0001-01-01, expiry optional", &patkit.Options{AllowNoExpiry: true}, 2, patkit.TokenOptions{Name: "ci", Scopes: []patkit.Scope{"api"}, ExpiresAt: time.Date(1, 1, 2, 1, 0, 0, 0, time.FixedZone("", 2*3600))}, patkit.ErrInvalid, "Expiration date is invalid", time.Time{}},
+		{"a date before 0001-01-01", &patkit.Options{AllowNoExpiry: true}, 2, patkit.TokenOptions{Name: "ci", Scopes: []patkit.Scope{"api"}, ExpiresAt: date(0, 12, 31)}, nil, "", date(0, 12, 31)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -286,6 +291,18 @@ func TestRotate(t *testing.T) {
 		wantErr(t, err, patkit.ErrInvalid, "Expiration date must be before 2027-03-10")
 		if w.store.writes.Load() != before || w.get(t, n.ID).Revoked {
 			t.Error("failed rotation changed the store")
+		}
+	})
+	t.Run("a time of 0001-01-01", func(t *testing.T) {
+		for _, opts := range []*patkit.Options{nil, {AllowNoExpiry: true}} {
+			w := newWorld(t, opts)
+			tok, _ := w.pat(t, 2)
+			before := w.store.writes.Load()
+			_, _, err := w.svc.RotateToken(t.Context(), w.alice, tok.ID, time.Date(1, 1, 1, 23, 0, 0, 0, time.UTC))
+			wantErr(t, err, patkit.ErrInvalid, "Expiration date is invalid")
+			if w.store.writes.Load() != before || w.get(t, tok.ID).Revoked {
+				t.Error("failed rotation changed the store")
+			}
 		}
 	})
 	t.Run("rotation days capped by maximum lifetime", func(t *testing.T) {

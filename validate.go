@@ -66,16 +66,15 @@ func (s *Service) newToken(u *User, o TokenOptions, allowed []Scope, defaultExpi
 	}
 	exp := time.Time{}
 	if !o.ExpiresAt.IsZero() {
-		exp = Date(o.ExpiresAt)
+		var fe *FieldError
+		if exp, fe = s.expiry(o.ExpiresAt, today); fe != nil {
+			errs = append(errs, *fe)
+		}
 	} else if defaultExpiry && !s.opts.AllowNoExpiry {
 		exp = today.AddDate(0, 0, s.opts.MaxLifetimeDays)
 	}
-	if exp.IsZero() && !s.opts.AllowNoExpiry {
+	if o.ExpiresAt.IsZero() && exp.IsZero() && !s.opts.AllowNoExpiry {
 		errs = append(errs, FieldError{"expires_at", "can't be blank"})
-	} else if !exp.IsZero() {
-		if fe := s.checkExpiry(exp, today); fe != nil {
-			errs = append(errs, *fe)
-		}
 	}
 	cidrs, fe := checkCIDRs(o.AllowedCIDRs)
 	if fe != nil {
@@ -102,17 +101,24 @@ func (s *Service) newToken(u *User, o TokenOptions, allowed []Scope, defaultExpi
 	}, nil
 }
 
-// checkExpiry enforces the maximum lifetime: expiry must be at most today +
-// MaxLifetimeDays. Past dates are accepted, as in GitLab.
-func (s *Service) checkExpiry(exp, today time.Time) *FieldError {
+// expiry returns the expiry date that t, a requested expiry that is not
+// the zero Time, asks for: its date in UTC, at most today +
+// MaxLifetimeDays unless AllowNoExpiry. Past dates are accepted, as in
+// GitLab, but for 0001-01-01: that is the zero Time's date, and a Token
+// whose ExpiresAt is zero never expires.
+func (s *Service) expiry(t, today time.Time) (time.Time, *FieldError) {
+	exp := Date(t)
+	if exp.IsZero() {
+		return exp, &FieldError{"expires_at", "is invalid"}
+	}
 	if s.opts.AllowNoExpiry {
-		return nil
+		return exp, nil
 	}
 	limit := today.AddDate(0, 0, s.opts.MaxLifetimeDays)
 	if exp.After(limit) {
-		return &FieldError{"expires_at", "must be before " + limit.Format(time.DateOnly)}
+		return exp, &FieldError{"expires_at", "must be before " + limit.Format(time.DateOnly)}
 	}
-	return nil
+	return exp, nil
 }
 
 func dedupe(in []Scope) []Scope {

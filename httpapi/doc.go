@@ -287,6 +287,11 @@
 //     ignored, as are bodies of other content types (GitLab may answer 415).
 //   - A JSON null counts as an absent parameter, so a required one is
 //     "is missing".
+//   - A date or time parameter naming the first instant of year 1
+//     (0001-01-01, 0001-01-01T00:00:00Z) answers 400 "<name> is invalid":
+//     it is the zero time.Time, which the Service reads as no date given.
+//     GitLab accepts it (an expiry already past, a bound no token
+//     precedes).
 //   - A repeated parameter without brackets (scopes=a&scopes=b) is read as
 //     a list, and on project and group create a single scopes=api as a list
 //     of one; Rack would keep only the last value, and Grape would then

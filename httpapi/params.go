@@ -422,14 +422,22 @@ func (c *checker) Bool(name string) *bool {
 }
 
 // Date returns a Date parameter as midnight UTC, the zero Time when absent.
+// The zero Time's own date, 0001-01-01, is invalid: the Service reads the
+// zero Time as no date given.
 func (c *checker) Date(name string) time.Time {
+	return c.instant(name, parseDate)
+}
+
+// instant returns the parameter name as parse reads it, the zero Time when
+// absent. A value that parse refuses, or reads as the zero Time, is
+// invalid.
+func (c *checker) instant(name string, parse func(string) (time.Time, bool)) time.Time {
 	v, ok, blank := c.raw(name)
 	if !ok || blank {
 		return time.Time{}
 	}
-	s, ok := scalar(v)
-	if ok {
-		if t, ok := parseDate(strings.TrimSpace(s)); ok {
+	if s, ok := scalar(v); ok {
+		if t, ok := parse(strings.TrimSpace(s)); ok && !t.IsZero() {
 			return t
 		}
 	}
@@ -469,24 +477,20 @@ func parseTime(s string) (time.Time, bool) {
 }
 
 // DateTime returns a DateTime parameter in UTC (a date alone is midnight
-// UTC), the zero Time when absent.
+// UTC), the zero Time when absent. The zero Time itself,
+// 0001-01-01T00:00:00Z, is invalid, as for Date.
 func (c *checker) DateTime(name string) time.Time {
-	v, ok, blank := c.raw(name)
-	if !ok || blank {
-		return time.Time{}
+	return c.instant(name, parseDateTime)
+}
+
+func parseDateTime(s string) (time.Time, bool) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, true
 	}
-	s, ok := scalar(v)
-	if ok {
-		s = strings.TrimSpace(s)
-		if t, err := time.Parse(time.DateOnly, s); err == nil {
-			return t
-		}
-		if t, ok := parseTime(s); ok {
-			return t.UTC()
-		}
+	if t, ok := parseTime(s); ok {
+		return t.UTC(), true
 	}
-	c.fail(name, "is invalid")
-	return time.Time{}
+	return time.Time{}, false
 }
 
 // Scopes returns an Array[String] of scopes. comma accepts

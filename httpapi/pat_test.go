@@ -52,6 +52,11 @@ func TestListTokens(t *testing.T) {
 		{"page invalid", req{method: "GET", path: "/api/v4/personal_access_tokens?page=one", token: aliceTok}, 400, `{"error":"page is invalid"}`},
 		{"dates invalid", req{method: "GET", path: "/api/v4/personal_access_tokens?created_before=x&last_used_after=2026-13-01&expires_before=tomorrow", token: aliceTok}, 400,
 			`{"error":"created_before is invalid, last_used_after is invalid, expires_before is invalid"}`},
+		// The first instant of year 1 is the zero time.Time, which the
+		// Service reads as no bound: refused rather than ignored.
+		{"dates at the zero time", req{method: "GET", path: "/api/v4/personal_access_tokens?created_before=0001-01-01&last_used_after=0001-01-01T00:00:00Z&expires_before=0001-01-01&created_after=0001-01-01T02:00:00%2B02:00", token: aliceTok}, 400,
+			`{"error":"created_before is invalid, created_after is invalid, last_used_after is invalid, expires_before is invalid"}`},
+		{"dates just after the zero time", req{method: "GET", path: "/api/v4/personal_access_tokens?created_before=0001-01-01T00:00:01Z&expires_before=0001-01-02", token: aliceTok}, 200, "[]"},
 		{"several failures joined", req{method: "GET", path: "/api/v4/personal_access_tokens?revoked=x&state=y&per_page=0", token: aliceTok}, 400,
 			`{"error":"revoked is invalid, state does not have a valid value, per_page has a value not allowed"}`},
 		{"revoked=false filter", req{method: "GET", path: "/api/v4/personal_access_tokens?revoked=no&state=active&created_after=2026-03-01&last_used_before=2026-03-01T13:00:00Z&expires_after=2027-03-01&search=ALI", token: aliceTok}, 200, "[" + alice1 + "]"},
@@ -177,6 +182,7 @@ func TestRotateToken(t *testing.T) {
 		{"expires_at too late", req{method: "POST", path: "/api/v4/personal_access_tokens/6/rotate?expires_at=2028-01-01", token: aliceTok}, 400,
 			`{"message":"400 Bad request - Expiration date must be before 2027-03-01"}`},
 		{"expires_at invalid", req{method: "POST", path: "/api/v4/personal_access_tokens/6/rotate?expires_at=soon", token: aliceTok}, 400, `{"error":"expires_at is invalid"}`},
+		{"expires_at the zero time's date", req{method: "POST", path: "/api/v4/personal_access_tokens/6/rotate?expires_at=0001-01-01", token: aliceTok}, 400, `{"error":"expires_at is invalid"}`},
 		{"id invalid", req{method: "POST", path: "/api/v4/personal_access_tokens/six/rotate?expires_at=soon", token: aliceTok}, 400, `{"error":"id is invalid, expires_at is invalid"}`},
 		{"not owner", req{method: "POST", path: fmt.Sprint("/api/v4/personal_access_tokens/", bobTok, "/rotate"), token: aliceTok}, 401, body401},
 		{"missing, admin", req{method: "POST", path: "/api/v4/personal_access_tokens/99/rotate", token: rootTok}, 404, `{"message":"404 Not Found"}`},

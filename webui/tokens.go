@@ -105,7 +105,8 @@ func (c *call) tokens() {
 	var bad []patkit.FieldError
 	if f.ExpiresAt != "" {
 		d, err := time.Parse(time.DateOnly, f.ExpiresAt)
-		if err != nil {
+		// The zero Time, 0001-01-01, asks the Service for the default.
+		if err != nil || d.IsZero() {
 			bad = append(bad, patkit.FieldError{Field: "expires_at", Message: "is invalid"})
 		}
 		o.ExpiresAt = d

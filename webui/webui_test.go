@@ -89,6 +89,8 @@ func TestCreateBadInput(t *testing.T) {
 			[]string{`<p class="error" id="err-expires_at">Expiration date must be before 2027-03-10</p>`, `value="x"`, `value="api" checked`, `value="2027-03-11"`}},
 		{"a date that is no date", url.Values{"name": {"x"}, "scopes": {"api"}, "expires_at": {"next week"}}, http.StatusUnprocessableEntity,
 			[]string{"Expiration date is invalid", `value="next week"`}},
+		{"the zero time's date", url.Values{"name": {"x"}, "scopes": {"api"}, "expires_at": {"0001-01-01"}}, http.StatusUnprocessableEntity,
+			[]string{"Expiration date is invalid", `value="0001-01-01"`}},
 		{"an administrator's scope", url.Values{"name": {"x"}, "scopes": {"sudo"}, "expires_at": {"2026-06-30"}}, http.StatusUnprocessableEntity,
 			[]string{"Scopes can only contain available scopes"}},
 		{"a name too long", url.Values{"name": {strings.Repeat("n", 256)}, "scopes": {"api"}}, http.StatusUnprocessableEntity,

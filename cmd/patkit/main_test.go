@@ -482,6 +482,8 @@ func TestUsage(t *testing.T) {
 		{"reads the secret from standard input", []string{"token", "revoke-secret", secret}},
 		{"not a token ID", []string{"tokens", "show", secret}},
 		{"invalid value for flag -expires", []string{"tokens", "create", "--user", "2", "--name", "x", "--scopes", "api", "--expires", secret}},
+		{"0001-01-01 is no expiry date", []string{"tokens", "create", "--user", "2", "--name", "x", "--scopes", "api", "--expires", "0001-01-01"}},
+		{"0001-01-01 is no expiry date", []string{"tokens", "rotate", "1", "--expires", "0001-01-01"}},
 		{"needs --user, --project or --group", []string{"tokens", "create", "--name", "x"}},
 		{"not both", []string{"tokens", "create", "--project", "1", "--group", "1", "--name", "x"}},
 		{"needs --out", []string{"bootstrap"}},

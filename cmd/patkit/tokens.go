@@ -173,6 +173,10 @@ func (f *dateFlag) Set(s string) error {
 	if err != nil {
 		return errors.New("want a date, YYYY-MM-DD")
 	}
+	if t.IsZero() {
+		// The zero Time asks the Service for the default expiry.
+		return errors.New("0001-01-01 is no expiry date")
+	}
 	f.t = t
 	return nil
 }
