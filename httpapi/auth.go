@@ -41,7 +41,7 @@ func credential(r *http.Request, rack func(string) string) string {
 	if s := rack("access_token"); s != "" {
 		return s
 	}
-	if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+	if scheme, tok, ok := strings.Cut(headerValue(r.Header, "Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
 		if tok = strings.TrimSpace(tok); tok != "" {
 			return tok
 		}
@@ -49,14 +49,20 @@ func credential(r *http.Request, rack func(string) string) string {
 	return rack("bearer_token")
 }
 
-// headerValue returns the first value of the header canonicalKey, as
-// h.Get does, without canonicalizing the key again: every caller writes
-// it in canonical form (TestHeaderKeysCanonical).
+// headerValue returns the value of the header canonicalKey as GitLab's
+// Rack server presents it: the values of a repeated header joined with
+// ", ", so that of two credentials or two Sudo users neither is chosen.
+// The key is not canonicalized again: every caller writes it in canonical
+// form (TestHeaderKeysCanonical).
 func headerValue(h http.Header, canonicalKey string) string {
-	if v := h[canonicalKey]; len(v) > 0 {
+	switch v := h[canonicalKey]; len(v) {
+	case 0:
+		return ""
+	case 1:
 		return v[0]
+	default:
+		return strings.Join(v, ", ")
 	}
-	return ""
 }
 
 // remoteIP returns the host part of r.RemoteAddr.

@@ -72,6 +72,13 @@ func TestAuthFailures(t *testing.T) {
 		{name: "no credentials", r: req{method: "GET", path: "/api/v4/personal_access_tokens"}, code: 401, body: body401},
 		{name: "malformed", r: req{method: "GET", path: "/api/v4/personal_access_tokens", token: "nope"}, code: 401, body: body401},
 		{name: "unknown", r: req{method: "GET", path: "/api/v4/personal_access_tokens", token: "glpat-AAAAAAAAAAAAAAAAAAAAAAAAAAA0000000"}, code: 401, body: body401},
+		// A repeated header is one value, joined as Rack joins it
+		// ("a, b"), which is no token: neither of two credentials is
+		// chosen.
+		{name: "PRIVATE-TOKEN twice", r: req{method: "GET", path: "/api/v4/personal_access_tokens",
+			header: http.Header{"Private-Token": {readAPI, "glpat-AAAAAAAAAAAAAAAAAAAAAAAAAAA0000000"}}}, code: 401, body: body401},
+		{name: "Authorization twice", r: req{method: "GET", path: "/api/v4/personal_access_tokens",
+			header: http.Header{"Authorization": {"Bearer " + readAPI, "Bearer " + readAPI}}}, code: 401, body: body401},
 		{name: "revoked", r: req{method: "GET", path: "/api/v4/personal_access_tokens", token: revoked}, code: 401, body: bodyRevoked,
 			wwwAuth: `Bearer realm="The API", error="invalid_token", error_description="Token was revoked. You have to re-authorize from the user."`},
 		{name: "impersonation disabled", r: req{method: "GET", path: "/api/v4/personal_access_tokens/self", token: imp}, code: 401, body: bodyImpOff,
