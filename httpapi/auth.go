@@ -250,16 +250,9 @@ func (h *Handler) fromRequest(r *http.Request) (*http.Request, *authResult, erro
 		return r, ar, nil
 	}
 	q := r.URL.Query()
-	first := func(name string) string {
-		for _, v := range q[name] {
-			if v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-	sudo := cmp.Or(first("sudo"), headerValue(r.Header, "Sudo"))
-	ar, err := h.auth.authenticate(r, credential(r, first), sudo, nil, nil)
+	param := func(name string) string { return lastValue(q, name) }
+	sudo := cmp.Or(param("sudo"), headerValue(r.Header, "Sudo"))
+	ar, err := h.auth.authenticate(r, credential(r, param), sudo, nil, nil)
 	if err != nil || ar == nil {
 		return r, nil, err
 	}

@@ -39,6 +39,9 @@ func TestCredentialLocations(t *testing.T) {
 		{"private_token form", req{method: "DELETE", path: "/api/v4/personal_access_tokens/999",
 			form: url.Values{"private_token": {secret}}}},
 		{"empty private_token falls back to header", req{method: "GET", path: "/api/v4/personal_access_tokens/self?private_token=", token: secret}},
+		{"private_token repeated, the last counts", req{method: "GET", path: "/api/v4/personal_access_tokens/self?private_token=glpat-AAAAAAAAAAAAAAAAAAAAAAAAAAA0000000&private_token=" + secret}},
+		{"private_token form repeated, the last counts", req{method: "DELETE", path: "/api/v4/personal_access_tokens/999",
+			form: url.Values{"private_token": {"glpat-AAAAAAAAAAAAAAAAAAAAAAAAAAA0000000", secret}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,6 +78,8 @@ func TestAuthFailures(t *testing.T) {
 		// A repeated header is one value, joined as Rack joins it
 		// ("a, b"), which is no token: neither of two credentials is
 		// chosen.
+		{name: "private_token repeated, the last unknown", r: req{method: "GET", path: "/api/v4/personal_access_tokens?private_token=" + readAPI + "&private_token=glpat-AAAAAAAAAAAAAAAAAAAAAAAAAAA0000000"}, code: 401, body: body401},
+		{name: "private_token repeated, the last empty", r: req{method: "GET", path: "/api/v4/personal_access_tokens?private_token=" + readAPI + "&private_token="}, code: 401, body: body401},
 		{name: "PRIVATE-TOKEN twice", r: req{method: "GET", path: "/api/v4/personal_access_tokens",
 			header: http.Header{"Private-Token": {readAPI, "glpat-AAAAAAAAAAAAAAAAAAAAAAAAAAA0000000"}}}, code: 401, body: body401},
 		{name: "Authorization twice", r: req{method: "GET", path: "/api/v4/personal_access_tokens",

@@ -142,7 +142,8 @@
 // the access_token parameter, Authorization: Bearer or the bearer_token
 // parameter (a header sent twice is one value joined with ", ", as
 // GitLab's Rack server joins it, so it names no token and no Sudo
-// user); the invalid_token failures with WWW-Authenticate; the scope
+// user; a credential or sudo parameter repeated is its last value, as
+// Rack reads it); the invalid_token failures with WWW-Authenticate; the scope
 // rule and its insufficient_scope body; Sudo (header or parameter); the
 // four error shapes, with 400 or 422 as GitLab renders each endpoint's
 // validation failures; 201 on create, 200 on rotate, 204 with an empty body

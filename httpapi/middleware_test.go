@@ -48,6 +48,11 @@ func TestMiddleware(t *testing.T) {
 		{"anonymous passes through", "GET", "/public", nil, 200, "anonymous"},
 		{"authenticated public", "GET", "/public", http.Header{"Private-Token": {k8s}}, 200, "alice"},
 		{"query parameter", "GET", "/public?private_token=" + k8s, nil, 200, "alice"},
+		// A repeated parameter is its last value, as in Rack.
+		{"query parameter repeated, the last counts", "GET", "/public?private_token=glpat-nope&private_token=" + k8s, nil, 200, "alice"},
+		{"query parameter repeated, the last unknown", "GET", "/public?private_token=" + k8s + "&private_token=glpat-nope", nil, 401, `{"message":"401 Unauthorized"}`},
+		{"query parameter repeated, the last empty", "GET", "/public?private_token=" + k8s + "&private_token=", nil, 200, "anonymous"},
+		{"sudo repeated, the last counts", "GET", "/repo?sudo=nobody&sudo=bob", http.Header{"Private-Token": {rootSudo}}, 200, "bob"},
 		{"revoked is refused everywhere", "GET", "/public", http.Header{"Authorization": {"Bearer " + revoked}}, 401,
 			`{"error":"invalid_token","error_description":"Token was revoked. You have to re-authorize from the user."}`},
 		{"unknown is refused", "GET", "/public", http.Header{"Private-Token": {"glpat-nope"}}, 401, `{"message":"401 Unauthorized"}`},

@@ -216,11 +216,16 @@ func bodyErr(err error) error {
 }
 
 // sudo returns the Sudo the request asks for: the sudo parameter (a body
-// value over a query value), else the Sudo header; "" for none.
+// value over a query value, the last of a repeated one), else the Sudo
+// header; "" for none.
 func (in *input) sudo(r *http.Request) string {
 	s := ""
 	if v, ok := in.vals["sudo"]; ok {
-		s, _ = scalar(v)
+		if v.isJSON {
+			s, _ = scalar(v)
+		} else {
+			s = in.rackValue("sudo")
+		}
 	}
 	if s == "" {
 		s = headerValue(r.Header, "Sudo")
@@ -267,12 +272,15 @@ func (in *input) link(name, v string) {
 	in.linkParams.Set(name, v)
 }
 
-// rackValue returns the first non-empty query or form value of name.
-func (in *input) rackValue(name string) string {
-	for _, v := range in.rack[name] {
-		if v != "" {
-			return v
-		}
+// rackValue returns the query or form value of name as Rack reads it: the
+// last, a form body's over the query's.
+func (in *input) rackValue(name string) string { return lastValue(in.rack, name) }
+
+// lastValue returns the last value of name in vs, "" if none: what Rack
+// keeps of a parameter repeated without brackets.
+func lastValue(vs url.Values, name string) string {
+	if v := vs[name]; len(v) > 0 {
+		return v[len(v)-1]
 	}
 	return ""
 }
