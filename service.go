@@ -27,11 +27,11 @@ type Options struct {
 	// expiry is required and MaxLifetimeDays is enforced.
 	AllowNoExpiry bool
 	// MaxLifetimeDays bounds expires_at to today + N days when expiry is
-	// required (equality accepted). Default 365.
+	// required (equality accepted). Default 365; at most MaxDays.
 	MaxLifetimeDays int
 	// RotationDays is the lifetime of a rotated token when the caller names
 	// no expiry and expiry is required: today + N days, capped by
-	// MaxLifetimeDays. Default 7.
+	// MaxLifetimeDays. Default 7; at most MaxDays.
 	RotationDays int
 
 	// ImpersonationDisabled makes impersonation tokens fail authentication
@@ -178,6 +178,9 @@ func New(store Store, dir Directory, key []byte, opts *Options) (*Service, error
 		}
 	}
 	o := &s.opts
+	if o.MaxLifetimeDays > MaxDays || o.RotationDays > MaxDays {
+		return nil, fmt.Errorf("patkit: MaxLifetimeDays and RotationDays are at most %d", MaxDays)
+	}
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
 	}
@@ -258,15 +261,21 @@ func (s *Service) ExpiryLimit() time.Time {
 	return Date(s.now()).AddDate(0, 0, s.opts.MaxLifetimeDays)
 }
 
+// MaxDays bounds Options.MaxLifetimeDays and Options.RotationDays: some
+// 2,700 years, so that a default expiry stays a date of four-digit year
+// for millennia.
+const MaxDays = 1_000_000
+
 // TokenOptions are the attributes of a new token.
 type TokenOptions struct {
 	Name        string
 	Description string
 	Scopes      []Scope
 	// ExpiresAt is the expiry date (any time of day is truncated to the
-	// date in UTC). The zero Time asks for the endpoint's default; any
-	// other time on 0001-01-01, the zero Time's date, is ErrInvalid: a
-	// Token whose ExpiresAt is zero never expires.
+	// date in UTC). The zero Time asks for the endpoint's default. A date
+	// is YYYY-MM-DD, from 0000-01-01 to 9999-12-31, as GitLab's API writes
+	// it; one outside, or any other time on 0001-01-01, the zero Time's
+	// date (a Token whose ExpiresAt is zero never expires), is ErrInvalid.
 	ExpiresAt time.Time
 	// AccessLevel is the level of a project or group access token's bot;
 	// zero means Maintainer. Ignored for other tokens.

@@ -29,6 +29,15 @@ func TestNew(t *testing.T) {
 	if _, err := patkit.New(memstore.New(), nil, testKey, nil); err == nil {
 		t.Error("nil directory accepted")
 	}
+	// Past 9999-12-31, a default expiry would be no date.
+	for _, o := range []*patkit.Options{{MaxLifetimeDays: 1_000_001}, {RotationDays: 1_000_001}} {
+		if _, err := patkit.New(memstore.New(), dir, testKey, o); err == nil {
+			t.Errorf("MaxLifetimeDays %d, RotationDays %d accepted", o.MaxLifetimeDays, o.RotationDays)
+		}
+	}
+	if _, err := patkit.New(memstore.New(), dir, testKey, &patkit.Options{MaxLifetimeDays: 1_000_000, RotationDays: 1_000_000}); err != nil {
+		t.Errorf("a million days: %v", err)
+	}
 }
 
 func TestCreateTokenValidation(t *testing.T) {
@@ -65,6 +74,11 @@ func TestCreateTokenValidation(t *testing.T) {
 		{"a time of 0001-01-01", nil, 2, patkit.TokenOptions{Name: "ci", Scopes: []patkit.Scope{"api"}, ExpiresAt: time.Date(1, 1, 1, 12, 0, 0, 0, time.UTC)}, patkit.ErrInvalid, "Expiration date is invalid", time.Time{}},
 		{"a time of 0001-01-01, expiry optional", &patkit.Options{AllowNoExpiry: true}, 2, patkit.TokenOptions{Name: "ci", Scopes: []patkit.Scope{"api"}, ExpiresAt: time.Date(1, 1, 2, 1, 0, 0, 0, time.FixedZone("", 2*3600))}, patkit.ErrInvalid, "Expiration date is invalid", time.Time{}},
 		{"a date before 0001-01-01", &patkit.Options{AllowNoExpiry: true}, 2, patkit.TokenOptions{Name: "ci", Scopes: []patkit.Scope{"api"}, ExpiresAt: date(0, 12, 31)}, nil, "", date(0, 12, 31)},
+		// A date is YYYY-MM-DD, in the API, the stores and GitLab's
+		// clients.
+		{"the last four-digit date", &patkit.Options{AllowNoExpiry: true}, 2, patkit.TokenOptions{Name: "ci", Scopes: []patkit.Scope{"api"}, ExpiresAt: date(9999, 12, 31)}, nil, "", date(9999, 12, 31)},
+		{"a five-digit year", &patkit.Options{AllowNoExpiry: true}, 2, patkit.TokenOptions{Name: "ci", Scopes: []patkit.Scope{"api"}, ExpiresAt: date(10000, 1, 1)}, patkit.ErrInvalid, "Expiration date is invalid", time.Time{}},
+		{"a year before 0", &patkit.Options{AllowNoExpiry: true}, 2, patkit.TokenOptions{Name: "ci", Scopes: []patkit.Scope{"api"}, ExpiresAt: date(-1, 12, 31)}, patkit.ErrInvalid, "Expiration date is invalid", time.Time{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -298,8 +312,10 @@ func TestRotate(t *testing.T) {
 			w := newWorld(t, opts)
 			tok, _ := w.pat(t, 2)
 			before := w.store.writes.Load()
-			_, _, err := w.svc.RotateToken(t.Context(), w.alice, tok.ID, time.Date(1, 1, 1, 23, 0, 0, 0, time.UTC))
-			wantErr(t, err, patkit.ErrInvalid, "Expiration date is invalid")
+			for _, at := range []time.Time{time.Date(1, 1, 1, 23, 0, 0, 0, time.UTC), date(300000, 1, 1), date(-290000, 1, 1)} {
+				_, _, err := w.svc.RotateToken(t.Context(), w.alice, tok.ID, at)
+				wantErr(t, err, patkit.ErrInvalid, "Expiration date is invalid")
+			}
 			if w.store.writes.Load() != before || w.get(t, tok.ID).Revoked {
 				t.Error("failed rotation changed the store")
 			}

@@ -104,11 +104,13 @@ func (s *Service) newToken(u *User, o TokenOptions, allowed []Scope, defaultExpi
 // expiry returns the expiry date that t, a requested expiry that is not
 // the zero Time, asks for: its date in UTC, at most today +
 // MaxLifetimeDays unless AllowNoExpiry. Past dates are accepted, as in
-// GitLab, but for 0001-01-01: that is the zero Time's date, and a Token
-// whose ExpiresAt is zero never expires.
+// GitLab: any from 0000-01-01 to 9999-12-31, the dates YYYY-MM-DD can
+// write (sqlitestore's microseconds would wrap some 290,000 years away),
+// but 0001-01-01, the zero Time's date: a Token whose ExpiresAt is zero
+// never expires.
 func (s *Service) expiry(t, today time.Time) (time.Time, *FieldError) {
 	exp := Date(t)
-	if exp.IsZero() {
+	if y := exp.Year(); exp.IsZero() || y < 0 || y > 9999 {
 		return exp, &FieldError{"expires_at", "is invalid"}
 	}
 	if s.opts.AllowNoExpiry {
