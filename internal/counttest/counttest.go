@@ -28,9 +28,11 @@ const day = 24 * time.Hour
 
 // Expiries are the ExpiresAt that CreateMix gives its tokens in turn:
 // never, and dates before, at and after the starts of two blocks of the
-// expiry counters, and in later blocks.
+// expiry counters, in later blocks, and the first and last dates the
+// Service accepts.
 var Expiries = []time.Time{
 	{}, block0.Add(-day), block0, block0.Add(day), block1.Add(-day), block1, block1.Add(40 * day), block0.Add(400 * day),
+	time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC),
 }
 
 // Nows are the times at which CheckListTotals counts the active and the
@@ -251,7 +253,7 @@ func CreateMix(t testing.TB, s patkit.Store, prefix string,
 	token func(name string, user int64, rt patkit.ResourceType, id int64, imp bool) *patkit.Token) []*patkit.Token {
 	t.Helper()
 	var toks []*patkit.Token
-	for i := range 24 {
+	for i := range 3 * len(Expiries) {
 		var tok *patkit.Token
 		switch i % 4 {
 		case 0:
