@@ -257,7 +257,7 @@ func rowAuthCachedParallel(e *env) (result, error) {
 	return result{
 		measured:  fmt.Sprintf("%s, %d allocs", rate(r.perSecond()), r.allocs),
 		reference: fmt.Sprintf("floor on one core: %s", rate(floor.perSecond())),
-		ratio:     fmt.Sprintf("%.2f× goal", r.perSecond()/goal),
+		ratio:     goalRatio(r.perSecond(), goal, true),
 		met:       new(r.perSecond() >= goal),
 	}, nil
 }
@@ -346,7 +346,7 @@ func rowAuthUncached(backend string) func(e *env) (result, error) {
 		return result{
 			measured:  fmt.Sprintf("%s, %d allocs", dur(r.ns), r.allocs),
 			reference: "–",
-			ratio:     fmt.Sprintf("%.2f× goal", r.ns/goal),
+			ratio:     goalRatio(r.ns, goal, false),
 			met:       new(r.ns <= goal),
 		}, nil
 	}
@@ -461,7 +461,7 @@ func rowList(backend, shape string) func(e *env) (result, error) {
 		return result{
 			measured:  m,
 			reference: fmt.Sprintf("%s tokens: %s", count(e.cfg.small), dur(small.ns)),
-			ratio:     fmt.Sprintf("%.2f× goal", big.ns/goal),
+			ratio:     goalRatio(big.ns, goal, false),
 			met:       new(big.ns <= goal),
 		}, nil
 	}
@@ -563,7 +563,7 @@ func rowWrite(backend, op string, writers int) func(e *env) (result, error) {
 		return result{
 			measured:  rate(r.perSecond()),
 			reference: "–",
-			ratio:     fmt.Sprintf("%.2f× goal", r.perSecond()/goal),
+			ratio:     goalRatio(r.perSecond(), goal, true),
 			met:       new(r.perSecond() >= goal),
 		}, nil
 	}

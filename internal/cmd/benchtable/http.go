@@ -428,7 +428,7 @@ func writeResult(e *env, r loadResult) (result, error) {
 	return result{
 		measured:  r.String(),
 		reference: ref,
-		ratio:     fmt.Sprintf("%.2f× goal", r.perSecond()/goal),
+		ratio:     goalRatio(r.perSecond(), goal, true),
 		met:       new(r.perSecond() >= goal && r.errs == 0),
 	}, nil
 }
@@ -524,3 +524,18 @@ func rowLastUsed(backend string) func(e *env) (result, error) {
 // down rounds x down to one decimal, for a ratio that must reach its
 // goal: printed rounded to nearest, 89.96% read "90.0%" and not met.
 func down(x float64) float64 { return math.Floor(10*x) / 10 }
+
+// goalRatio prints measure/goal to two decimals, rounded away from the
+// goal: down where the measure must reach it (atLeast), up where it must
+// stay within it, so that "1.00× goal" is always met. The tolerance keeps
+// a ratio such as 0.70, which is 0.7000000000000001 in floating point,
+// from rounding up to 0.71.
+func goalRatio(measure, goal float64, atLeast bool) string {
+	r := 100 * measure / goal
+	if atLeast {
+		r = math.Floor(r + 1e-9)
+	} else {
+		r = math.Ceil(r - 1e-9)
+	}
+	return fmt.Sprintf("%.2f× goal", r/100)
+}

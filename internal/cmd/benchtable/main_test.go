@@ -189,3 +189,26 @@ func TestDown(t *testing.T) {
 		}
 	}
 }
+
+// A ratio to a goal prints 1.00× only when the goal is met: 997
+// creates/s against 1,000 printed "1.00× goal" beside "no".
+func TestGoalRatio(t *testing.T) {
+	for _, c := range []struct {
+		measure, goal float64
+		atLeast       bool
+		want          string
+	}{
+		{997, 1000, true, "0.99× goal"},
+		{1000, 1000, true, "1.00× goal"},
+		{2390, 1000, true, "2.39× goal"},
+		{7e3, 10e3, true, "0.70× goal"},
+		{2.008e6, 2e6, false, "1.01× goal"},
+		{1.992e6, 2e6, false, "1.00× goal"},
+		{7e3, 10e3, false, "0.70× goal"},
+		{4.97e3, 10e3, false, "0.50× goal"},
+	} {
+		if got := goalRatio(c.measure, c.goal, c.atLeast); got != c.want {
+			t.Errorf("goalRatio(%v, %v, %v) = %q, want %q", c.measure, c.goal, c.atLeast, got, c.want)
+		}
+	}
+}

@@ -105,7 +105,7 @@ func rowListShapes(backend string) func(e *env) (result, error) {
 		return result{
 			measured:  worst,
 			reference: fmt.Sprintf("%d of %d shapes ≤ 2 ms (lower of %d medians of %d)", met, len(times), shapePasses, shapeRuns),
-			ratio:     fmt.Sprintf("%.2f× goal", times[0].ns/goal),
+			ratio:     goalRatio(times[0].ns, goal, false),
 			met:       new(times[0].ns <= goal),
 		}, nil
 	}
