@@ -25,7 +25,7 @@ const (
 // userByID returns the Directory's user, or the bot owning resource
 // tokens in the Store.
 func (s *Service) userByID(ctx context.Context, id int64) (*User, error) {
-	u, err := s.dir.UserByID(ctx, id)
+	u, err := s.dirUserByID(ctx, id)
 	if !errors.Is(err, ErrNotFound) || id <= 0 {
 		return u, err // a Query's UserID 0 would mean every user
 	}
@@ -44,7 +44,7 @@ func (s *Service) userByID(ctx context.Context, id int64) (*User, error) {
 // userByUsername returns the Directory's user, or the Service's bot of
 // that username.
 func (s *Service) userByUsername(ctx context.Context, username string) (*User, error) {
-	u, err := s.dir.UserByUsername(ctx, username)
+	u, err := s.dirUserByUsername(ctx, username)
 	if !errors.Is(err, ErrNotFound) {
 		return u, err
 	}
@@ -65,7 +65,7 @@ func (s *Service) userByUsername(ctx context.Context, username string) (*User, e
 // or for a resource token whose bot the Directory does not know, the bot
 // described by the token itself.
 func (s *Service) owner(ctx context.Context, t *Token) (*User, error) {
-	u, err := s.dir.UserByID(ctx, t.UserID)
+	u, err := s.dirUserByID(ctx, t.UserID)
 	if errors.Is(err, ErrNotFound) && t.ResourceType != "" {
 		return botOf(t), nil
 	}

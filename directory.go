@@ -70,6 +70,10 @@ func (r *Resource) Path() string {
 // stores users; it asks the Directory. Methods return an error wrapping
 // ErrNotFound for a missing user, and must be safe for concurrent use. Any
 // other error is passed on wrapped (see the package documentation, Errors).
+// An answer with neither a user nor an error, or with a user other than
+// the one asked for (another ID; a username that differs other than in
+// case, by strings.EqualFold), is the host's error: the Service returns an
+// error and never acts as that user.
 //
 // A Directory may have optional abilities, found by type assertion as
 // database/sql finds a driver's: ResourceDirectory (projects and groups,
@@ -348,4 +352,32 @@ func pageOf[T any](s []T, offset, limit int) []T {
 		return nil
 	}
 	return s[offset:min(len(s), offset+limit)]
+}
+
+// dirUserByID asks the Directory for user id, holding it to its contract.
+func (s *Service) dirUserByID(ctx context.Context, id int64) (*User, error) {
+	u, err := s.dir.UserByID(ctx, id)
+	if err == nil && (u == nil || u.ID != id) {
+		return nil, brokenDirectory("UserByID", strconv.FormatInt(id, 10), u)
+	}
+	return u, err
+}
+
+// dirUserByUsername asks the Directory for the user username, holding it
+// to its contract.
+func (s *Service) dirUserByUsername(ctx context.Context, username string) (*User, error) {
+	u, err := s.dir.UserByUsername(ctx, username)
+	if err == nil && (u == nil || !strings.EqualFold(u.Username, username)) {
+		return nil, brokenDirectory("UserByUsername", strconv.Quote(username), u)
+	}
+	return u, err
+}
+
+// brokenDirectory is the error of a Directory's answer to method(arg) of
+// u and no error, where u is nil or another user.
+func brokenDirectory(method, arg string, u *User) error {
+	if u == nil {
+		return fmt.Errorf("patkit: Directory.%s(%s) returned neither a user nor an error", method, arg)
+	}
+	return fmt.Errorf("patkit: Directory.%s(%s) returned user %d (%q)", method, arg, u.ID, u.Username)
 }

@@ -307,7 +307,7 @@ func (s *Service) userNamespace(ctx context.Context, path string) (*Namespace, e
 		ns.Name = ns.Path
 		return ns, nil
 	}
-	u, err := s.dir.UserByUsername(ctx, path)
+	u, err := s.dirUserByUsername(ctx, path)
 	if errors.Is(err, ErrNotFound) {
 		ns.Kind = "group"
 		return ns, nil
@@ -395,7 +395,7 @@ func (s *Service) Associations(ctx context.Context, p *Principal, minLevel Acces
 	if t.ResourceType == "" || t.UserID != p.user.ID || t.AccessLevel < minLevel || q.Page != 1 {
 		return a, nil
 	}
-	if _, err := s.dir.UserByID(ctx, p.user.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.dirUserByID(ctx, p.user.ID); !errors.Is(err, ErrNotFound) {
 		return a, nil // the host's own bot: the Directory answered for it
 	}
 	r, err := rd.Resource(ctx, nil, t.ResourceType, fmt.Sprint(t.ResourceID))
