@@ -91,6 +91,9 @@ func (s *Service) newBot(ctx context.Context, r *Resource, name string, level Ac
 		if err != nil {
 			return nil, nil, fmt.Errorf("patkit: create bot user: %w", err)
 		}
+		if bot == nil {
+			return nil, nil, errors.New("patkit: Directory.CreateBot returned neither a user nor an error")
+		}
 		// The token could not be saved: delete the bot with a context that
 		// outlives a cancelled request.
 		undo := func() { _ = bd.DeleteBot(context.WithoutCancel(ctx), bot.ID) }

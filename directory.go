@@ -73,7 +73,9 @@ func (r *Resource) Path() string {
 // An answer with neither a user nor an error, or with a user other than
 // the one asked for (another ID; a username that differs other than in
 // case, by strings.EqualFold), is the host's error: the Service returns an
-// error and never acts as that user.
+// error and never acts as that user. The same holds for the optional
+// abilities: a resource of another type, or no resource, bot or user
+// with no error.
 //
 // A Directory may have optional abilities, found by type assertion as
 // database/sql finds a driver's: ResourceDirectory (projects and groups,
@@ -380,4 +382,20 @@ func brokenDirectory(method, arg string, u *User) error {
 		return fmt.Errorf("patkit: Directory.%s(%s) returned neither a user nor an error", method, arg)
 	}
 	return fmt.Errorf("patkit: Directory.%s(%s) returned user %d (%q)", method, arg, u.ID, u.Username)
+}
+
+// dirResource asks rd for the resource typ named ref, holding it to its
+// contract: an answer with neither a resource nor an error, or with a
+// resource of another type, is an error.
+func dirResource(ctx context.Context, rd ResourceDirectory, viewer *Principal, typ ResourceType, ref string) (*Resource, error) {
+	r, err := rd.Resource(ctx, viewer, typ, ref)
+	switch {
+	case err != nil:
+		return nil, err
+	case r == nil:
+		return nil, fmt.Errorf("patkit: Directory.Resource(%s, %q) returned neither a resource nor an error", typ, ref)
+	case r.Type != typ:
+		return nil, fmt.Errorf("patkit: Directory.Resource(%s, %q) returned a %s", typ, ref, r.Type)
+	}
+	return r, nil
 }

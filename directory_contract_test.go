@@ -102,3 +102,105 @@ func TestDirectoryBreakingItsContract(t *testing.T) {
 		}
 	}
 }
+
+// lossyResources answers a project with neither a resource nor an error,
+// a group asked for as a project, and makes bots that are nobody.
+type lossyResources struct {
+	*patkit.MemDirectory
+	mode string // "nil", "group" or "bot"
+}
+
+func (d *lossyResources) Resource(ctx context.Context, viewer *patkit.Principal, typ patkit.ResourceType, ref string) (*patkit.Resource, error) {
+	switch {
+	case d.mode == "nil" && typ == patkit.ResourceProject:
+		return nil, nil
+	case d.mode == "group" && typ == patkit.ResourceProject:
+		return d.MemDirectory.Resource(ctx, viewer, patkit.ResourceGroup, "1")
+	}
+	return d.MemDirectory.Resource(ctx, viewer, typ, ref)
+}
+
+func (d *lossyResources) CreateBot(context.Context, *patkit.Resource, string, patkit.AccessLevel) (*patkit.User, error) {
+	return nil, nil
+}
+
+func (d *lossyResources) DeleteBot(context.Context, int64) error { return nil }
+
+// The same of a ResourceDirectory and a BotDirectory: an answer with
+// neither a resource nor an error, or a resource of another type, and a
+// bot that is nobody, are errors, not panics.
+func TestResourceDirectoryBreakingItsContract(t *testing.T) {
+	ctx := t.Context()
+	for _, mode := range []string{"nil", "group", "bot"} {
+		mem := new(patkit.MemDirectory)
+		mem.AddUser(patkit.User{ID: 1, Username: "root", Admin: true})
+		mem.AddResource(patkit.Resource{Type: patkit.ResourceProject, ID: 1, FullPath: "acme/widgets", Public: true})
+		mem.AddResource(patkit.Resource{Type: patkit.ResourceGroup, ID: 1, FullPath: "acme", Public: true})
+		dir := &lossyResources{MemDirectory: mem, mode: mode}
+		svc, err := patkit.New(memstore.New(), dir, testKey, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		root, err := svc.Principal(ctx, 1, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: CreateResourceToken panicked: %v", mode, r)
+				}
+			}()
+			_, _, err = svc.CreateResourceToken(ctx, root, patkit.ResourceProject, "1", patkit.TokenOptions{Name: "x", Scopes: []patkit.Scope{patkit.ScopeAPI}})
+			if err == nil || errors.Is(err, patkit.ErrNotFound) {
+				t.Errorf("%s: CreateResourceToken: error %v, want the Directory's broken answer", mode, err)
+			}
+		}()
+	}
+}
+
+// holeyLists answers searches and memberships with a nil among them.
+type holeyLists struct{ *patkit.MemDirectory }
+
+func (d holeyLists) SearchUsers(context.Context, *patkit.UserQuery) ([]*patkit.User, int, error) {
+	return []*patkit.User{nil}, 1, nil
+}
+
+func (d holeyLists) Memberships(context.Context, int64, patkit.ResourceType, patkit.AccessLevel, int, int) ([]*patkit.Resource, int, error) {
+	return []*patkit.Resource{nil}, 1, nil
+}
+
+func TestListingDirectoryBreakingItsContract(t *testing.T) {
+	ctx := t.Context()
+	mem := new(patkit.MemDirectory)
+	mem.AddUser(patkit.User{ID: 1, Username: "root", Admin: true})
+	svc, err := patkit.New(memstore.New(), holeyLists{mem}, testKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := svc.Principal(ctx, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Users(ctx, root, patkit.UserQuery{Search: "x"}); err == nil {
+		t.Error("Users: a nil user from SearchUsers, and no error")
+	}
+	_, secret, err := svc.CreateToken(ctx, root, 1, patkit.TokenOptions{Name: "t", Scopes: []patkit.Scope{patkit.ScopeReadUser}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := svc.Authenticate(ctx, secret, patkit.AuthRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Errorf("Associations panicked: %v", r)
+			}
+		}()
+		if _, err := svc.Associations(ctx, p, patkit.Guest, 1, 20); err == nil {
+			t.Error("Associations: a nil resource from Memberships, and no error")
+		}
+	}()
+}

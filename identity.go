@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -139,6 +140,9 @@ func (s *Service) Users(ctx context.Context, p *Principal, q UserQuery) (*UserPa
 		if err != nil {
 			return nil, fmt.Errorf("patkit: search users: %w", err)
 		}
+		if slices.Contains(users, nil) {
+			return nil, errors.New("patkit: Directory.SearchUsers returned a nil user")
+		}
 		pg.Users, pg.Total = users, total
 		return pg, nil
 	}
@@ -226,7 +230,7 @@ func (s *Service) anonymousResource(ctx context.Context, typ ResourceType, ref s
 	if !ok || typ != ResourceProject && typ != ResourceGroup {
 		return nil, newError(ErrNotFound, resourceLabel(typ)+" Not Found")
 	}
-	r, err := rd.Resource(ctx, &Principal{}, typ, ref)
+	r, err := dirResource(ctx, rd, &Principal{}, typ, ref)
 	if errors.Is(err, ErrNotFound) {
 		return nil, newError(ErrNotFound, resourceLabel(typ)+" Not Found")
 	}
@@ -246,7 +250,7 @@ func (s *Service) view(ctx context.Context, p *Principal, r *Resource, level Acc
 	parentPath, _, hasParent := cutLast(r.FullPath)
 	first := true
 	for hasParent {
-		g, err := rd.Resource(ctx, nil, ResourceGroup, parentPath)
+		g, err := dirResource(ctx, rd, nil, ResourceGroup, parentPath)
 		if errors.Is(err, ErrNotFound) {
 			name := parentPath[strings.LastIndexByte(parentPath, '/')+1:]
 			if first && r.Type == ResourceProject {
@@ -281,7 +285,7 @@ func (s *Service) view(ctx context.Context, p *Principal, r *Resource, level Acc
 		names = append(names, g.DisplayName())
 		parentPath, _, hasParent = cutLast(parentPath)
 		if first && v.Namespace != nil && hasParent {
-			if pg, err := rd.Resource(ctx, nil, ResourceGroup, parentPath); err == nil {
+			if pg, err := dirResource(ctx, rd, nil, ResourceGroup, parentPath); err == nil {
 				v.Namespace.ParentID = pg.ID
 			}
 		}
@@ -369,6 +373,9 @@ func (s *Service) Associations(ctx context.Context, p *Principal, minLevel Acces
 			}
 			views := make([]*ResourceView, 0, len(rs))
 			for _, r := range rs {
+				if r == nil || r.Type != typ {
+					return nil, fmt.Errorf("patkit: Directory.Memberships(%s) returned %v", typ, r)
+				}
 				l, err := rd.AccessLevel(ctx, p.user.ID, r)
 				if err != nil {
 					return nil, fmt.Errorf("patkit: access level: %w", err)
@@ -398,7 +405,7 @@ func (s *Service) Associations(ctx context.Context, p *Principal, minLevel Acces
 	if _, err := s.dirUserByID(ctx, p.user.ID); !errors.Is(err, ErrNotFound) {
 		return a, nil // the host's own bot: the Directory answered for it
 	}
-	r, err := rd.Resource(ctx, nil, t.ResourceType, fmt.Sprint(t.ResourceID))
+	r, err := dirResource(ctx, rd, nil, t.ResourceType, fmt.Sprint(t.ResourceID))
 	if errors.Is(err, ErrNotFound) {
 		return a, nil
 	}

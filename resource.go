@@ -23,12 +23,12 @@ func (s *Service) resource(ctx context.Context, p *Principal, typ ResourceType, 
 	if !ok || typ != ResourceProject && typ != ResourceGroup {
 		return nil, 0, notFound
 	}
-	r, err := rd.Resource(ctx, p, typ, ref)
+	r, err := dirResource(ctx, rd, p, typ, ref)
 	bot := p.token != nil && p.token.ResourceType == typ && p.token.UserID == p.user.ID
 	if errors.Is(err, ErrNotFound) && bot {
 		// A bot the Service manages is a member of its token's resource,
 		// which the host's directory may not know.
-		if own, oerr := rd.Resource(ctx, nil, typ, ref); oerr == nil && own.ID == p.token.ResourceID {
+		if own, oerr := dirResource(ctx, rd, nil, typ, ref); oerr == nil && own.ID == p.token.ResourceID {
 			r, err = own, nil
 		}
 	}
