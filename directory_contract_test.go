@@ -3,6 +3,7 @@ package patkit_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/patkit/patkit"
@@ -86,20 +87,22 @@ func TestDirectoryBreakingItsContract(t *testing.T) {
 			},
 		}
 		for name, call := range calls {
-			var err error
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						t.Errorf("swapped=%v: %s panicked: %v", swapped, name, r)
-						err = errors.New("panicked")
-					}
-				}()
-				err = call()
-			}()
-			if err == nil || errors.Is(err, patkit.ErrNotFound) {
-				t.Errorf("swapped=%v: %s: error %v, want the Directory's broken answer", swapped, name, err)
-			}
+			wantBrokenAnswer(t, fmt.Sprintf("swapped=%v: %s", swapped, name), call)
 		}
+	}
+}
+
+// wantBrokenAnswer fails t unless call returns the error of a Directory's
+// broken answer: an error, not ErrNotFound, and no panic.
+func wantBrokenAnswer(t *testing.T, what string, call func() error) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s panicked: %v", what, r)
+		}
+	}()
+	if err := call(); err == nil || errors.Is(err, patkit.ErrNotFound) {
+		t.Errorf("%s: error %v, want the Directory's broken answer", what, err)
 	}
 }
 
@@ -145,17 +148,10 @@ func TestResourceDirectoryBreakingItsContract(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					t.Errorf("%s: CreateResourceToken panicked: %v", mode, r)
-				}
-			}()
-			_, _, err = svc.CreateResourceToken(ctx, root, patkit.ResourceProject, "1", patkit.TokenOptions{Name: "x", Scopes: []patkit.Scope{patkit.ScopeAPI}})
-			if err == nil || errors.Is(err, patkit.ErrNotFound) {
-				t.Errorf("%s: CreateResourceToken: error %v, want the Directory's broken answer", mode, err)
-			}
-		}()
+		wantBrokenAnswer(t, mode+": CreateResourceToken", func() error {
+			_, _, err := svc.CreateResourceToken(ctx, root, patkit.ResourceProject, "1", patkit.TokenOptions{Name: "x", Scopes: []patkit.Scope{patkit.ScopeAPI}})
+			return err
+		})
 	}
 }
 
@@ -182,9 +178,10 @@ func TestListingDirectoryBreakingItsContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Users(ctx, root, patkit.UserQuery{Search: "x"}); err == nil {
-		t.Error("Users: a nil user from SearchUsers, and no error")
-	}
+	wantBrokenAnswer(t, "Users, a nil user from SearchUsers", func() error {
+		_, err := svc.Users(ctx, root, patkit.UserQuery{Search: "x"})
+		return err
+	})
 	_, secret, err := svc.CreateToken(ctx, root, 1, patkit.TokenOptions{Name: "t", Scopes: []patkit.Scope{patkit.ScopeReadUser}})
 	if err != nil {
 		t.Fatal(err)
@@ -193,14 +190,8 @@ func TestListingDirectoryBreakingItsContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				t.Errorf("Associations panicked: %v", r)
-			}
-		}()
-		if _, err := svc.Associations(ctx, p, patkit.Guest, 1, 20); err == nil {
-			t.Error("Associations: a nil resource from Memberships, and no error")
-		}
-	}()
+	wantBrokenAnswer(t, "Associations, a nil resource from Memberships", func() error {
+		_, err := svc.Associations(ctx, p, patkit.Guest, 1, 20)
+		return err
+	})
 }
