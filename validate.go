@@ -64,16 +64,17 @@ func (s *Service) newToken(u *User, o TokenOptions, allowed []Scope, defaultExpi
 	} else {
 		scopesOK = true
 	}
-	exp := time.Time{}
-	if !o.ExpiresAt.IsZero() {
+	var exp time.Time
+	switch {
+	case !o.ExpiresAt.IsZero():
 		var fe *FieldError
 		if exp, fe = s.expiry(o.ExpiresAt, today); fe != nil {
 			errs = append(errs, *fe)
 		}
-	} else if defaultExpiry && !s.opts.AllowNoExpiry {
+	case s.opts.AllowNoExpiry:
+	case defaultExpiry:
 		exp = today.AddDate(0, 0, s.opts.MaxLifetimeDays)
-	}
-	if o.ExpiresAt.IsZero() && exp.IsZero() && !s.opts.AllowNoExpiry {
+	default:
 		errs = append(errs, FieldError{"expires_at", "can't be blank"})
 	}
 	cidrs, fe := checkCIDRs(o.AllowedCIDRs)
