@@ -157,6 +157,10 @@ func TestSudo(t *testing.T) {
 		{"as alice by header, only sudo scope checked", req{method: "GET", path: "/api/v4/personal_access_tokens", token: onlySudo, header: http.Header{"Sudo": {"ALICE"}}},
 			200, ""},
 		{"as alice by param", req{method: "GET", path: "/api/v4/personal_access_tokens?sudo=2", token: sudo}, 200, ""},
+		{"as alice by the last of two params", req{method: "GET", path: "/api/v4/personal_access_tokens?sudo=nobody&sudo=alice", token: sudo}, 200, ""},
+		// Two Sudo headers are one value, as Rack joins them: no user.
+		{"two headers", req{method: "GET", path: "/api/v4/personal_access_tokens", token: sudo, header: http.Header{"Sudo": {"alice", "bob"}}},
+			404, `{"message":"404 User with ID or username 'alice, bob' Not Found"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
